@@ -1,0 +1,1 @@
+"""Python classes generated from protos/ by `make protos`; do not edit."""
