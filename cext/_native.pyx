@@ -1,0 +1,330 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The native core: Burst (encoding and packing) and the LZ4 raw-block codec.
+
+Arguments are checked and made canonical by rtastream._columns (once per call, never per
+sample); the C core in burst.c then encodes them without the GIL. While the GIL is
+released a Burst is marked busy, so another thread touching it gets an error instead of
+a buffer pulled from under the C code.
+"""
+
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytes cimport PyBytes_AS_STRING
+from cpython.object cimport PyObject
+from cpython.ref cimport Py_DECREF
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
+
+from rtastream import _columns as columns
+
+cdef extern from "Python.h":
+    ctypedef struct PyThreadState
+    PyObject *PyBytes_FromStringAndSize(const char *, Py_ssize_t) except NULL
+    int _PyBytes_Resize(PyObject **, Py_ssize_t) except -1
+    PyThreadState *PyEval_SaveThread() nogil
+    void PyEval_RestoreThread(PyThreadState *) nogil
+
+cdef extern from "lz4.h":
+    int LZ4_compressBound(int size) nogil
+    int LZ4_compress_default(const char *src, char *dst, int size, int capacity) nogil
+    int LZ4_decompress_safe(const char *src, char *dst, int size, int capacity) nogil
+    int LZ4_versionNumber() nogil
+
+cdef extern from "burst.h":
+    enum: RS_MAX_SAMPLES, RS_MAX_MESSAGE
+    ctypedef enum rs_status:
+        RS_OK, RS_ENOMEM, RS_EBACKWARDS, RS_ESTEP, RS_EOVERFLOW, RS_ETOOLARGE
+    ctypedef struct rs_buf:
+        uint8_t *data
+        size_t len
+    ctypedef struct rs_burst:
+        rs_buf wire
+        size_t nitems
+    ctypedef struct rs_packer:
+        pass
+    ctypedef struct rs_message:
+        const uint8_t *data
+        size_t len
+        int has_range
+        int64_t range_start, range_end
+    void rs_burst_init(rs_burst *b) nogil
+    void rs_burst_free(rs_burst *b) nogil
+    void rs_burst_clear(rs_burst *b) nogil
+    rs_status rs_add_timestamped(rs_burst *b, const uint32_t *channels, size_t nchannels,
+                                 const int64_t *times, size_t n, const uint8_t *values,
+                                 size_t itemsize, size_t *where) nogil
+    rs_status rs_add_periodic(rs_burst *b, uint32_t channel, int64_t start, int64_t interval,
+                              const uint8_t *values, size_t n, size_t itemsize) nogil
+    rs_status rs_add_row(rs_burst *b, const uint32_t *channels, size_t nchannels, int64_t time,
+                         const uint8_t *buffer, size_t len, size_t *size) nogil
+    rs_status rs_add_event(rs_burst *b, int32_t definition, const uint8_t *app, size_t app_len,
+                           int64_t time, const uint8_t *status, size_t status_len,
+                           const double *raw, size_t nraw, size_t *size) nogil
+    rs_status rs_add_time_range(rs_burst *b, int64_t start, int64_t end) nogil
+    rs_status rs_add_session_json(rs_burst *b, const uint8_t *text, size_t len, size_t *size) nogil
+    void rs_pack_begin(rs_packer *pk, size_t target) nogil
+    rs_status rs_pack_next(rs_burst *b, rs_packer *pk, rs_message *out) nogil
+
+MAX_SAMPLES = RS_MAX_SAMPLES
+MAX_MESSAGE = RS_MAX_MESSAGE
+LZ4_VERSION = LZ4_versionNumber()
+
+# Below this many bytes of work, releasing the GIL costs more than it gives: another
+# thread may take it and make us wait for its switch interval.
+cdef enum:
+    NOGIL_BYTES = 16384
+
+
+cdef inline PyThreadState *_release_gil(size_t work) noexcept:
+    return PyEval_SaveThread() if work >= NOGIL_BYTES else NULL
+
+
+cdef inline void _restore_gil(PyThreadState *state) noexcept:
+    if state != NULL:
+        PyEval_RestoreThread(state)
+
+
+cdef class _Buffer:
+    """A read-only, C-contiguous view of a bytes-like object, released on deletion."""
+    cdef Py_buffer view
+
+    def __cinit__(self, obj):
+        PyObject_GetBuffer(obj, &self.view, PyBUF_SIMPLE)
+
+    def __dealloc__(self):
+        PyBuffer_Release(&self.view)
+
+    cdef inline const uint8_t *ptr(self):
+        return <const uint8_t *>self.view.buf
+
+    cdef inline size_t size(self):
+        return <size_t>self.view.len
+
+
+# ---- compression: LZ4 raw blocks, no frame and no size prefix ------------------------
+
+cdef object _compress(const uint8_t *src, size_t n):
+    """LZ4-compresses n bytes straight into a new bytes object, shrunk in place."""
+    cdef int bound = LZ4_compressBound(<int>n)
+    cdef PyObject *out = PyBytes_FromStringAndSize(NULL, bound)
+    cdef char *dst = PyBytes_AS_STRING(<object>out)
+    cdef PyThreadState *gil = _release_gil(n)
+    cdef int size = LZ4_compress_default(<const char *>src, dst, <int>n, bound)
+    _restore_gil(gil)
+    if size <= 0:
+        Py_DECREF(<object>out)
+        raise RuntimeError("LZ4 compression failed")
+    _PyBytes_Resize(&out, size)
+    result = <object>out
+    Py_DECREF(result)
+    return result
+
+
+def compress(data) -> bytes:
+    """Compress bytes-like data (at most 1 MiB) as one LZ4 raw block."""
+    cdef _Buffer buf = _Buffer(data)
+    if buf.size() > RS_MAX_MESSAGE:
+        raise ValueError(f"data is {buf.size()} bytes, over the {RS_MAX_MESSAGE}-byte (1 MiB) limit of one message")
+    return _compress(buf.ptr(), buf.size())
+
+
+def unpack(message) -> bytes:
+    """Decompress one message (an LZ4 raw block) into the uncompressed StreamDataBurst bytes.
+
+    The output is capped at 1 MiB, as the Stream Service caps it.
+    """
+    cdef _Buffer buf = _Buffer(message)
+    cdef size_t n = buf.size()
+    if n > <size_t>LZ4_compressBound(RS_MAX_MESSAGE):
+        raise ValueError(f"message is {n} bytes: no LZ4 block of at most 1 MiB is that large")
+    cdef PyObject *out = PyBytes_FromStringAndSize(NULL, RS_MAX_MESSAGE)
+    cdef char *dst = PyBytes_AS_STRING(<object>out)
+    cdef const char *src = <const char *>buf.ptr()
+    cdef PyThreadState *gil = _release_gil(n)
+    cdef int size = LZ4_decompress_safe(src, dst, <int>n, RS_MAX_MESSAGE)
+    _restore_gil(gil)
+    if size < 0:
+        Py_DECREF(<object>out)
+        raise ValueError(
+            "message is not an LZ4 raw block of at most 1 MiB (1048576 bytes) uncompressed: "
+            "corrupt, truncated or oversize"
+        )
+    _PyBytes_Resize(&out, size)
+    result = <object>out
+    Py_DECREF(result)
+    return result
+
+
+# ---- the burst builder ---------------------------------------------------------------
+
+cdef class Burst:
+    """A StreamDataBurst under construction: items are appended in call order.
+
+    Reusable: clear() empties it and keeps its buffers. Not thread-safe; use one per thread.
+    """
+    cdef rs_burst c
+    cdef bint busy
+
+    def __cinit__(self):
+        rs_burst_init(&self.c)
+
+    def __dealloc__(self):
+        rs_burst_free(&self.c)
+
+    cdef int _enter(self) except -1:
+        if self.busy:
+            raise RuntimeError("Burst is in use by another thread; use one Burst per thread")
+        self.busy = True
+        return 0
+
+    def timestamped(self, channel_ids, timestamps, values):
+        """Append one TimestampedData per channel: values is 1-D (channel_ids an int) or
+        2-D (channels, samples) sharing the timestamps (ns since the epoch, or datetime64)."""
+        ids, times, samples = columns.timestamped(channel_ids, timestamps, values)
+        cdef _Buffer ids_buf = _Buffer(ids), times_buf = _Buffer(times), values_buf = _Buffer(samples)
+        cdef const uint32_t *id_ptr = <const uint32_t *>ids_buf.ptr()
+        cdef const int64_t *time_ptr = <const int64_t *>times_buf.ptr()
+        cdef const uint8_t *value_ptr = values_buf.ptr()
+        cdef size_t where = 0, n = len(times), nids = len(ids), work = values_buf.size()
+        cdef size_t itemsize = samples.dtype.itemsize
+        self._enter()
+        cdef PyThreadState *gil = _release_gil(work)
+        cdef rs_status st = rs_add_timestamped(&self.c, id_ptr, nids, time_ptr, n, value_ptr,
+                                               itemsize, &where)
+        _restore_gil(gil)
+        self.busy = False
+        if st == RS_EBACKWARDS:
+            raise columns.backwards_error(times, where)
+        if st == RS_ESTEP:
+            raise columns.step_error(times, where)
+        _check(st)
+
+    def periodic(self, channel_id, start, interval, values):
+        """Append PeriodicData: samples at start, start + interval, ... (ns)."""
+        cdef uint32_t channel = columns.integer(channel_id, "channel_id", columns.UINT32, "uint32")
+        cdef int64_t t0 = columns.integer(start, "start", columns.INT64)
+        cdef int64_t step = columns.interval(interval)
+        samples = columns.values(values, max_ndim=1)
+        cdef _Buffer values_buf = _Buffer(samples)
+        cdef const uint8_t *value_ptr = values_buf.ptr()
+        cdef size_t n = len(samples), itemsize = samples.dtype.itemsize, work = values_buf.size()
+        self._enter()
+        cdef PyThreadState *gil = _release_gil(work)
+        cdef rs_status st = rs_add_periodic(&self.c, channel, t0, step, value_ptr, n, itemsize)
+        _restore_gil(gil)
+        self.busy = False
+        if st == RS_EOVERFLOW:
+            raise columns.periodic_overflow_error()
+        _check(st)
+
+    def row(self, channel_ids, timestamp, buffer):
+        """Append RowData: one row of several channels, packed in channel order."""
+        ids = columns.channel_ids(channel_ids)
+        cdef int64_t t = columns.integer(timestamp, "timestamp", columns.INT64)
+        cdef _Buffer ids_buf = _Buffer(ids), row_buf = _Buffer(columns.row_buffer(buffer, len(ids)))
+        cdef size_t size = 0
+        self._enter()
+        st = rs_add_row(&self.c, <const uint32_t *>ids_buf.ptr(), len(ids), t, row_buf.ptr(),
+                        row_buf.size(), &size)
+        self.busy = False
+        _check(st, "row", size)
+
+    def event(self, definition_id, timestamp, status_text="", raw_data=(), app_name=""):
+        """Append an Event."""
+        cdef int32_t definition = columns.integer(definition_id, "definition_id", columns.INT32, "int32")
+        cdef int64_t t = columns.integer(timestamp, "timestamp", columns.INT64)
+        status = columns.text(status_text, "status_text")
+        app = columns.text(app_name, "app_name")
+        raw = columns.raw_data(raw_data)
+        cdef _Buffer raw_buf = _Buffer(raw)
+        cdef size_t size = 0
+        self._enter()
+        st = rs_add_event(&self.c, definition, <const uint8_t *><char *>app, len(app), t,
+                          <const uint8_t *><char *>status, len(status),
+                          <const double *>raw_buf.ptr(), len(raw), &size)
+        self.busy = False
+        _check(st, "event", size)
+
+    def time_range(self, start, end):
+        """Append a StreamTimeRange (inclusive, ns since the epoch)."""
+        cdef int64_t t0 = columns.integer(start, "start", columns.INT64)
+        cdef int64_t t1 = columns.integer(end, "end", columns.INT64)
+        if t1 < t0:
+            raise ValueError(f"time range ends before it starts: end {t1} < start {t0}")
+        self._enter()
+        st = rs_add_time_range(&self.c, t0, t1)
+        self.busy = False
+        _check(st)
+
+    def session_json(self, text):
+        """Append a Session JSON update: a str, a mapping (compact JSON) or a Session."""
+        data = columns.session_json(text)
+        cdef size_t size = 0
+        self._enter()
+        st = rs_add_session_json(&self.c, <const uint8_t *><char *>data, len(data), &size)
+        self.busy = False
+        _check(st, "session_json", size)
+
+    @property
+    def nbytes(self) -> int:
+        """Size of encode()'s output so far: cheap, for flushing near a target."""
+        return self.c.wire.len
+
+    def __len__(self):
+        """Number of items (StreamData entries)."""
+        return self.c.nitems
+
+    def clear(self):
+        """Remove every item; the buffers are kept for reuse."""
+        self._enter()
+        rs_burst_clear(&self.c)
+        self.busy = False
+
+    def encode(self) -> bytes:
+        """The uncompressed StreamDataBurst."""
+        return (<char *>self.c.wire.data)[:self.c.wire.len] if self.c.wire.len else b""
+
+    def pack(self, target=columns.DEFAULT_TARGET) -> list:
+        """The burst as LZ4 raw-block messages of about `target` uncompressed bytes each.
+
+        Items stay whole unless one alone is larger than the target; then it is split by
+        sample ranges. No message decompresses to more than 1 MiB.
+        """
+        return self._pack(columns.target(target), False)
+
+    def pack_with_time_ranges(self, target=columns.DEFAULT_TARGET) -> list:
+        """Like pack(), as (message, (start, end) or None) pairs: the last time range each
+        message carries, which is what a writer records in the session hash."""
+        return self._pack(columns.target(target), True)
+
+    cdef list _pack(self, size_t target, bint ranges):
+        cdef rs_packer pk
+        cdef rs_message msg
+        cdef rs_status st
+        cdef list out = []
+        cdef PyThreadState *gil
+        rs_pack_begin(&pk, target)
+        self._enter()
+        try:
+            while True:
+                gil = _release_gil(self.c.wire.len)
+                st = rs_pack_next(&self.c, &pk, &msg)
+                _restore_gil(gil)
+                _check(st)
+                if not msg.len:
+                    return out
+                data = _compress(msg.data, msg.len)
+                if ranges:
+                    out.append((data, (msg.range_start, msg.range_end) if msg.has_range else None))
+                else:
+                    out.append(data)
+        finally:
+            self.busy = False
+
+
+cdef int _check(rs_status st, str what="item", size_t size=0) except -1:
+    if st == RS_OK:
+        return 0
+    if st == RS_ENOMEM:
+        raise MemoryError("out of memory while encoding a burst")
+    if st == RS_ETOOLARGE:
+        raise columns.too_large_error(what, size)
+    raise RuntimeError(f"burst encoder failed with status {st}")

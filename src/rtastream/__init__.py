@@ -1,0 +1,10 @@
+"""rtastream: stream live telemetry into Redis in the McLaren RTA protocol.
+
+The native Burst encodes numpy columns into LZ4-compressed StreamDataBurst messages;
+the writer appends them to Redis Streams and keeps the session records correct.
+"""
+
+from rtastream._native import Burst, compress, unpack
+from rtastream._version import __version__
+
+__all__ = ["Burst", "compress", "unpack", "__version__"]

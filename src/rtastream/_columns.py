@@ -1,0 +1,226 @@
+"""Argument checks and conversions shared by the native Burst and its pure-Python twin.
+
+Everything a caller hands to a Burst passes through here first, so both encoders see the
+same canonical inputs (C-contiguous little-endian arrays, range-checked integers) and
+raise the same errors with the same messages.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+MAX_SAMPLES = 10_000
+"""Most samples in one TimestampedData or PeriodicData item; longer input is split."""
+
+MAX_MESSAGE = 1 << 20
+"""Largest uncompressed message: the Stream Service decodes into buffers of this size."""
+
+DEFAULT_TARGET = 64 * 1024
+"""Uncompressed size a packed message aims for."""
+
+INT32 = (-(1 << 31), (1 << 31) - 1)
+INT64 = (-(1 << 63), (1 << 63) - 1)
+UINT32 = (0, (1 << 32) - 1)
+
+_VALUE_TYPES = "int8..int64, uint8..uint64, float32 or float64"
+
+
+def integer(value: Any, name: str, bounds: tuple[int, int], what: str = "int64") -> int:
+    """An int within bounds; numpy integers and datetime64 (as ns) are accepted."""
+    if isinstance(value, np.datetime64):
+        value = _datetime_ns(value, name)
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer, not bool")
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
+    lo, hi = bounds
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must fit {what} ({lo}..{hi}), got {value}")
+    return value
+
+
+def _datetime_ns(value: np.datetime64, name: str) -> int:
+    if np.isnat(value):
+        raise ValueError(f"{name} is NaT")
+    return int(value.astype("datetime64[ns]").astype(np.int64))
+
+
+def timestamps(value: Any, name: str = "timestamps") -> np.ndarray:
+    """A 1-D C-contiguous little-endian int64 array of ns since the Unix epoch."""
+    array = np.asarray(value)
+    kind = array.dtype.kind
+    if kind == "M":
+        array = array.astype("datetime64[ns]")
+        if np.isnat(array).any():
+            raise ValueError(f"{name} contains NaT")
+        array = array.view(np.int64)
+    elif kind not in "iu":
+        raise TypeError(
+            f"{name} must be integer nanoseconds since the Unix epoch or datetime64, "
+            f"not {array.dtype}"
+        )
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got {array.ndim}-D")
+    if kind == "u" and array.size and array.max() > INT64[1]:
+        raise ValueError(f"{name} must fit int64, got {array.max()}")
+    return np.ascontiguousarray(array, dtype="<i8")
+
+
+def values(value: Any, name: str = "values", max_ndim: int = 2) -> np.ndarray:
+    """A C-contiguous little-endian array of a fixed-width numeric dtype, kept exactly."""
+    array = np.asarray(value)
+    dtype = array.dtype
+    if dtype.kind not in "iuf" or dtype.itemsize not in (1, 2, 4, 8) or dtype == np.float16:
+        raise TypeError(f"{name} must have a fixed-width numeric dtype ({_VALUE_TYPES}), not {dtype}")
+    if not 1 <= array.ndim <= max_ndim:
+        shape = "1-D" if max_ndim == 1 else "1-D (one channel) or 2-D (channels, samples)"
+        raise ValueError(f"{name} must be {shape}, got {array.ndim}-D")
+    return np.ascontiguousarray(array, dtype=dtype.newbyteorder("<"))
+
+
+def channel_ids(value: Any, name: str = "channel_ids") -> np.ndarray:
+    """A 1-D uint32 array of channel ids."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of integer channel ids, not {type(value).__name__}")
+    array = np.asarray(value)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be a flat sequence of channel ids, got {array.ndim}-D")
+    if array.size == 0:
+        return np.zeros(0, dtype=np.uint32)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer channel ids, not {array.dtype}")
+    lo, hi = int(array.min()), int(array.max())
+    if lo < UINT32[0] or hi > UINT32[1]:
+        bad = lo if lo < UINT32[0] else hi
+        raise ValueError(f"{name} must fit uint32 ({UINT32[0]}..{UINT32[1]}), got {bad}")
+    return np.ascontiguousarray(array, dtype=np.uint32)
+
+
+def timestamped(ids: Any, times: Any, samples: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(channel ids, timestamps, values as a (channels, samples) array) for Burst.timestamped."""
+    times = timestamps(times)
+    samples = values(samples)
+    if samples.ndim == 1:
+        if not _is_scalar(ids):
+            raise TypeError("channel_ids must be one integer id when values is 1-D")
+        ids = np.array([integer(ids, "channel_ids", UINT32, "uint32")], dtype=np.uint32)
+        samples = samples.reshape(1, -1)
+    else:
+        if _is_scalar(ids):
+            raise TypeError(
+                f"channel_ids must be a sequence of {samples.shape[0]} ids when values is 2-D"
+            )
+        ids = channel_ids(ids)
+        if len(ids) != samples.shape[0]:
+            raise ValueError(
+                f"channel_ids has {len(ids)} ids but values has {samples.shape[0]} rows"
+            )
+    if samples.shape[1] != len(times):
+        raise ValueError(
+            f"timestamps has {len(times)} samples but values has {samples.shape[1]} per channel"
+        )
+    return ids, times, samples
+
+
+def _is_scalar(value: Any) -> bool:
+    return np.ndim(value) == 0 and not isinstance(value, (str, bytes))
+
+
+def interval(value: Any) -> int:
+    value = integer(value, "interval", INT64)
+    if value <= 0:
+        raise ValueError(f"interval must be > 0 ns, got {value}")
+    return value
+
+
+def row_buffer(value: Any, nchannels: int) -> bytes | memoryview:
+    """The row's bytes: a bytes-like object, or a one-row structured array packed little-endian."""
+    if isinstance(value, np.ndarray) and value.dtype.names is not None:
+        if value.size != 1:
+            raise ValueError(f"buffer must hold one row, got {value.size}")
+        names = value.dtype.names
+        if len(names) != nchannels:
+            raise ValueError(f"buffer has {len(names)} fields but channel_ids has {nchannels} ids")
+        fields = []
+        for field in names:
+            dtype = value.dtype.fields[field][0]
+            if dtype.kind not in "iuf" or dtype.shape or dtype == np.float16:
+                raise TypeError(f"buffer field {field!r} must be {_VALUE_TYPES}, not {dtype}")
+            fields.append((field, dtype.newbyteorder("<")))
+        return value.astype(np.dtype(fields)).tobytes()
+    try:
+        view = memoryview(value)
+    except TypeError:
+        raise TypeError(
+            f"buffer must be bytes-like or a one-row structured array, not {type(value).__name__}"
+        ) from None
+    if not view.c_contiguous:
+        raise ValueError("buffer must be C-contiguous")
+    return view.cast("B") if view.ndim != 1 or view.format != "B" else view
+
+
+def text(value: Any, name: str) -> bytes:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be str, not {type(value).__name__}")
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{name} is not encodable as UTF-8: {exc.reason}") from None
+
+
+def session_json(value: Any) -> bytes:
+    """Session JSON text: a str, a mapping (compact JSON), or an object with to_json()."""
+    if hasattr(value, "to_json"):
+        value = value.to_json()
+    elif isinstance(value, Mapping):
+        value = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return text(value, "session_json")
+
+
+def raw_data(value: Any) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError("raw_data must be a sequence of numbers") from None
+    if array.ndim != 1:
+        raise ValueError(f"raw_data must be a flat sequence of numbers, got {array.ndim}-D")
+    return np.ascontiguousarray(array, dtype="<f8")
+
+
+def target(value: Any) -> int:
+    value = integer(value, "target", INT64)
+    if not 1 <= value <= MAX_MESSAGE:
+        raise ValueError(f"target must be between 1 and {MAX_MESSAGE} bytes, got {value}")
+    return value
+
+
+# Errors found while encoding, worded once for both encoders.
+
+def backwards_error(times: np.ndarray, index: int) -> ValueError:
+    return ValueError(
+        f"timestamps go backwards at index {index}: {times[index]} < {times[index - 1]}"
+    )
+
+
+def step_error(times: np.ndarray, index: int) -> ValueError:
+    return ValueError(
+        f"timestamps step from {times[index - 1]} to {times[index]} at index {index}, "
+        "more than an int64 delta can hold"
+    )
+
+
+def periodic_overflow_error() -> ValueError:
+    return ValueError("periodic: start + (samples - 1) * interval runs past the int64 range")
+
+
+def too_large_error(what: str, size: int) -> ValueError:
+    return ValueError(
+        f"{what} encodes to {size} bytes, over the {MAX_MESSAGE}-byte (1 MiB) limit of one message"
+    )
