@@ -6,5 +6,28 @@ the writer appends them to Redis Streams and keeps the session records correct.
 
 from rtastream._native import Burst, compress, unpack
 from rtastream._version import __version__
+from rtastream.decoding import (
+    DecodedItem,
+    EventItem,
+    PeriodicItem,
+    RowItem,
+    SessionJsonItem,
+    TimeRangeItem,
+    TimestampedItem,
+    decode,
+)
 
-__all__ = ["Burst", "compress", "unpack", "__version__"]
+__all__ = [
+    "Burst",
+    "DecodedItem",
+    "EventItem",
+    "PeriodicItem",
+    "RowItem",
+    "SessionJsonItem",
+    "TimeRangeItem",
+    "TimestampedItem",
+    "__version__",
+    "compress",
+    "decode",
+    "unpack",
+]

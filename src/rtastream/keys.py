@@ -1,0 +1,62 @@
+"""The Redis key layout of the RTA live stream: the one place that names keys and fields.
+
+PROTOCOL.md reads the public description as one Hash per session (`sessions:<identity>`);
+if a Stream Service expects another layout, this module is what changes.
+"""
+
+from __future__ import annotations
+
+STREAMS = "streams"
+"""Set of every stream name (without the prefix); the trimmer trims only these."""
+
+LAST_STREAM_SESSION_ID = "lastStreamSessionId"
+"""Counter: INCRBY 1 gives a new stream session id."""
+
+STREAM_PREFIX = "stream:"
+SESSION_PREFIX = "sessions:"
+
+# Fields of a stream entry.
+ENTRY_ID = "id"
+ENTRY_DATA = "data"
+
+# Fields of a session hash.
+STREAM_SESSION_ID = "streamSessionId"
+STREAM_NAME = "streamName"
+STREAM_POSITION = "streamPosition"
+LAST_UPDATED = "lastUpdated"
+JSON = "json"
+T_START = "tStart"
+T_END = "tEnd"
+
+DEFAULT_SESSION_TTL = 24 * 3600
+"""Seconds a session hash lives after its last update."""
+
+NO_STREAM_POSITION = "0-0"
+
+
+def stream_key(name: str) -> str:
+    return STREAM_PREFIX + name
+
+
+def stream_name(key: str | bytes) -> str:
+    """The stream name of a `stream:<name>` key."""
+    key = key.decode() if isinstance(key, bytes) else key
+    if not key.startswith(STREAM_PREFIX):
+        raise ValueError(f"{key!r} is not a stream key")
+    return key[len(STREAM_PREFIX) :]
+
+
+def session_key(identity: str) -> str:
+    return SESSION_PREFIX + identity
+
+
+def session_identity(key: str | bytes) -> str:
+    """The identity of a `sessions:<identity>` key."""
+    key = key.decode() if isinstance(key, bytes) else key
+    if not key.startswith(SESSION_PREFIX):
+        raise ValueError(f"{key!r} is not a session key")
+    return key[len(SESSION_PREFIX) :]
+
+
+SESSION_PATTERN = SESSION_PREFIX + "*"
+"""SCAN pattern matching every session hash."""

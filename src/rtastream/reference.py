@@ -1,0 +1,208 @@
+"""The pure-Python twin of the native Burst, built on the official protobuf classes.
+
+Same API, same rules, same errors; slow but plainly correct. The test suite runs one set
+of fixtures over both and requires byte-identical output, so this is the executable
+specification of the native encoder.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import lz4.block
+import numpy as np
+
+from rtastream import _columns as columns
+from rtastream._proto import model_data_pb2 as model
+from rtastream._proto import net_stream_pb2 as stream
+
+Item = stream.StreamData
+
+
+def _entry_size(item: Item) -> int:
+    """Bytes the item takes in a StreamDataBurst, as a burst of its own."""
+    return stream.StreamDataBurst(data=[item]).ByteSize()
+
+
+def _timestamped(channel: int, times: list[int], buffer: bytes) -> Item:
+    steps = [b - a for a, b in zip(times, times[1:])]
+    scale = math.gcd(*steps) or 1
+    return Item(
+        timestamped_data=model.TimestampedData(
+            channel_id=channel,
+            start_timestamp=times[0],
+            timestamp_deltas_scale=scale,
+            timestamp_deltas=[0] + [s // scale for s in steps],
+            buffer=buffer,
+        )
+    )
+
+
+def _periodic(channel: int, start: int, interval: int, n: int, buffer: bytes) -> Item:
+    return Item(
+        periodic_data=model.PeriodicData(
+            channel_id=channel, start_timestamp=start, interval=interval, samples=n, buffer=buffer
+        )
+    )
+
+
+def _times(item: model.TimestampedData) -> list[int]:
+    times, t = [], item.start_timestamp
+    for d in item.timestamp_deltas:
+        t += d * item.timestamp_deltas_scale
+        times.append(t)
+    return times
+
+
+def _piece(item: Item, lo: int, hi: int) -> Item:
+    """Samples [lo, hi) of a timestamped or periodic item, as an item of its own."""
+    kind = item.WhichOneof("data")
+    data = getattr(item, kind)
+    width = len(data.buffer) // (data.samples if kind == "periodic_data" else len(data.timestamp_deltas))
+    buffer = data.buffer[lo * width : hi * width]
+    if kind == "periodic_data":
+        start = data.start_timestamp + lo * data.interval
+        return _periodic(data.channel_id, start, data.interval, hi - lo, buffer)
+    return _timestamped(data.channel_id, _times(data)[lo:hi], buffer)
+
+
+def _samples(item: Item) -> int:
+    kind = item.WhichOneof("data")
+    if kind == "periodic_data":
+        return item.periodic_data.samples
+    if kind == "timestamped_data":
+        return len(item.timestamped_data.timestamp_deltas)
+    return 0
+
+
+def _bounds(n: int, k: int) -> list[tuple[int, int]]:
+    return [(n * j // k, n * (j + 1) // k) for j in range(k)]
+
+
+def _split(item: Item, target: int) -> list[Item]:
+    """An item within the target as is; a larger one in the fewest even pieces that fit."""
+    size, n = _entry_size(item), _samples(item)
+    if size <= target or n <= 1:
+        return [item]
+    for k in range(-(-size // target), n):
+        pieces = [_piece(item, lo, hi) for lo, hi in _bounds(n, k)]
+        if all(_entry_size(p) <= target for p in pieces):
+            return pieces
+    return [_piece(item, i, i + 1) for i in range(n)]
+
+
+class Burst:
+    """A StreamDataBurst under construction; see rtastream.Burst."""
+
+    def __init__(self) -> None:
+        self._items: list[Item] = []
+        self._nbytes = 0
+
+    def _append(self, item: Item, what: str | None = None) -> None:
+        size = _entry_size(item)
+        if what is not None and size > columns.MAX_MESSAGE:
+            raise columns.too_large_error(what, size)
+        self._items.append(item)
+        self._nbytes += size
+
+    def timestamped(self, channel_ids: Any, timestamps: Any, values: Any) -> None:
+        ids, times, samples = columns.timestamped(channel_ids, timestamps, values)
+        ts = [int(t) for t in times]
+        for i in range(1, len(ts)):
+            if ts[i] < ts[i - 1]:
+                raise columns.backwards_error(times, i)
+            if ts[i] - ts[i - 1] > columns.INT64[1]:
+                raise columns.step_error(times, i)
+        for lo in range(0, len(ts), columns.MAX_SAMPLES):
+            hi = lo + columns.MAX_SAMPLES
+            for channel, row in zip(ids, samples):
+                self._append(_timestamped(int(channel), ts[lo:hi], row[lo:hi].tobytes()))
+
+    def periodic(self, channel_id: Any, start: Any, interval: Any, values: Any) -> None:
+        channel = columns.integer(channel_id, "channel_id", columns.UINT32, "uint32")
+        start = columns.integer(start, "start", columns.INT64)
+        interval = columns.interval(interval)
+        samples = columns.values(values, max_ndim=1)
+        if len(samples) and start + (len(samples) - 1) * interval > columns.INT64[1]:
+            raise columns.periodic_overflow_error()
+        for lo in range(0, len(samples), columns.MAX_SAMPLES):
+            chunk = samples[lo : lo + columns.MAX_SAMPLES]
+            self._append(_periodic(channel, start + lo * interval, interval, len(chunk), chunk.tobytes()))
+
+    def row(self, channel_ids: Any, timestamp: Any, buffer: Any) -> None:
+        ids = columns.channel_ids(channel_ids)
+        timestamp = columns.integer(timestamp, "timestamp", columns.INT64)
+        data = bytes(columns.row_buffer(buffer, len(ids)))
+        row = model.RowData(channel_ids=[int(c) for c in ids], timestamp=timestamp, buffer=data)
+        self._append(Item(row_data=row), "row")
+
+    def event(
+        self,
+        definition_id: Any,
+        timestamp: Any,
+        status_text: str = "",
+        raw_data: Any = (),
+        app_name: str = "",
+    ) -> None:
+        event = model.Event(
+            event_definition_id=columns.integer(definition_id, "definition_id", columns.INT32, "int32"),
+            timestamp=columns.integer(timestamp, "timestamp", columns.INT64),
+            status_text=columns.text(status_text, "status_text").decode(),
+            raw_data=columns.raw_data(raw_data).tolist(),
+            app_name=columns.text(app_name, "app_name").decode(),
+        )
+        self._append(Item(event=event), "event")
+
+    def time_range(self, start: Any, end: Any) -> None:
+        start = columns.integer(start, "start", columns.INT64)
+        end = columns.integer(end, "end", columns.INT64)
+        if end < start:
+            raise ValueError(f"time range ends before it starts: end {end} < start {start}")
+        self._append(Item(time_range=stream.StreamTimeRange(start_time=start, end_time=end)))
+
+    def session_json(self, text: Any) -> None:
+        self._append(Item(session_json=columns.session_json(text).decode()), "session_json")
+
+    @property
+    def nbytes(self) -> int:
+        return self._nbytes
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._nbytes = 0
+
+    def encode(self) -> bytes:
+        return stream.StreamDataBurst(data=self._items).SerializeToString()
+
+    def pack_with_time_ranges(
+        self, target: int = columns.DEFAULT_TARGET
+    ) -> list[tuple[bytes, tuple[int, int] | None]]:
+        target = columns.target(target)
+        messages: list[list[Item]] = []
+        size = 0
+        for item in self._items:
+            for piece in _split(item, target):
+                piece_size = _entry_size(piece)
+                if not messages or size + piece_size > target:
+                    messages.append([])
+                    size = 0
+                messages[-1].append(piece)
+                size += piece_size
+        return [(_compress(items), _last_range(items)) for items in messages]
+
+    def pack(self, target: int = columns.DEFAULT_TARGET) -> list[bytes]:
+        return [message for message, _ in self.pack_with_time_ranges(target)]
+
+
+def _compress(items: list[Item]) -> bytes:
+    data = stream.StreamDataBurst(data=items).SerializeToString()
+    return lz4.block.compress(data, mode="default", store_size=False)
+
+
+def _last_range(items: list[Item]) -> tuple[int, int] | None:
+    ranges = [i.time_range for i in items if i.WhichOneof("data") == "time_range"]
+    return (ranges[-1].start_time, ranges[-1].end_time) if ranges else None
