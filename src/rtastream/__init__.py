@@ -16,14 +16,24 @@ from rtastream.decoding import (
     TimestampedItem,
     decode,
 )
+from rtastream.errors import RedisCommandError, RedisUnavailable
+from rtastream.session import IllegalTransition, Session, SessionState
+from rtastream.writer import RedisStreamBuffer, StreamSession
 
 __all__ = [
     "Burst",
     "DecodedItem",
     "EventItem",
+    "IllegalTransition",
     "PeriodicItem",
+    "RedisCommandError",
+    "RedisStreamBuffer",
+    "RedisUnavailable",
     "RowItem",
+    "Session",
     "SessionJsonItem",
+    "SessionState",
+    "StreamSession",
     "TimeRangeItem",
     "TimestampedItem",
     "__version__",

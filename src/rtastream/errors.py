@@ -1,0 +1,43 @@
+"""Errors of the Redis writer. Each one that loses data lists it in `unsent`."""
+
+from __future__ import annotations
+
+import builtins
+
+import redis.exceptions
+
+
+class RedisUnavailable(redis.exceptions.ConnectionError, builtins.ConnectionError):
+    """Redis could not be reached (at open) or came back too late (mid-session).
+
+    `unsent` holds the stream messages (compressed bursts) that were not acknowledged by
+    Redis, in order; some of them may still have been written (delivery is at-least-once).
+    """
+
+    def __init__(self, address: str, reason: str, unsent: list[bytes] | None = None) -> None:
+        super().__init__(address, reason)
+        self.address = address
+        self.reason = reason
+        self.unsent: list[bytes] = unsent if unsent is not None else []
+
+    def __str__(self) -> str:
+        lost = f"; {len(self.unsent)} stream messages were not written" if self.unsent else ""
+        return f"cannot reach Redis at {self.address}: {self.reason}{lost}"
+
+
+class RedisCommandError(redis.exceptions.ResponseError):
+    """Redis refused a command (WRONGTYPE, OOM, READONLY, ...); `key` names the key.
+
+    `unsent` holds the stream messages of this session that were not written because of it.
+    """
+
+    def __init__(self, command: str, key: str, error: BaseException) -> None:
+        super().__init__(command, key, str(error))
+        self.command = command
+        self.key = key
+        self.error = error
+        self.unsent: list[bytes] = []
+
+    def __str__(self) -> str:
+        lost = f"; {len(self.unsent)} stream messages were not written" if self.unsent else ""
+        return f"Redis refused {self.command} on key {self.key!r}: {self.error}{lost}"

@@ -1,0 +1,351 @@
+"""The protocol without I/O: the Redis commands each step of a session sends, and the
+bookkeeping of what Redis has acknowledged. The sync and asyncio writers only move these
+commands over a connection; everything they must agree on lives here.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import redis.exceptions
+
+from rtastream import _columns as columns
+from rtastream import keys
+from rtastream._native import Burst
+from rtastream.errors import RedisCommandError, RedisUnavailable
+from rtastream.session import Session, SessionState, TimeRange, now
+
+Command = tuple
+Message = tuple  # (compressed burst, (start, end) or None): what pack_with_time_ranges gives
+
+DEFAULT_FLUSH_INTERVAL = 0.1
+"""Seconds between automatic flushes of live-buffered data (about 10 bursts a second)."""
+
+# Returns only the stream's last-generated-id (XINFO STREAM's reply also holds the first and
+# last entries, which are large here), or ARGV[1] when the stream does not exist. One key, so
+# it runs on Redis Cluster too.
+POSITION_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return ARGV[1] end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+for i = 1, #info, 2 do
+  if info[i] == 'last-generated-id' then return info[i + 1] end
+end
+return ARGV[1]
+"""
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def allocation_commands(stream: str) -> list[Command]:
+    """A new stream session id, the stream listed in `streams`, the stream's position."""
+    return [
+        ("INCRBY", keys.LAST_STREAM_SESSION_ID, 1),
+        ("SADD", keys.STREAMS, stream),
+        ("EVAL", POSITION_SCRIPT, 1, keys.stream_key(stream), keys.NO_STREAM_POSITION),
+    ]
+
+
+def parse_allocation(replies: Sequence[Any]) -> tuple[int, str]:
+    session_id, _, position = replies
+    return int(session_id), position.decode() if isinstance(position, bytes) else str(position)
+
+
+def session_model(identity: str, session: Session | dict | str | None) -> Session:
+    if session is None:
+        return Session(identity=identity)
+    model = Session.coerce(session)
+    if model.identity != identity:
+        raise ValueError(f"session identity {model.identity!r} differs from identity {identity!r}")
+    return model
+
+
+def end_state(exc_type: type[BaseException] | None) -> SessionState:
+    """The state a session ends in when its `with` block exits with this exception."""
+    if exc_type is None:
+        return SessionState.CLOSED
+    # CancelledError is a BaseException; compare by name to keep asyncio out of the sync path.
+    if issubclass(exc_type, KeyboardInterrupt) or exc_type.__name__ == "CancelledError":
+        return SessionState.TRUNCATED
+    return SessionState.FAILED
+
+
+def validate_options(ttl: int, maxlen: int | None, target: int, flush_interval: float,
+                     queue_size: int, reconnect_timeout: float) -> None:
+    if not isinstance(ttl, int) or ttl < 1:
+        raise ValueError(f"session_ttl must be a positive number of seconds, got {ttl!r}")
+    if maxlen is not None and (not isinstance(maxlen, int) or maxlen < 1):
+        raise ValueError(f"maxlen must be None or a positive int, got {maxlen!r}")
+    columns.target(target)
+    if not flush_interval > 0:
+        raise ValueError(f"flush_interval must be > 0 seconds, got {flush_interval!r}")
+    if not isinstance(queue_size, int) or queue_size < 1:
+        raise ValueError(f"queue_size must be a positive int, got {queue_size!r}")
+    if not reconnect_timeout >= 0:
+        raise ValueError(f"reconnect_timeout must be >= 0 seconds, got {reconnect_timeout!r}")
+
+
+class SessionCore:
+    """One open session: its model, ids and time range, and the commands for each step.
+
+    Not thread-safe; the sync writer holds a lock around it.
+    """
+
+    def __init__(self, session: Session, stream: str, stream_session_id: int, position: str,
+                 *, ttl: int, maxlen: int | None, target: int) -> None:
+        self.session = session
+        self.stream = stream
+        self.stream_session_id = stream_session_id
+        self.position = position
+        self.key = keys.session_key(session.identity)
+        self.stream_key = keys.stream_key(stream)
+        self.target = target
+        self._expire = ("EXPIRE", self.key, ttl)
+        # XADD up to the payload; approximate trimming is cheap for Redis (whole nodes only).
+        trim = ("MAXLEN", "~", maxlen) if maxlen else ()
+        self._xadd = ("XADD", self.stream_key, *trim, "*", keys.ENTRY_ID, stream_session_id,
+                      keys.ENTRY_DATA)
+        self.opened_ns = time.time_ns()
+        preset = session.time_range
+        self.start: int | None = preset.start_time if preset else None
+        self.end: int | None = preset.end_time if preset else None
+
+    @property
+    def state(self) -> SessionState:
+        return self.session.state
+
+    def see(self, start: int, end: int) -> None:
+        """Widen the session's time range to cover [start, end]."""
+        self.start = start if self.start is None else min(self.start, start)
+        self.end = end if self.end is None else max(self.end, end)
+
+    def time_range(self) -> tuple[int, int] | None:
+        if self.start is None:
+            return None
+        return self.start, self.end
+
+    def opening(self) -> list[Command]:
+        """The session hash, then the first message: a Session JSON update."""
+        if self.session.start_timestamp is None:
+            self.session = self.session.replace(start_timestamp=self.session.timestamp)
+        record = ("HSET", self.key, keys.STREAM_SESSION_ID, self.stream_session_id,
+                  keys.STREAM_NAME, self.stream, keys.STREAM_POSITION, self.position,
+                  keys.LAST_UPDATED, now_ms())
+        return [record, self._expire, *self._json_update(final=False)]
+
+    def data(self, messages: Iterable[Message]) -> list[Command]:
+        """XADD each message; record the time range a message carries in the hash."""
+        commands: list[Command] = []
+        for message, span in messages:
+            commands.append((*self._xadd, message))
+            if span is not None:
+                self.see(*span)
+                commands.append(("HSET", self.key, keys.T_START, span[0], keys.T_END, span[1],
+                                 keys.LAST_UPDATED, now_ms()))
+        if commands:
+            commands.append(self._expire)
+        return commands
+
+    def update(self, changes: dict[str, Any]) -> list[Command]:
+        """A Session JSON update with the changed properties (a state change is checked)."""
+        state = changes.pop("state", self.session.state)
+        if SessionState.parse(state).is_closed:
+            raise ValueError("end a session by closing it (close(state) or leaving its "
+                             "with-block), not with update(state=...)")
+        self.session = self.session.transition(state, **changes)
+        return self._json_update(final=False)
+
+    def finish(self, state: SessionState) -> list[Command]:
+        """The last message: Session JSON with the final state and time range."""
+        if self.start is None:  # no data: the session spans its wall-clock lifetime
+            self.see(self.opened_ns, max(self.opened_ns, time.time_ns()))
+        end_timestamp = self.session.end_timestamp or now()
+        self.session = self.session.transition(state, end_timestamp=end_timestamp)
+        return self._json_update(final=True)
+
+    def _json_update(self, final: bool) -> list[Command]:
+        span = self.time_range()
+        if span is not None:
+            self.session = self.session.replace(time_range=TimeRange(*span))
+        text = self.session.to_json()
+        burst = Burst()
+        if final:
+            burst.time_range(*span)
+        burst.session_json(text)
+        commands = self.data(burst.pack_with_time_ranges(self.target))
+        commands.insert(-1, ("HSET", self.key, keys.JSON, text, keys.LAST_UPDATED, now_ms()))
+        return commands
+
+
+class LiveBurst:
+    """Rows and blocks accumulated between flushes, with their time span. Same arguments as
+    Burst. Not thread-safe."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.burst = Burst()
+        self.spare = Burst()
+        self.first: int | None = None
+        self.last: int | None = None
+
+    def _saw(self, first: int, last: int) -> None:
+        self.first = first if self.first is None else min(self.first, first)
+        self.last = last if self.last is None else max(self.last, last)
+
+    def timestamped(self, channel_ids: Any, timestamps: Any, values: Any) -> None:
+        times = columns.timestamps(timestamps)
+        self.burst.timestamped(channel_ids, times, values)
+        if len(times):
+            self._saw(int(times[0]), int(times[-1]))
+
+    def periodic(self, channel_id: Any, start: Any, interval: Any, values: Any) -> None:
+        self.burst.periodic(channel_id, start, interval, values)
+        count = len(values)
+        if count:
+            t0 = columns.integer(start, "start", columns.INT64)
+            self._saw(t0, t0 + columns.interval(interval) * (count - 1))
+
+    def row(self, channel_ids: Any, timestamp: Any, buffer: Any) -> None:
+        t = columns.integer(timestamp, "timestamp", columns.INT64)
+        self.burst.row(channel_ids, t, buffer)
+        self._saw(t, t)
+
+    def event(self, definition_id: Any, timestamp: Any, status_text: str = "",
+              raw_data: Any = (), app_name: str = "") -> None:
+        t = columns.integer(timestamp, "timestamp", columns.INT64)
+        self.burst.event(definition_id, t, status_text, raw_data, app_name)
+        self._saw(t, t)
+
+    @property
+    def full(self) -> bool:
+        return self.burst.nbytes >= self.target
+
+    def take(self, core: SessionCore) -> Burst | None:
+        """The burst so far, ending with the time-range update [session start, latest
+        timestamp]; a fresh one takes its place. give_back() it once packed."""
+        if not len(self.burst):
+            return None
+        core.see(self.first, self.last)
+        burst, self.burst, self.spare = self.burst, self.spare or Burst(), None
+        burst.time_range(*core.time_range())
+        self.first = self.last = None
+        return burst
+
+    def give_back(self, burst: Burst) -> None:
+        burst.clear()
+        self.spare = burst if self.spare is None else self.spare
+
+
+# ---- What is in flight: shared by the sync I/O thread and the asyncio I/O task. ----
+
+@dataclass(eq=False)
+class Tracker:
+    """One session's (or the buffer's) batches: how many were submitted, how many Redis has
+    answered, and the first error, which the session raises on its next call."""
+
+    name: str
+    submitted: int = 0
+    done: int = 0
+    error: BaseException | None = None
+
+    @property
+    def idle(self) -> bool:
+        return self.done >= self.submitted
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+@dataclass(eq=False)
+class Batch:
+    owner: Tracker
+    commands: list[Command]
+    seq: int
+    replies: list[Any] | None = None  # kept only when someone needs them
+
+
+def unsent_messages(commands: Iterable[Command]) -> list[bytes]:
+    return [c[-1] for c in commands if c[0] == "XADD"]
+
+
+@dataclass(eq=False)
+class Round:
+    """Batches sent in one pipeline; replies arrive in order, so `acked` commands are done
+    and the rest are re-sent after a reconnect."""
+
+    batches: list[Batch]
+    commands: list[Command] = field(init=False)
+    where: list[Batch] = field(init=False)
+    acked: int = 0
+
+    def __post_init__(self) -> None:
+        self.commands, self.where = [], []
+        for batch in self.batches:
+            if batch.owner.error is not None:  # that session already failed: do not write
+                self._lose(batch.owner, batch.commands)
+                continue
+            self.commands += batch.commands
+            self.where += [batch] * len(batch.commands)
+
+    def pending(self) -> list[Command]:
+        return self.commands[self.acked:]
+
+    def reply(self, value: Any) -> None:
+        command, batch = self.commands[self.acked], self.where[self.acked]
+        self.acked += 1
+        if isinstance(value, redis.exceptions.ResponseError):
+            if batch.owner.error is None:
+                batch.owner.error = RedisCommandError(command[0], command[1], value)
+            self._lose(batch.owner, [command])
+        elif batch.replies is not None:
+            batch.replies.append(value)
+
+    def fail(self, address: str, reason: str) -> None:
+        """Redis stayed away: every command not acknowledged is lost, reported per session."""
+        for command, batch in zip(self.pending(), self.where[self.acked:]):
+            if batch.owner.error is None:
+                batch.owner.error = RedisUnavailable(address, reason)
+            self._lose(batch.owner, [command])
+        self.acked = len(self.commands)
+
+    def finish(self) -> None:
+        for batch in self.batches:
+            batch.owner.done = max(batch.owner.done, batch.seq)
+
+    @staticmethod
+    def _lose(owner: Tracker, commands: Iterable[Command]) -> None:
+        unsent = getattr(owner.error, "unsent", None)
+        if unsent is not None:
+            unsent += unsent_messages(commands)
+
+
+class Backoff:
+    """Delays between reconnect attempts: doubling from `first` up to `cap`, until `budget`
+    seconds have passed since the first failure; then None."""
+
+    def __init__(self, budget: float, first: float = 0.02, cap: float = 1.0) -> None:
+        self.deadline = time.monotonic() + budget
+        self.delay = first
+        self.cap = cap
+
+    def next(self) -> float | None:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            return None
+        delay, self.delay = min(self.delay, left), min(self.delay * 2, self.cap)
+        return delay
+
+
+def address_of(connection_kwargs: dict[str, Any]) -> str:
+    """Where a pool connects, for error messages (never the password)."""
+    if "path" in connection_kwargs:
+        return f"unix://{connection_kwargs['path']}"
+    host, port = connection_kwargs.get("host", "localhost"), connection_kwargs.get("port", 6379)
+    return f"{host}:{port}"
+
+
+CONNECTION_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
