@@ -1,0 +1,363 @@
+"""The asyncio twin of rtastream.writer: same shape, `async with` and `await`.
+
+One I/O task per buffer sends queued batches in pipelines; the commands, lifecycle and
+acknowledgement bookkeeping are rtastream.protocol's, shared with the sync writer.
+Delivery is at-least-once, as in the sync writer: after a reconnect every command Redis had
+not acknowledged is re-sent; past `reconnect_timeout` the session raises RedisUnavailable
+whose `unsent` lists the messages not written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Iterable
+
+import redis.asyncio
+import redis.exceptions
+
+from rtastream import keys
+from rtastream.errors import RedisUnavailable
+from rtastream.protocol import (
+    CONNECTION_ERRORS,
+    DEFAULT_FLUSH_INTERVAL,
+    Backoff,
+    Batch,
+    Command,
+    LiveBurst,
+    Message,
+    Round,
+    SessionCore,
+    Tracker,
+    address_of,
+    allocation_commands,
+    end_state,
+    parse_allocation,
+    session_model,
+    validate_options,
+)
+from rtastream.session import Session, SessionState
+from rtastream.writer import DEFAULT_TARGET, MAX_ROUND
+
+__all__ = ["RedisStreamBuffer", "StreamSession"]
+
+
+class _IOTask:
+    """Owns one connection; sends queued batches in pipelines and reads their replies."""
+
+    def __init__(self, pool: redis.asyncio.ConnectionPool, conn: Any, queue_size: int,
+                 reconnect_timeout: float) -> None:
+        self.address = address_of(pool.connection_kwargs)
+        self.reconnect_timeout = reconnect_timeout
+        self.pool = pool
+        self.conn = conn
+        self.queue: asyncio.Queue[Batch | None] = asyncio.Queue(queue_size)
+        self.cond = asyncio.Condition()
+        self.closed = False
+        self.task = asyncio.create_task(self._run(), name="rtastream-io")
+
+    @classmethod
+    async def start(cls, pool: redis.asyncio.ConnectionPool, queue_size: int,
+                    reconnect_timeout: float) -> _IOTask:
+        try:
+            conn = await pool.get_connection()
+        except CONNECTION_ERRORS as e:
+            raise RedisUnavailable(address_of(pool.connection_kwargs), str(e)) from e
+        return cls(pool, conn, queue_size, reconnect_timeout)
+
+    async def submit(self, owner: Tracker, commands: list[Command],
+                     keep_replies: bool = False) -> Batch:
+        owner.check()
+        if self.closed:
+            raise RuntimeError("the RedisStreamBuffer is closed")
+        owner.submitted += 1
+        batch = Batch(owner, commands, owner.submitted, [] if keep_replies else None)
+        await self.queue.put(batch)  # waits while the queue is full: back-pressure
+        return batch
+
+    async def flush(self, owner: Tracker) -> None:
+        async with self.cond:
+            while not owner.idle:
+                if self.task.done():
+                    raise RuntimeError("the rtastream I/O task has stopped")
+                try:
+                    await asyncio.wait_for(self.cond.wait(), 1.0)
+                except asyncio.TimeoutError:
+                    pass
+        owner.check()
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        await self.queue.put(None)
+        await self.task
+        await self.pool.release(self.conn)
+
+    async def _run(self) -> None:
+        stop = False
+        while not stop:
+            batches: list[Batch] = []
+            item = await self.queue.get()
+            while True:
+                if item is None:
+                    stop = True
+                    break
+                batches.append(item)
+                if len(batches) >= MAX_ROUND or self.queue.empty():
+                    break
+                item = self.queue.get_nowait()
+            if batches:
+                await self._process(batches)
+
+    async def _process(self, batches: list[Batch]) -> None:
+        rnd = Round(batches)
+        backoff: Backoff | None = None
+        try:
+            while rnd.pending():
+                try:
+                    await self._exchange(rnd)
+                except CONNECTION_ERRORS as e:
+                    await self.conn.disconnect()
+                    backoff = backoff or Backoff(self.reconnect_timeout)
+                    delay = backoff.next()
+                    if delay is None:
+                        rnd.fail(self.address, f"connection lost and not restored within "
+                                               f"{self.reconnect_timeout} s ({e})")
+                    else:
+                        await asyncio.sleep(delay)
+        except Exception as e:  # a bug here must reach the callers, not end the task
+            for batch in batches:
+                batch.owner.error = batch.owner.error or e
+        async with self.cond:
+            rnd.finish()
+            self.cond.notify_all()
+
+    async def _exchange(self, rnd: Round) -> None:
+        conn = self.conn
+        commands = rnd.pending()
+        await conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+        for _ in commands:
+            try:
+                reply = await conn.read_response()
+            except redis.exceptions.ResponseError as e:
+                reply = e
+            rnd.reply(reply)
+
+
+class RedisStreamBuffer:
+    """asyncio twin of rtastream.RedisStreamBuffer; same arguments, `async with`."""
+
+    def __init__(self, url: str = "redis://localhost:6379/0", *,
+                 session_ttl: int = keys.DEFAULT_SESSION_TTL, maxlen: int | None = None,
+                 target: int = DEFAULT_TARGET, flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+                 queue_size: int = 64, reconnect_timeout: float = 10.0, **options: Any) -> None:
+        validate_options(session_ttl, maxlen, target, flush_interval, queue_size,
+                         reconnect_timeout)
+        try:  # redis.asyncio always packs in pure Python: large payloads are not copied
+            self.pool = redis.asyncio.ConnectionPool.from_url(
+                url, **{"socket_connect_timeout": 5.0, **options})
+        except ValueError as e:
+            raise ValueError(f"bad Redis url {url!r}: {e}") from None
+        self.session_ttl = session_ttl
+        self.maxlen = maxlen
+        self.target = target
+        self.flush_interval = flush_interval
+        self.queue_size = queue_size
+        self.reconnect_timeout = reconnect_timeout
+        self.address = address_of(self.pool.connection_kwargs)
+        self._io: _IOTask | None = None
+        self._sessions: set[StreamSession] = set()
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    async def _started(self) -> _IOTask:
+        async with self._lock:
+            if self._closed:
+                raise RuntimeError("the RedisStreamBuffer is closed")
+            if self._io is None:
+                self._io = await _IOTask.start(self.pool, self.queue_size,
+                                               self.reconnect_timeout)
+            return self._io
+
+    async def open_session(self, identity: str, stream: str,
+                           session: Session | dict | str | None = None) -> StreamSession:
+        """Start a session on stream `stream` (see rtastream.RedisStreamBuffer.open_session)."""
+        model = session_model(identity, session)
+        if not isinstance(stream, str) or not stream:
+            raise ValueError(f"stream must be a non-empty str, got {stream!r}")
+        io = await self._started()
+        owner = Tracker(identity)
+        allocation = await io.submit(owner, allocation_commands(stream), keep_replies=True)
+        await io.flush(owner)
+        session_id, position = parse_allocation(allocation.replies)
+        core = SessionCore(model, stream, session_id, position, ttl=self.session_ttl,
+                           maxlen=self.maxlen, target=self.target)
+        await io.submit(owner, core.opening())
+        await io.flush(owner)
+        stream_session = StreamSession(core, owner, io, self.flush_interval, self._sessions)
+        self._sessions.add(stream_session)
+        return stream_session
+
+    async def close(self, state: SessionState | str = SessionState.CLOSED) -> None:
+        """End every session still open (in `state`), then stop the I/O task."""
+        first_error: BaseException | None = None
+        for stream_session in list(self._sessions):
+            try:
+                await stream_session.close(state)
+            except Exception as e:
+                first_error = first_error or e
+        async with self._lock:
+            self._closed = True
+            io, self._io = self._io, None
+        if io is not None:
+            await io.close()
+        await self.pool.disconnect()
+        if first_error is not None:
+            raise first_error
+
+    async def __aenter__(self) -> RedisStreamBuffer:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: Any) -> None:
+        await _close_on_exit(self.close, exc_type, exc)
+
+
+async def _close_on_exit(close: Any, exc_type: type[BaseException] | None,
+                         exc: BaseException | None) -> None:
+    if exc is None:
+        await close(end_state(None))
+        return
+    try:
+        await close(end_state(exc_type))
+    except Exception as e:
+        if hasattr(exc, "add_note"):
+            exc.add_note(f"rtastream could not end the session: {e!r}")
+
+
+class StreamSession:
+    """asyncio twin of rtastream.StreamSession: every method is a coroutine. Leaving
+    `async with` normally closes the session; cancellation (or KeyboardInterrupt) truncates
+    it; any other exception fails it."""
+
+    def __init__(self, core: SessionCore, owner: Tracker, io: _IOTask, flush_interval: float,
+                 registry: set[StreamSession]) -> None:
+        self._core = core
+        self._owner = owner
+        self._io = io
+        self._interval = flush_interval
+        self._registry = registry
+        self._live = LiveBurst(core.target)
+        self._flush_lock = asyncio.Lock()  # keeps batches in order (the timer task flushes too)
+        self._timer: asyncio.Task | None = None
+        self._closed = False
+
+    identity = property(lambda self: self._core.session.identity)
+    stream = property(lambda self: self._core.stream)
+    stream_session_id = property(lambda self: self._core.stream_session_id)
+    stream_position = property(lambda self: self._core.position)
+    session = property(lambda self: self._core.session)
+    state = property(lambda self: self._core.state)
+
+    async def write(self, burst: Any) -> None:
+        await self.write_messages(burst.pack_with_time_ranges(self._core.target))
+
+    async def write_messages(self, messages: Iterable[Message]) -> None:
+        self._check()
+        messages = list(messages)
+        async with self._flush_lock:
+            await self._flush_live()
+            commands = self._core.data(messages)
+            if commands:
+                await self._io.submit(self._owner, commands)
+
+    async def timestamped(self, channel_ids: Any, timestamps: Any, values: Any) -> None:
+        self._check()
+        self._live.timestamped(channel_ids, timestamps, values)
+        await self._added()
+
+    async def periodic(self, channel_id: Any, start: Any, interval: Any, values: Any) -> None:
+        self._check()
+        self._live.periodic(channel_id, start, interval, values)
+        await self._added()
+
+    async def row(self, channel_ids: Any, timestamp: Any, buffer: Any) -> None:
+        self._check()
+        self._live.row(channel_ids, timestamp, buffer)
+        await self._added()
+
+    async def event(self, definition_id: Any, timestamp: Any, status_text: str = "",
+                    raw_data: Any = (), app_name: str = "") -> None:
+        self._check()
+        self._live.event(definition_id, timestamp, status_text, raw_data, app_name)
+        await self._added()
+
+    async def update(self, **changes: Any) -> None:
+        self._check()
+        async with self._flush_lock:
+            await self._flush_live()
+            await self._io.submit(self._owner, self._core.update(changes))
+
+    async def flush(self) -> None:
+        self._check()
+        async with self._flush_lock:
+            await self._flush_live()
+        await self._io.flush(self._owner)
+
+    async def close(self, state: SessionState | str = SessionState.CLOSED) -> None:
+        if self._closed:
+            return
+        state = SessionState.parse(state)
+        if not state.is_closed:
+            raise ValueError(f"close needs a closed state (closed, truncated, failed, "
+                             f"abandoned), got {state.json_name}")
+        self._closed = True
+        self._registry.discard(self)
+        if self._timer is not None:
+            self._timer.cancel()
+            try:
+                await self._timer
+            except asyncio.CancelledError:
+                pass
+        async with self._flush_lock:
+            await self._flush_live()
+            await self._io.submit(self._owner, self._core.finish(state))
+        await self._io.flush(self._owner)
+
+    async def __aenter__(self) -> StreamSession:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: Any) -> None:
+        await _close_on_exit(self.close, exc_type, exc)
+
+    def _check(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"session {self.identity!r} is {self.state.json_name}")
+        self._owner.check()
+
+    async def _added(self) -> None:
+        if self._timer is None:
+            self._timer = asyncio.create_task(self._tick(), name=f"rtastream-flush-{self.identity}")
+        if self._live.full:
+            async with self._flush_lock:
+                await self._flush_live()
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                async with self._flush_lock:
+                    await self._flush_live()
+            except Exception as e:  # raised to the caller by its next call
+                self._owner.error = self._owner.error or e
+
+    async def _flush_live(self) -> None:
+        burst = self._live.take(self._core)
+        if burst is None:
+            return
+        try:
+            messages = burst.pack_with_time_ranges(self._core.target)
+        finally:
+            self._live.give_back(burst)
+        await self._io.submit(self._owner, self._core.data(messages))
