@@ -60,6 +60,8 @@ class _IOTask:
                     reconnect_timeout: float) -> _IOTask:
         try:
             conn = await pool.get_connection()
+        except redis.exceptions.AuthenticationError:
+            raise  # reachable; the message says what is wrong
         except CONNECTION_ERRORS as e:
             raise RedisUnavailable(address_of(pool.connection_kwargs), str(e)) from e
         return cls(pool, conn, queue_size, reconnect_timeout)
@@ -357,7 +359,7 @@ class StreamSession:
         if burst is None:
             return
         try:
-            messages = burst.pack_with_time_ranges(self._core.target)
+            messages = self._live.pack(burst)
         finally:
             self._live.give_back(burst)
         await self._io.submit(self._owner, self._core.data(messages))

@@ -234,6 +234,11 @@ class LiveBurst:
         self.first = self.last = None
         return burst
 
+    def pack(self, burst: Burst) -> list[Message]:
+        """A taken burst as messages. It was flushed on crossing the target, so it is packed
+        with some room: one message, time range included, rather than a tiny second one."""
+        return burst.pack_with_time_ranges(min(2 * self.target, columns.MAX_MESSAGE))
+
     def give_back(self, burst: Burst) -> None:
         burst.clear()
         self.spare = burst if self.spare is None else self.spare

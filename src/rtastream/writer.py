@@ -66,6 +66,8 @@ class _IOThread:
         self.pool = pool
         try:
             self.conn = pool.get_connection()
+        except redis.exceptions.AuthenticationError:
+            raise  # reachable; the message says what is wrong
         except CONNECTION_ERRORS as e:
             raise RedisUnavailable(self.address, str(e)) from e
         self.queue: queue.Queue[Batch | None] = queue.Queue(queue_size)
@@ -421,7 +423,7 @@ class StreamSession:
         if burst is None:
             return
         try:
-            messages = burst.pack_with_time_ranges(self._core.target)
+            messages = self._live.pack(burst)
         finally:
             with self._lock:
                 self._live.give_back(burst)
