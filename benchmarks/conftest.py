@@ -1,0 +1,66 @@
+"""Fixtures of the benchmark suite: smoke mode, a private redis-server, version records."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import hiredis
+import lz4
+import numpy
+import pytest
+import redis
+from google.protobuf import __version__ as protobuf_version
+from google.protobuf.internal import api_implementation
+
+import rtastream
+from rtastream import _native
+from rtastream.redis_server import RedisServer
+
+
+@pytest.fixture(scope="session")
+def smoke(request) -> bool:
+    """True under --benchmark-disable (`make bench-smoke`): run everything once, small."""
+    return bool(request.config.getoption("benchmark_disable"))
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    """URL of an empty database on the suite's redis-server."""
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """Record the versions that decide the figures next to them in the JSON."""
+    machine_info["versions"] = versions()
+
+
+def versions() -> dict[str, str]:
+    lib = _native.LZ4_VERSION
+    return {
+        "rtastream": rtastream.__version__,
+        "numpy": numpy.__version__,
+        "protobuf": f"{protobuf_version} ({api_implementation.Type()})",
+        "lz4 (python-lz4)": lz4.__version__,
+        "liblz4 (rtastream._native.LZ4_VERSION)": f"{lib // 10000}.{lib // 100 % 100}.{lib % 100}",
+        "redis-py": redis.__version__,
+        "hiredis": hiredis.__version__,
+        "redis-server": redis_server_version(),
+    }
+
+
+def redis_server_version() -> str:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return "not installed"
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
+    return next((part[2:] for part in out.split() if part.startswith("v=")), out.strip())

@@ -1,0 +1,309 @@
+"""Writing to Redis: rtastream's writers against a redis-py pipeline per burst and against
+redis-benchmark, on a private redis-server started by the suite (loopback TCP).
+
+Each timed round writes `n` bursts and waits until Redis has acknowledged all of them.
+Before each round (untimed) redis-benchmark sends `n` XADDs of the same payload size over one
+connection, 16 per pipeline, to the same server, and the streams are deleted; so every round
+is compared with a floor measured moments before it, on the same noisy machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import shutil
+import subprocess
+import threading
+import time
+
+import pytest
+import redis
+
+import rtastream
+import rtastream.aio
+from benchmarks import purepython, variants
+from benchmarks.workloads import TYPICAL, Workload
+from rtastream import keys
+from rtastream.writer import MAX_ROUND
+
+WRITE_WORKLOAD = Workload(55, 128)
+"""The largest sine burst that packs into one message at the default 64 KiB target:
+63.4 KiB uncompressed, about 56 KiB compressed (sines barely compress)."""
+
+STREAM = "bench"
+FLOOR_STREAM = "redis-benchmark"
+ROUNDS = 5
+
+
+def redis_benchmark(port: int, payload: bytes, n: int) -> float:
+    """XADDs per second redis-benchmark reaches: one connection, 16 per pipeline."""
+    binary = shutil.which("redis-benchmark")
+    if binary is None:
+        raise FileNotFoundError("redis-benchmark not found on PATH (Debian: apt-get install "
+                                "redis-tools, which redis-server pulls in)")
+    # -x reads the last argument from stdin, which redis-benchmark cuts at a NUL byte:
+    # send a payload of the same size without NULs.
+    command = [binary, "-p", str(port), "-c", "1", "-P", "16", "-n", str(n), "--csv", "-x",
+               "XADD", keys.stream_key(FLOOR_STREAM), "*", keys.ENTRY_ID, "1", keys.ENTRY_DATA]
+    out = subprocess.run(command, input=payload.replace(b"\0", b"\1"), capture_output=True,
+                         check=True).stdout.decode()
+    return float(list(csv.reader(io.StringIO(out)))[-1][1])
+
+
+class Rounds:
+    """Untimed work before each round: the redis-benchmark floor, then empty streams."""
+
+    def __init__(self, server, payload: bytes, n: int) -> None:
+        self.server, self.payload, self.n = server, payload, n
+        self.client = redis.Redis.from_url(server.url)
+        self.floor: list[float] = []
+
+    def setup(self) -> None:
+        self.floor.append(redis_benchmark(self.server.port, self.payload, self.n))
+        self.client.delete(keys.stream_key(FLOOR_STREAM), keys.stream_key(STREAM))
+
+    def check(self, rounds: int, per_burst: int) -> None:
+        """Every round's messages arrived (only the last round is still in the stream)."""
+        assert self.client.xlen(keys.stream_key(STREAM)) == self.n * per_burst
+        assert len(self.floor) == rounds
+
+
+def run_rounds(benchmark, rounds: Rounds, write_round, smoke: bool, **info) -> None:
+    benchmark.pedantic(write_round, setup=rounds.setup, rounds=1 if smoke else ROUNDS)
+    benchmark.extra_info.update(redis_benchmark_rps=rounds.floor, **info)
+
+
+def count(smoke: bool, full: int) -> int:
+    return 20 if smoke else full
+
+
+# ---- pre-packed messages: the writer's own cost, encoding excluded -------------------
+
+PREPACKED = "write: pre-packed ~64 KiB messages (XADD + HSET + EXPIRE per burst)"
+PREPACKED_ABOUT = (
+    f"One {WRITE_WORKLOAD.name} burst packed once (one ~56 KiB LZ4 message); each round "
+    "writes it 2000 times with its time range (XADD, HSET tStart/tEnd/lastUpdated, EXPIRE "
+    "per burst) and waits for every reply. The floor: redis-benchmark XADD of a payload of "
+    "the same size, one connection, 16 per pipeline, run just before each round."
+)
+
+
+@pytest.fixture(scope="module")
+def prepacked():
+    ts = WRITE_WORKLOAD.timestamps
+    burst = rtastream.Burst()
+    variants.fill(burst, WRITE_WORKLOAD)
+    messages = burst.pack_with_time_ranges()
+    assert len(messages) == 1, "the write workload must pack into one message"
+    return messages, (int(ts[0]), int(ts[-1]))
+
+
+def test_write_prepacked_rtastream(benchmark, redis_server, redis_url, prepacked, smoke):
+    messages, _ = prepacked
+    n = count(smoke, 2000)
+    rounds = Rounds(redis_server, messages[0][0], n)
+    with rtastream.RedisStreamBuffer(redis_url) as buffer:
+        session = buffer.open_session("bench-prepacked", STREAM)
+
+        def write_round() -> None:
+            for _ in range(n):
+                session.write_messages(messages)
+            session.flush()
+
+        benchmark.group = PREPACKED
+        run_rounds(benchmark, rounds, write_round, smoke, variant="rtastream", messages=n,
+                   message_bytes=len(messages[0][0]), about=PREPACKED_ABOUT)
+        rounds.check(len(rounds.floor), per_burst=1)
+
+
+def test_write_prepacked_rtastream_asyncio(benchmark, redis_server, redis_url, prepacked, smoke):
+    messages, _ = prepacked
+    n = count(smoke, 2000)
+    rounds = Rounds(redis_server, messages[0][0], n)
+    loop = asyncio.new_event_loop()
+    buffer = rtastream.aio.RedisStreamBuffer(redis_url)
+    try:
+        session = loop.run_until_complete(buffer.open_session("bench-prepacked-aio", STREAM))
+
+        async def write_round() -> None:
+            for _ in range(n):
+                await session.write_messages(messages)
+            await session.flush()
+
+        benchmark.group = PREPACKED
+        run_rounds(benchmark, rounds, lambda: loop.run_until_complete(write_round()), smoke,
+                   variant="rtastream asyncio", messages=n, message_bytes=len(messages[0][0]))
+        rounds.check(len(rounds.floor), per_burst=1)
+    finally:
+        loop.run_until_complete(buffer.close())
+        loop.close()
+
+
+def test_write_prepacked_pure_python(benchmark, redis_server, redis_url, prepacked, smoke):
+    messages, (start, end) = prepacked
+    message = messages[0][0]
+    n = count(smoke, 2000)
+    rounds = Rounds(redis_server, message, n)
+    client = redis.Redis.from_url(redis_url)
+    writer = purepython.Writer(client, "bench-prepacked-pure", STREAM)
+
+    def write_round() -> None:
+        for _ in range(n):
+            writer.write(message, start, end)
+
+    benchmark.group = PREPACKED
+    run_rounds(benchmark, rounds, write_round, smoke, variant="pure-python", messages=n,
+               message_bytes=len(message))
+    rounds.check(len(rounds.floor), per_burst=1)
+    client.close()
+
+
+# ---- encode and write, end to end ---------------------------------------------------
+
+END_TO_END = f"write: encode + write {TYPICAL.channels}x{TYPICAL.samples} float64 per burst"
+END_TO_END_ABOUT = (
+    f"Each burst is built from numpy ({TYPICAL.name}, 64 KiB of values) and written: rtastream "
+    "packs it into two messages (75 KiB uncompressed) with Burst + session.write(); the "
+    "pure-Python path builds one message with protobuf + python-lz4 and writes it with a "
+    "redis-py pipeline. 1000 bursts per round, then wait for every reply. The redis-benchmark "
+    "column is XADD of the first message's size, for scale."
+)
+
+
+def _burst_args():
+    ts = TYPICAL.timestamps
+    return TYPICAL.channel_ids, ts, TYPICAL.values, int(ts[0]), int(ts[-1])
+
+
+def _end_to_end_payload() -> bytes:
+    return variants.rtastream_encoder(TYPICAL)()[0]
+
+
+def test_encode_write_rtastream(benchmark, redis_server, redis_url, smoke):
+    ids, ts, values, start, end = _burst_args()
+    n = count(smoke, 1000)
+    rounds = Rounds(redis_server, _end_to_end_payload(), n)
+    with rtastream.RedisStreamBuffer(redis_url) as buffer:
+        session = buffer.open_session("bench-e2e", STREAM)
+
+        def write_round() -> None:
+            for _ in range(n):
+                burst = rtastream.Burst()
+                burst.timestamped(ids, ts, values)
+                burst.time_range(start, end)
+                session.write(burst)
+            session.flush()
+
+        benchmark.group = END_TO_END
+        run_rounds(benchmark, rounds, write_round, smoke, variant="rtastream", messages=n,
+                   message_bytes=sum(map(len, variants.rtastream_encoder(TYPICAL)())),
+                   about=END_TO_END_ABOUT)
+        rounds.check(len(rounds.floor), per_burst=2)
+
+
+def test_encode_write_rtastream_asyncio(benchmark, redis_server, redis_url, smoke):
+    ids, ts, values, start, end = _burst_args()
+    n = count(smoke, 1000)
+    rounds = Rounds(redis_server, _end_to_end_payload(), n)
+    loop = asyncio.new_event_loop()
+    buffer = rtastream.aio.RedisStreamBuffer(redis_url)
+    try:
+        session = loop.run_until_complete(buffer.open_session("bench-e2e-aio", STREAM))
+
+        async def write_round() -> None:
+            for _ in range(n):
+                burst = rtastream.Burst()
+                burst.timestamped(ids, ts, values)
+                burst.time_range(start, end)
+                await session.write(burst)
+            await session.flush()
+
+        benchmark.group = END_TO_END
+        run_rounds(benchmark, rounds, lambda: loop.run_until_complete(write_round()), smoke,
+                   variant="rtastream asyncio", messages=n,
+                   message_bytes=sum(map(len, variants.rtastream_encoder(TYPICAL)())))
+        rounds.check(len(rounds.floor), per_burst=2)
+    finally:
+        loop.run_until_complete(buffer.close())
+        loop.close()
+
+
+def test_encode_write_pure_python(benchmark, redis_server, redis_url, smoke):
+    ids, ts, values, start, end = _burst_args()
+    n = count(smoke, 1000)
+    rounds = Rounds(redis_server, _end_to_end_payload(), n)
+    client = redis.Redis.from_url(redis_url)
+    writer = purepython.Writer(client, "bench-e2e-pure", STREAM)
+
+    def write_round() -> None:
+        for _ in range(n):
+            writer.write(purepython.timestamped(ids, ts, values), start, end)
+
+    benchmark.group = END_TO_END
+    run_rounds(benchmark, rounds, write_round, smoke, variant="pure-python", messages=n,
+               message_bytes=len(purepython.timestamped(ids, ts, values)))
+    rounds.check(len(rounds.floor), per_burst=1)
+    client.close()
+
+
+# ---- back-pressure: a stalled Redis must not grow the writer's memory ----------------
+
+QUEUE_SIZE = 64
+
+
+def test_queue_stays_bounded_when_redis_stalls(benchmark, redis_url, prepacked, smoke):
+    """CLIENT PAUSE ... WRITE stalls every write command on the server (reads still run) while
+    a producer writes bursts as fast as it can. The producer must block once the queue is
+    full: bursts accepted but not yet in Redis stay within queue_size batches plus the one
+    round the I/O thread holds, and all of them arrive once Redis resumes."""
+    messages, _ = prepacked
+    pause = 0.5 if smoke else 3.0
+    admin = redis.Redis.from_url(redis_url)
+    stream_key = keys.stream_key(STREAM)
+    result: dict[str, object] = {}
+
+    def stall() -> None:
+        with rtastream.RedisStreamBuffer(redis_url, queue_size=QUEUE_SIZE) as buffer:
+            session = buffer.open_session("bench-stall", STREAM)
+            depths, backlog, written = [0], [0], [0]
+            stop = threading.Event()
+
+            def watch() -> None:  # XLEN is a read: it runs while writes are paused
+                while not stop.is_set():
+                    depths.append(buffer._io.queue.qsize())
+                    backlog.append(written[0] - admin.xlen(stream_key))
+                    time.sleep(0.005)
+
+            watcher = threading.Thread(target=watch)
+            base = admin.xlen(stream_key)
+            admin.execute_command("CLIENT", "PAUSE", int(pause * 1000), "WRITE")
+            paused_until = time.monotonic() + pause
+            watcher.start()
+            while time.monotonic() < paused_until:
+                session.write_messages(messages)
+                written[0] += 1
+            during = written[0]
+            session.flush()
+            stop.set()
+            watcher.join()
+            result.update(written=written[0], during=during, depths=depths, backlog=backlog,
+                          arrived=admin.xlen(stream_key) - base)
+
+    benchmark.group = "queue bound"
+    benchmark.pedantic(stall, rounds=1, iterations=1)
+    bound = QUEUE_SIZE + MAX_ROUND + 1
+    benchmark.extra_info.update(
+        variant="rtastream",
+        about=(f"Redis stalled for {pause:g} s with CLIENT PAUSE WRITE while one producer "
+               f"writes pre-packed ~56 KiB bursts as fast as it can (queue_size={QUEUE_SIZE})."),
+        bursts_written_during_stall=result["during"],
+        max_queue_depth=max(result["depths"]), queue_size=QUEUE_SIZE,
+        max_bursts_accepted_not_in_redis=max(result["backlog"]),
+        bound_queue_size_plus_one_round=bound,
+        bursts_written=result["written"], bursts_arrived=result["arrived"],
+    )
+    admin.close()
+    assert max(result["depths"]) <= QUEUE_SIZE
+    assert max(result["backlog"]) <= bound
+    assert result["arrived"] == result["written"]
