@@ -8,13 +8,26 @@ INSTALLED := $(VENV)/.installed
 NATIVE := pyproject.toml CMakeLists.txt $(wildcard cext/*)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: test demo bench protos system install clean
+.PHONY: test demo bench bench-smoke protos system install clean
 
 test: install
 	$(BIN)/python -m pytest tests
 
 demo: install
 	$(BIN)/python -m rtastream demo
+
+# Benchmarks (pytest-benchmark, on a private redis-server): writes BENCHMARKS.md and
+# docs/benchmarks.png from the JSON results. matplotlib is needed only here.
+BENCH_JSON := .benchmarks/results.json
+bench: install
+	$(BIN)/pip install -q matplotlib
+	@mkdir -p $(dir $(BENCH_JSON))
+	$(BIN)/python -m pytest benchmarks -q --benchmark-json=$(BENCH_JSON)
+	$(BIN)/python -m benchmarks.report $(BENCH_JSON) --markdown BENCHMARKS.md --plot docs/benchmarks.png
+
+# CI: every benchmark runs once on small inputs, untimed, so the suite cannot rot.
+bench-smoke: install
+	$(BIN)/python -m pytest benchmarks -q --benchmark-disable
 
 # System libraries and servers the build and the tests need.
 system:
