@@ -40,4 +40,7 @@ class RedisCommandError(redis.exceptions.ResponseError):
 
     def __str__(self) -> str:
         lost = f"; {len(self.unsent)} stream messages were not written" if self.unsent else ""
-        return f"Redis refused {self.command} on key {self.key!r}: {self.error}{lost}"
+        # redis-py turns some error prefixes (OOM, READONLY, ...) into classes: keep the name.
+        kind = type(self.error).__name__
+        reason = str(self.error) if kind == "ResponseError" else f"{kind}: {self.error}"
+        return f"Redis refused {self.command} on key {self.key!r}: {reason}{lost}"

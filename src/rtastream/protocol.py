@@ -273,6 +273,11 @@ class Batch:
     replies: list[Any] | None = None  # kept only when someone needs them
 
 
+def command_key(command: Command) -> str:
+    """The key a command works on (EVAL: its first KEYS entry)."""
+    return command[3] if command[0] == "EVAL" else command[1]
+
+
 def unsent_messages(commands: Iterable[Command]) -> list[bytes]:
     return [c[-1] for c in commands if c[0] == "XADD"]
 
@@ -304,7 +309,7 @@ class Round:
         self.acked += 1
         if isinstance(value, redis.exceptions.ResponseError):
             if batch.owner.error is None:
-                batch.owner.error = RedisCommandError(command[0], command[1], value)
+                batch.owner.error = RedisCommandError(command[0], command_key(command), value)
             self._lose(batch.owner, [command])
         elif batch.replies is not None:
             batch.replies.append(value)
