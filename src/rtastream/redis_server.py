@@ -58,8 +58,10 @@ class RedisServer:
         if self.unix_socket:
             args += ["--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
         log = open(self.dir / "redis.log", "ab")
+        # Own session: Ctrl+C in the terminal must reach the demo (which then closes its
+        # session as truncated), not kill the server under it.
         self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL)
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
         deadline = time.monotonic() + timeout
         while not self._answers():

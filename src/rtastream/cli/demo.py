@@ -1,0 +1,183 @@
+"""`rtastream demo`: stream a generated live session through the writer, then read it back."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import secrets
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+from rtastream import Burst, RedisStreamBuffer, Session, keys
+from rtastream.cli import format as fmt
+from rtastream.cli.connection import URL_ENV, CliError, check_url, connect, redact
+from rtastream.cli.progress import Progress
+from rtastream.cli.readback import read_session, session_stats
+from rtastream.cli.signals import LAP_EVENT, Block, Telemetry
+from rtastream.cli.tail import positive
+from rtastream.cli.trim import seconds
+from rtastream.redis_server import INSTALL_HINT, RedisServer
+
+REDIS_DEFAULT = f"${URL_ENV}, else a private redis-server"
+BURST_SECONDS = 0.1  # data per burst: bursts at 10 Hz in real time, as the protocol asks
+
+
+def hertz(value: str) -> float:
+    rate = seconds(value)  # same rule: a positive number
+    if rate > 1e6:
+        raise argparse.ArgumentTypeError(f"rate above 1 MHz is not a telemetry rate: {value!r}")
+    return rate
+
+
+def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "demo", parents=[parent], help="stream a generated live session and summarise it",
+        description="Generate telemetry (sums of sines with noise, plus integer channels and "
+                    "lap events), stream it as one session through RedisStreamBuffer in real "
+                    "time (bursts at about 10 Hz), then print a summary read back from Redis. "
+                    f"Without --redis (or ${URL_ENV}) a private redis-server is started in a "
+                    "temporary directory and stopped at the end. Ctrl+C ends the session as "
+                    "truncated (exit status 130).")
+    parser.add_argument("--stream", default="demo", help="stream name (default: demo)")
+    parser.add_argument("--channels", type=positive, default=16, metavar="N",
+                        help="channels; a quarter of them (up to 3) are integers (default: 16)")
+    parser.add_argument("--rate", type=hertz, default=1000.0, metavar="HZ",
+                        help="samples per second per channel (default: 1000)")
+    parser.add_argument("--duration", type=seconds, default=10.0, metavar="SECONDS",
+                        help="seconds of data (default: 10)")
+    parser.add_argument("--identity", metavar="ID",
+                        help="session identity (default: demo-<UTC time>-<random>)")
+    parser.add_argument("--fast", action="store_true",
+                        help="stream as fast as possible instead of in real time (the data "
+                             "then ends now)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    identity = args.identity or default_identity()
+    url = args.redis or os.environ.get(URL_ENV)
+    if url is not None:
+        check_url(url)
+    with redis_for_demo(url) as (url, private):
+        client = connect(url)
+        with client:
+            interrupted, wall_s = stream(args, url, identity, client)
+            session = read_session(client, identity)
+            if session is None:
+                raise CliError(f"session {identity!r} is not in Redis after streaming "
+                               f"(no {keys.session_key(identity)} hash)")
+            stats = session_stats(client, session)
+        print(summary(session, stats, wall_s, url, private))
+    return 130 if interrupted else 0
+
+
+def default_identity() -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return f"demo-{stamp}-{secrets.token_hex(2)}"
+
+
+@contextlib.contextmanager
+def redis_for_demo(url: str | None) -> Iterator[tuple[str, bool]]:
+    """The given Redis, or a private redis-server on a unix socket for the demo's lifetime."""
+    if url is not None:
+        yield url, False
+        return
+    try:
+        server = RedisServer(unix_socket=True)
+    except FileNotFoundError:
+        raise CliError(INSTALL_HINT) from None
+    with server:
+        print(f"started a private redis-server at {server.url} (stopped at the end; "
+              "pass --redis URL to keep the data)", file=sys.stderr)
+        yield server.url, True
+
+
+def stream(args: argparse.Namespace, url: str, identity: str, client: Any) -> tuple[bool, float]:
+    """Stream the session; (interrupted by Ctrl+C, wall seconds)."""
+    total = max(1, round(args.duration * args.rate))
+    start_ns = time.time_ns()
+    if args.fast:  # the data ends now rather than in the future
+        start_ns -= round(args.duration * 1e9)
+    telemetry = Telemetry(args.channels, args.rate, start_ns)
+    model = Session(identity, identifier=f"rtastream demo ({args.channels} channels at "
+                                         f"{args.rate:g} Hz)",
+                    details={"channels": args.channels, "rate": args.rate, "generator": "rtastream demo"})
+    key = keys.stream_key(args.stream)
+    print(f"streaming {args.channels} channels at {args.rate:g} Hz for {args.duration:g} s "
+          f"{'as fast as possible' if args.fast else 'in real time'} to {key} as session "
+          f"{identity} (Ctrl+C to truncate)", file=sys.stderr, flush=True)
+    progress = Progress(sys.stderr, total / args.rate)
+    step = max(1, round(BURST_SECONDS * args.rate))  # samples per channel per burst
+    interrupted = False
+    started = time.monotonic()
+    entries_before = client.xlen(key)
+    sent = samples = nbytes = 0
+    try:
+        with RedisStreamBuffer(url) as buffer, \
+                buffer.open_session(identity, args.stream, model) as session:
+            while sent < total:
+                count = min(step, total - sent)
+                if not args.fast:  # wait until the block's last sample has "happened"
+                    time.sleep(max(0.0, started + (sent + count) / args.rate - time.monotonic()))
+                block = telemetry.block(sent, count)
+                session.write(burst_of(telemetry, block))
+                sent += count
+                samples += count * telemetry.channels()
+                nbytes += block.nbytes
+                progress.update(sent / args.rate, samples, nbytes, client.xlen(key) - entries_before)
+    except KeyboardInterrupt:
+        interrupted = True  # the writer has ended the session as truncated on the way out
+    wall_s = time.monotonic() - started
+    progress.update(sent / args.rate, samples, nbytes, client.xlen(key) - entries_before,
+                    force=True)
+    progress.close()
+    if interrupted:
+        print(f"interrupted: session {identity} ended as truncated", file=sys.stderr)
+    return interrupted, wall_s
+
+
+def burst_of(telemetry: Telemetry, block: Block) -> Burst:
+    """One burst: every channel's samples of the block, its lap events, the time range."""
+    burst = Burst()
+    burst.timestamped(telemetry.analog_ids, block.timestamps, block.analog)
+    start = int(block.timestamps[0])
+    for channel_id, values in zip(telemetry.integer_ids, block.integers):
+        burst.periodic(channel_id, start, telemetry.interval, values)
+    for timestamp, lap, lap_time in block.laps:
+        burst.event(LAP_EVENT, timestamp, status_text=f"lap {lap}", raw_data=(lap, lap_time),
+                    app_name="rtastream demo")
+    burst.time_range(telemetry.start_ns, int(block.timestamps[-1]))
+    return burst
+
+
+def summary(session: Any, stats: Any, wall_s: float, url: str, private: bool) -> str:
+    """What Redis holds for the session (read back, not the writer's own counters)."""
+    data_s = 0.0
+    if session.time_range:
+        data_s = (session.time_range[1] - session.time_range[0]) / 1e9
+    kinds = ", ".join(f"{fmt.count(n)} {kind}" for kind, n in sorted(stats.kinds.items()))
+    events = sum(e.count for e in stats.events.values())
+    ratio = f"{stats.ratio:.2f}" if stats.ratio else "-"
+    lines = [
+        f"session     {session.identity} on {keys.stream_key(session.stream)} "
+        f"(stream session id {session.stream_session_id})",
+        f"state       {session.state}",
+        f"bursts      {fmt.count(stats.messages)} stream messages, {fmt.count(stats.data_bursts)} "
+        f"with data; items: {kinds}",
+        f"samples     {fmt.count(stats.samples)} in {len(stats.channels)} channels, "
+        f"{events} events, {data_s:.1f} s of data",
+        f"bytes       raw {fmt.size(stats.raw)}, compressed {fmt.size(stats.compressed)}, "
+        f"ratio {ratio}",
+        f"throughput  {fmt.count(round(stats.samples / wall_s))} samples/s, "
+        f"{fmt.size(stats.compressed / wall_s)}/s compressed, over {fmt.duration(wall_s)}",
+    ]
+    if private:
+        lines.append("redis       private server, now stopped (use --redis URL to keep the data)")
+    else:
+        lines.append(f"redis       {redact(url)}; see it: rtastream inspect {session.identity} "
+                     f"--redis {redact(url)}")
+    return "\n".join(lines)

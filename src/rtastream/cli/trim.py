@@ -1,0 +1,186 @@
+"""`rtastream trim`: cap streams like the Stream Service's trimmer and clear out stale sessions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+import redis
+
+from rtastream import keys
+from rtastream.cli import format as fmt
+from rtastream.cli.connection import connect
+from rtastream.cli.readback import entry_time_ms, list_sessions, read_stream, stream_names
+from rtastream.cli.tail import positive
+
+DEFAULT_MAXLEN = 10_000  # the Stream Service trimmer's default target
+
+# Deletes only if still stale when Redis runs it: a writer may have updated in between.
+_DELETE_STALE_SESSION = """
+local updated = redis.call('HGET', KEYS[1], ARGV[1])
+if not updated or tonumber(updated) >= tonumber(ARGV[2]) then return 0 end
+return redis.call('DEL', KEYS[1])
+"""
+_DELETE_STALE_STREAM = """
+if redis.call('TYPE', KEYS[1]).ok ~= 'stream' then return 0 end
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+if last and tonumber(string.match(last[1], '^%d+')) >= tonumber(ARGV[1]) then return -1 end
+return redis.call('DEL', KEYS[1])
+"""
+
+
+def seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
+    return number
+
+
+def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser(
+        "trim", parents=[parent], help="cap stream lengths and remove stale sessions",
+        description="Cap every stream listed in the `streams` set to --maxlen entries, as the "
+                    "Stream Service's trimmer does. With --stale-after, first remove session "
+                    "hashes whose lastUpdated is older than that, then streams that no remaining "
+                    "session uses and that received nothing for that long.")
+    parser.add_argument("--maxlen", type=positive, default=DEFAULT_MAXLEN, metavar="N",
+                        help=f"entries to keep per stream (default {DEFAULT_MAXLEN})")
+    parser.add_argument("--approx", action="store_true",
+                        help="trim approximately (XTRIM MAXLEN ~): cheaper, keeps at least N")
+    parser.add_argument("--stale-after", type=seconds, metavar="SECONDS",
+                        help="remove sessions not updated for this long, and streams left "
+                             "without a live session")
+    parser.add_argument("--dry-run", action="store_true", help="report what would be done, change nothing")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    client = connect(args.redis)
+    with client:
+        report = Trimmer(client, args.dry_run).run(args.maxlen, args.approx, args.stale_after)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(render(report, args.dry_run))
+    return 0
+
+
+class Trimmer:
+    def __init__(self, client: redis.Redis, dry_run: bool) -> None:
+        self.client = client
+        self.dry_run = dry_run
+        self.now_ms = int(time.time() * 1000)
+
+    def run(self, maxlen: int, approx: bool, stale_after: float | None) -> dict[str, Any]:
+        report: dict[str, Any] = {"dry_run": self.dry_run, "maxlen": maxlen, "approx": approx,
+                                  "stale_after_s": stale_after, "sessions": [], "idle_streams": [],
+                                  "streams": []}
+        names = stream_names(self.client)
+        if stale_after is not None:
+            cutoff = self.now_ms - int(stale_after * 1000)
+            live = self.remove_stale_sessions(cutoff, report["sessions"])
+            names = [n for n in names
+                     if not self.remove_idle_stream(n, n in live, cutoff, report["idle_streams"])]
+        for name in names:
+            report["streams"].append(self.trim(name, maxlen, approx))
+        return report
+
+    def remove_stale_sessions(self, cutoff: int, out: list[dict[str, Any]]) -> set[str]:
+        """Delete stale session hashes; the stream names the remaining ones use."""
+        live = set()
+        for session in list_sessions(self.client):
+            updated = session.last_updated_ms
+            if updated is not None and updated >= cutoff:
+                live.add(session.stream)
+                continue
+            action = self.remove_session(session.identity, updated, cutoff)
+            if action.startswith("kept"):
+                live.add(session.stream)
+            out.append({"identity": session.identity, "stream": session.stream,
+                        "last_updated_ms": updated, "action": action})
+        return live
+
+    def remove_session(self, identity: str, updated: int | None, cutoff: int) -> str:
+        if updated is None:
+            return f"kept: no {keys.LAST_UPDATED} field"
+        if self.dry_run:
+            return "would remove"
+        if self.client.eval(_DELETE_STALE_SESSION, 1, keys.session_key(identity),
+                            keys.LAST_UPDATED, cutoff):
+            return "removed"
+        return "kept: updated meanwhile"
+
+    def remove_idle_stream(self, name: str, in_use: bool, cutoff: int,
+                           out: list[dict[str, Any]]) -> bool:
+        """Remove a stream no live session uses and nobody wrote to since the cutoff."""
+        if in_use:
+            return False
+        stream = read_stream(self.client, name)
+        last_ms = entry_time_ms(stream.last_id) if stream.last_id else None
+        if last_ms is not None and last_ms >= cutoff:
+            return False
+        entry = {"name": name, "length": stream.length, "last_entry_ms": last_ms}
+        if self.dry_run:
+            entry["action"] = "would remove"
+        else:
+            # Unlisted first, so a writer starting a session now lists it again.
+            self.client.srem(keys.STREAMS, name)
+            if self.client.eval(_DELETE_STALE_STREAM, 1, keys.stream_key(name), cutoff) < 0:
+                self.client.sadd(keys.STREAMS, name)
+                entry["action"] = "kept: written meanwhile"
+                out.append(entry)
+                return False
+            entry["action"] = "removed"
+        out.append(entry)
+        return True
+
+    def trim(self, name: str, maxlen: int, approx: bool) -> dict[str, Any]:
+        key = keys.stream_key(name)
+        length = self.client.xlen(key)
+        if self.dry_run:
+            removed = max(0, length - maxlen)
+            action = "would trim" if removed else "kept"
+        else:
+            removed = self.client.xtrim(key, maxlen=maxlen, approximate=approx)
+            action = "trimmed" if removed else "kept"
+        return {"name": name, "length": length, "removed": removed, "action": action}
+
+
+def render(report: dict[str, Any], dry_run: bool) -> str:
+    now_ms = int(time.time() * 1000)
+    mode = "~" if report["approx"] else "="
+    lines = [("dry run: " if dry_run else "") + f"trimming to MAXLEN {mode} {report['maxlen']}"
+             + (f", stale after {fmt.duration(report['stale_after_s'])}"
+                if report["stale_after_s"] else "")]
+
+    def ago(ms: int | None) -> str:
+        return f"{fmt.duration((now_ms - ms) / 1000)} ago" if ms is not None else "never"
+
+    for s in report["sessions"]:
+        lines.append(f"session {s['identity']} (stream {s['stream']}, updated "
+                     f"{ago(s['last_updated_ms'])}): {s['action']}")
+    for s in report["idle_streams"]:
+        lines.append(f"stream {s['name']} (no live session, last entry "
+                     f"{ago(s['last_entry_ms'])}): {s['action']}")
+    for s in report["streams"]:
+        if s["action"] == "kept":
+            lines.append(f"stream {s['name']}: {fmt.count(s['length'])} entries, kept")
+        else:
+            bound = "up to " if dry_run and report["approx"] else ""
+            lines.append(f"stream {s['name']}: {fmt.count(s['length'])} entries, {s['action']} "
+                         f"{bound}{fmt.count(s['removed'])}")
+    if not report["streams"] and not report["idle_streams"]:
+        lines.append(f"no streams listed in the {keys.STREAMS!r} set")
+    verb = "would remove" if dry_run else "removed"
+    gone_sessions = sum(s["action"] in ("removed", "would remove") for s in report["sessions"])
+    gone_streams = sum(s["action"] in ("removed", "would remove") for s in report["idle_streams"])
+    trimmed = sum(s["removed"] for s in report["streams"])
+    lines.append(f"{verb} {fmt.count(trimmed)} entries, {gone_sessions} session(s), "
+                 f"{gone_streams} stream(s)")
+    return "\n".join(lines)
