@@ -9,9 +9,15 @@ import json
 from dataclasses import dataclass
 
 import lz4.block
+import numpy as np
 import redis
 
+from rtastream import Burst
+
 from rtastream._proto import net_stream_pb2
+
+T0 = 1_750_000_000_000_000_000
+MS = 1_000_000
 
 STATE_NUMBERS = {"unknown": 0, "waiting": 1, "open": 2, "closed": 4, "truncated": 12,
                  "failed": 28, "abandoned": 44}
@@ -104,3 +110,27 @@ def check_session(r: redis.Redis, identity: str, stream: str, final_state: str =
     assert last[-1]["timeRange"] == {"startTime": t_start, "endTime": t_end}
     assert all(a <= b for a, b in ranges)
     return record, entries
+
+
+# ---- Numbered test bursts: which ones reached Redis, in which order. ----
+
+def burst_at(k: int) -> Burst:
+    """Burst number k: 4 channels x 256 samples starting at T0 + k s (its identity)."""
+    burst = Burst()
+    times = T0 + k * 10**9 + np.arange(256, dtype=np.int64) * MS
+    burst.timestamped([1, 2, 3, 4], times, np.random.default_rng(k).normal(size=(4, 256)))
+    burst.time_range(T0, int(times[-1]))
+    return burst
+
+
+def burst_numbers(r: redis.Redis, stream: str, session_id: int) -> list[int]:
+    """The k of every data burst of a session, in stream order (duplicates kept)."""
+    return [(e.burst.data[0].timestamped_data.start_timestamp - T0) // 10**9
+            for e in read_stream(r, stream)
+            if e.session_id == session_id and e.kinds()[0] == "timestamped_data"]
+
+
+def in_order_at_least_once(seen: list[int], written: int) -> bool:
+    """Every burst 0..written-1 present; re-sent ones only repeat already-seen bursts."""
+    deduplicated = [k for i, k in enumerate(seen) if k not in seen[:i]]
+    return deduplicated == list(range(written))

@@ -12,13 +12,11 @@ import pytest
 import redis
 
 import rtastream
-from rtastream import Burst, RedisCommandError, RedisStreamBuffer, RedisUnavailable
+from rtastream import RedisCommandError, RedisStreamBuffer, RedisUnavailable
 from rtastream.redis_server import RedisServer, free_port
 
-from stream_oracle import check_session, read_stream
-
-T0 = 1_750_000_000_000_000_000
-MS = 1_000_000
+from stream_oracle import (T0, burst_at, burst_numbers, check_session, in_order_at_least_once,
+                           read_stream)
 
 
 @pytest.fixture
@@ -32,28 +30,6 @@ def own_r(own_server):
     client = redis.Redis.from_url(own_server.url)
     yield client
     client.close()
-
-
-def burst_at(k: int) -> Burst:
-    """Burst number k: 4 channels x 256 samples starting at T0 + k s (its identity)."""
-    burst = Burst()
-    times = T0 + k * 10**9 + np.arange(256, dtype=np.int64) * MS
-    burst.timestamped([1, 2, 3, 4], times, np.random.default_rng(k).normal(size=(4, 256)))
-    burst.time_range(T0, int(times[-1]))
-    return burst
-
-
-def burst_numbers(r: redis.Redis, stream: str, session_id: int) -> list[int]:
-    """The k of every data burst of a session, in stream order (duplicates kept)."""
-    return [(e.burst.data[0].timestamped_data.start_timestamp - T0) // 10**9
-            for e in read_stream(r, stream)
-            if e.session_id == session_id and e.kinds()[0] == "timestamped_data"]
-
-
-def in_order_at_least_once(seen: list[int], written: int) -> bool:
-    """Every burst 0..written-1 present; re-sent ones only repeat already-seen bursts."""
-    deduplicated = [k for i, k in enumerate(seen) if k not in seen[:i]]
-    return deduplicated == list(range(written))
 
 
 def test_unreachable_redis_at_open_names_the_address():
