@@ -85,7 +85,8 @@ def test_out_of_memory_names_the_stream_and_reports_unsent(own_server, own_r):
         own_r.config_set("maxmemory", 1)  # every write now fails: used memory > 1 byte
         messages = burst_at(1).pack_with_time_ranges(8192)
         session.write_messages(messages)
-        with pytest.raises(RedisCommandError, match="XADD on key 'stream:car-1': OutOfMemoryError") as info:
+        with pytest.raises(RedisCommandError,
+                           match="XADD on key 'stream:car-1': OutOfMemoryError") as info:
             session.flush()
         assert info.value.unsent == [m for m, _ in messages]
         assert "stream messages were not written" in str(info.value)
@@ -98,8 +99,8 @@ def test_read_only_replica_names_the_key(own_server, own_r):
     own_r.execute_command("REPLICAOF", "127.0.0.1", free_port())  # a primary that is not there
     try:
         with RedisStreamBuffer(own_server.url) as buffer:
-            with pytest.raises(RedisCommandError, match="INCRBY on key 'lastStreamSessionId': ReadOnlyError: "
-                                                        "You can't write against a read only"):
+            with pytest.raises(RedisCommandError, match="INCRBY on key 'lastStreamSessionId': "
+                               "ReadOnlyError: You can't write against a read only"):
                 buffer.open_session("ro", "car-1")
     finally:
         own_r.execute_command("REPLICAOF", "NO", "ONE")

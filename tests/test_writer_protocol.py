@@ -196,7 +196,8 @@ def test_busy_live_loop_flushes_at_the_target_size(redis_url, r):
                  if d.WhichOneof("data") == "row_data"]
     assert row_times == [T0 + k * MS for k in range(rows)]
     ends = [e.time_ranges()[-1] for e in entries[1:-1]]
-    assert all(start == T0 for start, _ in ends) and [e for _, e in ends] == sorted(e for _, e in ends)
+    assert all(start == T0 for start, _ in ends)
+    assert [end for _, end in ends] == sorted(end for _, end in ends)
 
 
 def test_prepacked_messages_and_hash_time_range(redis_url, r):

@@ -71,9 +71,10 @@ class _IOTask:
         owner.check()
         if self.closed:
             raise RuntimeError("the RedisStreamBuffer is closed")
-        owner.submitted += 1
-        batch = Batch(owner, commands, owner.submitted, [] if keep_replies else None)
+        batch = Batch(owner, commands, owner.submitted + 1, [] if keep_replies else None)
         await self.queue.put(batch)  # waits while the queue is full: back-pressure
+        # Counted once queued, so a cancelled put leaves flush() nothing to wait for.
+        owner.submitted = batch.seq
         return batch
 
     async def flush(self, owner: Tracker) -> None:

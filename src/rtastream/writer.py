@@ -80,10 +80,11 @@ class _IOThread:
         owner.check()
         if self.closed:
             raise RuntimeError("the RedisStreamBuffer is closed")
-        with self.cond:
-            owner.submitted += 1
-            batch = Batch(owner, commands, owner.submitted, [] if keep_replies else None)
+        batch = Batch(owner, commands, owner.submitted + 1, [] if keep_replies else None)
         self.queue.put(batch)  # blocks while the queue is full: back-pressure
+        # Counted once queued, so an interrupted put (Ctrl+C) leaves flush() nothing to wait for.
+        with self.cond:
+            owner.submitted = batch.seq
         return batch
 
     def flush(self, owner: Tracker) -> None:
