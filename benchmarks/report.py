@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 from collections import defaultdict
 from pathlib import Path
 
@@ -150,13 +151,11 @@ def targets_section(groups: dict) -> list[str]:
     for name, v in groups.items():
         if not name.startswith("write: "):
             continue
-        for variant, bench in v.items():
-            floor = bench["extra_info"].get("redis_benchmark_rps")
-            if variant == RTA and floor:
-                got = write_rate(bench) / max(floor)
-                rows.append([f"{name[7:]}: rtastream vs redis-benchmark",
-                             f">= {WRITE_FLOOR_TARGET:.0%}", f"{got:.0%}",
-                             _met(got >= WRITE_FLOOR_TARGET)])
+        if "pre-packed" in name and RTA in v and "redis_benchmark_rps" in v[RTA]["extra_info"]:
+            got, paired = floor_ratios(v[RTA])
+            rows.append([f"{name[7:]}: rtastream vs redis-benchmark XADD (best vs best; "
+                         f"median of paired rounds {paired:.0%})", f">= {WRITE_FLOOR_TARGET:.0%}",
+                         f"{got:.0%}", _met(got >= WRITE_FLOOR_TARGET)])
         if "encode + write" in name and RTA in v and PURE in v:
             got = best(v[PURE]) / best(v[RTA])
             rows.append([f"{name[7:]}: speed-up vs pure-Python", f">= {END_TO_END_TARGET:g}x",
@@ -198,8 +197,24 @@ def sweep_section(groups: dict) -> list[str]:
 
 
 def write_rate(bench: dict) -> float:
-    """Messages (or bursts) per second: the round's count over its best time."""
+    """Bursts per second: the round's count over its best time."""
     return bench["extra_info"]["messages"] / best(bench)
+
+
+def floor_ratios(bench: dict) -> tuple[float, float]:
+    """(best rate / best redis-benchmark rate, median over rounds of rate / that round's
+    redis-benchmark rate): the second pairs each round with the floor measured just before."""
+    floor = bench["extra_info"]["redis_benchmark_rps"]
+    rates = [bench["extra_info"]["messages"] / t for t in bench["stats"]["data"]]
+    paired = statistics.median(rate / f for rate, f in zip(rates, floor))
+    return write_rate(bench) / max(floor), paired
+
+
+def best_floor(groups: dict) -> float | None:
+    rates = [max(b["extra_info"]["redis_benchmark_rps"]) for name, v in groups.items()
+             if name.startswith("write: ") for b in v.values()
+             if b["extra_info"].get("redis_benchmark_rps")]
+    return max(rates) if rates else None
 
 
 def write_section(groups: dict) -> list[str]:
@@ -209,22 +224,39 @@ def write_section(groups: dict) -> list[str]:
             continue
         rows = []
         pure = v.get(PURE)
+        has_floor = any("redis_benchmark_rps" in b["extra_info"] for b in v.values())
         for variant, bench in sorted(v.items()):
             info = bench["extra_info"]
-            floor = info.get("redis_benchmark_rps")
             rate = write_rate(bench)
-            rows.append([
-                variant,
-                f"{rate / max(floor):.0%}" if floor else "-",
+            row = [variant]
+            if has_floor:
+                ratio, paired = floor_ratios(bench)
+                row += [f"{ratio:.0%}", f"{paired:.0%}"]
+            row += [
                 fmt_ratio(best(pure) / best(bench)) if pure and variant != PURE else "-",
                 f"{rate:,.0f}", f"{rate * info['message_bytes'] / 1e6:.0f}",
-                f"{max(floor):,.0f}" if floor else "-",
                 fmt_time(best(bench) / info["messages"]),
-            ])
-        lines += [f"### {name[7:]}", "", v[next(iter(v))]["extra_info"].get("about", ""), ""]
-        lines += table(["variant", "vs redis-benchmark XADD rate", "speed-up vs pure-Python",
-                        "bursts/s", "MB/s of messages", "redis-benchmark req/s (same rounds)",
-                        "time per burst"], rows)
+            ]
+            if has_floor:
+                row.append(f"{max(info['redis_benchmark_rps']):,.0f}")
+            rows.append(row)
+        header = ["variant"]
+        if has_floor:
+            header += ["vs redis-benchmark (best vs best)", "vs redis-benchmark (median of paired rounds)"]
+        header += ["speed-up vs pure-Python", "bursts/s", "MB/s of messages", "time per burst"]
+        if has_floor:
+            header.append("redis-benchmark XADD/s (best)")
+        about = next(b["extra_info"]["about"] for b in v.values() if "about" in b["extra_info"])
+        lines += [f"### {name[7:]}", "", about, ""] + table(header, rows)
+        floor = best_floor(groups)
+        if not has_floor and pure and floor:
+            per_burst = best(pure) / pure["extra_info"]["messages"]
+            lines += [
+                f"Ceiling: even with free encoding and a free client, one ~56 KiB XADD costs "
+                f"{fmt_time(1 / floor)} at redis-benchmark's best rate on this server, while the "
+                f"pure-Python path takes {fmt_time(per_burst)} per burst; so no writer can be more "
+                f"than about {per_burst * floor:.1f}x faster than the pure-Python path here.", "",
+            ]
     return ["## Writing to Redis", ""] + lines if lines else []
 
 

@@ -1,0 +1,65 @@
+"""report.py on hand-made results, so the report cannot rot between `make bench` runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import report
+
+
+def bench(group: str, variant: str, seconds: float, **info) -> dict:
+    return {"group": group, "name": variant,
+            "stats": {"min": seconds, "data": [seconds, seconds * 1.25]},
+            "extra_info": {"variant": variant, **info}}
+
+
+ENCODE = dict(workload="timestamped 64x128 sine", value_bytes=65536, total_samples=8192)
+WRITE = dict(messages=1000, message_bytes=57000, about="about the write")
+
+
+def results() -> dict:
+    group = "encode: timestamped 64x128 sine"
+    return {
+        "datetime": "2026-11-22T23:00:00.000000",
+        "version": "5.3.1",
+        "machine_info": {"cpu": {"brand_raw": "Test CPU", "count": 2},
+                         "python_version": "3.11.7", "versions": {"numpy": "2.4.6"}},
+        "benchmarks": [
+            bench(group, report.RTA, 30e-6, **ENCODE),
+            bench(group, report.PURE, 360e-6, **ENCODE),
+            bench(group, report.LZ4, 25e-6, **ENCODE),
+            bench(group, report.COPY, 1e-6, **ENCODE),
+            bench("write: pre-packed", report.RTA, 0.125, redis_benchmark_rps=[10000.0, 8000.0],
+                  **WRITE),
+            bench("write: encode + write", report.RTA, 0.3, **WRITE),
+            bench("write: encode + write", report.PURE, 0.6, **WRITE),
+        ],
+    }
+
+
+def test_report_computes_ratios_and_targets(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(results()))
+    data, groups = report.load(path)
+    text = report.markdown(data, groups)
+    assert "| timestamped 64x128 sine | 64 KiB | 12x | 1.20x | 30x |" in text
+    assert "| timestamped 64x128 sine: build + pack time vs lz4 alone | <= 1.1x | 1.20x | **no** |" in text
+    # 1000 bursts in 0.125 s = 8000/s: 80 % of the best floor; each round 80 % of its own floor.
+    assert "vs redis-benchmark XADD (best vs best; median of paired rounds 80%) | >= 80% | 80% | yes" in text
+    assert "| encode + write: speed-up vs pure-Python | >= 10x | 2.00x | **no** |" in text
+    assert "no writer can be more than about 6.0x faster" in text
+    assert "| CPU | Test CPU, 2 cores" in text
+
+
+def test_report_plots(tmp_path):
+    pytest.importorskip("matplotlib")
+    sweep = [bench(f"sweep channels: {n}", variant, n * 1e-6, channels=n, value_bytes=n * 128,
+                   total_samples=n * 16, workload=f"{n}")
+             for n in (1, 10) for variant in (report.RTA, report.PURE, report.LZ4)]
+    groups = {b["group"]: {} for b in sweep}
+    for b in sweep:
+        groups[b["group"]][b["extra_info"]["variant"]] = b
+    report.plot(groups, tmp_path / "plot.png")
+    assert (tmp_path / "plot.png").stat().st_size > 1000
