@@ -21,7 +21,8 @@ class Progress:
         self.last_draw = time.monotonic()  # the first line once there is something to rate
         self.drawn = False
         self.width = 0  # of the last line drawn in place, to blank its leftovers
-        self.history: deque[tuple[float, int, int, int]] = deque()
+        # (time, samples, bytes, bursts) snapshots; rates are taken over the last WINDOW.
+        self.history: deque[tuple[float, int, int, int]] = deque([(self.last_draw, 0, 0, 0)])
 
     def update(self, done_s: float, samples: int, nbytes: int, bursts: int,
                force: bool = False) -> None:

@@ -104,10 +104,11 @@ def run(args: argparse.Namespace) -> int:
     client = connect(args.redis)
     with client:
         follower = Follower(client, args.target, args.from_start)
-        print(f"following {follower.key}" + (f" for session {args.target}" if follower.only else "")
-              + " (Ctrl+C to stop)", file=sys.stderr, flush=True)
         shown = 0
         try:
+            print(f"following {follower.key}" + (f" for session {args.target}" if follower.only
+                                                 else "") + " (Ctrl+C to stop)",
+                  file=sys.stderr, flush=True)
             while True:
                 for summary in follower.read():
                     who = follower.name(summary.message.stream_session_id)

@@ -1,0 +1,107 @@
+"""`rtastream inspect`: the overview of streams and sessions, and one session decoded."""
+
+from __future__ import annotations
+
+import json
+
+from cli_helpers import T0, open_session, run_cli, send_data, write_session
+
+from rtastream import keys
+
+
+def squash(text):
+    """The text with runs of whitespace as one space: labels are padded to varying widths."""
+    return " ".join(text.split())
+
+
+def inspect(redis_url, *args):
+    result = run_cli("inspect", *args, "--redis", redis_url)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_empty_redis(redis_url):
+    out = inspect(redis_url)
+    assert "Streams (0)" in out and "Sessions (0)" in out
+
+
+def test_overview_lists_streams_and_sessions(redis_url, r):
+    a = write_session(r, "sess-a", "alpha")
+    write_session(r, "sess-b", "alpha", final_state=None)
+    write_session(r, "sess-c", "beta", final_state="truncated")
+    r.sadd(keys.STREAMS, "ghost")  # listed, but the stream key does not exist
+
+    out = inspect(redis_url)
+    assert "Streams (3)" in out and "Sessions (3)" in out
+    alpha = next(line for line in out.splitlines() if line.strip().startswith("alpha "))
+    assert f" {r.xlen('stream:alpha')} " in alpha and "KiB" in alpha
+    ghost = next(line for line in out.splitlines() if line.strip().startswith("ghost"))
+    assert "(missing)" in ghost
+    row = {line.split()[0]: line.split() for line in out.splitlines()[-3:]}
+    assert row["sess-a"][1:4] == ["closed", "alpha", str(a.stream_session_id)]
+    assert row["sess-b"][1] == "open" and row["sess-c"][1:3] == ["truncated", "beta"]
+    assert "2025-06-15T15:06:40.000Z" in row["sess-a"]  # tStart as an ISO date
+
+    doc = json.loads(inspect(redis_url, "--json"))
+    streams = {s["name"]: s for s in doc["streams"]}
+    assert streams["alpha"]["length"] == r.xlen("stream:alpha")
+    assert streams["alpha"]["first_entry"]["id"] == r.xrange("stream:alpha", count=1)[0][0].decode()
+    assert streams["alpha"]["last_entry"]["id"] == r.xrevrange("stream:alpha", count=1)[0][0].decode()
+    assert streams["alpha"]["memory_bytes"] == r.memory_usage("stream:alpha")
+    assert streams["ghost"]["exists"] is False
+    sessions = {s["identity"]: s for s in doc["sessions"]}
+    assert sessions["sess-a"]["t_start"] == a.t_start and sessions["sess-a"]["t_end"] == a.t_end
+    assert sessions["sess-a"]["stream_position"] == keys.NO_STREAM_POSITION
+    assert sessions["sess-b"]["stream_position"] == a.entry_ids[-1]
+    assert 0 < sessions["sess-a"]["ttl_s"] <= keys.DEFAULT_SESSION_TTL
+    assert 0 <= sessions["sess-a"]["age_s"] < 60
+
+
+def test_one_session_decoded(redis_url, r):
+    write_session(r, "other", "shared", channels=(0, 1), bursts=2)  # same stream, other id
+    s = write_session(r, "mine", "shared", channels=(3, 4, 5), bursts=4, samples=50,
+                      interval=2_000_000, events=2)
+    doc = json.loads(inspect(redis_url, "mine", "--json"))
+    m = doc["messages"]
+    assert m["messages"] == len(s.entry_ids) == 6 and m["data_bursts"] == 4
+    assert m["states"] == ["open", "closed"] and m["starts_with_session_json"]
+    assert m["items"] == {"event": 2, "session_json": 2, "time_range": 4, "timestamped": 12}
+    assert m["samples"] == 3 * 200
+    assert set(m["channels"]) == {"3", "4", "5"}  # nothing from the other session
+    ch = m["channels"]["4"]
+    assert ch["samples"] == 200 and ch["bytes"] == 200 * 8 and ch["first"] == T0
+    assert ch["last"] == T0 + 199 * 2_000_000 and ch["rate_hz"] == 500.0
+    assert m["events"]["7"]["count"] == 2 and m["events"]["7"]["last_status_text"] == "lap 2"
+    assert m["raw_bytes"]["total"] == s.raw_bytes
+    assert m["compressed_bytes"]["total"] == s.compressed_bytes
+    assert m["compression_ratio"] == s.raw_bytes / s.compressed_bytes
+    assert doc["session"]["stream_session_id"] == str(s.stream_session_id)
+
+    out = squash(inspect(redis_url, "mine"))
+    assert "state closed" in out and "open -> closed" in out
+    assert "600 in 3 channels" in out and "500.0 Hz" in out and "lap 2" in out
+    assert "ratio" in out and "note:" not in out
+
+
+def test_session_cut_by_trimming_is_pointed_out(redis_url, r):
+    session = open_session(r, "cut", "tiny")
+    send_data(r, session, bursts=5)
+    r.xtrim("stream:tiny", maxlen=2)
+    out = squash(inspect(redis_url, "cut"))
+    assert "messages 2 (2 with data)" in out
+    assert "not a Session JSON update" in out
+
+
+def test_session_without_messages(redis_url, r):
+    r.hset(keys.session_key("empty"), mapping={keys.STREAM_NAME: "nowhere",
+                                               keys.STREAM_SESSION_ID: 9})
+    out = squash(inspect(redis_url, "empty"))
+    assert "messages 0 (0 with data)" in out and "note: no messages with id 9" in out
+    assert "state (no json)" in out
+
+
+def test_unknown_session(redis_url):
+    result = run_cli("inspect", "nope", "--redis", redis_url)
+    assert result.returncode == 1
+    assert result.stderr == "rtastream: error: unknown session 'nope': no hash at sessions:nope\n"
+    assert result.stdout == ""
