@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import redis
 
@@ -10,6 +12,9 @@ from rtastream.redis_server import RedisServer
 
 @pytest.fixture(scope="session")
 def redis_server():
+    # Wheel builds test on machines without Redis (Windows, some containers): skip, not fail.
+    if shutil.which("redis-server") is None:
+        pytest.skip("no redis-server on PATH: the tests that need Redis are skipped")
     with RedisServer() as server:
         yield server
 
