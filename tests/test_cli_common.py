@@ -54,7 +54,8 @@ def test_no_command_is_a_usage_error():
 def test_bad_url_is_one_line_with_exit_2_and_no_password(url, problem):
     result = run_cli("inspect", "--redis", url)
     assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("rtastream: error: bad --redis URL")
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("rtastream: error: bad --redis URL")
     assert problem in result.stderr
     assert "secret" not in result.stderr
 

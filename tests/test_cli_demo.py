@@ -42,7 +42,8 @@ def test_fast_demo_leaves_a_closed_session_and_reports_what_redis_holds(redis_ur
     items = [item for message in data for item in message]
     analog = [i for i in items if isinstance(i, TimestampedItem)]
     integer = [i for i in items if isinstance(i, PeriodicItem)]
-    assert {i.channel_id for i in analog} == set(range(6)) and {i.channel_id for i in integer} == {6, 7}
+    assert {i.channel_id for i in analog} == set(range(6))
+    assert {i.channel_id for i in integer} == {6, 7}
     assert sum(len(i.timestamps) for i in analog) + sum(i.samples for i in integer) == 8 * 600
     values = np.concatenate([i.values("<f8") for i in analog])
     assert np.array_equal(values, np.round(values / ADC_STEP) * ADC_STEP)  # ADC-quantised
@@ -66,7 +67,8 @@ def test_demo_without_redis_runs_a_private_server_and_stops_it():
     assert result.returncode == 0, result.stderr
     socket = re.search(r"private redis-server at unix://(\S+)", result.stderr).group(1)
     assert not os.path.exists(socket)  # stopped and cleaned up
-    assert "state closed" in squash(result.stdout) and "samples 4 000 in 4 channels" in squash(result.stdout)
+    summary = squash(result.stdout)
+    assert "state closed" in summary and "samples 4 000 in 4 channels" in summary
 
 
 def test_demo_without_redis_server_says_how_to_install_one(tmp_path):

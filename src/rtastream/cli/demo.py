@@ -14,23 +14,15 @@ from typing import Any
 
 from rtastream import Burst, RedisStreamBuffer, Session, keys
 from rtastream.cli import format as fmt
+from rtastream.cli.arguments import positive_int, positive_number
 from rtastream.cli.connection import URL_ENV, CliError, check_url, connect, redact
 from rtastream.cli.progress import Progress
 from rtastream.cli.readback import read_session, session_stats
 from rtastream.cli.signals import LAP_EVENT, Block, Telemetry
-from rtastream.cli.tail import positive
-from rtastream.cli.trim import seconds
 from rtastream.redis_server import INSTALL_HINT, RedisServer
 
 REDIS_DEFAULT = f"${URL_ENV}, else a private redis-server"
 BURST_SECONDS = 0.1  # data per burst: bursts at 10 Hz in real time, as the protocol asks
-
-
-def hertz(value: str) -> float:
-    rate = seconds(value)  # same rule: a positive number
-    if rate > 1e6:
-        raise argparse.ArgumentTypeError(f"rate above 1 MHz is not a telemetry rate: {value!r}")
-    return rate
 
 
 def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
@@ -43,12 +35,12 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
                     "temporary directory and stopped at the end. Ctrl+C ends the session as "
                     "truncated (exit status 130).")
     parser.add_argument("--stream", default="demo", help="stream name (default: demo)")
-    parser.add_argument("--channels", type=positive, default=16, metavar="N",
+    parser.add_argument("--channels", type=positive_int, default=16, metavar="N",
                         help="channels; a quarter of them (up to 3) are integers (default: 16)")
-    parser.add_argument("--rate", type=hertz, default=1000.0, metavar="HZ",
-                        help="samples per second per channel (default: 1000)")
-    parser.add_argument("--duration", type=seconds, default=10.0, metavar="SECONDS",
-                        help="seconds of data (default: 10)")
+    parser.add_argument("--rate", type=positive_number("Hz", limit=1e6), default=1000.0,
+                        metavar="HZ", help="samples per second per channel (default: 1000)")
+    parser.add_argument("--duration", type=positive_number("seconds"), default=10.0,
+                        metavar="SECONDS", help="seconds of data (default: 10)")
     parser.add_argument("--identity", metavar="ID",
                         help="session identity (default: demo-<UTC time>-<random>)")
     parser.add_argument("--fast", action="store_true",
@@ -105,7 +97,8 @@ def stream(args: argparse.Namespace, url: str, identity: str, client: Any) -> tu
     telemetry = Telemetry(args.channels, args.rate, start_ns)
     model = Session(identity, identifier=f"rtastream demo ({args.channels} channels at "
                                          f"{args.rate:g} Hz)",
-                    details={"channels": args.channels, "rate": args.rate, "generator": "rtastream demo"})
+                    details={"channels": args.channels, "rate": args.rate,
+                             "generator": "rtastream demo"})
     key = keys.stream_key(args.stream)
     print(f"streaming {args.channels} channels at {args.rate:g} Hz for {args.duration:g} s "
           f"{'as fast as possible' if args.fast else 'in real time'} to {key} as session "
@@ -128,12 +121,13 @@ def stream(args: argparse.Namespace, url: str, identity: str, client: Any) -> tu
                 sent += count
                 samples += count * telemetry.channels()
                 nbytes += block.nbytes
-                progress.update(sent / args.rate, samples, nbytes, client.xlen(key) - entries_before)
+                if progress.due():  # XLEN only as often as the line is drawn
+                    progress.update(sent / args.rate, samples, nbytes,
+                                    client.xlen(key) - entries_before)
     except KeyboardInterrupt:
         interrupted = True  # the writer has ended the session as truncated on the way out
     wall_s = time.monotonic() - started
-    progress.update(sent / args.rate, samples, nbytes, client.xlen(key) - entries_before,
-                    force=True)
+    progress.update(sent / args.rate, samples, nbytes, client.xlen(key) - entries_before)
     progress.close()
     if interrupted:
         print(f"interrupted: session {identity} ended as truncated", file=sys.stderr)

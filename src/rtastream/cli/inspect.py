@@ -114,9 +114,11 @@ def session_report(session: SessionRecord, stats: SessionStats, now_ms: int) -> 
     if stats.messages:
         facts += [
             ("state updates", " -> ".join(stats.states) or "-"),
-            ("items", ", ".join(f"{kind} {fmt.count(n)}" for kind, n in sorted(stats.kinds.items()))),
+            ("items", ", ".join(f"{kind} {fmt.count(n)}"
+                                for kind, n in sorted(stats.kinds.items()))),
             ("samples", f"{fmt.count(stats.samples)} in {len(stats.channels)} channels"),
-            ("burst size", f"raw {spread(stats.raw_sizes)}; compressed {spread(stats.compressed_sizes)}"),
+            ("burst size", f"raw {spread(stats.raw_sizes)}; "
+                           f"compressed {spread(stats.compressed_sizes)}"),
             ("total", f"raw {fmt.size(stats.raw)}, compressed {fmt.size(stats.compressed)}, "
                       f"ratio {stats.ratio:.2f}"),
         ]

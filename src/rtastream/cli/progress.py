@@ -24,15 +24,16 @@ class Progress:
         # (time, samples, bytes, bursts) snapshots; rates are taken over the last WINDOW.
         self.history: deque[tuple[float, int, int, int]] = deque([(self.last_draw, 0, 0, 0)])
 
-    def update(self, done_s: float, samples: int, nbytes: int, bursts: int,
-               force: bool = False) -> None:
-        """`done_s` data seconds sent; totals of samples, sample bytes and stream entries."""
+    def due(self) -> bool:
+        """Whether the next update() would come on time (a caller may skip work till then)."""
+        return time.monotonic() - self.last_draw >= self.every
+
+    def update(self, done_s: float, samples: int, nbytes: int, bursts: int) -> None:
+        """Draw: `done_s` data seconds sent; totals of samples, sample bytes, stream entries."""
         now = time.monotonic()
         self.history.append((now, samples, nbytes, bursts))
         while now - self.history[0][0] > WINDOW and len(self.history) > 2:
             self.history.popleft()
-        if not force and now - self.last_draw < self.every:
-            return
         self.last_draw = now
         self.drawn = True
         t0, s0, b0, n0 = self.history[0]

@@ -61,9 +61,10 @@ class StreamRecord:
             if entry_id is None:
                 return None
             return {"id": entry_id, "time_ms": entry_time_ms(entry_id)}
-        return {"name": self.name, "key": keys.stream_key(self.name), "exists": self.length is not None,
-                "length": self.length, "first_entry": end(self.first_id),
-                "last_entry": end(self.last_id), "memory_bytes": self.memory}
+        return {"name": self.name, "key": keys.stream_key(self.name),
+                "exists": self.length is not None, "length": self.length,
+                "first_entry": end(self.first_id), "last_entry": end(self.last_id),
+                "memory_bytes": self.memory}
 
 
 def stream_names(client: redis.Redis) -> list[str]:
@@ -80,7 +81,8 @@ def read_stream(client: redis.Redis, name: str) -> StreamRecord:
 
 
 def stream_exists(client: redis.Redis, name: str) -> bool:
-    return bool(client.sismember(keys.STREAMS, name)) or client.type(keys.stream_key(name)) == b"stream"
+    return (bool(client.sismember(keys.STREAMS, name))
+            or client.type(keys.stream_key(name)) == b"stream")
 
 
 # --- session hashes ----------------------------------------------------------------------
@@ -350,7 +352,8 @@ class SessionStats:
         for event in summary.events:
             stats = self.events.setdefault(event.definition_id, EventStats())
             stats.count += 1
-            stats.first = event.timestamp if stats.first is None else min(stats.first, event.timestamp)
+            if stats.first is None or event.timestamp < stats.first:
+                stats.first = event.timestamp
             if stats.last is None or event.timestamp >= stats.last:
                 stats.last, stats.last_status = event.timestamp, event.status_text
         self.states.extend(summary.states)

@@ -71,7 +71,8 @@ class Telemetry:
             2 * np.pi * self.freqs[:, :, None] * seconds + self.phases[:, :, None])
         # Noise drawn per block from the block's position, so blocks are reproducible.
         rng = np.random.default_rng((self.seed, start))
-        analog = self.offsets + waves.sum(axis=1) + rng.normal(0, 1, (self.n_analog, count)) * self.noise
+        noise = rng.normal(0, 1, (self.n_analog, count)) * self.noise
+        analog = self.offsets + waves.sum(axis=1) + noise
         analog = np.round(analog / ADC_STEP) * ADC_STEP
         return Block(timestamps, analog, self._integers(seconds)[: self.n_integer],
                      self._laps(int(timestamps[0]), int(timestamps[-1])) if count else [])

@@ -11,6 +11,7 @@ import redis
 
 from rtastream import keys
 from rtastream.cli import format as fmt
+from rtastream.cli.arguments import positive_int
 from rtastream.cli.connection import CliError, connect
 from rtastream.cli.readback import (
     CLOSED_STATES,
@@ -27,16 +28,6 @@ from rtastream.cli.readback import (
 BLOCK_MS = 1000  # one blocking XREAD at a time; short so the loop stays responsive
 
 
-def positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value!r}")
-    return number
-
-
 def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
         "tail", parents=[parent], help="follow a stream or a session live, one line per message",
@@ -46,11 +37,12 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
                     "identity is tried first, then a stream name. Following a session ends when "
                     "it reaches a closed state (closed, truncated, failed, abandoned). "
                     "Ctrl+C stops following and exits with status 0.")
-    parser.add_argument("target", metavar="STREAM|IDENTITY", help="a stream name or a session identity")
+    parser.add_argument("target", metavar="STREAM|IDENTITY",
+                        help="a stream name or a session identity")
     parser.add_argument("--from-start", action="store_true",
                         help="start at the session's first message (or the stream's first entry) "
                              "instead of only new messages")
-    parser.add_argument("-n", "--count", type=positive, metavar="N",
+    parser.add_argument("-n", "--count", type=positive_int, metavar="N",
                         help="exit after N messages")
     parser.add_argument("--json", action="store_true", help="print one JSON object per message")
     parser.set_defaults(run=run)
@@ -136,7 +128,8 @@ def kinds(summary: MessageSummary) -> str:
 
 
 def line(summary: MessageSummary, who: str) -> str:
-    fields = [fmt.clock_ns(entry_time_ms(summary.message.entry_id) * 1_000_000), who, kinds(summary)]
+    arrived = entry_time_ms(summary.message.entry_id) * 1_000_000
+    fields = [fmt.clock_ns(arrived), who, kinds(summary)]
     if summary.channels:
         fields.append(f"ch {fmt.ranges(list(summary.channels))} ({len(summary.channels)})")
         fields.append(f"{fmt.count(summary.samples)} samples")

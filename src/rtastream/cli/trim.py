@@ -11,9 +11,9 @@ import redis
 
 from rtastream import keys
 from rtastream.cli import format as fmt
+from rtastream.cli.arguments import positive_int, positive_number
 from rtastream.cli.connection import connect
 from rtastream.cli.readback import entry_time_ms, list_sessions, read_stream, stream_names
-from rtastream.cli.tail import positive
 
 DEFAULT_MAXLEN = 10_000  # the Stream Service trimmer's default target
 
@@ -31,16 +31,6 @@ return redis.call('DEL', KEYS[1])
 """
 
 
-def seconds(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        number = -1
-    if not number > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
-    return number
-
-
 def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
         "trim", parents=[parent], help="cap stream lengths and remove stale sessions",
@@ -48,14 +38,15 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
                     "Stream Service's trimmer does. With --stale-after, first remove session "
                     "hashes whose lastUpdated is older than that, then streams that no remaining "
                     "session uses and that received nothing for that long.")
-    parser.add_argument("--maxlen", type=positive, default=DEFAULT_MAXLEN, metavar="N",
+    parser.add_argument("--maxlen", type=positive_int, default=DEFAULT_MAXLEN, metavar="N",
                         help=f"entries to keep per stream (default {DEFAULT_MAXLEN})")
     parser.add_argument("--approx", action="store_true",
                         help="trim approximately (XTRIM MAXLEN ~): cheaper, keeps at least N")
-    parser.add_argument("--stale-after", type=seconds, metavar="SECONDS",
+    parser.add_argument("--stale-after", type=positive_number("seconds"), metavar="SECONDS",
                         help="remove sessions not updated for this long, and streams left "
                              "without a live session")
-    parser.add_argument("--dry-run", action="store_true", help="report what would be done, change nothing")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="report what would be done, change nothing")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead")
     parser.set_defaults(run=run)
 

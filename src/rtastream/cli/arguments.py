@@ -1,0 +1,33 @@
+"""Argument types for argparse: each names what it expected in its error."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value!r}")
+    return number
+
+
+def positive_number(unit: str, limit: float = math.inf) -> Callable[[str], float]:
+    """A type for a finite number > 0 (and <= limit) of `unit`."""
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not (math.isfinite(number) and 0 < number <= limit):
+            bound = f" up to {limit:g}" if math.isfinite(limit) else ""
+            raise argparse.ArgumentTypeError(
+                f"expected a positive number of {unit}{bound}, got {value!r}")
+        return number
+    parse.__name__ = unit  # argparse names the type in some messages
+    return parse
