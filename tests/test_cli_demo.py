@@ -115,6 +115,6 @@ def test_progress_bar_on_a_terminal(redis_url):
 
 
 def test_bad_demo_arguments():
-    for args in (["--channels", "0"], ["--rate", "0"], ["--duration", "nan"], ["--rate", "1e9"]):
+    for args in (["--duration", "nan"], ["--rate", "1e9"]):
         result = run_cli("demo", *args)
         assert result.returncode == 2, args

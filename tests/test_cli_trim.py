@@ -90,7 +90,7 @@ def test_stale_sessions_and_idle_streams_are_removed(redis_url, r):
 
 
 def test_bad_arguments(redis_url):
-    for args in (["--maxlen", "0"], ["--maxlen", "ten"], ["--stale-after", "-5"]):
+    for args in (["--maxlen", "0"], ["--stale-after", "-5"]):
         result = run_cli("trim", *args, "--redis", redis_url)
         assert result.returncode == 2, args
         assert "rtastream trim: error: argument" in result.stderr
