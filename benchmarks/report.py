@@ -14,6 +14,8 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
+from benchmarks.workloads import PERIOD, PROFILES
+
 RTA, PURE, LZ4, COPY = "rtastream", "pure-python", "lz4 floor", "copy floor"
 
 ENCODE_TARGETS = [
@@ -103,6 +105,7 @@ def encode_section(groups: dict) -> list[str]:
     found = encode_groups(groups, "encode: ")
     if not found:
         return []
+    profiles = [f"- `{name}`: {text}" for name, text in PROFILES.items()]
     ratio_rows, abs_rows = [], []
     for info, v in found:
         rta = best(v[RTA])
@@ -123,6 +126,10 @@ def encode_section(groups: dict) -> list[str]:
         "A fresh `rtastream.Burst`, the workload's items plus a time range, then `pack()` "
         "(LZ4 raw blocks of about 64 KiB). The pure-Python path builds the same burst with "
         "protobuf and compresses it with python-lz4.", "",
+        f"Workloads are `kind channels x samples profile`, timestamps every {PERIOD // 10**6} ms "
+        "unless irregular; `periodic` is one PeriodicData per channel, `row` one RowData per "
+        "instant (128 rows of 64 float64), `event` 100 events of 4 raw doubles. Profiles:", "",
+        *profiles, "",
         "Ratios (best of rounds; above 1x in the first column means rtastream is faster, the "
         "floor columns say how many times the floor's time rtastream takes):", "",
         *table(["workload", "values", "speed-up vs pure-Python", "time vs lz4 floor",
