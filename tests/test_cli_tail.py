@@ -47,6 +47,9 @@ def test_session_ends_when_it_closes(redis_url, r):
     assert rows[1]["compressed_bytes"] == len(r.xrange("stream:shared", mine.entry_ids[1],
                                                        mine.entry_ids[1])[0][1][b"data"])
     assert "session mine ended: failed" in result.stderr
+    replay = run_cli("tail", "mine", "--redis", redis_url)  # ended, and not --from-start
+    assert replay.returncode == 0 and replay.stdout == ""
+    assert "session mine has ended (failed); --from-start replays it" in replay.stderr
 
 
 def test_follows_new_messages_only(redis_url, r):

@@ -19,6 +19,7 @@ from rtastream import (
     PeriodicItem,
     RowItem,
     SessionJsonItem,
+    SessionState,
     TimeRangeItem,
     TimestampedItem,
     decode,
@@ -26,7 +27,7 @@ from rtastream import (
     unpack,
 )
 
-CLOSED_STATES = ("closed", "truncated", "failed", "abandoned")
+CLOSED_STATES = tuple(state.json_name for state in SessionState if state.is_closed)
 
 # The first and last entry ids without sending the (large) payloads back to the client.
 _STREAM_ENDS = """

@@ -61,9 +61,10 @@ class Follower:
             self.stream = session.stream
             self.only = session.stream_session_id
             self.names = {session.stream_session_id: session.identity}
+            self.ended = session.state if session.state in CLOSED_STATES else None
             start = session.stream_position
         elif stream_exists(client, target):
-            self.stream, self.only, self.names = target, None, {}
+            self.stream, self.only, self.names, self.ended = target, None, {}, None
             start = keys.NO_STREAM_POSITION
         else:
             raise CliError(f"unknown stream or session {target!r}: no {keys.session_key(target)} "
@@ -96,6 +97,10 @@ def run(args: argparse.Namespace) -> int:
     client = connect(args.redis)
     with client:
         follower = Follower(client, args.target, args.from_start)
+        if follower.ended and not args.from_start:
+            print(f"session {args.target} has ended ({follower.ended}); --from-start replays it",
+                  file=sys.stderr)
+            return 0
         shown = 0
         try:
             print(f"following {follower.key}" + (f" for session {args.target}" if follower.only
