@@ -15,7 +15,7 @@ class RedisUnavailable(redis.exceptions.ConnectionError, builtins.ConnectionErro
     """
 
     def __init__(self, address: str, reason: str, unsent: list[bytes] | None = None) -> None:
-        super().__init__(address, reason)
+        super().__init__(address)  # one argument: OSError would read two as errno, strerror
         self.address = address
         self.reason = reason
         self.unsent: list[bytes] = unsent if unsent is not None else []

@@ -157,7 +157,13 @@ class _IOThread:
 
 
 class RedisStreamBuffer:
-    """Writes RTA live-stream sessions into Redis (see the module docstring for delivery).
+    """Writes RTA live-stream sessions into Redis.
+
+    Delivery is at-least-once: after a dropped connection the writer reconnects with backoff
+    and re-sends what Redis had not acknowledged (a burst may then appear twice, never out of
+    order or missing). Past `reconnect_timeout` the session raises RedisUnavailable, whose
+    `unsent` lists the messages not written. Redis refusing a command raises
+    RedisCommandError naming the key.
 
     `url` is any redis-py URL (redis://, rediss://, unix://, user, password, db); `options`
     go to redis-py's ConnectionPool.from_url. Nothing connects until the first session.
