@@ -200,6 +200,22 @@ def test_busy_live_loop_flushes_at_the_target_size(redis_url, r):
     assert [end for _, end in ends] == sorted(end for _, end in ends)
 
 
+def test_timer_flushes_concurrently_with_a_busy_loop(redis_url, r):
+    # The timer thread takes the live burst while rows keep arriving: none lost or reordered.
+    rows = 5000
+    with RedisStreamBuffer(redis_url, flush_interval=0.001) as buffer:
+        with buffer.open_session("racing", "car-1") as session:
+            for k in range(rows):
+                session.row([1], T0 + k * MS, np.array([k], dtype="<i4"))
+            with pytest.raises(ValueError, match="identity cannot change"):
+                session.update(identity="other")
+    _, entries = check_session(r, "racing", "car-1")
+    assert len(entries) > 3
+    row_times = [d.row_data.timestamp for e in entries for d in e.burst.data
+                 if d.WhichOneof("data") == "row_data"]
+    assert row_times == [T0 + k * MS for k in range(rows)]
+
+
 def test_prepacked_messages_and_hash_time_range(redis_url, r):
     messages = data_burst(T0).pack_with_time_ranges()
     with RedisStreamBuffer(redis_url) as buffer:

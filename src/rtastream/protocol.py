@@ -151,6 +151,8 @@ class SessionCore:
 
     def update(self, changes: dict[str, Any]) -> list[Command]:
         """A Session JSON update with the changed properties (a state change is checked)."""
+        if changes.get("identity", self.session.identity) != self.session.identity:
+            raise ValueError("a session's identity cannot change (it names its Redis hash)")
         state = changes.pop("state", self.session.state)
         if SessionState.parse(state).is_closed:
             raise ValueError("end a session by closing it (close(state) or leaving its "
