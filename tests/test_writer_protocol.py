@@ -4,6 +4,8 @@ independently (stream_oracle: redis-py, python-lz4, protobuf)."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import time
 
 import numpy as np
@@ -12,7 +14,7 @@ import redis
 
 import rtastream
 from rtastream import Burst, IllegalTransition, RedisStreamBuffer, Session
-from rtastream.redis_server import RedisServer
+from rtastream.redis_server import RedisServer, free_port
 
 from stream_oracle import check_session, entry_key, read_stream, session_entries
 
@@ -273,13 +275,47 @@ def test_url_forms_unix_socket_db_and_acl_user(redis_url, r):
         r.acl_deluser("writer")
 
 
-def test_tls_url_uses_redis_py_ssl_connection():
-    # No TLS-enabled server in the suite: check the URL reaches redis-py's SSL connection.
-    buffer = RedisStreamBuffer("rediss://user:pw@example.invalid:6380/1?ssl_cert_reqs=none")
-    assert buffer.pool.connection_class is redis.SSLConnection
-    assert buffer.pool.connection_kwargs["username"] == "user"
-    assert buffer.address == "example.invalid:6380"
-    buffer.close()
+@pytest.fixture
+def tls_server(tmp_path):
+    """redis-server with TLS only, on a self-signed certificate for 127.0.0.1."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    port = free_port()
+    process = subprocess.Popen(
+        [shutil.which("redis-server"), "--port", "0", "--bind", "127.0.0.1", "--tls-port",
+         str(port), "--tls-cert-file", str(cert), "--tls-key-file", str(key),
+         "--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no", "--save", "",
+         "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={cert}"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with redis.Redis.from_url(url) as probe:
+                    probe.ping()
+                break
+            except redis.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.skip("this redis-server was built without TLS")
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def test_tls_url(tls_server):
+    with RedisStreamBuffer(tls_server) as buffer:
+        assert buffer.pool.connection_class is redis.SSLConnection
+        with buffer.open_session("tls", "car-1") as session:
+            session.write(data_burst(T0))
+    with redis.Redis.from_url(tls_server) as client:
+        check_session(client, "tls", "car-1")
 
 
 @pytest.mark.parametrize("option, value, message", [
