@@ -440,20 +440,23 @@ static rs_status put_piece(rs_burst *b, const rs_item *it, size_t lo, size_t hi,
     return RS_OK;
 }
 
-/* The fewest even pieces, each within the target (or single samples). */
+/* Even pieces within the target (or single samples). From k = size / target, a miss grows
+ * k in proportion to how far the largest piece overshot, so the search takes few steps. */
 static size_t count_pieces(const rs_burst *b, const rs_item *it, size_t target)
 {
     size_t n = it->samples;
     size_t k = (it->size + target - 1) / target;
-    for (; k < n; k++) {
-        size_t j, lo, hi;
-        for (j = 0; j < k; j++) {
+    while (k < n) {
+        size_t worst = 0, lo, hi;
+        for (size_t j = 0; j < k; j++) {
             piece_bounds(n, k, j, &lo, &hi);
-            if (piece_size(b, it, lo, hi) > target)
-                break;
+            size_t size = piece_size(b, it, lo, hi);
+            worst = size > worst ? size : worst;
         }
-        if (j == k)
+        if (worst <= target)
             return k;
+        size_t grown = (k * worst + target - 1) / target;
+        k = grown > k ? grown : k + 1;
     }
     return n;
 }

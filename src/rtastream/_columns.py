@@ -55,6 +55,8 @@ def _datetime_ns(value: np.datetime64, name: str) -> int:
 def timestamps(value: Any, name: str = "timestamps") -> np.ndarray:
     """A 1-D C-contiguous little-endian int64 array of ns since the Unix epoch."""
     array = np.asarray(value)
+    if array.size == 0 and array.dtype == np.float64:  # [] and the like: no timestamps at all
+        array = array.astype(np.int64)
     kind = array.dtype.kind
     if kind == "M":
         array = array.astype("datetime64[ns]")

@@ -55,16 +55,17 @@ def _times(item: model.TimestampedData) -> list[int]:
     return times
 
 
-def _piece(item: Item, lo: int, hi: int) -> Item:
-    """Samples [lo, hi) of a timestamped or periodic item, as an item of its own."""
-    kind = item.WhichOneof("data")
-    data = getattr(item, kind)
-    width = len(data.buffer) // (data.samples if kind == "periodic_data" else len(data.timestamp_deltas))
-    buffer = data.buffer[lo * width : hi * width]
-    if kind == "periodic_data":
-        start = data.start_timestamp + lo * data.interval
-        return _periodic(data.channel_id, start, data.interval, hi - lo, buffer)
-    return _timestamped(data.channel_id, _times(data)[lo:hi], buffer)
+def _pieces(item: Item, bounds: list[tuple[int, int]]) -> list[Item]:
+    """Samples [lo, hi) of a timestamped or periodic item, for each bound, as items."""
+    if item.WhichOneof("data") == "periodic_data":
+        d = item.periodic_data
+        width = len(d.buffer) // d.samples
+        return [_periodic(d.channel_id, d.start_timestamp + lo * d.interval, d.interval, hi - lo,
+                          d.buffer[lo * width : hi * width]) for lo, hi in bounds]
+    d = item.timestamped_data
+    times, width = _times(d), len(d.buffer) // len(d.timestamp_deltas)
+    return [_timestamped(d.channel_id, times[lo:hi], d.buffer[lo * width : hi * width])
+            for lo, hi in bounds]
 
 
 def _samples(item: Item) -> int:
@@ -81,15 +82,19 @@ def _bounds(n: int, k: int) -> list[tuple[int, int]]:
 
 
 def _split(item: Item, target: int) -> list[Item]:
-    """An item within the target as is; a larger one in the fewest even pieces that fit."""
+    """An item within the target as is; a larger one in even pieces that fit. From
+    k = size / target, a miss grows k in proportion to how far the largest piece overshot."""
     size, n = _entry_size(item), _samples(item)
     if size <= target or n <= 1:
         return [item]
-    for k in range(-(-size // target), n):
-        pieces = [_piece(item, lo, hi) for lo, hi in _bounds(n, k)]
-        if all(_entry_size(p) <= target for p in pieces):
+    k = -(-size // target)
+    while k < n:
+        pieces = _pieces(item, _bounds(n, k))
+        worst = max(_entry_size(p) for p in pieces)
+        if worst <= target:
             return pieces
-    return [_piece(item, i, i + 1) for i in range(n)]
+        k = max(k + 1, -(-k * worst // target))
+    return _pieces(item, _bounds(n, n))
 
 
 class Burst:
