@@ -1,0 +1,72 @@
+"""Types of the compiled core (cext/_native.pyx), for editors and type checkers."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, SupportsIndex
+
+import numpy as np
+from numpy.typing import ArrayLike
+from typing_extensions import Buffer, disjoint_base
+
+MAX_SAMPLES: int
+"""Most samples in one TimestampedData or PeriodicData item; longer input is split."""
+MAX_MESSAGE: int
+"""Largest uncompressed message (1 MiB)."""
+LZ4_VERSION: int
+"""Version of the liblz4 this module runs with, as LZ4_versionNumber() gives it (10904 = 1.9.4)."""
+
+_Time = SupportsIndex | np.datetime64
+"""An instant: int ns since the Unix epoch (numpy integers too) or a datetime64."""
+
+class _HasToJson(Protocol):
+    def to_json(self) -> str: ...
+
+def compress(data: Buffer) -> bytes:
+    """Compress bytes-like data (at most 1 MiB) as one LZ4 raw block."""
+
+def unpack(message: Buffer) -> bytes:
+    """Decompress one message (an LZ4 raw block) into the uncompressed StreamDataBurst bytes."""
+
+@disjoint_base
+class Burst:
+    """A StreamDataBurst under construction: items are appended in call order."""
+
+    def __init__(self) -> None: ...
+    def timestamped(
+        self, channel_ids: SupportsIndex | Sequence[SupportsIndex] | ArrayLike,
+        timestamps: ArrayLike, values: ArrayLike,
+    ) -> None:
+        """Append one TimestampedData per channel: values is 1-D (channel_ids an int) or
+        2-D (channels, samples) sharing the timestamps (ns since the epoch, or datetime64)."""
+    def periodic(
+        self, channel_id: SupportsIndex, start: _Time, interval: SupportsIndex, values: ArrayLike
+    ) -> None:
+        """Append PeriodicData: samples at start, start + interval, ... (ns)."""
+    def row(
+        self, channel_ids: Sequence[SupportsIndex] | ArrayLike, timestamp: _Time,
+        buffer: Buffer | np.ndarray[Any, Any],
+    ) -> None:
+        """Append RowData: one row of several channels, packed in channel order."""
+    def event(
+        self, definition_id: SupportsIndex, timestamp: _Time, status_text: str = "",
+        raw_data: Sequence[float] | ArrayLike = (), app_name: str = "",
+    ) -> None:
+        """Append an Event."""
+    def time_range(self, start: _Time, end: _Time) -> None:
+        """Append a StreamTimeRange (inclusive, ns since the epoch)."""
+    def session_json(self, text: str | Mapping[str, Any] | _HasToJson) -> None:
+        """Append a Session JSON update: a str, a mapping (compact JSON) or a Session."""
+    @property
+    def nbytes(self) -> int:
+        """Size of encode()'s output so far: cheap, for flushing near a target."""
+    def __len__(self) -> int:
+        """Number of items (StreamData entries)."""
+    def clear(self) -> None:
+        """Remove every item; the buffers are kept for reuse."""
+    def encode(self) -> bytes:
+        """The uncompressed StreamDataBurst."""
+    def pack(self, target: SupportsIndex = 65536) -> list[bytes]:
+        """The burst as LZ4 raw-block messages of about `target` uncompressed bytes each."""
+    def pack_with_time_ranges(
+        self, target: SupportsIndex = 65536
+    ) -> list[tuple[bytes, tuple[int, int] | None]]:
+        """Like pack(), as (message, (start, end) or None) pairs."""
