@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 NATIVE := pyproject.toml CMakeLists.txt $(wildcard cext/*)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: test demo bench bench-smoke protos system install clean
+.PHONY: test demo bench bench-smoke wheel-check protos system install clean
 
 test: install
 	$(BIN)/python -m pytest tests
@@ -28,6 +28,13 @@ bench: install
 # CI: every benchmark runs once on small inputs, untimed, so the suite cannot rot.
 bench-smoke: install
 	$(BIN)/python -m pytest benchmarks -q --benchmark-disable
+
+# The release check (tools/wheel-check.sh): sdist, wheel built from it, auditwheel repair
+# bundling liblz4, install into a fresh venv, tests run against that wheel, not src/.
+# WHEEL_TESTS: pytest arguments; CI passes @tools/encoder-tests.txt (the Redis-free tests).
+WHEEL_TESTS ?= tests
+wheel-check: system
+	PYTHON=$(PYTHON) WHEEL_TESTS="$(WHEEL_TESTS)" bash tools/wheel-check.sh
 
 # System libraries and servers the build and the tests need.
 system:
