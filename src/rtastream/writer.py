@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from typing import Any, Iterable
 
 import redis
@@ -136,7 +137,7 @@ class _IOThread:
                         rnd.fail(self.address, f"connection lost and not restored within "
                                                f"{self.reconnect_timeout} s ({e})")
                     else:
-                        threading.Event().wait(delay)
+                        time.sleep(delay)
         except Exception as e:  # a bug here must reach the callers, not kill the thread
             for batch in batches:
                 batch.owner.error = batch.owner.error or e
