@@ -30,6 +30,7 @@ from rtastream.protocol import (
     Tracker,
     address_of,
     allocation_commands,
+    pack_commands,
     end_state,
     parse_allocation,
     session_model,
@@ -138,7 +139,7 @@ class _IOTask:
     async def _exchange(self, rnd: Round) -> None:
         conn = self.conn
         commands = rnd.pending()
-        await conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+        await conn.send_packed_command(pack_commands(commands), check_health=False)
         for _ in commands:
             try:
                 reply = await conn.read_response()
@@ -156,7 +157,7 @@ class RedisStreamBuffer:
                  queue_size: int = 64, reconnect_timeout: float = 10.0, **options: Any) -> None:
         validate_options(session_ttl, maxlen, target, flush_interval, queue_size,
                          reconnect_timeout)
-        try:  # redis.asyncio always packs in pure Python: large payloads are not copied
+        try:
             self.pool = redis.asyncio.ConnectionPool.from_url(
                 url, **{"socket_connect_timeout": 5.0, **options})
         except ValueError as e:

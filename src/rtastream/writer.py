@@ -19,7 +19,6 @@ import time
 from typing import Any, Iterable
 
 import redis
-from redis.connection import Encoder, PythonRespSerializer
 
 from rtastream import keys
 from rtastream.errors import RedisUnavailable
@@ -36,6 +35,7 @@ from rtastream.protocol import (
     Tracker,
     address_of,
     allocation_commands,
+    pack_commands,
     end_state,
     parse_allocation,
     session_model,
@@ -46,15 +46,6 @@ from rtastream.session import Session, SessionState
 DEFAULT_TARGET = 64 * 1024
 MAX_ROUND = 256
 """Most batches sent in one pipeline before reading their replies."""
-
-
-def pool_options(options: dict[str, Any]) -> dict[str, Any]:
-    """redis-py options for the writer's pool: the pure-Python packer, which sends large
-    payloads from the caller's bytes instead of copying them (the hiredis packer copies)."""
-    encoder = Encoder(options.get("encoding", "utf-8"), options.get("encoding_errors", "strict"),
-                      False)
-    return {"socket_connect_timeout": 5.0, **options,
-            "command_packer": PythonRespSerializer(6000, encoder.encode)}
 
 
 class _IOThread:
@@ -148,7 +139,7 @@ class _IOThread:
     def _exchange(self, rnd: Round) -> None:
         conn = self.conn
         commands = rnd.pending()
-        conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+        conn.send_packed_command(pack_commands(commands), check_health=False)
         for _ in commands:
             try:
                 reply = conn.read_response()
@@ -184,7 +175,8 @@ class RedisStreamBuffer:
         validate_options(session_ttl, maxlen, target, flush_interval, queue_size,
                          reconnect_timeout)
         try:
-            self.pool = redis.ConnectionPool.from_url(url, **pool_options(options))
+            self.pool = redis.ConnectionPool.from_url(
+                url, **{"socket_connect_timeout": 5.0, **options})
         except ValueError as e:
             raise ValueError(f"bad Redis url {url!r}: {e}") from None
         self.session_ttl = session_ttl
