@@ -206,6 +206,8 @@ class RedisStreamBuffer:
         model = session_model(identity, session)
         if not isinstance(stream, str) or not stream:
             raise ValueError(f"stream must be a non-empty str, got {stream!r}")
+        if any(open_.identity == identity for open_ in list(self._sessions)):
+            raise ValueError(f"session {identity!r} is already open in this buffer")
         io = self._started()
         owner = Tracker(identity)
         allocation = io.submit(owner, allocation_commands(stream), keep_replies=True)
