@@ -17,13 +17,13 @@ import redis.exceptions
 
 from rtastream import keys
 from rtastream.errors import RedisUnavailable
+from rtastream.live import LiveBurst
 from rtastream.protocol import (
     CONNECTION_ERRORS,
     DEFAULT_FLUSH_INTERVAL,
     Backoff,
     Batch,
     Command,
-    LiveBurst,
     Message,
     Round,
     SessionCore,

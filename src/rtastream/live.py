@@ -1,0 +1,169 @@
+"""Live data accumulated between flushes, for a loop that calls once per row or block.
+
+Consecutive timestamped calls for the same channels, and periodic calls that continue each
+other, are merged into one item per channel at flush time: a loop calling once per sample
+sends one TimestampedData per channel per burst, not one per call. Every call is checked
+when it is made (dtype, order against the previous call, ...), so a bad call raises at once
+and the timer's flush never meets bad data. Not thread-safe: the writers hold a lock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from rtastream import _columns as columns
+from rtastream._native import Burst
+
+from rtastream.protocol import Message
+
+# Protobuf overhead per sample beyond the value bytes: about one varint delta.
+_DELTA_BYTES = 2
+
+
+def _check_order(times: np.ndarray, previous: int | None) -> None:
+    """What Burst.timestamped would refuse at flush time, refused now."""
+    if previous is not None and times[0] < previous:
+        raise ValueError(
+            f"timestamps go backwards: this call starts at {times[0]}, before {previous} "
+            "where the previous call for these channels ended"
+        )
+    back = np.flatnonzero(times[1:] < times[:-1])
+    if back.size:
+        raise columns.backwards_error(times, int(back[0]) + 1)
+    steps = times[1:].view(np.uint64) - times[:-1].view(np.uint64)
+    wide = np.flatnonzero(steps > np.uint64(columns.INT64[1]))
+    if wide.size:
+        raise columns.step_error(times, int(wide[0]) + 1)
+    if previous is not None and int(times[0]) - previous > columns.INT64[1]:
+        raise columns.step_error(np.array([previous, times[0]]), 1)
+
+
+class _Series:
+    """Timestamped blocks of one channel group (same ids, same dtype), oldest first."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self.ids = ids
+        self.times: list[np.ndarray] = []
+        self.values: list[np.ndarray] = []
+        self.last: int | None = None
+
+    def add(self, times: np.ndarray, values: np.ndarray) -> int:
+        _check_order(times, self.last)
+        self.times.append(times)
+        self.values.append(values)
+        self.last = int(times[-1])
+        return values.nbytes + _DELTA_BYTES * values.size
+
+    def into(self, burst: Burst) -> None:
+        burst.timestamped(self.ids, np.concatenate(self.times), np.concatenate(self.values, axis=1))
+
+
+class _Run:
+    """Periodic blocks of one channel, each starting where the previous one ended."""
+
+    def __init__(self, channel: int, start: int, interval: int, values: np.ndarray) -> None:
+        self.channel, self.start, self.interval = channel, start, interval
+        self.values = [values]
+        self.next = start + interval * len(values)
+
+    def continues(self, start: int, interval: int, values: np.ndarray) -> bool:
+        return (start, interval, values.dtype) == (self.next, self.interval, self.values[0].dtype)
+
+    def extend(self, values: np.ndarray) -> None:
+        self.values.append(values)
+        self.next += self.interval * len(values)
+
+    def into(self, burst: Burst) -> None:
+        burst.periodic(self.channel, self.start, self.interval, np.concatenate(self.values))
+
+
+class LiveBurst:
+    """Rows and blocks accumulated between flushes, with their time span. Same arguments as
+    Burst."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.burst = Burst()  # rows and events, in call order; merged series join at take()
+        self.spare: Burst | None = Burst()
+        self.series: dict[tuple[bytes, str], _Series] = {}
+        self.runs: dict[int, _Run] = {}
+        self.pending = 0  # estimated encoded bytes of the series and runs
+        self.first: int | None = None
+        self.last: int | None = None
+
+    def _saw(self, first: int, last: int) -> None:
+        self.first = first if self.first is None else min(self.first, first)
+        self.last = last if self.last is None else max(self.last, last)
+
+    def timestamped(self, channel_ids: Any, timestamps: Any, values: Any) -> None:
+        ids, times, samples = columns.timestamped(channel_ids, timestamps, values)
+        if not len(times):
+            return
+        key = (ids.tobytes(), samples.dtype.str)
+        series = self.series.get(key) or _Series(ids)
+        self.pending += series.add(times, samples)
+        self.series[key] = series
+        self._saw(int(times[0]), int(times[-1]))
+
+    def periodic(self, channel_id: Any, start: Any, interval: Any, values: Any) -> None:
+        channel = columns.integer(channel_id, "channel_id", columns.UINT32, "uint32")
+        start = columns.integer(start, "start", columns.INT64)
+        interval = columns.interval(interval)
+        samples = columns.values(values, max_ndim=1)
+        if not len(samples):
+            return
+        end = start + interval * (len(samples) - 1)
+        if end > columns.INT64[1]:
+            raise columns.periodic_overflow_error()
+        run = self.runs.get(channel)
+        if run is not None and run.continues(start, interval, samples):
+            run.extend(samples)
+        else:
+            if run is not None:  # a gap or a new rate starts a new item
+                run.into(self.burst)
+            self.runs[channel] = _Run(channel, start, interval, samples)
+        self.pending += samples.nbytes
+        self._saw(start, end)
+
+    def row(self, channel_ids: Any, timestamp: Any, buffer: Any) -> None:
+        t = columns.integer(timestamp, "timestamp", columns.INT64)
+        self.burst.row(channel_ids, t, buffer)
+        self._saw(t, t)
+
+    def event(self, definition_id: Any, timestamp: Any, status_text: str = "",
+              raw_data: Any = (), app_name: str = "") -> None:
+        t = columns.integer(timestamp, "timestamp", columns.INT64)
+        self.burst.event(definition_id, t, status_text, raw_data, app_name)
+        self._saw(t, t)
+
+    @property
+    def full(self) -> bool:
+        return self.burst.nbytes + self.pending >= self.target
+
+    def take(self, core: Any) -> Burst | None:
+        """The burst so far, ending with the time-range update [session start, latest
+        timestamp] from the session `core`; a fresh one takes its place. give_back() it
+        once packed, so its buffers are reused."""
+        for part in [*self.series.values(), *self.runs.values()]:
+            part.into(self.burst)
+        self.series.clear()
+        self.runs.clear()
+        self.pending = 0
+        if not len(self.burst):
+            return None
+        core.see(self.first, self.last)
+        burst, self.burst, self.spare = self.burst, self.spare or Burst(), None
+        burst.time_range(*core.time_range())
+        self.first = self.last = None
+        return burst
+
+    def pack(self, burst: Burst) -> list[Message]:
+        """A taken burst as messages. It was flushed on crossing the target, so it is packed
+        with some room: one message, time range included, rather than a tiny second one."""
+        return burst.pack_with_time_ranges(min(2 * self.target, columns.MAX_MESSAGE))
+
+    def give_back(self, burst: Burst) -> None:
+        burst.clear()
+        self.spare = burst if self.spare is None else self.spare
