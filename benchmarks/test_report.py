@@ -45,7 +45,7 @@ def test_report_computes_ratios_and_targets(tmp_path):
     data, groups = report.load(path)
     text = report.markdown(data, groups)
     assert "| timestamped 64x128 sine | 64 KiB | 12x | 1.20x | 30x |" in text
-    assert "| timestamped 64x128 sine: build + pack time vs lz4 alone | <= 1.1x | 1.20x | **no** |" in text
+    assert "| timestamped 64x128 sine: build + pack time vs lz4 alone | <= 1.1x | 1.200x | **no** |" in text
     # 1000 bursts in 0.125 s = 8000/s: 80 % of the best floor; each round 80 % of its own floor.
     assert "vs redis-benchmark XADD (best vs best; median of paired rounds 80%) | >= 80% | 80% | yes" in text
     assert "| encode + write: speed-up vs pure-Python | >= 10x | 2.00x | **no** |" in text
