@@ -10,13 +10,33 @@ import redis
 from rtastream.redis_server import RedisServer
 
 
-@pytest.fixture(scope="session")
-def redis_server():
+def _need_redis_server() -> None:
     # Wheel builds test on machines without Redis (Windows, some containers): skip, not fail.
     if shutil.which("redis-server") is None:
         pytest.skip("no redis-server on PATH: the tests that need Redis are skipped")
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    _need_redis_server()
     with RedisServer() as server:
         yield server
+
+
+@pytest.fixture
+def private_redis():
+    """Starts redis-servers of the test's own (to stop, restart or configure them);
+    `private_redis(unix_socket=True)` returns a started RedisServer, closed after the test."""
+    _need_redis_server()
+    servers = []
+
+    def start(**options) -> RedisServer:
+        servers.append(RedisServer(**options).start())
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import redis
 import rtastream
 from rtastream import RedisCommandError, RedisUnavailable, Session
 from rtastream.aio import RedisStreamBuffer
-from rtastream.redis_server import RedisServer, free_port
+from rtastream.redis_server import free_port
 
 from stream_oracle import burst_at, burst_numbers, check_session, read_stream
 
@@ -112,7 +112,7 @@ def test_unreachable_and_wrong_type(redis_url, r):
     asyncio.run(main())
 
 
-def test_restart_mid_session_and_retry_budget():
+def test_restart_mid_session_and_retry_budget(private_redis):
     async def main(server, client):
         async with RedisStreamBuffer(server.url, queue_size=2, reconnect_timeout=20) as buffer:
             async with await buffer.open_session("restart", "car-1") as session:
@@ -139,10 +139,10 @@ def test_restart_mid_session_and_retry_budget():
             with pytest.raises(RedisUnavailable):
                 await session.close()
 
-    with RedisServer() as server:
-        client = redis.Redis.from_url(server.url)
-        asyncio.run(main(server, client))
-        client.close()
+    server = private_redis()
+    client = redis.Redis.from_url(server.url)
+    asyncio.run(main(server, client))
+    client.close()
 
 
 def test_public_shape_matches_the_sync_writer():

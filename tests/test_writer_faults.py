@@ -13,16 +13,15 @@ import redis
 
 import rtastream
 from rtastream import RedisCommandError, RedisStreamBuffer, RedisUnavailable
-from rtastream.redis_server import RedisServer, free_port
+from rtastream.redis_server import free_port
 
 from stream_oracle import (T0, burst_at, burst_numbers, check_session, in_order_at_least_once,
                            read_stream)
 
 
 @pytest.fixture
-def own_server():
-    with RedisServer() as server:
-        yield server
+def own_server(private_redis):
+    return private_redis()
 
 
 @pytest.fixture

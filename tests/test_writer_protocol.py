@@ -14,7 +14,7 @@ import redis
 
 import rtastream
 from rtastream import Burst, IllegalTransition, RedisStreamBuffer, Session
-from rtastream.redis_server import RedisServer, free_port
+from rtastream.redis_server import free_port
 
 from stream_oracle import check_session, entry_key, read_stream, session_entries
 
@@ -255,14 +255,14 @@ def test_buffer_close_ends_sessions_left_open(redis_url, r):
     check_session(r, "left-open", "car-1", final_state="truncated")
 
 
-def test_url_forms_unix_socket_db_and_acl_user(redis_url, r):
-    with RedisServer(unix_socket=True) as server:
-        with RedisStreamBuffer(server.url + "?db=2") as buffer:
-            with buffer.open_session("unix", "car-1"):
-                pass
-        direct = redis.Redis.from_url(server.url + "?db=2")
-        assert json.loads(direct.hget("sessions:unix", "json"))["state"] == "closed"
-        direct.close()
+def test_url_forms_unix_socket_db_and_acl_user(redis_url, r, private_redis):
+    server = private_redis(unix_socket=True)
+    with RedisStreamBuffer(server.url + "?db=2") as buffer:
+        with buffer.open_session("unix", "car-1"):
+            pass
+    direct = redis.Redis.from_url(server.url + "?db=2")
+    assert json.loads(direct.hget("sessions:unix", "json"))["state"] == "closed"
+    direct.close()
     r.acl_setuser("writer", enabled=True, passwords=["+s3cret"], keys=["*"], commands=["+@all"])
     try:
         url = redis_url.replace("redis://", "redis://writer:s3cret@").replace("/0", "/3")
