@@ -11,9 +11,18 @@ from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
+from libc.string cimport memcpy
+from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_CheckExact
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport free, malloc
+
+cimport numpy as cnp
+
+import sys
 
 from rtastream import _columns as columns
+
+cnp.import_array()
 
 cdef extern from "Python.h":
     ctypedef struct PyThreadState
@@ -99,6 +108,76 @@ cdef class _Buffer:
         return <size_t>self.view.len
 
 
+# ---- the fast path: arguments that are already canonical skip rtastream._columns ------
+# Anything else (lists, other dtypes, strided or big-endian arrays, bad values) goes through
+# _columns, which converts it or raises the error; so checks and messages live in one place.
+
+cdef bint _LITTLE = sys.byteorder == "little"
+
+
+cdef inline bint _plain(object obj, int ndim) noexcept:
+    """An exact, C-contiguous, aligned ndarray of ndim dimensions in native order, on a
+    little-endian machine (the wire's order)."""
+    if not _LITTLE or not cnp.PyArray_CheckExact(obj):
+        return False
+    cdef cnp.ndarray a = <cnp.ndarray>obj
+    return (cnp.PyArray_NDIM(a) == ndim and cnp.PyArray_ISCARRAY_RO(a)
+            and cnp.PyArray_ISNOTSWAPPED(a))
+
+
+cdef inline bint _plain_values(object obj, int ndim) noexcept:
+    if not _plain(obj, ndim):
+        return False
+    cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>obj)
+    return (cnp.NPY_INT8 <= t <= cnp.NPY_ULONGLONG and t != cnp.NPY_BOOL) or \
+        t == cnp.NPY_FLOAT32 or t == cnp.NPY_FLOAT64
+
+
+cdef inline bint _plain_int64(object obj, int64_t *out) noexcept:
+    """An exact int within int64."""
+    cdef int overflow = 0
+    if not PyLong_CheckExact(obj):
+        return False
+    out[0] = PyLong_AsLongLongAndOverflow(obj, &overflow)
+    return overflow == 0
+
+
+cdef inline bint _plain_uint32(object obj, uint32_t *out) noexcept:
+    cdef int64_t v
+    if not _plain_int64(obj, &v) or v < 0 or v > 0xFFFFFFFF:
+        return False
+    out[0] = <uint32_t>v
+    return True
+
+
+cdef bint _plain_ids(object obj, Py_ssize_t n, uint32_t *out) noexcept:
+    """n channel ids from a 1-D integer ndarray, all within uint32."""
+    if not _plain(obj, 1) or cnp.PyArray_DIM(<cnp.ndarray>obj, 0) != n:
+        return False
+    cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>obj)
+    cdef void *p = cnp.PyArray_DATA(<cnp.ndarray>obj)
+    cdef Py_ssize_t i
+    cdef int64_t v
+    if t == cnp.NPY_UINT32:
+        memcpy(out, p, n * 4)
+        return True
+    for i in range(n):
+        if t == cnp.NPY_INT64:
+            v = (<int64_t *>p)[i]
+        elif t == cnp.NPY_INT32:
+            v = (<int32_t *>p)[i]
+        elif t == cnp.NPY_UINT64:
+            if (<uint64_t *>p)[i] > 0xFFFFFFFF:
+                return False
+            v = <int64_t>(<uint64_t *>p)[i]
+        else:
+            return False
+        if v < 0 or v > 0xFFFFFFFF:
+            return False
+        out[i] = <uint32_t>v
+    return True
+
+
 # ---- compression: LZ4 raw blocks, no frame and no size prefix ------------------------
 
 cdef object _compress(const uint8_t *src, size_t n):
@@ -178,16 +257,40 @@ cdef class Burst:
     def timestamped(self, channel_ids, timestamps, values):
         """Append one TimestampedData per channel: values is 1-D (channel_ids an int) or
         2-D (channels, samples) sharing the timestamps (ns since the epoch, or datetime64)."""
-        ids, times, samples = columns.timestamped(channel_ids, timestamps, values)
-        cdef _Buffer ids_buf = _Buffer(ids), times_buf = _Buffer(times), values_buf = _Buffer(samples)
-        cdef const uint32_t *id_ptr = <const uint32_t *>ids_buf.ptr()
-        cdef const int64_t *time_ptr = <const int64_t *>times_buf.ptr()
-        cdef const uint8_t *value_ptr = values_buf.ptr()
-        cdef size_t where = 0, n = len(times), nids = len(ids), work = values_buf.size()
-        cdef size_t itemsize = samples.dtype.itemsize
+        cdef uint32_t one_id
+        cdef uint32_t *ids_ptr = &one_id
+        cdef Py_ssize_t nids = 1
+        cdef int nd = cnp.PyArray_NDIM(<cnp.ndarray>values) if cnp.PyArray_CheckExact(values) else 0
+        cdef bint fast = (_plain(timestamps, 1) and cnp.PyArray_TYPE(<cnp.ndarray>timestamps) == cnp.NPY_INT64
+                          and (nd == 1 or nd == 2) and _plain_values(values, nd)
+                          and cnp.PyArray_DIM(<cnp.ndarray>values, nd - 1) == cnp.PyArray_DIM(<cnp.ndarray>timestamps, 0))
+        if fast and nd == 1:
+            fast = _plain_uint32(channel_ids, &one_id)
+        elif fast:
+            nids = cnp.PyArray_DIM(<cnp.ndarray>values, 0)
+            ids_ptr = <uint32_t *>malloc(max(nids, 1) * 4)
+            if ids_ptr == NULL:
+                raise MemoryError()
+            fast = _plain_ids(channel_ids, nids, ids_ptr)
+        try:
+            if fast:
+                self._timestamped(ids_ptr, nids, <cnp.ndarray>timestamps, <cnp.ndarray>values)
+            else:
+                ids, times, samples = columns.timestamped(channel_ids, timestamps, values)
+                self._timestamped(<uint32_t *>cnp.PyArray_DATA(<cnp.ndarray>ids), len(ids), times, samples)
+        finally:
+            if ids_ptr != &one_id:
+                free(ids_ptr)
+
+    cdef _timestamped(self, const uint32_t *ids, Py_ssize_t nids, cnp.ndarray times,
+                      cnp.ndarray samples):
+        cdef const int64_t *time_ptr = <const int64_t *>cnp.PyArray_DATA(times)
+        cdef const uint8_t *value_ptr = <const uint8_t *>cnp.PyArray_DATA(samples)
+        cdef size_t where = 0, n = cnp.PyArray_DIM(times, 0)
+        cdef size_t itemsize = cnp.PyArray_ITEMSIZE(samples)
         self._enter()
-        cdef PyThreadState *gil = _release_gil(work)
-        cdef rs_status st = rs_add_timestamped(&self.c, id_ptr, nids, time_ptr, n, value_ptr,
+        cdef PyThreadState *gil = _release_gil(cnp.PyArray_NBYTES(samples))
+        cdef rs_status st = rs_add_timestamped(&self.c, ids, nids, time_ptr, n, value_ptr,
                                                itemsize, &where)
         _restore_gil(gil)
         self.busy = False
@@ -245,8 +348,11 @@ cdef class Burst:
 
     def time_range(self, start, end):
         """Append a StreamTimeRange (inclusive, ns since the epoch)."""
-        cdef int64_t t0 = columns.integer(start, "start", columns.INT64)
-        cdef int64_t t1 = columns.integer(end, "end", columns.INT64)
+        cdef int64_t t0, t1
+        if not _plain_int64(start, &t0):
+            t0 = columns.integer(start, "start", columns.INT64)
+        if not _plain_int64(end, &t1):
+            t1 = columns.integer(end, "end", columns.INT64)
         if t1 < t0:
             raise ValueError(f"time range ends before it starts: end {t1} < start {t0}")
         self._enter()
@@ -288,12 +394,12 @@ cdef class Burst:
         Items stay whole unless one alone is larger than the target; then it is split by
         sample ranges. No message decompresses to more than 1 MiB.
         """
-        return self._pack(columns.target(target), False)
+        return self._pack(_target(target), False)
 
     def pack_with_time_ranges(self, target=columns.DEFAULT_TARGET) -> list:
         """Like pack(), as (message, (start, end) or None) pairs: the last time range each
         message carries, which is what a writer records in the session hash."""
-        return self._pack(columns.target(target), True)
+        return self._pack(_target(target), True)
 
     cdef list _pack(self, size_t target, bint ranges):
         cdef rs_packer pk
@@ -318,6 +424,13 @@ cdef class Burst:
                     out.append(data)
         finally:
             self.busy = False
+
+
+cdef size_t _target(object target) except 0:
+    cdef int64_t t
+    if _plain_int64(target, &t) and 1 <= t <= RS_MAX_MESSAGE:
+        return <size_t>t
+    return columns.target(target)
 
 
 cdef int _check(rs_status st, str what="item", size_t size=0) except -1:

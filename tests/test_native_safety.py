@@ -104,3 +104,23 @@ def test_no_memory_grows_over_many_bursts():
     grown = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(before, "filename"))
     tracemalloc.stop()
     assert grown < 64 * 1024, f"{grown} bytes of Python memory kept after 2000 bursts"
+
+
+@pytest.mark.parametrize("id_dtype", [np.uint32, np.int64, np.int32, np.uint64, np.uint8])
+def test_canonical_arrays_and_converted_input_encode_alike(id_dtype):
+    """Plain little-endian arrays take the native fast path; lists, other dtypes and views go
+    through the Python checks. Both must give the same bytes and the same errors."""
+    times = START + np.arange(5, dtype=np.int64) * 3
+    values = np.arange(15, dtype=np.float32).reshape(3, 5)
+    fast, slow = rtastream.Burst(), rtastream.Burst()
+    fast.timestamped(np.array([1, 2, 3], dtype=id_dtype), times, values)
+    slow.timestamped([1, 2, 3], times.tolist(), values.tolist())  # lists: float64 values
+    slow_f32 = rtastream.Burst()
+    slow_f32.timestamped((1, 2, 3), times.astype(">i8"), values.astype(">f4"))
+    assert fast.encode() == slow_f32.encode()
+    assert len(fast.encode()) < len(slow.encode())  # float32 kept as float32, lists as float64
+    for ids in (np.array([1, -2, 3], dtype=np.int64), np.array([1, 2, 2**32], dtype=np.uint64)):
+        with pytest.raises(ValueError, match="channel_ids must fit uint32"):
+            fast.timestamped(ids, times, values)
+    with pytest.raises(ValueError, match="timestamps go backwards at index 1"):
+        fast.timestamped(1, times[::-1].copy(), values[0])
