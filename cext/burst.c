@@ -75,6 +75,7 @@ void rs_burst_free(rs_burst *b)
     free(b->deltas.data);
     free(b->message.data);
     free(b->times);
+    free(b->quotients);
     rs_burst_init(b);
 }
 
@@ -117,31 +118,34 @@ static uint64_t gcd(uint64_t a, uint64_t b)
     return a;
 }
 
-/* The delta scale: the greatest common divisor of the steps, 1 when there are none. */
-static uint64_t delta_scale(const int64_t *t, size_t n)
+/* The delta scale: the greatest common divisor of the steps, 1 when there are none.
+ * *uniform tells whether every step is the same (regular sampling: no division needed). */
+static uint64_t delta_scale(const int64_t *t, size_t n, int *uniform)
 {
     uint64_t g = 0;
-    for (size_t i = 1; i < n && g != 1; i++)
-        g = gcd(step(t, i), g);
+    *uniform = 1;
+    for (size_t i = 1; i < n; i++) {
+        uint64_t s = step(t, i);
+        *uniform &= s == step(t, 1);
+        if (g != 1)
+            g = gcd(s, g);
+    }
     return g ? g : 1;
 }
 
 /* Packed deltas: 0, then each step divided by the scale. Room for 10 bytes a sample. */
-static size_t put_deltas(uint8_t *out, const int64_t *t, size_t n, uint64_t scale)
+static size_t put_deltas(uint8_t *out, const int64_t *t, size_t n, uint64_t scale, int uniform)
 {
     uint8_t *p = out;
     *p++ = 0;
+    if (uniform) { /* every delta is 1 (or 0 when all steps are 0): one byte each */
+        if (n > 1)
+            memset(p, step(t, 1) ? 1 : 0, n - 1);
+        return n;
+    }
     for (size_t i = 1; i < n; i++)
         p = put_varint(p, scale == 1 ? step(t, i) : step(t, i) / scale);
     return (size_t)(p - out);
-}
-
-static size_t deltas_size(const int64_t *t, size_t n, uint64_t scale)
-{
-    size_t size = 1;
-    for (size_t i = 1; i < n; i++)
-        size += varint_size(step(t, i) / scale);
-    return size;
 }
 
 static size_t timestamped_inner(uint32_t channel, int64_t start, uint64_t scale, size_t dlen,
@@ -183,11 +187,12 @@ rs_status rs_add_timestamped(rs_burst *b, const uint32_t *channels, size_t nchan
         const int64_t *t = times + lo;
         size_t vlen = m * itemsize;
         /* The deltas are the same for every channel: encode them once. */
-        uint64_t scale = delta_scale(t, m);
+        int uniform;
+        uint64_t scale = delta_scale(t, m, &uniform);
         b->deltas.len = 0;
         if (buf_reserve(&b->deltas, 10 * m))
             goto nomem;
-        size_t dlen = put_deltas(b->deltas.data, t, m, scale);
+        size_t dlen = put_deltas(b->deltas.data, t, m, scale, uniform);
         size_t total = 0;
         for (size_t c = 0; c < nchannels; c++)
             total += entry_size(timestamped_inner(channels[c], t[0], scale, dlen, vlen));
@@ -380,14 +385,19 @@ static void piece_bounds(size_t n, size_t k, size_t j, size_t *lo, size_t *hi)
     *hi = n * (j + 1) / k;
 }
 
-/* Recovers the timestamps of a TimestampedData item from its own deltas. */
+/* Recovers a TimestampedData item's timestamps and its deltas (in units of its scale)
+ * from its own bytes: pieces are cut from these without dividing again. */
 static rs_status load_times(rs_burst *b, const rs_item *it)
 {
     if (b->times_cap < it->samples) {
         int64_t *times = realloc(b->times, it->samples * sizeof *times);
-        if (!times)
+        uint64_t *quotients = realloc(b->quotients, it->samples * sizeof *quotients);
+        if (times)
+            b->times = times;
+        if (quotients)
+            b->quotients = quotients;
+        if (!times || !quotients)
             return RS_ENOMEM;
-        b->times = times;
         b->times_cap = it->samples;
     }
     const uint8_t *p = b->wire.data + it->deltas, *end = b->wire.data + it->offset + it->size;
@@ -397,8 +407,38 @@ static rs_status load_times(rs_burst *b, const rs_item *it)
         p = get_varint(p, end, &d); /* we wrote these bytes: they are well formed */
         t += d * (uint64_t)it->step;
         b->times[i] = (int64_t)t;
+        b->quotients[i] = d;
     }
     return RS_OK;
+}
+
+/* A piece's deltas are the item's divided by their gcd g; its scale is the item's times g,
+ * or 1 when every step in it is 0. */
+static uint64_t piece_divisor(const rs_burst *b, size_t lo, size_t hi)
+{
+    uint64_t g = 0;
+    for (size_t i = lo + 1; i < hi && g != 1; i++)
+        g = gcd(b->quotients[i], g);
+    return g;
+}
+
+static size_t piece_deltas(const rs_burst *b, size_t lo, size_t hi, uint64_t g, uint8_t *out)
+{
+    size_t size = 1;
+    if (out)
+        *out++ = 0;
+    for (size_t i = lo + 1; i < hi; i++) {
+        uint64_t d = g > 1 ? b->quotients[i] / g : b->quotients[i];
+        size += varint_size(d);
+        if (out)
+            out = put_varint(out, d);
+    }
+    return size;
+}
+
+static uint64_t piece_scale(const rs_item *it, uint64_t g)
+{
+    return g ? (uint64_t)it->step * g : 1;
 }
 
 /* Encoded size of samples [lo, hi) of an item, as an entry of its own. */
@@ -409,9 +449,9 @@ static size_t piece_size(const rs_burst *b, const rs_item *it, size_t lo, size_t
         int64_t t0 = (int64_t)((uint64_t)it->start + (uint64_t)lo * (uint64_t)it->step);
         return entry_size(periodic_inner(it->channel, t0, it->step, m, vlen));
     }
-    const int64_t *t = b->times + lo;
-    uint64_t scale = delta_scale(t, m);
-    return entry_size(timestamped_inner(it->channel, t[0], scale, deltas_size(t, m, scale), vlen));
+    uint64_t g = piece_divisor(b, lo, hi);
+    size_t dlen = piece_deltas(b, lo, hi, g, NULL);
+    return entry_size(timestamped_inner(it->channel, b->times[lo], piece_scale(it, g), dlen, vlen));
 }
 
 /* Appends samples [lo, hi) of an item to the message scratch as an entry of its own. */
@@ -427,14 +467,13 @@ static rs_status put_piece(rs_burst *b, const rs_item *it, size_t lo, size_t hi,
         int64_t t0 = (int64_t)((uint64_t)it->start + (uint64_t)lo * (uint64_t)it->step);
         put_periodic(p, it->channel, t0, it->step, m, values, vlen, &vpos);
     } else {
-        const int64_t *t = b->times + lo;
-        uint64_t scale = delta_scale(t, m);
+        uint64_t g = piece_divisor(b, lo, hi);
         b->deltas.len = 0;
         if (buf_reserve(&b->deltas, 10 * m))
             return RS_ENOMEM;
-        size_t dlen = put_deltas(b->deltas.data, t, m, scale);
-        put_timestamped(p, it->channel, t[0], scale, b->deltas.data, dlen, values, vlen, &dpos,
-                        &vpos);
+        size_t dlen = piece_deltas(b, lo, hi, g, b->deltas.data);
+        put_timestamped(p, it->channel, b->times[lo], piece_scale(it, g), b->deltas.data, dlen,
+                        values, vlen, &dpos, &vpos);
     }
     b->message.len += size;
     return RS_OK;

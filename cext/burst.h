@@ -49,6 +49,7 @@ typedef struct {
     rs_buf deltas;      /* scratch: packed deltas shared by the channels of one call */
     rs_buf message;     /* scratch: a message holding split pieces */
     int64_t *times;     /* scratch: timestamps of an item being split */
+    uint64_t *quotients; /* scratch: and its deltas, in units of its scale */
     size_t times_cap;
 } rs_burst;
 
