@@ -266,7 +266,7 @@ class StreamSession:
     state = property(lambda self: self._core.state)
 
     async def write(self, burst: Any) -> None:
-        await self.write_messages(burst.pack_with_time_ranges(self._core.target))
+        await self.write_messages(self._core.pack(burst))
 
     async def write_messages(self, messages: Iterable[Message]) -> None:
         self._check()
@@ -363,7 +363,7 @@ class StreamSession:
         if burst is None:
             return
         try:
-            messages = self._live.pack(burst)
+            messages = self._core.pack(burst)
         finally:
             self._live.give_back(burst)
         await self._io.submit(self._owner, self._core.data(messages))

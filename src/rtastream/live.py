@@ -16,7 +16,6 @@ import numpy as np
 from rtastream import _columns as columns
 from rtastream._native import Burst
 
-from rtastream.protocol import Message
 
 # Protobuf overhead per sample beyond the value bytes: about one varint delta.
 _DELTA_BYTES = 2
@@ -158,11 +157,6 @@ class LiveBurst:
         burst.time_range(*core.time_range())
         self.first = self.last = None
         return burst
-
-    def pack(self, burst: Burst) -> list[Message]:
-        """A taken burst as messages. It was flushed on crossing the target, so it is packed
-        with some room: one message, time range included, rather than a tiny second one."""
-        return burst.pack_with_time_ranges(min(2 * self.target, columns.MAX_MESSAGE))
 
     def give_back(self, burst: Burst) -> None:
         burst.clear()

@@ -136,6 +136,11 @@ class SessionCore:
                   keys.LAST_UPDATED, now_ms())
         return [record, self._expire, *self._json_update(final=False)]
 
+    def pack(self, burst: Burst) -> list[Message]:
+        """A burst as messages, packed with room up to twice the target: a burst just over
+        the target goes as one message, not as a big one and a tiny one."""
+        return burst.pack_with_time_ranges(min(2 * self.target, columns.MAX_MESSAGE))
+
     def data(self, messages: Iterable[Message]) -> list[Command]:
         """XADD each message; record the time range a message carries in the hash."""
         commands: list[Command] = []
@@ -177,7 +182,7 @@ class SessionCore:
         if final:
             burst.time_range(*span)
         burst.session_json(text)
-        commands = self.data(burst.pack_with_time_ranges(self.target))
+        commands = self.data(self.pack(burst))
         commands.insert(-1, ("HSET", self.key, keys.JSON, text, keys.LAST_UPDATED, now_ms()))
         return commands
 

@@ -310,7 +310,7 @@ class StreamSession:
 
     def write(self, burst: Any) -> None:
         """Send a Burst's messages (encoded here, on the caller's thread)."""
-        self.write_messages(burst.pack_with_time_ranges(self._core.target))
+        self.write_messages(self._core.pack(burst))
 
     def write_messages(self, messages: Iterable[Message]) -> None:
         """Send pre-packed (message, (start, end) or None) pairs, as pack_with_time_ranges()
@@ -425,7 +425,7 @@ class StreamSession:
         if burst is None:
             return
         try:
-            messages = self._live.pack(burst)
+            messages = self._core.pack(burst)
         finally:
             with self._lock:
                 self._live.give_back(burst)
