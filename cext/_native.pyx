@@ -13,6 +13,7 @@ from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF
 from libc.string cimport memcpy
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_CheckExact
+from cpython.unicode cimport PyUnicode_CheckExact, PyUnicode_GET_LENGTH
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 
@@ -28,6 +29,8 @@ cdef extern from "Python.h":
     ctypedef struct PyThreadState
     PyObject *PyBytes_FromStringAndSize(const char *, Py_ssize_t) except NULL
     int _PyBytes_Resize(PyObject **, Py_ssize_t) except -1
+    bint PyUnicode_IS_ASCII(object)
+    void *PyUnicode_DATA(object)
     PyThreadState *PyEval_SaveThread() nogil
     void PyEval_RestoreThread(PyThreadState *) nogil
 
@@ -178,6 +181,20 @@ cdef bint _plain_ids(object obj, Py_ssize_t n, uint32_t *out) noexcept:
     return True
 
 
+cdef inline bint _ascii(object text) noexcept:
+    """An exact str of ASCII only: its characters are its UTF-8 bytes, no encoding needed."""
+    return PyUnicode_CheckExact(text) and PyUnicode_IS_ASCII(text)
+
+
+cdef inline const uint8_t *_text(object text, Py_ssize_t *n):
+    """The UTF-8 bytes of an ASCII str (its own buffer) or of bytes."""
+    if type(text) is bytes:
+        n[0] = len(<bytes>text)
+        return <const uint8_t *>PyBytes_AS_STRING(text)
+    n[0] = PyUnicode_GET_LENGTH(text)
+    return <const uint8_t *>PyUnicode_DATA(text)
+
+
 # ---- compression: LZ4 raw blocks, no frame and no size prefix ------------------------
 
 cdef object _compress(const uint8_t *src, size_t n):
@@ -302,15 +319,19 @@ cdef class Burst:
 
     def periodic(self, channel_id, start, interval, values):
         """Append PeriodicData: samples at start, start + interval, ... (ns)."""
-        cdef uint32_t channel = columns.integer(channel_id, "channel_id", columns.UINT32, "uint32")
-        cdef int64_t t0 = columns.integer(start, "start", columns.INT64)
-        cdef int64_t step = columns.interval(interval)
-        samples = columns.values(values, max_ndim=1)
-        cdef _Buffer values_buf = _Buffer(samples)
-        cdef const uint8_t *value_ptr = values_buf.ptr()
-        cdef size_t n = len(samples), itemsize = samples.dtype.itemsize, work = values_buf.size()
+        cdef uint32_t channel
+        cdef int64_t t0, step
+        if not (_plain_uint32(channel_id, &channel) and _plain_int64(start, &t0)
+                and _plain_int64(interval, &step) and step > 0 and _plain_values(values, 1)):
+            channel = columns.integer(channel_id, "channel_id", columns.UINT32, "uint32")
+            t0 = columns.integer(start, "start", columns.INT64)
+            step = columns.interval(interval)
+            values = columns.values(values, max_ndim=1)
+        cdef cnp.ndarray samples = <cnp.ndarray>values
+        cdef const uint8_t *value_ptr = <const uint8_t *>cnp.PyArray_DATA(samples)
+        cdef size_t n = cnp.PyArray_DIM(samples, 0), itemsize = cnp.PyArray_ITEMSIZE(samples)
         self._enter()
-        cdef PyThreadState *gil = _release_gil(work)
+        cdef PyThreadState *gil = _release_gil(cnp.PyArray_NBYTES(samples))
         cdef rs_status st = rs_add_periodic(&self.c, channel, t0, step, value_ptr, n, itemsize)
         _restore_gil(gil)
         self.busy = False
@@ -320,29 +341,54 @@ cdef class Burst:
 
     def row(self, channel_ids, timestamp, buffer):
         """Append RowData: one row of several channels, packed in channel order."""
-        ids = columns.channel_ids(channel_ids)
-        cdef int64_t t = columns.integer(timestamp, "timestamp", columns.INT64)
-        cdef _Buffer ids_buf = _Buffer(ids), row_buf = _Buffer(columns.row_buffer(buffer, len(ids)))
+        cdef int64_t t
+        if not _plain_int64(timestamp, &t):
+            t = columns.integer(timestamp, "timestamp", columns.INT64)
+        cdef Py_ssize_t nids = cnp.PyArray_DIM(<cnp.ndarray>channel_ids, 0) if _plain(channel_ids, 1) else -1
+        cdef uint32_t *ids = <uint32_t *>malloc(max(nids, 1) * 4)
+        if ids == NULL:
+            raise MemoryError()
+        cdef _Buffer row_buf
         cdef size_t size = 0
-        self._enter()
-        st = rs_add_row(&self.c, <const uint32_t *>ids_buf.ptr(), len(ids), t, row_buf.ptr(),
-                        row_buf.size(), &size)
-        self.busy = False
+        try:
+            if nids < 0 or not _plain_ids(channel_ids, nids, ids):
+                checked = columns.channel_ids(channel_ids)
+                nids = len(checked)
+                free(ids)
+                ids = <uint32_t *>malloc(max(nids, 1) * 4)
+                if ids == NULL:
+                    raise MemoryError()
+                memcpy(ids, cnp.PyArray_DATA(<cnp.ndarray>checked), nids * 4)
+            if type(buffer) is bytes or (_plain(buffer, 1) and cnp.PyArray_TYPE(<cnp.ndarray>buffer) != cnp.NPY_VOID):
+                row_buf = _Buffer(buffer)
+            else:
+                row_buf = _Buffer(columns.row_buffer(buffer, nids))
+            self._enter()
+            st = rs_add_row(&self.c, ids, nids, t, row_buf.ptr(), row_buf.size(), &size)
+            self.busy = False
+        finally:
+            free(ids)
         _check(st, "row", size)
 
     def event(self, definition_id, timestamp, status_text="", raw_data=(), app_name=""):
         """Append an Event."""
-        cdef int32_t definition = columns.integer(definition_id, "definition_id", columns.INT32, "int32")
-        cdef int64_t t = columns.integer(timestamp, "timestamp", columns.INT64)
-        status = columns.text(status_text, "status_text")
-        app = columns.text(app_name, "app_name")
-        raw = columns.raw_data(raw_data)
-        cdef _Buffer raw_buf = _Buffer(raw)
+        cdef int64_t definition, t
+        if not (_plain_int64(definition_id, &definition) and -2**31 <= definition < 2**31):
+            definition = columns.integer(definition_id, "definition_id", columns.INT32, "int32")
+        if not _plain_int64(timestamp, &t):
+            t = columns.integer(timestamp, "timestamp", columns.INT64)
+        status = status_text if _ascii(status_text) else columns.text(status_text, "status_text")
+        app = app_name if _ascii(app_name) else columns.text(app_name, "app_name")
+        if not (_plain(raw_data, 1) and cnp.PyArray_TYPE(<cnp.ndarray>raw_data) == cnp.NPY_FLOAT64):
+            raw_data = columns.raw_data(raw_data)
+        cdef cnp.ndarray raw = <cnp.ndarray>raw_data
+        cdef Py_ssize_t status_len, app_len
+        cdef const uint8_t *status_ptr = _text(status, &status_len)
+        cdef const uint8_t *app_ptr = _text(app, &app_len)
         cdef size_t size = 0
         self._enter()
-        st = rs_add_event(&self.c, definition, <const uint8_t *><char *>app, len(app), t,
-                          <const uint8_t *><char *>status, len(status),
-                          <const double *>raw_buf.ptr(), len(raw), &size)
+        st = rs_add_event(&self.c, <int32_t>definition, app_ptr, app_len, t, status_ptr, status_len,
+                          <const double *>cnp.PyArray_DATA(raw), cnp.PyArray_DIM(raw, 0), &size)
         self.busy = False
         _check(st, "event", size)
 
