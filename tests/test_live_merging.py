@@ -75,3 +75,16 @@ def test_merged_data_still_flushes_near_the_target(redis_url, r):
     times = np.concatenate([i.timestamps for i in data_items(r, "rig", session.stream_session_id)
                             if i.channel_id == 1])
     assert times.tolist() == [T0 + k * MS for k in range(4000)]
+
+
+def test_going_back_in_time_after_a_flush_is_refused_too(redis_url, r):
+    with RedisStreamBuffer(redis_url, flush_interval=3600) as buffer:
+        with buffer.open_session("after-flush", "rig") as session:
+            session.timestamped(1, [T0, T0 + 10], [1.0, 2.0])
+            session.flush()  # the first burst is in Redis
+            with pytest.raises(ValueError, match=f"this call starts at {T0 + 5}, before {T0 + 10}"):
+                session.timestamped(1, [T0 + 5], [9.0])
+            session.timestamped(2, [T0 + 5], [9.0])  # other channels have their own order
+    items = data_items(r, "rig", session.stream_session_id)
+    assert [(i.channel_id, i.timestamps.tolist()) for i in items] == [
+        (1, [T0, T0 + 10]), (2, [T0 + 5])]

@@ -42,11 +42,11 @@ def _check_order(times: np.ndarray, previous: int | None) -> None:
 class _Series:
     """Timestamped blocks of one channel group (same ids, same dtype), oldest first."""
 
-    def __init__(self, ids: np.ndarray) -> None:
+    def __init__(self, ids: np.ndarray, last: int | None) -> None:
         self.ids = ids
         self.times: list[np.ndarray] = []
         self.values: list[np.ndarray] = []
-        self.last: int | None = None
+        self.last = last  # where these channels' data ended, in this burst or an earlier one
 
     def add(self, times: np.ndarray, values: np.ndarray) -> int:
         _check_order(times, self.last)
@@ -87,6 +87,7 @@ class LiveBurst:
         self.burst = Burst()  # rows and events, in call order; merged series join at take()
         self.spare: Burst | None = Burst()
         self.series: dict[tuple[bytes, str], _Series] = {}
+        self.ends: dict[tuple[bytes, str], int] = {}  # kept across flushes: bursts never overlap
         self.runs: dict[int, _Run] = {}
         self.pending = 0  # estimated encoded bytes of the series and runs
         self.first: int | None = None
@@ -101,7 +102,7 @@ class LiveBurst:
         if not len(times):
             return
         key = (ids.tobytes(), samples.dtype.str)
-        series = self.series.get(key) or _Series(ids)
+        series = self.series.get(key) or _Series(ids, self.ends.get(key))
         self.pending += series.add(times, samples)
         self.series[key] = series
         self._saw(int(times[0]), int(times[-1]))
@@ -147,6 +148,7 @@ class LiveBurst:
         once packed, so its buffers are reused."""
         for part in [*self.series.values(), *self.runs.values()]:
             part.into(self.burst)
+        self.ends.update((key, series.last) for key, series in self.series.items())
         self.series.clear()
         self.runs.clear()
         self.pending = 0
