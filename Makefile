@@ -51,7 +51,7 @@ $(BIN)/python:
 
 # Editable install: Python files are live; the native core is rebuilt when its sources change.
 $(INSTALLED): $(BIN)/python $(NATIVE) | system
-	$(BIN)/pip install -q scikit-build-core cython cython-cmake cmake ninja
+	$(BIN)/pip install -q scikit-build-core cython cython-cmake cmake ninja "numpy>=2.0"
 	$(BIN)/pip install -q --no-build-isolation -e ".[test]"
 	touch $@
 
