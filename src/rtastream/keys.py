@@ -38,14 +38,6 @@ def stream_key(name: str) -> str:
     return STREAM_PREFIX + name
 
 
-def stream_name(key: str | bytes) -> str:
-    """The stream name of a `stream:<name>` key."""
-    key = key.decode() if isinstance(key, bytes) else key
-    if not key.startswith(STREAM_PREFIX):
-        raise ValueError(f"{key!r} is not a stream key")
-    return key[len(STREAM_PREFIX) :]
-
-
 def session_key(identity: str) -> str:
     return SESSION_PREFIX + identity
 
