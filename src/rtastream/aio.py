@@ -27,6 +27,7 @@ from rtastream.protocol import (
     Message,
     Round,
     SessionCore,
+    SessionView,
     Tracker,
     address_of,
     allocation_commands,
@@ -241,7 +242,7 @@ async def _close_on_exit(close: Any, exc_type: type[BaseException] | None,
             exc.add_note(f"rtastream could not end the session: {e!r}")
 
 
-class StreamSession:
+class StreamSession(SessionView):
     """asyncio twin of rtastream.StreamSession: every method is a coroutine. Leaving
     `async with` normally closes the session; cancellation (or KeyboardInterrupt) truncates
     it; any other exception fails it."""
@@ -257,13 +258,6 @@ class StreamSession:
         self._flush_lock = asyncio.Lock()  # keeps batches in order (the timer task flushes too)
         self._timer: asyncio.Task | None = None
         self._closed = False
-
-    identity = property(lambda self: self._core.session.identity)
-    stream = property(lambda self: self._core.stream)
-    stream_session_id = property(lambda self: self._core.stream_session_id)
-    stream_position = property(lambda self: self._core.position)
-    session = property(lambda self: self._core.session)
-    state = property(lambda self: self._core.state)
 
     async def write(self, burst: Any) -> None:
         await self.write_messages(self._core.pack(burst))

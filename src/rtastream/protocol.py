@@ -187,6 +187,36 @@ class SessionCore:
         return commands
 
 
+class SessionView:
+    """What a session tells about itself, the same for the sync and asyncio sessions."""
+
+    _core: SessionCore
+
+    @property
+    def identity(self) -> str:
+        return self._core.session.identity
+
+    @property
+    def stream(self) -> str:
+        return self._core.stream
+
+    @property
+    def stream_session_id(self) -> int:
+        return self._core.stream_session_id
+
+    @property
+    def stream_position(self) -> str:
+        return self._core.position
+
+    @property
+    def session(self) -> Session:
+        return self._core.session
+
+    @property
+    def state(self) -> SessionState:
+        return self._core.state
+
+
 # ---- What is in flight: shared by the sync I/O thread and the asyncio I/O task. ----
 
 @dataclass(eq=False)

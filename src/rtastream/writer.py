@@ -32,6 +32,7 @@ from rtastream.protocol import (
     Message,
     Round,
     SessionCore,
+    SessionView,
     Tracker,
     address_of,
     allocation_commands,
@@ -260,7 +261,7 @@ def _close_on_exit(close: Any, exc_type: type[BaseException] | None,
             exc.add_note(f"rtastream could not end the session: {e!r}")
 
 
-class StreamSession:
+class StreamSession(SessionView):
     """One session on a stream. Use as a context manager: leaving it normally closes the
     session, KeyboardInterrupt truncates it, any other exception fails it (and propagates).
 
@@ -283,30 +284,6 @@ class StreamSession:
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
         self._closed = False
-
-    @property
-    def identity(self) -> str:
-        return self._core.session.identity
-
-    @property
-    def stream(self) -> str:
-        return self._core.stream
-
-    @property
-    def stream_session_id(self) -> int:
-        return self._core.stream_session_id
-
-    @property
-    def stream_position(self) -> str:
-        return self._core.position
-
-    @property
-    def session(self) -> Session:
-        return self._core.session
-
-    @property
-    def state(self) -> SessionState:
-        return self._core.state
 
     def write(self, burst: Any) -> None:
         """Send a Burst's messages (encoded here, on the caller's thread)."""
