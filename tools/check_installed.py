@@ -48,7 +48,7 @@ def main() -> None:
     dist = metadata.distribution("rtastream")
     if dist.version != rtastream.__version__:
         fail(f"metadata version {dist.version} != rtastream.__version__ {rtastream.__version__}")
-    for stub in ("py.typed", "_native.pyi"):
+    for stub in ("py.typed", "_native.pyi", "_resp.pyi"):
         if not (package / stub).is_file():
             fail(f"{stub} is not installed in {package}")
 

@@ -37,9 +37,9 @@ ls -l dist
 step "sdist contents"
 listing=$(tar tzf "$sdist" | sed 's|^[^/]*/||' | grep -v '/$')
 echo "$listing" | sed 's/^/  /'
-for need in CMakeLists.txt LICENSE README.md pyproject.toml PKG-INFO cext/_native.pyx \
+for need in CMakeLists.txt LICENSE README.md pyproject.toml PKG-INFO cext/_native.pyx cext/_resp.pyx \
     cext/burst.c cext/burst.h cext/wire.h protos/model_data.proto protos/net_stream.proto \
-    src/rtastream/__init__.py src/rtastream/_version.py src/rtastream/_native.pyi \
+    src/rtastream/__init__.py src/rtastream/_version.py src/rtastream/_native.pyi src/rtastream/_resp.pyi \
     src/rtastream/py.typed; do
   grep -qxF "$need" <<<"$listing" || die "the sdist lacks $need"
 done
@@ -81,7 +81,7 @@ step "installed wheel: location, bundled liblz4, metadata, stubs"
 ldd "$("$work/venv/bin/python" -c 'import rtastream._native as n; print(n.__file__)')" | grep lz4
 
 step "type stubs: stubtest against the compiled module, mypy --strict on typical use"
-"$work/venv/bin/python" -m mypy.stubtest --allowlist tools/stubtest-allowlist.txt rtastream._native
+"$work/venv/bin/python" -m mypy.stubtest --allowlist tools/stubtest-allowlist.txt rtastream._native rtastream._resp
 "$work/venv/bin/python" -m mypy --strict --cache-dir "$work/mypy-cache" tools/stub_usage.py
 
 step "tests against the installed wheel: pytest $WHEEL_TESTS"

@@ -31,12 +31,12 @@ from rtastream.protocol import (
     Tracker,
     address_of,
     allocation_commands,
-    pack_commands,
     end_state,
     parse_allocation,
     session_model,
     validate_options,
 )
+from rtastream.resp import pack_commands
 from rtastream.session import Session, SessionState
 from rtastream.writer import DEFAULT_TARGET, MAX_ROUND
 

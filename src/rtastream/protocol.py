@@ -246,32 +246,6 @@ class Batch:
     replies: list[Any] | None = None  # kept only when someone needs them
 
 
-BIG_ARG = 4096
-"""Arguments at least this long go out as their own chunk, from the caller's bytes."""
-
-
-def pack_commands(commands: Iterable[Command]) -> list[bytes]:
-    """RESP2 for a pipeline, as chunks for send_packed_command: small pieces joined, each
-    large payload left as it is. Twice as fast as redis-py's packers for these commands,
-    and a payload is never copied (redis-py's hiredis packer copies it about three times)."""
-    out: list[bytes] = []
-    small: list[bytes] = []
-    for command in commands:
-        small.append(b"*%d\r\n" % len(command))
-        for arg in command:
-            if type(arg) is not bytes:
-                arg = arg.encode() if type(arg) is str else b"%d" % arg
-            if len(arg) < BIG_ARG:
-                small += (b"$%d\r\n" % len(arg), arg, b"\r\n")
-            else:
-                small.append(b"$%d\r\n" % len(arg))
-                out.append(b"".join(small))
-                out.append(arg)
-                small = [b"\r\n"]
-    out.append(b"".join(small))
-    return out
-
-
 def command_key(command: Command) -> str:
     """The key a command works on (EVAL: its first KEYS entry)."""
     return command[3] if command[0] == "EVAL" else command[1]
