@@ -17,6 +17,7 @@ from pathlib import Path
 from benchmarks.workloads import PERIOD, PROFILES
 
 RTA, PURE, LZ4, COPY = "rtastream", "pure-python", "lz4 floor", "copy floor"
+BARE_THREAD, BARE_INLINE = "floor: bare I/O thread", "floor: bare, caller sends"
 
 ENCODE_TARGETS = [
     # (workload, minimum speed-up over the pure-Python path, maximum time / lz4 floor)
@@ -274,6 +275,17 @@ def write_section(groups: dict) -> list[str]:
                 f"{fmt_time(1 / floor)} at redis-benchmark's best rate on this server, while the "
                 f"pure-Python path takes {fmt_time(per_burst)} per burst; so no writer can be more "
                 f"than about {per_burst * floor:.1f}x faster than the pure-Python path here.", "",
+            ]
+        if RTA in v and BARE_THREAD in v and BARE_INLINE in v:
+            lines += [
+                f"The bare floors write the same messages with nothing around them "
+                f"(benchmarks/barewriter.py: no session records, no error handling, no "
+                f"reconnects). rtastream takes {best(v[RTA]) / best(v[BARE_THREAD]):.2f}x the "
+                f"time of the bare writer of its own shape (an I/O thread fed by a queue). The "
+                f"bare writer that sends from the caller's thread takes "
+                f"{best(v[BARE_INLINE]) / best(v[BARE_THREAD]):.2f}x the bare I/O thread's "
+                f"time: on this 2-core machine redis-server competes with the writer's threads "
+                f"for the cores, so a second busy thread costs more than it overlaps.", "",
             ]
     return ["## Writing to Redis", ""] + lines if lines else []
 

@@ -24,9 +24,11 @@ import redis
 import rtastream
 import rtastream.aio
 from benchmarks import purepython, variants
+from benchmarks.barewriter import BareWriter
+from benchmarks.report import BARE_INLINE, BARE_THREAD
 from benchmarks.workloads import TYPICAL, Workload
 from rtastream import keys
-from rtastream.writer import MAX_ROUND
+from rtastream.writer import DEFAULT_TARGET, MAX_ROUND
 
 WRITE_WORKLOAD = Workload(55, 128)
 """The largest sine burst that packs into one message at the default 64 KiB target:
@@ -171,7 +173,8 @@ END_TO_END_ABOUT = (
     f"Each burst is built from numpy ({TYPICAL.name}, 64 KiB of values) and written: rtastream "
     "packs it into one message (75 KiB uncompressed) with Burst + session.write(); the "
     "pure-Python path builds one message with protobuf + python-lz4 and writes it with a "
-    "redis-py pipeline. 1000 bursts per round, then wait for every reply."
+    "redis-py pipeline. 1000 bursts per round, then wait for every reply. The floors encode "
+    "the same way and send the same commands over a raw socket (benchmarks/barewriter.py)."
 )
 
 
@@ -245,6 +248,30 @@ def test_encode_write_pure_python(benchmark, redis_server, redis_url, smoke):
                message_bytes=len(purepython.timestamped(ids, ts, values)))
     rounds.check(per_burst=1)
     client.close()
+
+
+@pytest.mark.parametrize("threaded", [True, False], ids=["thread", "inline"])
+def test_encode_write_bare_floor(benchmark, redis_server, redis_url, smoke, threaded):
+    ids, ts, values, start, end = _burst_args()
+    n = count(smoke, 1000)
+    rounds = Rounds(redis_server, n)
+    writer = BareWriter(redis_url, STREAM, "bench-e2e-bare", threaded)
+
+    def write_round() -> None:
+        for _ in range(n):
+            burst = rtastream.Burst()
+            burst.timestamped(ids, ts, values)
+            burst.time_range(start, end)
+            for message, _ in burst.pack_with_time_ranges(2 * DEFAULT_TARGET):
+                writer.write(message, start, end)
+        writer.flush()
+
+    benchmark.group = END_TO_END
+    run_rounds(benchmark, rounds, write_round, smoke,
+               variant=BARE_THREAD if threaded else BARE_INLINE, messages=n,
+               message_bytes=sum(map(len, variants.rtastream_encoder(TYPICAL)())))
+    rounds.check(per_burst=1)
+    writer.close()
 
 
 # ---- back-pressure: a stalled Redis must not grow the writer's memory ----------------
