@@ -2,7 +2,8 @@
 
 Callers encode on their own thread (the native encoder releases the GIL) and hand commands
 to the I/O thread through a bounded queue, which blocks them when Redis falls behind. The
-I/O thread sends everything queued in one pipeline (no transaction) and reads the replies.
+I/O thread sends everything queued as one pipeline (no transaction, one scatter-gather
+sendmsg, payloads never copied) and reads the replies.
 
 Delivery is at-least-once: when the connection drops, the I/O thread reconnects with
 backoff and re-sends every command Redis had not acknowledged, so a burst may appear twice
