@@ -68,6 +68,12 @@ def test_an_argument_of_another_type_is_refused(pack, bad):
         pack([("SET", "k", "v"), ("SET", "k", bad)])
 
 
+@pytest.mark.parametrize("pack", PACKERS)
+def test_a_str_that_is_not_unicode_text_is_refused(pack):
+    with pytest.raises(UnicodeEncodeError, match="surrogates not allowed"):
+        pack([("SET", "k", "lone surrogate \ud800")])
+
+
 class _Conn:
     """What _send needs of a redis-py connection: its connected socket."""
 
