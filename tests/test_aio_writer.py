@@ -109,7 +109,12 @@ def test_unreachable_and_wrong_type(redis_url, r):
         async with RedisStreamBuffer(redis_url) as buffer:
             with pytest.raises(RedisCommandError, match="on key 'stream:car-1': WRONGTYPE"):
                 await buffer.open_session("x", "car-1")
+        r.set("sessions:y", "a string")
+        async with RedisStreamBuffer(redis_url) as buffer:
+            with pytest.raises(RedisCommandError, match="on key 'sessions:y': WRONGTYPE"):
+                await buffer.open_session("y", "car-2")
     asyncio.run(main())
+    assert not r.exists("stream:car-2")
 
 
 def test_restart_mid_session_and_retry_budget(private_redis):

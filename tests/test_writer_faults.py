@@ -58,6 +58,9 @@ def test_wrong_type_at_open_names_the_key(redis_url, r, key):
         with pytest.raises(RedisCommandError, match=f"on key '{key}': WRONGTYPE") as info:
             buffer.open_session("x", "car-1")
     assert info.value.key == key
+    if key == "sessions:x":  # found before anything was written
+        assert "a string; found before opening" in str(info.value)
+        assert not r.exists("stream:car-1")
 
 
 def test_wrong_type_mid_session_is_raised_by_flush_and_next_call(redis_url, r):

@@ -194,9 +194,10 @@ class RedisStreamBuffer:
             raise ValueError(f"session {identity!r} is already open in this buffer")
         io = await self._started()
         owner = Tracker(identity)
-        allocation = await io.submit(owner, allocation_commands(stream), keep_replies=True)
+        allocation = await io.submit(owner, allocation_commands(stream, identity),
+                                          keep_replies=True)
         await io.flush(owner)
-        session_id, position = parse_allocation(allocation.replies)
+        session_id, position = parse_allocation(allocation.replies, identity)
         core = SessionCore(model, stream, session_id, position, ttl=self.session_ttl,
                            maxlen=self.maxlen, target=self.target)
         await io.submit(owner, core.opening())

@@ -40,18 +40,25 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def allocation_commands(stream: str) -> list[Command]:
-    """A new stream session id, the stream listed in `streams`, the stream's position."""
+def allocation_commands(stream: str, identity: str) -> list[Command]:
+    """A new stream session id, the stream listed in `streams`, the stream's position, and
+    the type of the session hash's key, checked before anything of the session is written."""
     return [
         ("INCRBY", keys.LAST_STREAM_SESSION_ID, 1),
         ("SADD", keys.STREAMS, stream),
         ("EVAL", POSITION_SCRIPT, 1, keys.stream_key(stream), keys.NO_STREAM_POSITION),
+        ("TYPE", keys.session_key(identity)),
     ]
 
 
-def parse_allocation(replies: Sequence[Any]) -> tuple[int, str]:
-    session_id, _, position = replies
-    return int(session_id), position.decode() if isinstance(position, bytes) else str(position)
+def parse_allocation(replies: Sequence[Any], identity: str) -> tuple[int, str]:
+    session_id, _, position, kind = (r.decode() if isinstance(r, bytes) else r for r in replies)
+    if str(kind) not in ("none", "hash"):
+        key = keys.session_key(identity)
+        raise RedisCommandError("HSET", key, redis.exceptions.ResponseError(
+            f"WRONGTYPE Operation against a key holding the wrong kind of value (a {kind}; "
+            f"found before opening, so nothing of this session was written)"))
+    return int(session_id), str(position)
 
 
 def session_model(identity: str, session: Session | dict | str | None) -> Session:

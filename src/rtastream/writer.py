@@ -238,9 +238,10 @@ class RedisStreamBuffer:
             raise ValueError(f"session {identity!r} is already open in this buffer")
         io = self._started()
         owner = Tracker(identity)
-        allocation = io.submit(owner, allocation_commands(stream), keep_replies=True)
+        allocation = io.submit(owner, allocation_commands(stream, identity),
+                                    keep_replies=True)
         io.flush(owner)
-        session_id, position = parse_allocation(allocation.replies)
+        session_id, position = parse_allocation(allocation.replies, identity)
         core = SessionCore(model, stream, session_id, position, ttl=self.session_ttl,
                            maxlen=self.maxlen, target=self.target)
         io.submit(owner, core.opening())
