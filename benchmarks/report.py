@@ -45,7 +45,7 @@ back-to-back runs at a quieter moment agreed within about 5 % on most encode fig
 the pure-Python 1000x8 burst took 2.1 ms in one and 3.6 ms in the other) but differed by up
 to 1.7x on the writer. Every variant of a workload runs in the same session, back to back,
 and is reported as the best of its rounds, so the *ratios* are much steadier than the absolute
-times, but not steady: over 17 runs of the same code on one day, the end-to-end speed-up of
+times, but not steady: over 18 runs of the same code on one day, the end-to-end speed-up of
 the writer ranged from 7.7x to 11.1x.
 The floors are not competitors: python-lz4 compressing the bytes rtastream's encoder produced
 (the encoder cannot beat the compression it includes), a plain copy of the sample values, and
