@@ -17,6 +17,7 @@ cdef extern from "Python.h":
 
 cdef enum:
     _BIG_ARG = 4096
+    _DIGITS = 24  # room for a sign and the 20 digits of any 64-bit value
 
 BIG_ARG = _BIG_ARG
 
@@ -41,29 +42,30 @@ cdef int _put(Scratch *s, const char *p, Py_ssize_t n) except -1:
     return 0
 
 
-cdef int _put_int(Scratch *s, long long value) except -1:
-    """Decimal digits of value."""
-    cdef char digits[24]
-    cdef int i = 24
+cdef inline Py_ssize_t _digits(long long value, char *end) noexcept:
+    """Writes the decimal form of value just before `end`; returns its length."""
+    cdef char *p = end
     cdef unsigned long long v = <unsigned long long>value
     if value < 0:
         v = 0ULL - v
     while True:
-        i -= 1
-        digits[i] = <char>(48 + v % 10)  # '0' + digit
+        p -= 1
+        p[0] = <char>(48 + v % 10)  # '0' + digit
         v //= 10
         if v == 0:
             break
     if value < 0:
-        i -= 1
-        digits[i] = b'-'
-    return _put(s, digits + i, 24 - i)
+        p -= 1
+        p[0] = b'-'
+    return end - p
 
 
 cdef int _put_header(Scratch *s, char kind, Py_ssize_t n) except -1:
     """'*<n>\\r\\n' (array) or '$<n>\\r\\n' (bulk string)."""
+    cdef char buf[_DIGITS]
+    cdef Py_ssize_t length = _digits(n, buf + _DIGITS)
     _put(s, &kind, 1)
-    _put_int(s, n)
+    _put(s, buf + _DIGITS - length, length)
     return _put(s, b"\r\n", 2)
 
 
@@ -81,6 +83,8 @@ def pack_commands(commands):
     cdef const char *p
     cdef int overflow
     cdef long long number
+    cdef char digits_buf[_DIGITS]
+    cdef char *digits_end = digits_buf + _DIGITS
     cdef list out = []
     s.data, s.len, s.cap = NULL, 0, 0
     try:
@@ -107,11 +111,8 @@ def pack_commands(commands):
                         digits = b"%d" % arg
                         _put_bulk(&s, PyBytes_AS_STRING(digits), PyBytes_GET_SIZE(digits))
                     else:
-                        _put(&s, b"$", 1)
-                        _put_int(&s, _digit_count(number))
-                        _put(&s, b"\r\n", 2)
-                        _put_int(&s, number)
-                        _put(&s, b"\r\n", 2)
+                        n = _digits(number, digits_end)
+                        _put_bulk(&s, digits_end - n, n)
                 else:
                     raise TypeError(f"a Redis command argument must be str, int or bytes, "
                                     f"got {kind.__name__}: {arg!r}")
@@ -120,15 +121,3 @@ def pack_commands(commands):
         PyMem_Free(s.data)
     return out
 
-
-cdef inline long long _digit_count(long long value) noexcept:
-    """Characters in the decimal form of value, the sign included."""
-    cdef unsigned long long v = <unsigned long long>value
-    cdef long long count = 1
-    if value < 0:
-        v = 0ULL - v
-        count += 1
-    while v >= 10:
-        v //= 10
-        count += 1
-    return count
