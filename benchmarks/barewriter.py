@@ -27,7 +27,7 @@ import hiredis
 
 from rtastream import keys
 from rtastream.resp import pack_commands
-from rtastream.writer import _send
+from rtastream.writer import MAX_ROUND, _send
 
 
 class BareWriter:
@@ -84,7 +84,7 @@ class BareWriter:
     def _send_queued(self) -> None:
         while (commands := self.queue.get()) is not None:
             taken = 1
-            while taken < 256:  # take what else is queued into this round
+            while taken < MAX_ROUND:  # take what else is queued into this round, as rtastream does
                 try:
                     more = self.queue.get_nowait()
                 except queue.Empty:

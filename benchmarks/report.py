@@ -18,12 +18,6 @@ from benchmarks.workloads import PERIOD, PROFILES
 
 RTA, PURE, LZ4, COPY = "rtastream", "pure-python", "lz4 floor", "copy floor"
 BARE_THREAD, BARE_INLINE = "floor: bare I/O thread", "floor: bare, caller sends"
-SHAPES = {  # what the two bare shapes' ratio says, by whether it is below, near or above 1
-    -1: ": here, where redis-server competes with the writer's threads for the two cores, "
-        "a second busy thread costs more than it overlaps.",
-    0: ": within noise of each other in this run.",
-    1: ": the I/O thread's overlap pays for itself in this run.",
-}
 
 ENCODE_TARGETS = [
     # (workload, minimum speed-up over the pure-Python path, maximum time / lz4 floor)
@@ -243,6 +237,16 @@ def floor_ratios(bench: dict) -> tuple[float, float]:
     return write_rate(bench) / max(floor), paired
 
 
+def _shapes_verdict(inline_over_thread: float) -> str:
+    """What the bare caller-sends / bare I/O-thread time ratio says."""
+    if inline_over_thread < 0.95:
+        return ("here, where redis-server competes with the writer's threads for the two "
+                "cores, a second busy thread costs more than it overlaps.")
+    if inline_over_thread > 1.05:
+        return "the I/O thread's overlap pays for itself in this run."
+    return "within noise of each other in this run."
+
+
 def write_section(groups: dict) -> list[str]:
     lines = []
     for name, v in sorted(groups.items()):
@@ -282,7 +286,7 @@ def write_section(groups: dict) -> list[str]:
                 f"reconnects). rtastream takes {best(v[RTA]) / best(v[BARE_THREAD]):.2f}x the "
                 f"time of the bare writer of its own shape (an I/O thread fed by a queue). The "
                 f"bare writer that sends from the caller's thread takes {shapes:.2f}x the bare "
-                f"I/O thread's time{SHAPES[(shapes > 1.05) - (shapes < 0.95)]}", "",
+                f"I/O thread's time: {_shapes_verdict(shapes)}", "",
             ]
     return ["## Writing to Redis", ""] + lines if lines else []
 

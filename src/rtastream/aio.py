@@ -195,7 +195,7 @@ class RedisStreamBuffer:
         io = await self._started()
         owner = Tracker(identity)
         allocation = await io.submit(owner, allocation_commands(stream, identity),
-                                          keep_replies=True)
+                                     keep_replies=True)
         await io.flush(owner)
         session_id, position = parse_allocation(allocation.replies, identity)
         core = SessionCore(model, stream, session_id, position, ttl=self.session_ttl,

@@ -11,7 +11,6 @@ import math
 from typing import Any
 
 import lz4.block
-import numpy as np
 
 from rtastream import _columns as columns
 from rtastream._proto import model_data_pb2 as model

@@ -239,7 +239,7 @@ class RedisStreamBuffer:
         io = self._started()
         owner = Tracker(identity)
         allocation = io.submit(owner, allocation_commands(stream, identity),
-                                    keep_replies=True)
+                               keep_replies=True)
         io.flush(owner)
         session_id, position = parse_allocation(allocation.replies, identity)
         core = SessionCore(model, stream, session_id, position, ttl=self.session_ttl,
