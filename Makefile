@@ -31,7 +31,7 @@ bench-smoke: install
 
 # The release check (tools/wheel-check.sh): sdist, wheel built from it, auditwheel repair
 # bundling liblz4, install into a fresh venv, tests run against that wheel, not src/.
-# WHEEL_TESTS: pytest arguments, e.g. @tools/encoder-tests.txt for the tests needing no Redis.
+# WHEEL_TESTS: pytest arguments, e.g. "-m 'not redis' tests" for the tests needing no Redis.
 WHEEL_TESTS ?= tests
 wheel-check: system
 	PYTHON=$(PYTHON) WHEEL_TESTS="$(WHEEL_TESTS)" bash tools/wheel-check.sh

@@ -16,6 +16,16 @@ def _need_redis_server() -> None:
         pytest.skip("no redis-server on PATH: the tests that need Redis are skipped")
 
 
+REDIS_FIXTURES = {"redis_server", "private_redis"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses a Redis fixture, so `-m "not redis"` needs no server."""
+    for item in items:
+        if REDIS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.redis)
+
+
 @pytest.fixture(scope="session")
 def redis_server():
     _need_redis_server()

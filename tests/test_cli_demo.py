@@ -64,6 +64,7 @@ def test_fast_demo_leaves_a_closed_session_and_reports_what_redis_holds(redis_ur
     assert "demo: 3.0/3.0 s of data" in result.stderr  # the last progress line
 
 
+@pytest.mark.redis
 def test_demo_without_redis_runs_a_private_server_and_stops_it():
     if shutil.which("redis-server") is None:
         pytest.skip("no redis-server on PATH for the demo's private server")

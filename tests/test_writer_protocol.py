@@ -312,6 +312,7 @@ def tls_server(tmp_path):
         process.wait()
 
 
+@pytest.mark.redis  # tls_server starts a redis-server of its own
 def test_tls_url(tls_server):
     with RedisStreamBuffer(tls_server) as buffer:
         assert buffer.pool.connection_class is redis.SSLConnection
