@@ -43,7 +43,7 @@ cdef extern from "lz4.h":
 cdef extern from "burst.h":
     enum: RS_MAX_SAMPLES, RS_MAX_MESSAGE
     ctypedef enum rs_status:
-        RS_OK, RS_ENOMEM, RS_EBACKWARDS, RS_ESTEP, RS_EOVERFLOW, RS_ETOOLARGE
+        RS_OK, RS_ENOMEM, RS_EORDER, RS_EOVERFLOW, RS_ETOOLARGE
     ctypedef struct rs_buf:
         uint8_t *data
         size_t len
@@ -62,7 +62,7 @@ cdef extern from "burst.h":
     void rs_burst_clear(rs_burst *b) nogil
     rs_status rs_add_timestamped(rs_burst *b, const uint32_t *channels, size_t nchannels,
                                  const int64_t *times, size_t n, const uint8_t *values,
-                                 size_t itemsize, size_t *where) nogil
+                                 size_t itemsize) nogil
     rs_status rs_add_periodic(rs_burst *b, uint32_t channel, int64_t start, int64_t interval,
                               const uint8_t *values, size_t n, size_t itemsize) nogil
     rs_status rs_add_row(rs_burst *b, const uint32_t *channels, size_t nchannels, int64_t time,
@@ -303,31 +303,27 @@ cdef class Burst:
                       cnp.ndarray samples):
         cdef const int64_t *time_ptr = <const int64_t *>cnp.PyArray_DATA(times)
         cdef const uint8_t *value_ptr = <const uint8_t *>cnp.PyArray_DATA(samples)
-        cdef size_t where = 0, n = cnp.PyArray_DIM(times, 0)
+        cdef size_t n = cnp.PyArray_DIM(times, 0)
         cdef size_t itemsize = cnp.PyArray_ITEMSIZE(samples)
         self._enter()
         cdef PyThreadState *gil = _release_gil(cnp.PyArray_NBYTES(samples))
         cdef rs_status st = rs_add_timestamped(&self.c, ids, nids, time_ptr, n, value_ptr,
-                                               itemsize, &where)
+                                               itemsize)
         _restore_gil(gil)
         self.busy = False
-        if st == RS_EBACKWARDS:
-            raise columns.backwards_error(times, where)
-        if st == RS_ESTEP:
-            raise columns.step_error(times, where)
+        if st == RS_EORDER:
+            columns.check_order(times)  # raises the error, worded
         _check(st)
 
     def periodic(self, channel_id, start, interval, values):
         """Append PeriodicData: samples at start, start + interval, ... (ns)."""
         cdef uint32_t channel
         cdef int64_t t0, step
+        cdef object checked = values
         if not (_plain_uint32(channel_id, &channel) and _plain_int64(start, &t0)
                 and _plain_int64(interval, &step) and step > 0 and _plain_values(values, 1)):
-            channel = columns.integer(channel_id, "channel_id", columns.UINT32, "uint32")
-            t0 = columns.integer(start, "start", columns.INT64)
-            step = columns.interval(interval)
-            values = columns.values(values, max_ndim=1)
-        cdef cnp.ndarray samples = <cnp.ndarray>values
+            channel, t0, step, checked = columns.periodic(channel_id, start, interval, values)
+        cdef cnp.ndarray samples = <cnp.ndarray>checked
         cdef const uint8_t *value_ptr = <const uint8_t *>cnp.PyArray_DATA(samples)
         cdef size_t n = cnp.PyArray_DIM(samples, 0), itemsize = cnp.PyArray_ITEMSIZE(samples)
         self._enter()
@@ -336,7 +332,7 @@ cdef class Burst:
         _restore_gil(gil)
         self.busy = False
         if st == RS_EOVERFLOW:
-            raise columns.periodic_overflow_error()
+            columns.periodic(channel_id, start, interval, values)  # raises the error, worded
         _check(st)
 
     def row(self, channel_ids, timestamp, buffer):

@@ -92,19 +92,13 @@ static inline uint64_t step(const int64_t *t, size_t i)
     return (uint64_t)t[i] - (uint64_t)t[i - 1];
 }
 
-/* Timestamps may repeat but never go back, and each step must fit the int64 delta field. */
-static rs_status check_times(const int64_t *t, size_t n, size_t *where)
+/* Timestamps may repeat but never go back, and each step must fit the int64 delta field.
+ * (The caller words the error: rtastream._columns.check_order.) */
+static rs_status check_times(const int64_t *t, size_t n)
 {
-    for (size_t i = 1; i < n; i++) {
-        if (t[i] < t[i - 1]) {
-            *where = i;
-            return RS_EBACKWARDS;
-        }
-        if (step(t, i) > (uint64_t)INT64_MAX) {
-            *where = i;
-            return RS_ESTEP;
-        }
-    }
+    for (size_t i = 1; i < n; i++)
+        if (t[i] < t[i - 1] || step(t, i) > (uint64_t)INT64_MAX)
+            return RS_EORDER;
     return RS_OK;
 }
 
@@ -176,9 +170,9 @@ static uint8_t *put_timestamped(uint8_t *p, uint32_t channel, int64_t start, uin
 
 rs_status rs_add_timestamped(rs_burst *b, const uint32_t *channels, size_t nchannels,
                              const int64_t *times, size_t n, const uint8_t *values,
-                             size_t itemsize, size_t *where)
+                             size_t itemsize)
 {
-    rs_status st = check_times(times, n, where);
+    rs_status st = check_times(times, n);
     if (st != RS_OK)
         return st;
     size_t wire0 = b->wire.len, items0 = b->nitems;

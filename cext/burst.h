@@ -18,8 +18,7 @@
 typedef enum {
     RS_OK = 0,
     RS_ENOMEM,      /* out of memory */
-    RS_EBACKWARDS,  /* timestamps[index] < timestamps[index - 1] */
-    RS_ESTEP,       /* timestamps[index] - timestamps[index - 1] exceeds int64 */
+    RS_EORDER,      /* timestamps go backwards, or a step exceeds int64 */
     RS_EOVERFLOW,   /* a periodic sample time runs past int64 */
     RS_ETOOLARGE,   /* one entry would encode to `index` bytes, over RS_MAX_MESSAGE */
 } rs_status;
@@ -60,7 +59,7 @@ void rs_burst_clear(rs_burst *b);
 /* values: nchannels rows of n samples, little-endian, row after row. */
 rs_status rs_add_timestamped(rs_burst *b, const uint32_t *channels, size_t nchannels,
                              const int64_t *times, size_t n, const uint8_t *values,
-                             size_t itemsize, size_t *where);
+                             size_t itemsize);
 rs_status rs_add_periodic(rs_burst *b, uint32_t channel, int64_t start, int64_t interval,
                           const uint8_t *values, size_t n, size_t itemsize);
 rs_status rs_add_row(rs_burst *b, const uint32_t *channels, size_t nchannels, int64_t time,

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import rtastream
+from rtastream import _columns as columns
 from encoders import ENCODERS, MiB, lz4_unpack
 
 T = np.arange(4, dtype=np.int64) * 1000
@@ -84,6 +85,22 @@ def test_step_larger_than_int64(burst):
     with raises(ValueError, f"timestamps step from {-(2**63)} to 0 at index 1, "
                             "more than an int64 delta can hold"):
         burst.timestamped(1, times, V)
+
+
+def test_the_first_order_problem_is_reported(burst):
+    times = np.array([-(2**63), 0, -5, 1])
+    with raises(ValueError, f"timestamps step from {-(2**63)} to 0 at index 1"):
+        burst.timestamped(1, times, V)
+
+
+def test_order_against_the_previous_call():
+    columns.check_order(np.array([6, 6, 9]), previous=6)
+    with raises(ValueError, "timestamps go backwards: this call starts at 5, before 6 where "
+                            "the previous call for these channels ended"):
+        columns.check_order(np.array([5, 7]), previous=6)
+    with raises(ValueError, f"timestamps step from {-(2**63)} to 1 at index 1, "
+                            "more than an int64 delta can hold"):
+        columns.check_order(np.array([1]), previous=-(2**63))
 
 
 @pytest.mark.parametrize("channel", [-1, 2**32])

@@ -142,6 +142,38 @@ def interval(value: Any) -> int:
     return value
 
 
+_interval, _values = interval, values  # periodic() takes arguments of these names
+
+
+def periodic(channel_id: Any, start: Any, interval: Any, values: Any) -> tuple[int, int, int, np.ndarray]:
+    """(channel, start, interval, samples) for Burst.periodic: one channel sampled at start,
+    start + interval, ..., every sample time within int64."""
+    channel = integer(channel_id, "channel_id", UINT32, "uint32")
+    start = integer(start, "start", INT64)
+    step = _interval(interval)
+    samples = _values(values, max_ndim=1)
+    if len(samples) and start + (len(samples) - 1) * step > INT64[1]:
+        raise periodic_overflow_error()
+    return channel, start, step, samples
+
+
+def check_order(times: np.ndarray, previous: int | None = None) -> None:
+    """Timestamps (int64, from timestamps()) never go backwards, each step fits the int64
+    delta field, and they do not start before `previous`, where the previous call for the
+    same channels ended."""
+    if previous is not None and len(times) and times[0] < previous:
+        raise ValueError(
+            f"timestamps go backwards: this call starts at {times[0]}, before {previous} "
+            "where the previous call for these channels ended"
+        )
+    steps = times[1:].view(np.uint64) - times[:-1].view(np.uint64)
+    bad = np.flatnonzero((times[1:] < times[:-1]) | (steps > np.uint64(INT64[1])))
+    if bad.size:  # the first problem, whichever it is
+        raise _order_error(times, int(bad[0]) + 1)
+    if previous is not None and len(times) and int(times[0]) - previous > INT64[1]:
+        raise _order_error(np.array([previous, times[0]]), 1)
+
+
 def row_buffer(value: Any, nchannels: int) -> bytes | memoryview:
     """The row's bytes: a bytes-like object, or a one-row structured array packed little-endian."""
     if isinstance(value, np.ndarray) and value.dtype.names is not None:
@@ -204,6 +236,12 @@ def target(value: Any) -> int:
 
 
 # Errors found while encoding, worded once for both encoders.
+
+def _order_error(times: np.ndarray, index: int) -> ValueError:
+    if times[index] < times[index - 1]:
+        return backwards_error(times, index)
+    return step_error(times, index)
+
 
 def backwards_error(times: np.ndarray, index: int) -> ValueError:
     return ValueError(

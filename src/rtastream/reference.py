@@ -112,24 +112,15 @@ class Burst:
 
     def timestamped(self, channel_ids: Any, timestamps: Any, values: Any) -> None:
         ids, times, samples = columns.timestamped(channel_ids, timestamps, values)
+        columns.check_order(times)
         ts = [int(t) for t in times]
-        for i in range(1, len(ts)):
-            if ts[i] < ts[i - 1]:
-                raise columns.backwards_error(times, i)
-            if ts[i] - ts[i - 1] > columns.INT64[1]:
-                raise columns.step_error(times, i)
         for lo in range(0, len(ts), columns.MAX_SAMPLES):
             hi = lo + columns.MAX_SAMPLES
             for channel, row in zip(ids, samples):
                 self._append(_timestamped(int(channel), ts[lo:hi], row[lo:hi].tobytes()))
 
     def periodic(self, channel_id: Any, start: Any, interval: Any, values: Any) -> None:
-        channel = columns.integer(channel_id, "channel_id", columns.UINT32, "uint32")
-        start = columns.integer(start, "start", columns.INT64)
-        interval = columns.interval(interval)
-        samples = columns.values(values, max_ndim=1)
-        if len(samples) and start + (len(samples) - 1) * interval > columns.INT64[1]:
-            raise columns.periodic_overflow_error()
+        channel, start, interval, samples = columns.periodic(channel_id, start, interval, values)
         for lo in range(0, len(samples), columns.MAX_SAMPLES):
             chunk = samples[lo : lo + columns.MAX_SAMPLES]
             self._append(_periodic(channel, start + lo * interval, interval, len(chunk), chunk.tobytes()))
