@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import hiredis
@@ -15,7 +14,7 @@ from google.protobuf.internal import api_implementation
 
 import rtastream
 from rtastream import _native
-from rtastream.redis_server import RedisServer
+from rtastream.redis_server import RedisServer, server_binary
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +58,7 @@ def versions() -> dict[str, str]:
 
 
 def redis_server_version() -> str:
-    binary = shutil.which("redis-server")
+    binary = server_binary()
     if binary is None:
         return "not installed"
     out = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 import redis
 
-from rtastream.redis_server import RedisServer
+from rtastream.redis_server import RedisServer, missing_server_message, server_binary
 
 
 def _need_redis_server() -> None:
     # Wheel builds test on machines without Redis (Windows, some containers): skip, not fail.
-    if shutil.which("redis-server") is None:
-        pytest.skip("no redis-server on PATH: the tests that need Redis are skipped")
+    if server_binary() is None:
+        pytest.skip(f"{missing_server_message()}: the tests that need Redis are skipped")
 
 
 REDIS_FIXTURES = {"redis_server", "private_redis"}

@@ -6,7 +6,6 @@ import json
 import os
 import pty
 import re
-import shutil
 import subprocess
 import sys
 
@@ -16,6 +15,7 @@ from cli_helpers import cli_env, interrupt, run_cli, start_cli, wait_for
 
 from rtastream import PeriodicItem, TimestampedItem, decode, keys
 from rtastream.cli.signals import ADC_STEP
+from rtastream.redis_server import SERVER_ENV, missing_server_message, server_binary
 
 
 def squash(text):
@@ -66,8 +66,8 @@ def test_fast_demo_leaves_a_closed_session_and_reports_what_redis_holds(redis_ur
 
 @pytest.mark.redis
 def test_demo_without_redis_runs_a_private_server_and_stops_it():
-    if shutil.which("redis-server") is None:
-        pytest.skip("no redis-server on PATH for the demo's private server")
+    if server_binary() is None:
+        pytest.skip(f"{missing_server_message()}: the demo's private server cannot start")
     result = run_cli("demo", "--fast", "--duration", "1", "--channels", "4")
     assert result.returncode == 0, result.stderr
     socket = re.search(r"private redis-server at unix://(\S+)", result.stderr).group(1)
@@ -77,7 +77,8 @@ def test_demo_without_redis_runs_a_private_server_and_stops_it():
 
 
 def test_demo_without_redis_server_says_how_to_install_one(tmp_path):
-    result = run_cli("demo", "--fast", env=cli_env() | {"PATH": str(tmp_path)})
+    env = {k: v for k, v in cli_env().items() if k != SERVER_ENV} | {"PATH": str(tmp_path)}
+    result = run_cli("demo", "--fast", env=env)
     assert result.returncode == 1
     assert result.stderr.startswith("rtastream: error: no redis-server found on PATH; install one")
 

@@ -14,7 +14,7 @@ import redis
 
 import rtastream
 from rtastream import Burst, IllegalTransition, RedisStreamBuffer, Session
-from rtastream.redis_server import free_port
+from rtastream.redis_server import free_port, server_binary
 
 from stream_oracle import check_session, entry_key, read_stream, session_entries
 
@@ -289,7 +289,7 @@ def tls_server(tmp_path):
                     "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
     port = free_port()
     process = subprocess.Popen(
-        [shutil.which("redis-server"), "--port", "0", "--bind", "127.0.0.1", "--tls-port",
+        [server_binary(), "--port", "0", "--bind", "127.0.0.1", "--tls-port",
          str(port), "--tls-cert-file", str(cert), "--tls-key-file", str(key),
          "--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no", "--save", "",
          "--appendonly", "no", "--dir", str(tmp_path)],

@@ -6,6 +6,7 @@ nothing on disk and is stopped when the context ends.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -13,10 +14,22 @@ import tempfile
 import time
 from pathlib import Path
 
-INSTALL_HINT = (
-    "no redis-server found on PATH; install one (Debian/Ubuntu: apt-get install redis-server, "
-    "macOS: brew install redis) or pass --redis URL to use a running server"
-)
+# Which server to start: a name on PATH or a path, e.g. valkey-server or a build of
+# another Redis version (CI runs the suite against several).
+SERVER_ENV = "RTASTREAM_REDIS_SERVER"
+
+
+def server_binary() -> str | None:
+    """The server binary to start: $RTASTREAM_REDIS_SERVER, else redis-server; None if absent."""
+    return shutil.which(os.environ.get(SERVER_ENV) or "redis-server")
+
+
+def missing_server_message() -> str:
+    chosen = os.environ.get(SERVER_ENV)
+    if chosen:
+        return f"${SERVER_ENV} is {chosen!r}, which is neither an executable file nor on PATH"
+    return ("no redis-server found on PATH; install one (Debian/Ubuntu: apt-get install "
+            "redis-server, macOS: brew install redis) or pass --redis URL to use a running server")
 
 
 def free_port() -> int:
@@ -34,9 +47,9 @@ class RedisServer:
 
     def __init__(self, *, unix_socket: bool = False, port: int | None = None,
                  binary: str | None = None) -> None:
-        self.binary = binary or shutil.which("redis-server")
+        self.binary = binary or server_binary()
         if self.binary is None:
-            raise FileNotFoundError(INSTALL_HINT)
+            raise FileNotFoundError(missing_server_message())
         self.dir = Path(tempfile.mkdtemp(prefix="rtastream-redis-"))
         self.unix_socket = unix_socket
         self.port = 0 if unix_socket else (port or free_port())

@@ -19,7 +19,7 @@ from rtastream.cli.connection import URL_ENV, CliError, check_url, connect, reda
 from rtastream.cli.progress import Progress
 from rtastream.cli.readback import read_session, session_stats
 from rtastream.cli.signals import LAP_EVENT, Block, Telemetry
-from rtastream.redis_server import INSTALL_HINT, RedisServer
+from rtastream.redis_server import RedisServer
 
 REDIS_DEFAULT = f"${URL_ENV}, else a private redis-server"
 BURST_SECONDS = 0.1  # data per burst: bursts at 10 Hz in real time, as the protocol asks
@@ -80,8 +80,8 @@ def redis_for_demo(url: str | None) -> Iterator[tuple[str, bool]]:
         return
     try:
         server = RedisServer(unix_socket=True)
-    except FileNotFoundError:
-        raise CliError(INSTALL_HINT) from None
+    except FileNotFoundError as missing:
+        raise CliError(str(missing)) from None
     with server:
         print(f"started a private redis-server at {server.url} (stopped at the end; "
               "pass --redis URL to keep the data)", file=sys.stderr)
