@@ -8,7 +8,8 @@ INSTALLED := $(VENV)/.installed
 NATIVE := pyproject.toml CMakeLists.txt $(wildcard cext/*)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: test demo bench bench-smoke wheel-check protos system install clean
+.PHONY: test demo bench bench-smoke wheel-check lint debug docs check-workflows protos system \
+	install clean
 
 test: install
 	$(BIN)/python -m pytest tests
@@ -36,6 +37,56 @@ WHEEL_TESTS ?= tests
 wheel-check: system
 	PYTHON=$(PYTHON) WHEEL_TESTS="$(WHEEL_TESTS)" bash tools/wheel-check.sh
 
+# ruff (lint, format check) and mypy --strict (options in pyproject.toml), in the package's
+# venv so that mypy sees the dependencies' types. All three run; any finding fails.
+lint: install $(VENV)/.lint-installed
+	@status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/ruff format --check . || status=1; \
+	$(BIN)/mypy || status=1; \
+	exit $$status
+
+$(VENV)/.lint-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q --group lint
+	touch $@
+
+# The native modules built with AddressSanitizer and UBSan (own build dir and venv), and the
+# tests that need no Redis run against them. The interpreter is not instrumented, so the ASan
+# runtime is preloaded; leak checks are off (CPython keeps memory until exit by design).
+DEBUG_VENV := .venv-debug
+debug: $(DEBUG_VENV)/.installed
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	LD_PRELOAD="$$(cc -print-file-name=libasan.so)" \
+	$(DEBUG_VENV)/bin/python -m pytest -p no:cacheprovider -q -m "not redis" tests
+
+$(DEBUG_VENV)/.installed: $(NATIVE) | system
+	$(PYTHON) -m venv $(DEBUG_VENV)
+	$(DEBUG_VENV)/bin/pip install -q --upgrade pip
+	$(DEBUG_VENV)/bin/pip install -q $(BUILD_DEPS)
+	$(DEBUG_VENV)/bin/pip install -q --no-build-isolation -C build-dir=build/debug \
+	  -C cmake.build-type=RelWithDebInfo -C cmake.define.RTASTREAM_SANITIZE=ON -e ".[test]"
+	touch $@
+
+# Tools that need no build of the package (docs, workflow checks) get a venv of their own,
+# from the dependency groups in pyproject.toml.
+TOOLS := .venv-tools
+$(TOOLS)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q --upgrade pip
+	$(TOOLS)/bin/pip install -q --group docs --group workflows
+	touch $@
+
+# The documentation site (mkdocs.yml; API pages from the docstrings and stubs), into
+# build/site. --strict: a broken link or a missing reference fails the build.
+docs: $(TOOLS)/.installed
+	$(TOOLS)/bin/mkdocs build --strict --site-dir build/site
+
+# Static audit (zizmor, offline) and schema validation of the GitHub workflows.
+check-workflows: $(TOOLS)/.installed
+	$(TOOLS)/bin/zizmor --offline .github/workflows
+	$(TOOLS)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
 # System libraries and servers the build and the tests need.
 system:
 	@if ! command -v redis-server >/dev/null || ! command -v pkg-config >/dev/null \
@@ -50,8 +101,9 @@ $(BIN)/python:
 	$(BIN)/pip install -q --upgrade pip
 
 # Editable install: Python files are live; the native core is rebuilt when its sources change.
+BUILD_DEPS := scikit-build-core cython cython-cmake cmake ninja "numpy>=2.0"
 $(INSTALLED): $(BIN)/python $(NATIVE) | system
-	$(BIN)/pip install -q scikit-build-core cython cython-cmake cmake ninja "numpy>=2.0"
+	$(BIN)/pip install -q $(BUILD_DEPS)
 	$(BIN)/pip install -q --no-build-isolation -e ".[test]"
 	touch $@
 
@@ -66,4 +118,4 @@ protos: install
 	  src/rtastream/_proto/net_stream_pb2.py src/rtastream/_proto/net_stream_pb2.pyi
 
 clean:
-	rm -rf build dist wheelhouse $(VENV) .pytest_cache .hypothesis .benchmarks
+	rm -rf build dist wheelhouse $(VENV) $(DEBUG_VENV) $(TOOLS) .pytest_cache .hypothesis .benchmarks

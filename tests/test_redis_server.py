@@ -35,6 +35,9 @@ def test_a_missing_chosen_server_is_named(monkeypatch):
 def test_without_a_server_the_message_says_how_to_install_one(tmp_path, monkeypatch):
     monkeypatch.delenv(SERVER_ENV, raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="^no redis-server found on PATH; install one "
-                                                r"\(Debian/Ubuntu: apt-get install redis-server"):
+    with pytest.raises(
+        FileNotFoundError,
+        match="^no redis-server found on PATH; install one "
+        r"\(Debian/Ubuntu: apt-get install redis-server",
+    ):
         RedisServer()
