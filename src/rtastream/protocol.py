@@ -25,10 +25,12 @@ DEFAULT_FLUSH_INTERVAL = 0.1
 
 # Returns only the stream's last-generated-id (XINFO STREAM's reply also holds the first and
 # last entries, which are large here), or ARGV[1] when the stream does not exist. One key, so
-# it runs on Redis Cluster too.
+# it runs on Redis Cluster too. pcall: an error (WRONGTYPE) is returned as the server gave it,
+# where Redis 6 would wrap a raised one in "Error running script ...".
 POSITION_SCRIPT = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return ARGV[1] end
-local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local info = redis.pcall('XINFO', 'STREAM', KEYS[1])
+if info['err'] then return info end
 for i = 1, #info, 2 do
   if info[i] == 'last-generated-id' then return info[i + 1] end
 end
