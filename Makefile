@@ -17,14 +17,15 @@ test: install
 demo: install
 	$(BIN)/python -m rtastream demo
 
-# Benchmarks (pytest-benchmark, on a private redis-server): writes BENCHMARKS.md and
-# docs/benchmarks.png from the JSON results. matplotlib is needed only here.
+# Benchmarks (pytest-benchmark, on a private redis-server): writes docs/benchmarks.md (the
+# site's benchmarks page) and docs/benchmarks.png from the JSON results. matplotlib is
+# needed only here.
 BENCH_JSON := .benchmarks/results.json
 bench: install
 	$(BIN)/pip install -q matplotlib
 	@mkdir -p $(dir $(BENCH_JSON))
 	$(BIN)/python -m pytest benchmarks -q --benchmark-json=$(BENCH_JSON)
-	$(BIN)/python -m benchmarks.report $(BENCH_JSON) --markdown BENCHMARKS.md --plot docs/benchmarks.png
+	$(BIN)/python -m benchmarks.report $(BENCH_JSON) --markdown docs/benchmarks.md --plot docs/benchmarks.png
 
 # CI: every benchmark runs once on small inputs, untimed, so the suite cannot rot.
 bench-smoke: install

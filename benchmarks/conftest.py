@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import hiredis
@@ -39,8 +40,10 @@ def redis_url(redis_server) -> str:
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
-    """Record the versions that decide the figures next to them in the JSON."""
+    """Record the versions that decide the figures next to them in the JSON, and how busy
+    the machine was when the run began."""
     machine_info["versions"] = versions()
+    machine_info["load_average"] = os.getloadavg()
 
 
 def versions() -> dict[str, str]:

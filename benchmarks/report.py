@@ -1,6 +1,6 @@
 """Turn pytest-benchmark's JSON into BENCHMARKS.md and the throughput plot.
 
-    python -m benchmarks.report RESULTS.json --markdown BENCHMARKS.md --plot docs/benchmarks.png
+    python -m benchmarks.report RESULTS.json --markdown docs/benchmarks.md --plot docs/benchmarks.png
 
 Every ratio is computed here from the best (minimum) time of each variant in the same run;
 ratios come first, absolute figures second.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 from collections import defaultdict
 from pathlib import Path
@@ -28,19 +29,15 @@ ENCODE_TARGETS = [
 WRITE_FLOOR_TARGET = 0.80
 END_TO_END_TARGET = 10.0
 
+# Timeless on purpose: what this run's figures were and how steady they were is generated
+# from the results (steadiness()), so the prose never outlives the run it describes.
 HONESTY = """\
-**Benchmarks are hard.** These figures come from one run on a small shared virtual machine
-(2 cores, other jobs running at the same time), so absolute times move by 10-30 % from run to
-run and the writer figures, which also depend on a redis-server competing for the same two
-cores, move more: in a run earlier the same evening, with other jobs keeping the load average
-at 4-5, the pure-Python 64x128 burst took 597 µs instead of 362 µs, and redis-benchmark's
-XADD rate ranged from 3 100 to 14 500 per second across the rounds of one test. Two
-back-to-back runs at a quieter moment agreed within about 5 % on most encode figures (not all:
-the pure-Python 1000x8 burst took 2.1 ms in one and 3.6 ms in the other) but differed by up
-to 1.7x on the writer. Every variant of a workload runs in the same session, back to back,
-and is reported as the best of its rounds, so the *ratios* are much steadier than the absolute
-times, but not steady: over 18 runs of the same code on one day, the end-to-end speed-up of
-the writer ranged from 7.7x to 11.1x.
+**Benchmarks are hard.** Every figure here comes from one run of `make bench` on the machine
+described at the end. Absolute times move with the machine's load from run to run, and the
+writer figures, where a redis-server competes with the writer for the same cores, move most.
+Every variant of a workload runs in the same session, back to back, and is reported as the
+best of its rounds, so the *ratios* are much steadier than the absolute times, but not steady:
+compare ratios within one run, not absolute times across runs.
 The floors are not competitors: python-lz4 compressing the bytes rtastream's encoder produced
 (the encoder cannot beat the compression it includes), a plain copy of the sample values, and
 `redis-benchmark` (one connection, 16 pipelined requests) sending the same payload to the same
@@ -49,6 +46,24 @@ protobuf classes (upb), numpy for the deltas and their gcd, one StreamDataBurst,
 and a redis-py pipeline per burst; a check in the suite asserts it produces byte-identical
 bursts. It always writes one message per burst, even above the protocol's 1 MiB cap (sweep
 sizes above ~1 MiB), where rtastream splits; that only flatters the pure-Python path."""
+
+
+def steadiness(data: dict) -> str:
+    """How loaded the machine was and how far each benchmark's rounds spread, in this run."""
+    spreads = sorted((median_time(b) / best(b) - 1, b["group"],
+                      b["extra_info"].get("variant", b["name"])) for b in data["benchmarks"])
+    if not spreads:
+        return ""
+    worst, group, variant = spreads[-1]
+    mean = statistics.mean(s for s, _, _ in spreads)
+    info = data["machine_info"]
+    load = info.get("load_average")
+    cores = info.get("cpu", {}).get("count", "?")
+    started = (f"The load average was {load[0]:.1f} when this run began ({cores} cores). "
+               if load else "")
+    return (f"{started}Across its {len(spreads)} benchmarks, a benchmark's median round took "
+            f"{mean:.0%} longer than its best on average, and at most {worst:.0%} longer "
+            f"({group}, {variant}).")
 
 
 def load(path: Path) -> tuple[dict, dict[str, dict[str, dict]]]:
@@ -183,14 +198,14 @@ def targets_section(groups: dict) -> list[str]:
                          fmt_ratio(got), _met(got >= END_TO_END_TARGET)])
     if not rows:
         return []
-    return ["## Targets (issues 2 and 3)", ""] + table(["target", "wanted", "measured", "met"], rows)
+    return ["## Targets", ""] + table(["target", "wanted", "measured", "met"], rows)
 
 
 def _met(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
 
-def sweep_section(groups: dict) -> list[str]:
+def sweep_section(groups: dict, plot_link: str) -> list[str]:
     lines = []
     for prefix, key, title in (("sweep channels: ", "channels", "Channels (16 samples each)"),
                                ("sweep samples: ", "samples", "Samples per item (4 channels)")):
@@ -220,7 +235,7 @@ def sweep_section(groups: dict) -> list[str]:
     if not lines:
         return []
     return ["## How cost grows", "",
-            "![throughput vs burst size](docs/benchmarks.png)", ""] + lines
+            f"![throughput vs burst size]({plot_link})", ""] + lines
 
 
 def write_rate(bench: dict) -> float:
@@ -361,15 +376,16 @@ def plot(groups: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def markdown(data: dict, groups: dict) -> str:
+def markdown(data: dict, groups: dict, plot_link: str = "benchmarks.png") -> str:
+    """The page; plot_link is the plot's path relative to the page."""
     lines = [
         "# rtastream benchmarks", "",
         f"Generated by `make bench` ({data['datetime'][:19]} UTC) from pytest-benchmark's JSON by "
         "`benchmarks/report.py`. Times are the best of each benchmark's rounds.", "",
-        HONESTY, "",
+        HONESTY, "", steadiness(data), "",
     ]
-    for section in (targets_section, encode_section, sweep_section, write_section,
-                    memory_section, queue_section):
+    lines += targets_section(groups) + encode_section(groups) + sweep_section(groups, plot_link)
+    for section in (write_section, memory_section, queue_section):
         lines += section(groups)
     lines += machine_section(data)
     return "\n".join(lines)
@@ -378,11 +394,12 @@ def markdown(data: dict, groups: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, help="pytest-benchmark JSON (--benchmark-json)")
-    parser.add_argument("--markdown", type=Path, default=Path("BENCHMARKS.md"))
+    parser.add_argument("--markdown", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument("--plot", type=Path, default=Path("docs/benchmarks.png"))
     args = parser.parse_args(argv)
     data, groups = load(args.results)
-    args.markdown.write_text(markdown(data, groups))
+    plot_link = os.path.relpath(args.plot, args.markdown.parent)
+    args.markdown.write_text(markdown(data, groups, Path(plot_link).as_posix()))
     plot(groups, args.plot)
     print(f"wrote {args.markdown} and {args.plot}")
 
