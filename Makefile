@@ -81,7 +81,7 @@ $(TOOLS)/.installed: pyproject.toml
 # The documentation site (mkdocs.yml; API pages from the docstrings and stubs), into
 # build/site. --strict: a broken link or a missing reference fails the build.
 docs: $(TOOLS)/.installed
-	$(TOOLS)/bin/mkdocs build --strict --site-dir build/site
+	NO_MKDOCS_2_WARNING=1 $(TOOLS)/bin/mkdocs build --strict --site-dir build/site
 
 # Static audit (zizmor, offline) and schema validation of the GitHub workflows.
 check-workflows: $(TOOLS)/.installed

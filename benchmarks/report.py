@@ -1,6 +1,6 @@
-"""Turn pytest-benchmark's JSON into BENCHMARKS.md and the throughput plot.
+"""Turn pytest-benchmark's JSON into the benchmarks page (docs/benchmarks.md) and its plot.
 
-    python -m benchmarks.report RESULTS.json --markdown docs/benchmarks.md --plot docs/benchmarks.png
+    python -m benchmarks.report RESULTS.json [--markdown PAGE.md] [--plot PLOT.png]
 
 Every ratio is computed here from the best (minimum) time of each variant in the same run;
 ratios come first, absolute figures second.

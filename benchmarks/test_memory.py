@@ -1,7 +1,7 @@
 """Memory stays flat over 100 000 bursts (2 000 in smoke mode): the process RSS, the number
 of live Python memory blocks and (for encoding) the Python heap traced by tracemalloc are
 read at ten checkpoints; a leak that grows with the bursts would show between the first and
-the last. The figures go to BENCHMARKS.md through the benchmark's extra_info.
+the last. The figures go to docs/benchmarks.md through the benchmark's extra_info.
 """
 
 from __future__ import annotations

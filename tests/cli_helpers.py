@@ -1,5 +1,5 @@
 """Helpers for the CLI tests: run `python -m rtastream` as a subprocess, and write sessions
-straight to Redis by the protocol (PROTOCOL.md).
+straight to Redis by the protocol (docs/protocol.md).
 
 Sessions are built from rtastream.Burst and plain redis-py commands, so the read-side
 commands are tested independently of the writer.

@@ -1,4 +1,4 @@
-"""Reads what a writer put in Redis and checks it against PROTOCOL.md, independently of the
+"""Reads what a writer put in Redis and checks it against docs/protocol.md, independently of the
 writer: redis-py for the commands, python-lz4 + the official protobuf classes for the bursts,
 and the state numbers and key names spelled out here from the protocol text.
 """
@@ -65,7 +65,7 @@ def session_entries(r: redis.Redis, stream: str, session_id: int) -> list[Entry]
 
 def check_session(r: redis.Redis, identity: str, stream: str, final_state: str = "closed",
                   ttl: int = 24 * 3600) -> tuple[dict, list[Entry]]:
-    """Every per-session rule of PROTOCOL.md; returns the hash and the session's entries."""
+    """Every per-session rule of docs/protocol.md; returns the hash and the session's entries."""
     key = f"sessions:{identity}"
     record = r.hgetall(key)
     assert set(record) == HASH_FIELDS, sorted(record)

@@ -1,4 +1,4 @@
-"""The worked example of PROTOCOL.md, as literal values taken from the text."""
+"""The worked example of docs/protocol.md, as literal values taken from the text."""
 
 from datetime import datetime, timezone
 

@@ -1,4 +1,4 @@
-"""The sync writer against the real redis-server: every rule of PROTOCOL.md, read back
+"""The sync writer against the real redis-server: every rule of docs/protocol.md, read back
 independently (stream_oracle: redis-py, python-lz4, protobuf)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The Redis key layout of the RTA live stream: the one place that names keys and fields.
 
-PROTOCOL.md reads the public description as one Hash per session (`sessions:<identity>`);
+docs/protocol.md reads the public description as one Hash per session (`sessions:<identity>`);
 if a Stream Service expects another layout, this module is what changes.
 """
 

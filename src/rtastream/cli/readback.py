@@ -1,6 +1,6 @@
 """Reading what is in Redis right now: streams, session hashes, and one session's messages.
 
-Everything here follows PROTOCOL.md through rtastream.keys and decodes with
+Everything here follows docs/protocol.md through rtastream.keys and decodes with
 rtastream.decode, so the commands built on it are independent of the writer.
 """
 
