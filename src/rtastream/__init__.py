@@ -17,10 +17,12 @@ from rtastream.decoding import (
     decode,
 )
 from rtastream.errors import RedisCommandError, RedisUnavailable
+from rtastream.reader import AsyncSessionReader, SessionNotFound, SessionReader
 from rtastream.session import IllegalTransition, Session, SessionState
 from rtastream.writer import RedisStreamBuffer, StreamSession
 
 __all__ = [
+    "AsyncSessionReader",
     "Burst",
     "DecodedItem",
     "EventItem",
@@ -32,6 +34,8 @@ __all__ = [
     "RowItem",
     "Session",
     "SessionJsonItem",
+    "SessionNotFound",
+    "SessionReader",
     "SessionState",
     "StreamSession",
     "TimeRangeItem",

@@ -1,0 +1,158 @@
+"""What Redis holds about streams and sessions: the `streams` set, stream ends, session hashes.
+
+Each query is a flow (see flow.py), run by the sync or the asyncio driver.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from rtastream import keys
+from rtastream.reader.entries import entry_time_ms, text
+from rtastream.reader.flow import Flow, ask
+
+# Length, first and last entry ids without sending the (large) payloads back.
+_STREAM_ENDS = """
+if redis.call('TYPE', KEYS[1]).ok ~= 'stream' then return {-1, '', ''} end
+local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+return {redis.call('XLEN', KEYS[1]), first and first[1] or '', last and last[1] or ''}
+"""
+
+
+@dataclass(frozen=True)
+class StreamRecord:
+    name: str
+    length: int | None  # None: the key does not hold a stream
+    first_id: str | None
+    last_id: str | None
+    memory: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        def end(entry_id: str | None) -> dict[str, Any] | None:
+            if entry_id is None:
+                return None
+            return {"id": entry_id, "time_ms": entry_time_ms(entry_id)}
+        return {"name": self.name, "key": keys.stream_key(self.name),
+                "exists": self.length is not None, "length": self.length,
+                "first_entry": end(self.first_id), "last_entry": end(self.last_id),
+                "memory_bytes": self.memory}
+
+
+def stream_names() -> Flow[list[str]]:
+    """Every stream listed in the `streams` set, sorted."""
+    (names,) = yield from ask(("SMEMBERS", keys.STREAMS))
+    return sorted(text(name) for name in names)
+
+
+def read_stream(name: str) -> Flow[StreamRecord]:
+    key = keys.stream_key(name)
+    (ends,) = yield from ask(("EVAL", _STREAM_ENDS, 1, key))
+    length, first, last = ends
+    if length < 0:
+        return StreamRecord(name, None, None, None, None)
+    (memory,) = yield from ask(("MEMORY", "USAGE", key))
+    return StreamRecord(name, length, text(first) or None, text(last) or None, memory)
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """A session hash (`sessions:<identity>`) as it is now."""
+
+    identity: str
+    fields: dict[str, str]
+    ttl: int | None  # seconds left; None: the hash never expires
+
+    @property
+    def stream(self) -> str | None:
+        return self.fields.get(keys.STREAM_NAME)
+
+    @property
+    def stream_session_id(self) -> str | None:
+        return self.fields.get(keys.STREAM_SESSION_ID)
+
+    @property
+    def stream_position(self) -> str:
+        return self.fields.get(keys.STREAM_POSITION) or keys.NO_STREAM_POSITION
+
+    @property
+    def last_updated_ms(self) -> int | None:
+        value = self.fields.get(keys.LAST_UPDATED)
+        return int(value) if value and value.isdigit() else None
+
+    @property
+    def time_range(self) -> tuple[int, int] | None:
+        start, end = self.fields.get(keys.T_START), self.fields.get(keys.T_END)
+        try:
+            return (int(start), int(end)) if start is not None and end is not None else None
+        except ValueError:
+            return None
+
+    @property
+    def json(self) -> str | None:
+        """The latest Session JSON as streamed; None until the session is streamable."""
+        return self.fields.get(keys.JSON)
+
+    @property
+    def model(self) -> dict[str, Any]:
+        """The Session JSON as a dict; {} when the field is missing or not JSON."""
+        try:
+            model = json.loads(self.json or "{}")
+        except ValueError:
+            return {}
+        return model if isinstance(model, dict) else {}
+
+    @property
+    def state(self) -> str:
+        if self.json is None:
+            return "(no json)"
+        return str(self.model.get("state", "(no state)"))
+
+    def age_s(self, now_ms: int) -> float | None:
+        updated = self.last_updated_ms
+        return None if updated is None else max(0.0, (now_ms - updated) / 1000)
+
+    def to_json(self, now_ms: int) -> dict[str, Any]:
+        time_range = self.time_range
+        return {
+            "identity": self.identity, "state": self.state,
+            "identifier": self.model.get("identifier"), "stream": self.stream,
+            "stream_session_id": self.stream_session_id, "stream_position": self.stream_position,
+            "t_start": time_range[0] if time_range else None,
+            "t_end": time_range[1] if time_range else None,
+            "last_updated_ms": self.last_updated_ms, "age_s": self.age_s(now_ms), "ttl_s": self.ttl,
+        }
+
+
+def _record(identity: str, fields: dict[bytes, bytes], ttl: int) -> SessionRecord:
+    decoded = {text(k): text(v) for k, v in fields.items()}
+    return SessionRecord(identity, decoded, ttl if ttl >= 0 else None)
+
+
+def read_session(identity: str) -> Flow[SessionRecord | None]:
+    """The session's hash, or None when there is none (or the key is not a hash)."""
+    key = keys.session_key(identity)
+    fields, ttl = yield from ask(("HGETALL", key), ("TTL", key), raise_on_error=False)
+    if not isinstance(fields, dict) or not fields:
+        return None
+    return _record(identity, fields, ttl)
+
+
+def list_sessions(batch: int = 1000) -> Flow[list[SessionRecord]]:
+    """Every session hash, by identity. Keys of another type are skipped."""
+    names: set[str] = set()
+    cursor = 0
+    while True:
+        ((cursor, found),) = yield from ask(
+            ("SCAN", cursor, "MATCH", keys.SESSION_PATTERN, "COUNT", batch))
+        names.update(text(name) for name in found)
+        if not int(cursor):
+            break
+    ordered = sorted(names)
+    commands = [command for name in ordered for command in (("HGETALL", name), ("TTL", name))]
+    replies = (yield from ask(*commands, raise_on_error=False)) if commands else []
+    return [_record(keys.session_identity(name), fields, ttl)
+            for name, fields, ttl in zip(ordered, replies[::2], replies[1::2])
+            if isinstance(fields, dict) and fields]

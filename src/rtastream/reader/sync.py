@@ -1,0 +1,175 @@
+"""The blocking readers: `SessionReader` and `StreamReader` drive the flows with redis-py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import redis
+
+from rtastream.decoding import DecodedItem
+from rtastream.reader.entries import DTypes, Entry, Series, collect
+from rtastream.reader.flow import Commands, Flow, T
+from rtastream.reader.plans import BadEntryHandler, SessionPlan, StreamPlan
+from rtastream.reader.records import SessionRecord
+
+
+def execute(client: Any, step: Commands) -> list[Any]:
+    if len(step.commands) == 1 and step.raise_on_error:
+        return [client.execute_command(*step.commands[0])]
+    pipe = client.pipeline(transaction=False)
+    for command in step.commands:
+        pipe.execute_command(*command)
+    return pipe.execute(raise_on_error=step.raise_on_error)
+
+
+def run(client: Any, flow: Flow[T]) -> T:
+    """Run a flow that reads no entries (a query) to its result."""
+    reply = None
+    while True:
+        try:
+            step = flow.send(reply)
+        except StopIteration as done:
+            return done.value
+        assert isinstance(step, Commands), "a query yields commands only"
+        reply = execute(client, step)
+
+
+def drive(client: Any, flow: Flow[Any]) -> Iterator[Entry]:
+    """Run a reading flow, passing its entries on."""
+    reply = None
+    while True:
+        try:
+            step = flow.send(reply)
+        except StopIteration:
+            return
+        if isinstance(step, Commands):
+            reply = execute(client, step)
+        else:
+            reply = None
+            yield step
+
+
+def connect(source: str | redis.Redis) -> tuple[redis.Redis, bool]:
+    """(client, whether we own it) for a URL or a client of the caller's."""
+    if isinstance(source, str):
+        return redis.Redis.from_url(source), True
+    check_client(source)
+    return source, False
+
+
+def check_client(client: Any) -> None:
+    if client.get_connection_kwargs().get("decode_responses"):
+        raise ValueError("the Redis client decodes responses to str; messages are binary: "
+                         "create it with decode_responses=False")
+
+
+class _Reader:
+    def __init__(self, source: str | redis.Redis) -> None:
+        self._client, self._owned = connect(source)
+
+    def close(self) -> None:
+        """Close the connection if the reader made it (from a URL)."""
+        if self._owned:
+            self._client.close()
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SessionReader(_Reader):
+    """Reads one RTA session from Redis: from its first message (its `streamPosition`),
+    keeping the entries with its stream session id, then following the leading edge
+    (XREAD BLOCK) until its final Session JSON (closed, truncated, failed, abandoned).
+
+        with rtastream.SessionReader("redis://localhost:6379/0", "run-42") as reader:
+            for item in reader:          # decoded items, in stream order
+                ...
+
+    `redis` is a URL or a redis-py client (decode_responses=False). `start` is "first"
+    (the session's first message), "new" (only messages from now on) or N (its last N
+    messages). With follow=False, reading stops at the stream's current end. Each bad entry
+    (foreign fields, corrupt data) is passed to `on_bad_entry` (default: a warning on the
+    "rtastream.reader" logger) and skipped. Raises SessionNotFound when there is no such
+    session hash.
+    """
+
+    def __init__(self, redis: str | redis.Redis, identity: str, *, start: str | int = "first",
+                 follow: bool = True, block: float = 1.0, batch: int = 200,
+                 on_bad_entry: BadEntryHandler | None = None) -> None:
+        self._plan = SessionPlan(identity, start, follow, block, batch, on_bad_entry)
+        super().__init__(redis)
+
+    def __enter__(self) -> SessionReader:
+        self.open()
+        return self
+
+    def open(self) -> SessionRecord:
+        """Read the session hash (done by the first read otherwise)."""
+        return self._plan.session or run(self._client, self._plan.opening())
+
+    @property
+    def identity(self) -> str:
+        return self._plan.identity
+
+    @property
+    def session(self) -> SessionRecord:
+        """The session hash as it was when the reader opened."""
+        return self.open()
+
+    @property
+    def state(self) -> str | None:
+        """The session's latest state: from its hash, then from each Session JSON read."""
+        return self._plan.state
+
+    @property
+    def skipped(self) -> int:
+        """Bad entries reported and skipped so far."""
+        return self._plan.skipped
+
+    def entries(self) -> Iterator[Entry]:
+        """The session's stream entries (messages), decoded."""
+        self.open()
+        return drive(self._client, self._plan.reading())
+
+    def __iter__(self) -> Iterator[DecodedItem]:
+        for entry in self.entries():
+            yield from entry.items
+
+    def window(self, dtype: DTypes, start: int | None = None, end: int | None = None,
+               channels: Iterable[int] | None = None) -> dict[int, Series]:
+        """Per-channel arrays of the samples in [start, end] (ns) that Redis holds now, from
+        the session's first message; see rtastream.reader.collect for `dtype` and order."""
+        plan = SessionPlan(self.identity, "first", False, 1.0, self._plan.batch,
+                           self._plan.report)
+        run(self._client, plan.opening())
+        items = (item for entry in drive(self._client, plan.reading()) for item in entry.items)
+        return collect(items, dtype, start, end, channels)
+
+
+class StreamReader(_Reader):
+    """Reads a whole stream, every session in it: from its first entry ("first"), from now
+    ("new", the default) or its last N entries, following it (XREAD BLOCK) unless
+    follow=False. A stream that does not exist yet is waited for."""
+
+    def __init__(self, redis: str | redis.Redis, stream: str, *, start: str | int = "new",
+                 follow: bool = True, block: float = 1.0, batch: int = 200,
+                 on_bad_entry: BadEntryHandler | None = None) -> None:
+        self._plan = StreamPlan(stream, start, follow, block, batch, on_bad_entry)
+        super().__init__(redis)
+
+    def __enter__(self) -> StreamReader:
+        return self
+
+    @property
+    def skipped(self) -> int:
+        return self._plan.skipped
+
+    def entries(self) -> Iterator[Entry]:
+        return drive(self._client, self._plan.reading())
+
+    def __iter__(self) -> Iterator[Entry]:
+        return self.entries()
