@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import redis
 
-from rtastream import Burst, keys
+from rtastream import Burst, decode, keys
 
 T0 = 1_750_000_000_000_000_000  # ns since the epoch: 2025-06-15T15:06:40Z
 
@@ -55,6 +55,15 @@ def wait_for(condition, timeout: float = 20.0, what: str = "condition") -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def decode_error(data: bytes) -> str:
+    """The decoder's own words for data it refuses (readers repeat them when they skip it)."""
+    try:
+        decode(data)
+    except ValueError as exc:
+        return str(exc)
+    raise AssertionError(f"{data!r} decodes")
 
 
 @dataclass

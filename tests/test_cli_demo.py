@@ -14,7 +14,7 @@ import pytest
 from cli_helpers import cli_env, interrupt, run_cli, start_cli, wait_for
 
 from rtastream import PeriodicItem, TimestampedItem, decode, keys
-from rtastream.cli.signals import ADC_STEP
+from rtastream.cli.telemetry import ADC_STEP
 from rtastream.redis_server import SERVER_ENV, missing_server_message, server_binary
 
 
@@ -59,7 +59,7 @@ def test_fast_demo_leaves_a_closed_session_and_reports_what_redis_holds(redis_ur
     compressed = sum(len(f[b"data"]) for _, f in r.xrange("stream:demotest"))
     assert "state closed" in summary
     assert f"bursts {len(messages)} stream messages, 30 with data" in summary
-    assert "samples 4 800 in 8 channels, 1 events, 3.0 s of data" in summary
+    assert "samples 4,800 in 8 channels, 1 event, 3.0 s of data" in summary
     assert re.search(r"compressed (\d+\.\d) KiB", summary).group(1) == f"{compressed / 1024:.1f}"
     assert "demo: 3.0/3.0 s of data" in result.stderr  # the last progress line
 
@@ -73,7 +73,7 @@ def test_demo_without_redis_runs_a_private_server_and_stops_it():
     socket = re.search(r"private redis-server at unix://(\S+)", result.stderr).group(1)
     assert not os.path.exists(socket)  # stopped and cleaned up
     summary = squash(result.stdout)
-    assert "state closed" in summary and "samples 4 000 in 4 channels" in summary
+    assert "state closed" in summary and "samples 4,000 in 4 channels" in summary
 
 
 def test_demo_without_redis_server_says_how_to_install_one(tmp_path):

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import json
+import time
 
-from cli_helpers import T0, open_session, run_cli, send_data, write_session
+from cli_helpers import (
+    T0,
+    decode_error,
+    open_session,
+    run_cli,
+    send_data,
+    send_json,
+    write_session,
+)
 
 from rtastream import keys
 
@@ -106,3 +115,65 @@ def test_unknown_session(redis_url):
     assert result.returncode == 1
     assert result.stderr == "rtastream: error: unknown session 'nope': no hash at sessions:nope\n"
     assert result.stdout == ""
+
+
+def test_bad_entries_of_a_session_are_reported_and_skipped(redis_url, r):
+    session = open_session(r, "mine", "dirty")
+    foreign = r.xadd("stream:dirty", {"foo": "bar"}).decode()
+    send_data(r, session, bursts=2)
+    garbage = r.xadd("stream:dirty", {"id": session.stream_session_id, "data": b"\x00" * 9})
+    result = run_cli("inspect", "mine", "--redis", redis_url)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        f"rtastream: skipped entry {foreign} of stream:dirty: no 'id' or 'data' field "
+        "(fields: 'foo')",
+        f"rtastream: skipped entry {garbage.decode()} of stream:dirty: cannot decode its data "
+        "(9 bytes): " + decode_error(b"\x00" * 9),
+    ]
+    out = squash(result.stdout)
+    assert "messages 3 (2 with data), 2 bad entries skipped" in out  # every valid one
+    assert "samples 600 in 3 channels" in out
+    doc = json.loads(inspect(redis_url, "mine", "--json"))
+    assert doc["messages"]["skipped_entries"] == 2
+
+
+def many_sessions(r, now_ms):
+    """24 sessions on 3 streams (s00 on a, s01 on b, ...), in threes open, closed, truncated,
+    open...; s00 updated now, s01 a minute ago, and so on."""
+    for i in range(24):
+        stream = "abc"[i % 3]
+        state = ("open", "closed", "truncated")[i // 3 % 3]
+        session = open_session(r, f"s{i:02d}", stream)
+        if state != "open":
+            send_json(r, session, state)
+        r.hset(keys.session_key(f"s{i:02d}"), keys.LAST_UPDATED, now_ms - i * 60_000)
+
+
+def test_overview_filters_and_limit_with_a_summary_first(redis_url, r):
+    many_sessions(r, int(time.time() * 1000))
+    out = inspect(redis_url, "--limit", "5").splitlines()
+    assert out[1] == "3 streams, 24 sessions (open 9, closed 9, truncated 6)"
+    assert "Sessions (5 of 24; --all lists every one)" in out
+    shown = [line.split()[0] for line in out[out.index("Sessions (5 of 24; --all lists every "
+                                                      "one)") + 2:]]
+    assert shown == ["s00", "s01", "s02", "s03", "s04"]  # most recently updated first
+
+    out = inspect(redis_url, "--stream", "a", "--state", "closed", "--state", "truncated")
+    assert out.splitlines()[1] == ("1 stream, 5 sessions (closed 3, truncated 2) matching, "
+                                   "of 24 in Redis")
+    assert "Streams (1)" in out and "Sessions (5)" in out
+
+    doc = json.loads(inspect(redis_url, "--older-than", "600", "--newer-than", "1200",
+                             "--json"))
+    assert doc["summary"] == {"streams": 3, "sessions": 10, "sessions_in_redis": 24}
+    assert [s["identity"] for s in doc["sessions"]] == [f"s{i}" for i in range(10, 20)]
+
+    assert len(json.loads(inspect(redis_url, "--all", "--json"))["sessions"]) == 24
+    assert len(json.loads(inspect(redis_url, "--json"))["sessions"]) == 24  # under the default
+
+
+def test_filter_arguments_are_checked(redis_url):
+    result = run_cli("inspect", "--state", "shut", "--redis", redis_url)
+    assert result.returncode == 2 and "argument --state: invalid choice: 'shut'" in result.stderr
+    result = run_cli("inspect", "--limit", "0", "--redis", redis_url)
+    assert result.returncode == 2 and "positive whole number, got '0'" in result.stderr

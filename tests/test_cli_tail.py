@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from cli_helpers import (
+    decode_error,
     interrupt,
     open_session,
     run_cli,
@@ -49,12 +50,12 @@ def test_session_ends_when_it_closes(redis_url, r):
     assert "session mine ended: failed" in result.stderr
     replay = run_cli("tail", "mine", "--redis", redis_url)  # ended, and not --from-start
     assert replay.returncode == 0 and replay.stdout == ""
-    assert "session mine has ended (failed); --from-start replays it" in replay.stderr
+    assert "session mine has ended (failed); --from-start or --last N replays it" in replay.stderr
 
 
 def test_follows_new_messages_only(redis_url, r):
     write_session(r, "before", "live", bursts=2)
-    process = start_cli("tail", "live", "--count", "3", "--redis", redis_url)
+    process = start_cli("tail", "live", "--last", "0", "--count", "3", "--redis", redis_url)
     assert process.stderr.readline().startswith("following stream:live")
     after = open_session(r, "after", "live")
     send_data(r, after, bursts=2)
@@ -76,12 +77,58 @@ def test_ctrl_c_exits_cleanly(redis_url, r):
     assert out == "" and "Traceback" not in err
 
 
-def test_unknown_stream_or_session(redis_url):
-    result = run_cli("tail", "nothing", "--redis", redis_url)
-    assert result.returncode == 1
-    assert result.stderr.startswith("rtastream: error: unknown stream or session 'nothing'")
+def test_a_stream_not_there_yet_is_waited_for_like_tail_F(redis_url, r):
+    process = start_cli("tail", "later", "--count", "2", "--redis", redis_url)
+    assert process.stderr.readline() == ("no stream or session 'later' yet: waiting for "
+                                         "stream:later to appear (Ctrl+C to stop)\n")
+    assert process.stderr.readline().startswith("following stream:later")
+    session = write_session(r, "late", "later", bursts=1)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert [line.split()[1] for line in out.splitlines()] == ["late", "late"]
+    assert len(session.entry_ids) == 3
 
 
-def test_count_must_be_positive(redis_url):
+def test_bad_entries_are_reported_in_one_line_each_and_skipped(redis_url, r):
+    session = open_session(r, "mine", "dirty")
+    foreign = r.xadd("stream:dirty", {"foo": "bar"}).decode()
+    garbage = r.xadd("stream:dirty", {"id": session.stream_session_id, "data": b"garbage"})
+    send_data(r, session, bursts=1)
+    send_json(r, session, "closed")
+    for target in ("dirty", "mine"):  # the stream, and the session
+        result = tail(redis_url, target, "--from-start", "--count", "3")
+        assert [line.split()[1] for line in result.stdout.splitlines()] == ["mine"] * 3
+        bad = [line for line in result.stderr.splitlines() if line.startswith("rtastream:")]
+        assert bad == [
+            f"rtastream: skipped entry {foreign} of stream:dirty: no 'id' or 'data' field "
+            "(fields: 'foo')",
+            f"rtastream: skipped entry {garbage.decode()} of stream:dirty: cannot decode its "
+            "data (7 bytes): " + decode_error(b"garbage"),
+        ]
+        assert "Traceback" not in result.stderr
+
+
+def test_last_n_messages_then_exit_with_count(redis_url, r):
+    mine = write_session(r, "mine", "shared", bursts=3)
+    other = write_session(r, "other", "shared", bursts=1)
+    lines = tail(redis_url, "shared", "--last", "2", "--count", "2").stdout.splitlines()
+    assert [line.split()[1] for line in lines] == ["other", "other"]
+    assert "json closed" in lines[1]
+    rows = [json.loads(line) for line in tail(redis_url, "mine", "--last", "2", "--json")
+            .stdout.splitlines()]  # a session ends at its final state
+    assert [row["entry"] for row in rows] == mine.entry_ids[-2:]
+    assert len(other.entry_ids) == 3
+
+
+def test_count_alone_on_an_idle_stream_shows_the_last_messages_and_exits(redis_url, r):
+    session = write_session(r, "quiet", "idle", bursts=4)
+    rows = [json.loads(line) for line in tail(redis_url, "idle", "--count", "3", "--json")
+            .stdout.splitlines()]
+    assert [row["entry"] for row in rows] == session.entry_ids[-3:]
+
+
+def test_count_must_be_positive_and_last_not_negative(redis_url):
     result = run_cli("tail", "x", "--count", "0", "--redis", redis_url)
-    assert result.returncode == 2 and "positive whole number" in result.stderr
+    assert result.returncode == 2 and "positive whole number, got '0'" in result.stderr
+    result = run_cli("tail", "x", "--last", "-1", "--redis", redis_url)
+    assert result.returncode == 2 and "whole number >= 0, got '-1'" in result.stderr

@@ -35,7 +35,7 @@ def test_exact_cap_and_dry_run(redis_url, r):
 
     out = trim(redis_url, "--maxlen", "10")
     assert "stream long: 30 entries, trimmed 20" in out
-    assert out.splitlines()[-1] == "removed 20 entries, 0 session(s), 0 stream(s)"
+    assert out.splitlines()[1] == "removed 20 entries from 2 stream(s), 0 session(s), 0 stream(s)"
     assert r.xlen("stream:long") == 10 and r.xlen("stream:short") == 5
     assert r.xlen("stream:unlisted") == 1  # only streams listed in `streams` are trimmed
 
@@ -81,7 +81,7 @@ def test_stale_sessions_and_idle_streams_are_removed(redis_url, r):
     assert "session fresh (stream busy, updated never): kept: no lastUpdated field" in out
     assert "stream abandoned (no live session, last entry" in out
     assert "stream ghost (no live session, last entry never): removed" in out
-    assert out.splitlines()[-1].endswith("2 session(s), 2 stream(s)")
+    assert out.splitlines()[1].endswith("2 session(s), 2 stream(s)")
     assert not r.exists(keys.session_key("stale"), keys.session_key("stale-on-busy"))
     assert r.exists(keys.session_key("fresh"))
     assert not r.exists("stream:abandoned") and r.exists("stream:recent", "stream:busy") == 2
@@ -94,3 +94,26 @@ def test_bad_arguments(redis_url):
         result = run_cli("trim", *args, "--redis", redis_url)
         assert result.returncode == 2, args
         assert "rtastream trim: error: argument" in result.stderr
+
+
+def test_dry_run_filters_and_limit_with_the_totals_first(redis_url, r):
+    for name in ("a", "b", "c"):
+        fill(r, name, 12)
+    for i in range(6):
+        write_session(r, f"old{i}", "abc"[i % 3], final_state=("closed", None)[i % 2])
+        r.hset(keys.session_key(f"old{i}"), keys.LAST_UPDATED, HOUR_AGO_MS)
+    out = trim(redis_url, "--maxlen", "10", "--stale-after", "60", "--dry-run", "--limit", "2")
+    lines = out.splitlines()
+    # each stream: 12 filled + a closed session's 7 entries + an open one's 6, capped to 10
+    assert lines[1] == "would remove 45 entries from 3 stream(s), 6 session(s), 0 stream(s)"
+    assert sum(line.startswith("session ") for line in lines) == 2
+    assert "... 4 more sessions (--all lists every one)" in lines
+    assert "... 1 more streams (--all lists every one)" in lines
+
+    out = trim(redis_url, "--stale-after", "60", "--dry-run", "--stream", "a", "--state", "open")
+    assert out.splitlines()[1] == "would remove 0 entries from 1 stream(s), 1 session(s), 0 stream(s)"
+    assert "session old3 (stream a, updated" in out and "old0" not in out
+    assert r.exists(keys.session_key("old3"))  # a dry run
+    trim(redis_url, "--stale-after", "60", "--stream", "a", "--state", "open")
+    assert not r.exists(keys.session_key("old3")) and r.exists(keys.session_key("old0"))
+    assert r.exists("stream:a")  # old0 still uses it

@@ -14,7 +14,15 @@ import threading
 import numpy as np
 import pytest
 import redis
-from cli_helpers import T0, open_session, send, send_data, send_json, wait_for, write_session
+from cli_helpers import (
+    T0,
+    decode_error,
+    open_session,     send,
+    send_data,
+    send_json,
+    wait_for,
+    write_session,
+)
 
 import rtastream
 from rtastream import Burst, keys
@@ -127,13 +135,6 @@ def test_bad_entries_are_reported_and_skipped(redis_url, r):
         f"skipped entry {not_a_number} of stream:dirty: stream session id b'x1' is not a "
         "decimal number",
     ]
-
-
-def decode_error(data: bytes) -> str:
-    """The decoder's own words for data it refuses (the reader repeats them)."""
-    with pytest.raises(ValueError) as refused:
-        rtastream.decode(data)
-    return str(refused.value)
 
 
 def test_bad_entries_go_to_the_log_by_default(redis_url, r, caplog):

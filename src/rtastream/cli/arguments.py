@@ -17,6 +17,16 @@ def positive_int(value: str) -> int:
     return number
 
 
+def natural_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value!r}")
+    return number
+
+
 def positive_number(unit: str, limit: float = math.inf) -> Callable[[str], float]:
     """A type for a finite number > 0 (and <= limit) of `unit`."""
     def parse(value: str) -> float:

@@ -12,13 +12,15 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-from rtastream import Burst, RedisStreamBuffer, Session, keys
+from rtastream import Burst, RedisStreamBuffer, Session, SessionNotFound, SessionReader, keys
 from rtastream.cli import format as fmt
 from rtastream.cli.arguments import positive_int, positive_number
 from rtastream.cli.connection import URL_ENV, CliError, check_url, connect, redact
+from rtastream.cli.filters import plural
+from rtastream.cli.inspect import report_bad_entry
 from rtastream.cli.progress import Progress
-from rtastream.cli.readback import read_session, session_stats
-from rtastream.cli.signals import LAP_EVENT, Block, Telemetry
+from rtastream.cli.stats import SessionStats, session_stats
+from rtastream.cli.telemetry import LAP_EVENT, Block, Telemetry
 from rtastream.redis_server import RedisServer
 
 REDIS_DEFAULT = f"${URL_ENV}, else a private redis-server"
@@ -58,11 +60,12 @@ def run(args: argparse.Namespace) -> int:
         client = connect(url)
         with client:
             interrupted, wall_s = stream(args, url, identity, client)
-            session = read_session(client, identity)
-            if session is None:
-                raise CliError(f"session {identity!r} is not in Redis after streaming "
-                               f"(no {keys.session_key(identity)} hash)")
-            stats = session_stats(client, session)
+            try:
+                with SessionReader(client, identity, follow=False,
+                                   on_bad_entry=report_bad_entry) as reader:
+                    session, stats = reader.session, session_stats(reader)
+            except SessionNotFound as exc:
+                raise CliError(f"after streaming: {exc}") from None
         print(summary(session, stats, wall_s, url, private))
     return 130 if interrupted else 0
 
@@ -148,25 +151,27 @@ def burst_of(telemetry: Telemetry, block: Block) -> Burst:
     return burst
 
 
-def summary(session: Any, stats: Any, wall_s: float, url: str, private: bool) -> str:
+def summary(session: Any, stats: SessionStats, wall_s: float, url: str, private: bool) -> str:
     """What Redis holds for the session (read back, not the writer's own counters)."""
     data_s = 0.0
     if session.time_range:
         data_s = (session.time_range[1] - session.time_range[0]) / 1e9
     kinds = ", ".join(f"{fmt.count(n)} {kind}" for kind, n in sorted(stats.kinds.items()))
     events = sum(e.count for e in stats.events.values())
+    values = sum(c.nbytes for c in stats.channels.values())
     ratio = f"{stats.ratio:.2f}" if stats.ratio else "-"
     lines = [
         f"session     {session.identity} on {keys.stream_key(session.stream)} "
         f"(stream session id {session.stream_session_id})",
         f"state       {session.state}",
-        f"bursts      {fmt.count(stats.messages)} stream messages, {fmt.count(stats.data_bursts)} "
-        f"with data; items: {kinds}",
-        f"samples     {fmt.count(stats.samples)} in {len(stats.channels)} channels, "
-        f"{events} events, {data_s:.1f} s of data",
-        f"bytes       raw {fmt.size(stats.raw)}, compressed {fmt.size(stats.compressed)}, "
-        f"ratio {ratio}",
+        f"bursts      {plural(stats.messages, 'stream message')}, "
+        f"{fmt.count(stats.data_bursts)} with data; items: {kinds}",
+        f"samples     {fmt.count(stats.samples)} in {plural(len(stats.channels), 'channel')}, "
+        f"{plural(events, 'event')}, {data_s:.1f} s of data",
+        f"bytes       sample values {fmt.size(values)}, messages raw {fmt.size(stats.raw)}, "
+        f"compressed {fmt.size(stats.compressed)} (ratio {ratio})",
         f"throughput  {fmt.count(round(stats.samples / wall_s))} samples/s, "
+        f"{fmt.size(values / wall_s)}/s of sample values, "
         f"{fmt.size(stats.compressed / wall_s)}/s compressed, over {fmt.duration(wall_s)}",
     ]
     if private:

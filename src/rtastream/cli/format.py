@@ -16,8 +16,8 @@ def size(nbytes: float) -> str:
 
 
 def count(n: int) -> str:
-    """12345 -> '12 345' (thin grouping that reads well in tables)."""
-    return f"{n:,}".replace(",", " ")
+    """12345 -> '12,345' (a space would read as two numbers in a sentence: '1 300 rows')."""
+    return f"{n:,}"
 
 
 def duration(seconds: float) -> str:

@@ -1,23 +1,26 @@
-"""`rtastream inspect`: every stream and session in Redis, or one session decoded."""
+"""`rtastream inspect`: the streams and sessions in Redis, or one session decoded."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from typing import Any
 
-from rtastream import keys
+from rtastream import SessionNotFound, SessionReader
+from rtastream.cli import filters
 from rtastream.cli import format as fmt
 from rtastream.cli.connection import CliError, connect, redact
-from rtastream.cli.readback import (
+from rtastream.cli.stats import SessionStats, session_stats
+from rtastream.reader import (
+    BadEntry,
     SessionRecord,
-    SessionStats,
+    StreamRecord,
     entry_time_ms,
     list_sessions,
-    read_session,
     read_stream,
-    session_stats,
+    run,
     stream_names,
 )
 
@@ -25,38 +28,50 @@ from rtastream.cli.readback import (
 def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
         "inspect", parents=[parent], help="show what is in Redis: streams, sessions, one session",
-        description="Without IDENTITY: every stream listed in the `streams` set (entries, first "
-                    "and last entry time, memory) and every session hash (state, stream, time "
-                    "range, last update, TTL). With IDENTITY: decode that session's messages and "
-                    "report channels, item kinds, samples, rates, events, burst sizes and "
-                    "compression.")
+        description="Without IDENTITY: a summary (how many streams and sessions, by state), "
+                    "then the streams listed in the `streams` set (entries, first and last "
+                    "entry time, memory) and the session hashes (state, stream, time range, "
+                    "last update, TTL), most recently updated first, narrowed by the filters. "
+                    "With IDENTITY: decode that session's messages and report channels, item "
+                    "kinds, samples, rates, events, burst sizes and compression; a bad entry is "
+                    "reported on stderr in one line and skipped.")
     parser.add_argument("identity", nargs="?", metavar="IDENTITY", help="a session identity")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead")
-    parser.set_defaults(run=run)
+    filters.add_options(parser)
+    parser.set_defaults(run=run_command)
 
 
-def run(args: argparse.Namespace) -> int:
+def report_bad_entry(bad: BadEntry) -> None:
+    print(f"rtastream: {bad}", file=sys.stderr, flush=True)
+
+
+def run_command(args: argparse.Namespace) -> int:
     client = connect(args.redis)
     now_ms = int(time.time() * 1000)
     with client:
         if args.identity is None:
-            streams = [read_stream(client, name) for name in stream_names(client)]
-            sessions = list_sessions(client)
+            chosen = filters.Filter.from_args(args)
+            streams = [run(client, read_stream(name)) for name in run(client, stream_names())
+                       if chosen.stream(name)]
+            every = run(client, list_sessions())
+            sessions = chosen.sessions(every, now_ms)
             if args.json:
-                print(json.dumps({"redis": redact(args.redis), "time_ms": now_ms,
-                                  "streams": [s.to_json() for s in streams],
-                                  "sessions": [s.to_json(now_ms) for s in sessions]}, indent=2))
+                print(json.dumps({
+                    "redis": redact(args.redis), "time_ms": now_ms,
+                    "summary": {"streams": len(streams), "sessions": len(sessions),
+                                "sessions_in_redis": len(every)},
+                    "streams": [s.to_json() for s in chosen.shown(streams)],
+                    "sessions": [s.to_json(now_ms) for s in chosen.shown(sessions)]}, indent=2))
             else:
-                print(overview(redact(args.redis), now_ms, streams, sessions))
+                print(overview(redact(args.redis), now_ms, streams, sessions, len(every), chosen))
             return 0
-        session = read_session(client, args.identity)
-        if session is None:
-            raise CliError(f"unknown session {args.identity!r}: "
-                           f"no hash at {keys.session_key(args.identity)}")
-        if session.stream is None or session.stream_session_id is None:
-            raise CliError(f"session {args.identity!r} has no {keys.STREAM_NAME} or "
-                           f"{keys.STREAM_SESSION_ID} field: it cannot be located in a stream")
-        stats = session_stats(client, session)
+        try:
+            with SessionReader(client, args.identity, follow=False,
+                               on_bad_entry=report_bad_entry) as reader:
+                session = reader.session
+                stats = session_stats(reader)
+        except SessionNotFound as exc:
+            raise CliError(str(exc)) from None
     if args.json:
         print(json.dumps({"session": session.to_json(now_ms), "model": session.model,
                           "messages": stats.to_json()}, indent=2))
@@ -65,11 +80,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def overview(url: str, now_ms: int, streams: list, sessions: list[SessionRecord]) -> str:
-    lines = [f"Redis {url} at {fmt.iso_ms(now_ms)}", "", f"Streams ({len(streams)})"]
-    if streams:
+def overview(url: str, now_ms: int, streams: list[StreamRecord], sessions: list[SessionRecord],
+             in_redis: int, chosen: filters.Filter) -> str:
+    narrowed = len(sessions) != in_redis
+    lines = [f"Redis {url} at {fmt.iso_ms(now_ms)}",
+             f"{filters.plural(len(streams), 'stream')}, {filters.state_counts(sessions)}"
+             + (f" matching, of {fmt.count(in_redis)} in Redis" if narrowed else "")]
+    shown_streams = chosen.shown(streams)
+    lines += ["", section("Streams", len(shown_streams), len(streams))]
+    if shown_streams:
         rows = []
-        for s in streams:
+        for s in shown_streams:
             if s.length is None:
                 rows.append([s.name, "(missing)", "", "", ""])
                 continue
@@ -79,10 +100,11 @@ def overview(url: str, now_ms: int, streams: list, sessions: list[SessionRecord]
                          fmt.size(s.memory) if s.memory is not None else "-"])
         lines.append(fmt.table(["name", "entries", "first entry", "last entry", "memory"],
                                rows, "<>>>>"))
-    lines += ["", f"Sessions ({len(sessions)})"]
-    if sessions:
+    shown_sessions = chosen.shown(sessions)
+    lines += ["", section("Sessions", len(shown_sessions), len(sessions))]
+    if shown_sessions:
         rows = []
-        for s in sessions:
+        for s in shown_sessions:
             time_range = s.time_range
             age = s.age_s(now_ms)
             rows.append([s.identity, s.state, s.stream or "-", s.stream_session_id or "-",
@@ -93,6 +115,13 @@ def overview(url: str, now_ms: int, streams: list, sessions: list[SessionRecord]
         lines.append(fmt.table(["identity", "state", "stream", "id", "start", "end", "updated",
                                 "expires in"], rows, "<<<><<>>"))
     return "\n".join(lines)
+
+
+def section(title: str, shown: int, total: int) -> str:
+    """'Sessions (3)', or 'Sessions (50 of 10,000; --all lists every one)'."""
+    if shown == total:
+        return f"{title} ({fmt.count(total)})"
+    return f"{title} ({fmt.count(shown)} of {fmt.count(total)}; --all lists every one)"
 
 
 def session_report(session: SessionRecord, stats: SessionStats, now_ms: int) -> str:
@@ -110,13 +139,17 @@ def session_report(session: SessionRecord, stats: SessionStats, now_ms: int) -> 
     facts.append(("updated", (f"{fmt.duration(age)} ago" if age is not None else "never")
                   + (f", expires in {fmt.duration(session.ttl)}" if session.ttl is not None
                      else ", never expires")))
-    facts.append(("messages", f"{stats.messages} ({stats.data_bursts} with data)"))
+    facts.append(("messages", f"{fmt.count(stats.messages)} ({fmt.count(stats.data_bursts)} "
+                              "with data)"
+                              + (f", {filters.plural(stats.skipped, 'bad entry', 'bad entries')}"
+                                 " skipped" if stats.skipped else "")))
     if stats.messages:
         facts += [
             ("state updates", " -> ".join(stats.states) or "-"),
             ("items", ", ".join(f"{kind} {fmt.count(n)}"
                                 for kind, n in sorted(stats.kinds.items()))),
-            ("samples", f"{fmt.count(stats.samples)} in {len(stats.channels)} channels"),
+            ("samples", f"{fmt.count(stats.samples)} in "
+                        f"{filters.plural(len(stats.channels), 'channel')}"),
             ("burst size", f"raw {spread(stats.raw_sizes)}; "
                            f"compressed {spread(stats.compressed_sizes)}"),
             ("total", f"raw {fmt.size(stats.raw)}, compressed {fmt.size(stats.compressed)}, "
@@ -126,7 +159,7 @@ def session_report(session: SessionRecord, stats: SessionStats, now_ms: int) -> 
     lines += [f"  {label.ljust(width)}  {value}" for label, value in facts]
     if not stats.messages:
         lines.append(f"  note: no messages with id {session.stream_session_id} after "
-                     f"{session.stream_position} in {keys.stream_key(session.stream or '')} "
+                     f"{session.stream_position} in stream:{session.stream} "
                      "(not started yet, or trimmed away)")
     elif not stats.starts_with_json:
         lines.append("  note: the first message found is not a Session JSON update "

@@ -40,7 +40,7 @@ class Progress:
         span = max(now - t0, 1e-9)
         rates = (f"{fmt.count(bursts)} bursts ({(bursts - n0) / span:.1f}/s)  "
                  f"{fmt.count(round((samples - s0) / span))} samples/s  "
-                 f"{fmt.size((nbytes - b0) / span)}/s")
+                 f"{fmt.size((nbytes - b0) / span)}/s of sample values")
         share = min(1.0, done_s / self.total_s) if self.total_s else 1.0
         if self.tty:
             filled = round(share * BAR)

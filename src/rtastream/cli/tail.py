@@ -9,23 +9,21 @@ from typing import Any
 
 import redis
 
-from rtastream import keys
+from rtastream import SessionReader
 from rtastream.cli import format as fmt
-from rtastream.cli.arguments import positive_int
-from rtastream.cli.connection import CliError, connect
-from rtastream.cli.readback import (
+from rtastream.cli.arguments import natural_int, positive_int
+from rtastream.cli.connection import connect
+from rtastream.cli.inspect import report_bad_entry
+from rtastream.cli.stats import MessageSummary, summarize
+from rtastream.reader import (
     CLOSED_STATES,
-    MessageSummary,
-    entry_time_ms,
+    Entry,
+    StreamReader,
     list_sessions,
     read_session,
     read_stream,
-    stream_exists,
-    summarize,
-    to_message,
+    run,
 )
-
-BLOCK_MS = 1000  # one blocking XREAD at a time; short so the loop stays responsive
 
 
 def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
@@ -34,92 +32,94 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
         description="Follow a stream (every session in it) or one session (by identity) with "
                     "blocking XREAD and print one line per message: entry time, session, item "
                     "kinds, channels, samples, data time range, raw/compressed size. A session "
-                    "identity is tried first, then a stream name. Following a session ends when "
-                    "it reaches a closed state (closed, truncated, failed, abandoned). "
-                    "Ctrl+C stops following and exits with status 0.")
+                    "identity is tried first, then a stream name; a stream that does not exist "
+                    "yet is waited for, as `tail -F` does. Following a session ends when it "
+                    "reaches a closed state (closed, truncated, failed, abandoned). A bad entry "
+                    "is reported on stderr in one line and skipped. Ctrl+C stops following and "
+                    "exits with status 0.")
     parser.add_argument("target", metavar="STREAM|IDENTITY",
                         help="a stream name or a session identity")
-    parser.add_argument("--from-start", action="store_true",
-                        help="start at the session's first message (or the stream's first entry) "
-                             "instead of only new messages")
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument("--from-start", action="store_true",
+                       help="start at the session's first message (or the stream's first entry)")
+    start.add_argument("--last", type=natural_int, metavar="N",
+                       help="start with the last N messages of the stream or session (0: only "
+                            "new ones, the default unless --count is given alone)")
     parser.add_argument("-n", "--count", type=positive_int, metavar="N",
-                        help="exit after N messages")
+                        help="exit after N messages; alone, it starts with the last N messages "
+                             "(as --last N does), so it ends at once on a stream that has them")
     parser.add_argument("--json", action="store_true", help="print one JSON object per message")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run_command)
 
 
-class Follower:
-    """Where to read, which messages to keep, and who sent them."""
+class Names:
+    """The identity behind each stream session id of a stream (sessions listed again once
+    per new id)."""
 
-    def __init__(self, client: redis.Redis, target: str, from_start: bool) -> None:
+    def __init__(self, client: redis.Redis, stream: str, known: dict[int, str]) -> None:
         self.client = client
-        session = read_session(client, target)
-        if session is not None:
-            if session.stream is None or session.stream_session_id is None:
-                raise CliError(f"session {target!r} has no {keys.STREAM_NAME} or "
-                               f"{keys.STREAM_SESSION_ID} field: it cannot be followed")
-            self.stream = session.stream
-            self.only = session.stream_session_id
-            self.names = {session.stream_session_id: session.identity}
-            self.ended = session.state if session.state in CLOSED_STATES else None
-            start = session.stream_position
-        elif stream_exists(client, target):
-            self.stream, self.only, self.names, self.ended = target, None, {}, None
-            start = keys.NO_STREAM_POSITION
-        else:
-            raise CliError(f"unknown stream or session {target!r}: no {keys.session_key(target)} "
-                           f"hash and no stream {target!r} in {keys.STREAMS!r}")
-        self.key = keys.stream_key(self.stream)
-        self.last_id = start if from_start else (read_stream(client, self.stream).last_id or start)
-        self.looked_up: set[str] = set()
+        self.stream = stream
+        self.names = known
+        self.looked_up: set[int] = set()
 
-    def name(self, stream_session_id: str) -> str:
-        """The identity behind a stream session id (sessions are listed again once per new id)."""
+    def __call__(self, stream_session_id: int) -> str:
         if stream_session_id not in self.names and stream_session_id not in self.looked_up:
             self.looked_up.add(stream_session_id)
-            self.names.update({s.stream_session_id: s.identity for s in list_sessions(self.client)
-                               if s.stream == self.stream and s.stream_session_id})
+            self.names.update({int(s.stream_session_id): s.identity
+                               for s in run(self.client, list_sessions())
+                               if s.stream == self.stream
+                               and (s.stream_session_id or "").isdigit()})
         return self.names.get(stream_session_id, f"#{stream_session_id}")
 
-    def read(self) -> list[MessageSummary]:
-        reply = self.client.xread({self.key: self.last_id}, count=100, block=BLOCK_MS)
-        summaries = []
-        for _key, entries in reply or []:
-            for entry_id, fields in entries:
-                message = to_message(entry_id, fields)
-                self.last_id = message.entry_id
-                if self.only is None or message.stream_session_id == self.only:
-                    summaries.append(summarize(message))
-        return summaries
 
-
-def run(args: argparse.Namespace) -> int:
+def run_command(args: argparse.Namespace) -> int:
+    last = args.count if args.last is None else args.last
+    start = "first" if args.from_start else last or "new"
     client = connect(args.redis)
     with client:
-        follower = Follower(client, args.target, args.from_start)
-        if follower.ended and not args.from_start:
-            print(f"session {args.target} has ended ({follower.ended}); --from-start replays it",
-                  file=sys.stderr)
-            return 0
-        shown = 0
+        session = run(client, read_session(args.target))
+        reader: SessionReader | StreamReader
+        if session is not None:
+            if session.state in CLOSED_STATES and start == "new":
+                print(f"session {args.target} has ended ({session.state}); --from-start or "
+                      "--last N replays it", file=sys.stderr)
+                return 0
+            reader = SessionReader(client, args.target, start=start,
+                                   on_bad_entry=report_bad_entry)
+            stream = session.stream or ""
+            names = Names(client, stream, {int(session.stream_session_id or 0): args.target})
+        else:
+            stream = args.target
+            if run(client, read_stream(stream)).length is None:
+                say(f"no stream or session {stream!r} yet: waiting for stream:{stream} to "
+                    "appear (Ctrl+C to stop)")
+            reader = StreamReader(client, stream, start=start, on_bad_entry=report_bad_entry)
+            names = Names(client, stream, {})
+        reader.open()  # where it starts: what arrives from now on is shown
+        say(f"following stream:{stream}" + (f" for session {args.target}" if session else "")
+            + " (Ctrl+C to stop)")
         try:
-            print(f"following {follower.key}" + (f" for session {args.target}" if follower.only
-                                                 else "") + " (Ctrl+C to stop)",
-                  file=sys.stderr, flush=True)
-            while True:
-                for summary in follower.read():
-                    who = follower.name(summary.message.stream_session_id)
-                    print(json.dumps(as_json(summary, who)) if args.json else line(summary, who),
-                          flush=True)
-                    shown += 1
-                    if args.count and shown >= args.count:
-                        return 0
-                    ended = [s for s in summary.states if s in CLOSED_STATES]
-                    if follower.only and ended:
-                        print(f"session {who} ended: {ended[-1]}", file=sys.stderr, flush=True)
-                        return 0
+            return follow(reader, args, names)
         except KeyboardInterrupt:
             return 0
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def follow(reader: SessionReader | StreamReader, args: argparse.Namespace, name: Names) -> int:
+    shown = 0
+    for entry in reader.entries():
+        summary = summarize(entry)
+        who = name(entry.stream_session_id)
+        print(json.dumps(as_json(summary, who)) if args.json else line(summary, who), flush=True)
+        shown += 1
+        if args.count and shown >= args.count:
+            return 0
+    if isinstance(reader, SessionReader):
+        say(f"session {args.target} ended: {reader.state}")
+    return 0
 
 
 def kinds(summary: MessageSummary) -> str:
@@ -128,12 +128,12 @@ def kinds(summary: MessageSummary) -> str:
         if kind == "session_json":
             parts.append("json " + "/".join(summary.states))
         else:
-            parts.append(f"{n} {kind}")
+            parts.append(f"{fmt.count(n)} {kind}")
     return ", ".join(parts)
 
 
 def line(summary: MessageSummary, who: str) -> str:
-    arrived = entry_time_ms(summary.message.entry_id) * 1_000_000
+    arrived = summary.entry.time_ms * 1_000_000
     fields = [fmt.clock_ns(arrived), who, kinds(summary)]
     if summary.channels:
         fields.append(f"ch {fmt.ranges(list(summary.channels))} ({len(summary.channels)})")
@@ -146,13 +146,13 @@ def line(summary: MessageSummary, who: str) -> str:
 
 
 def as_json(summary: MessageSummary, who: str) -> dict[str, Any]:
+    entry: Entry = summary.entry
     span = summary.data_span
-    return {"entry": summary.message.entry_id, "session": who,
-            "stream_session_id": summary.message.stream_session_id,
+    return {"entry": entry.id, "session": who,
+            "stream_session_id": str(entry.stream_session_id),
             "items": dict(sorted(summary.kinds.items())), "states": summary.states,
             "channels": sorted(summary.channels), "samples": summary.samples,
             "first": span[0] if span else None, "last": span[1] if span else None,
             "time_range": list(summary.time_range) if summary.time_range else None,
             "events": len(summary.events),
             "raw_bytes": summary.raw, "compressed_bytes": summary.compressed}
-

@@ -10,10 +10,11 @@ from typing import Any
 import redis
 
 from rtastream import keys
+from rtastream.cli import filters
 from rtastream.cli import format as fmt
 from rtastream.cli.arguments import positive_int, positive_number
 from rtastream.cli.connection import connect
-from rtastream.cli.readback import entry_time_ms, list_sessions, read_stream, stream_names
+from rtastream.reader import entry_time_ms, list_sessions, read_stream, run, stream_names
 
 DEFAULT_MAXLEN = 10_000  # the Stream Service trimmer's default target
 
@@ -37,7 +38,9 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
         description="Cap every stream listed in the `streams` set to --maxlen entries, as the "
                     "Stream Service's trimmer does. With --stale-after, first remove session "
                     "hashes whose lastUpdated is older than that, then streams that no remaining "
-                    "session uses and that received nothing for that long.")
+                    "session uses and that received nothing for that long. The filters narrow "
+                    "what is trimmed and removed (--stream, --state) and how much is listed "
+                    "(--limit, --all); the totals come first.")
     parser.add_argument("--maxlen", type=positive_int, default=DEFAULT_MAXLEN, metavar="N",
                         help=f"entries to keep per stream (default {DEFAULT_MAXLEN})")
     parser.add_argument("--approx", action="store_true",
@@ -48,31 +51,35 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true",
                         help="report what would be done, change nothing")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead")
-    parser.set_defaults(run=run)
+    filters.add_options(parser, ages=False)
+    parser.set_defaults(run=run_command)
 
 
-def run(args: argparse.Namespace) -> int:
+def run_command(args: argparse.Namespace) -> int:
+    chosen = filters.Filter.from_args(args)
     client = connect(args.redis)
     with client:
-        report = Trimmer(client, args.dry_run).run(args.maxlen, args.approx, args.stale_after)
+        report = Trimmer(client, args.dry_run, chosen).run(args.maxlen, args.approx,
+                                                           args.stale_after)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print(render(report, args.dry_run))
+        print(render(report, args.dry_run, chosen))
     return 0
 
 
 class Trimmer:
-    def __init__(self, client: redis.Redis, dry_run: bool) -> None:
+    def __init__(self, client: redis.Redis, dry_run: bool, chosen: filters.Filter) -> None:
         self.client = client
         self.dry_run = dry_run
+        self.chosen = chosen
         self.now_ms = int(time.time() * 1000)
 
     def run(self, maxlen: int, approx: bool, stale_after: float | None) -> dict[str, Any]:
         report: dict[str, Any] = {"dry_run": self.dry_run, "maxlen": maxlen, "approx": approx,
                                   "stale_after_s": stale_after, "sessions": [], "idle_streams": [],
                                   "streams": []}
-        names = stream_names(self.client)
+        names = [name for name in run(self.client, stream_names()) if self.chosen.stream(name)]
         if stale_after is not None:
             cutoff = self.now_ms - int(stale_after * 1000)
             live = self.remove_stale_sessions(cutoff, report["sessions"])
@@ -85,9 +92,10 @@ class Trimmer:
     def remove_stale_sessions(self, cutoff: int, out: list[dict[str, Any]]) -> set[str]:
         """Delete stale session hashes; the stream names the remaining ones use."""
         live = set()
-        for session in list_sessions(self.client):
+        for session in run(self.client, list_sessions()):
             updated = session.last_updated_ms
-            if updated is not None and updated >= cutoff:
+            if not self.chosen.session(session, self.now_ms) or (
+                    updated is not None and updated >= cutoff):  # left alone: its stream is in use
                 live.add(session.stream)
                 continue
             action = self.remove_session(session.identity, updated, cutoff)
@@ -112,7 +120,7 @@ class Trimmer:
         """Remove a stream no live session uses and nobody wrote to since the cutoff."""
         if in_use:
             return False
-        stream = read_stream(self.client, name)
+        stream = run(self.client, read_stream(name))
         last_ms = entry_time_ms(stream.last_id) if stream.last_id else None
         if last_ms is not None and last_ms >= cutoff:
             return False
@@ -143,23 +151,37 @@ class Trimmer:
         return {"name": name, "length": length, "removed": removed, "action": action}
 
 
-def render(report: dict[str, Any], dry_run: bool) -> str:
+def render(report: dict[str, Any], dry_run: bool, chosen: filters.Filter) -> str:
     now_ms = int(time.time() * 1000)
     mode = "~" if report["approx"] else "="
+    verb = "would remove" if dry_run else "removed"
+    gone_sessions = sum(s["action"] in ("removed", "would remove") for s in report["sessions"])
+    gone_streams = sum(s["action"] in ("removed", "would remove") for s in report["idle_streams"])
+    trimmed = sum(s["removed"] for s in report["streams"])
     lines = [("dry run: " if dry_run else "") + f"trimming to MAXLEN {mode} {report['maxlen']}"
              + (f", stale after {fmt.duration(report['stale_after_s'])}"
-                if report["stale_after_s"] else "")]
+                if report["stale_after_s"] else ""),
+             f"{verb} {fmt.count(trimmed)} entries from {len(report['streams'])} stream(s), "
+             f"{gone_sessions} session(s), {gone_streams} stream(s)"]
 
     def ago(ms: int | None) -> str:
         return f"{fmt.duration((now_ms - ms) / 1000)} ago" if ms is not None else "never"
 
-    for s in report["sessions"]:
+    more: list[str] = []
+
+    def listed(rows: list[dict[str, Any]], what: str) -> list[dict[str, Any]]:
+        shown = chosen.shown(rows)
+        if len(shown) < len(rows):
+            more.append(f"... {len(rows) - len(shown)} more {what} (--all lists every one)")
+        return shown
+
+    for s in listed(report["sessions"], "sessions"):
         lines.append(f"session {s['identity']} (stream {s['stream']}, updated "
                      f"{ago(s['last_updated_ms'])}): {s['action']}")
-    for s in report["idle_streams"]:
+    for s in listed(report["idle_streams"], "idle streams"):
         lines.append(f"stream {s['name']} (no live session, last entry "
                      f"{ago(s['last_entry_ms'])}): {s['action']}")
-    for s in report["streams"]:
+    for s in listed(report["streams"], "streams"):
         if s["action"] == "kept":
             lines.append(f"stream {s['name']}: {fmt.count(s['length'])} entries, kept")
         else:
@@ -168,10 +190,4 @@ def render(report: dict[str, Any], dry_run: bool) -> str:
                          f"{bound}{fmt.count(s['removed'])}")
     if not report["streams"] and not report["idle_streams"]:
         lines.append(f"no streams listed in the {keys.STREAMS!r} set")
-    verb = "would remove" if dry_run else "removed"
-    gone_sessions = sum(s["action"] in ("removed", "would remove") for s in report["sessions"])
-    gone_streams = sum(s["action"] in ("removed", "would remove") for s in report["idle_streams"])
-    trimmed = sum(s["removed"] for s in report["streams"])
-    lines.append(f"{verb} {fmt.count(trimmed)} entries, {gone_sessions} session(s), "
-                 f"{gone_streams} stream(s)")
-    return "\n".join(lines)
+    return "\n".join(lines + more)

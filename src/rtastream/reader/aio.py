@@ -136,7 +136,11 @@ class AsyncStreamReader(_Reader):
         super().__init__(redis)
 
     async def __aenter__(self) -> AsyncStreamReader:
+        await self.open()
         return self
+
+    async def open(self) -> str:
+        return self._plan.after or await run(self._client, self._plan.opening())
 
     @property
     def skipped(self) -> int:
@@ -147,8 +151,10 @@ class AsyncStreamReader(_Reader):
         """The last entry id read: every entry up to it has been passed on or skipped."""
         return self._plan.last_id
 
-    def entries(self) -> AsyncIterator[Entry]:
-        return drive(self._client, self._plan.reading())
+    async def entries(self) -> AsyncIterator[Entry]:
+        await self.open()
+        async for entry in drive(self._client, self._plan.reading()):
+            yield entry
 
     def __aiter__(self) -> AsyncIterator[Entry]:
         return self.entries()

@@ -55,8 +55,10 @@ class SessionPlan(Plan):
         self.identity = identity
         self.session: SessionRecord | None = None
         self.state: str | None = None
+        self.after = keys.NO_STREAM_POSITION  # where reading starts, once opened
 
     def opening(self) -> Flow[SessionRecord]:
+        """Read the session hash and find where reading starts."""
         record = yield from read_session(self.identity)
         if record is None:
             raise SessionNotFound(f"unknown session {self.identity!r}: "
@@ -65,6 +67,9 @@ class SessionPlan(Plan):
             raise SessionNotFound(
                 f"session {self.identity!r} has no {keys.STREAM_NAME} or numeric "
                 f"{keys.STREAM_SESSION_ID} field: it cannot be located in a stream")
+        only = int(record.stream_session_id or 0)
+        self.after = yield from start_after(keys.stream_key(record.stream),
+                                            record.stream_position, only, self.start, self.batch)
         self.session = record
         self.state = record.state
         return record
@@ -72,11 +77,9 @@ class SessionPlan(Plan):
     def reading(self) -> Flow[None]:
         session = self.session
         assert session is not None and session.stream is not None, "opening() comes first"
-        only = int(session.stream_session_id or 0)
-        key = keys.stream_key(session.stream)
-        after = yield from start_after(key, session.stream_position, only, self.start, self.batch)
-        cursor = Cursor(session.stream, after, only, follow=self.follow, block_ms=self.block_ms,
-                        batch=self.batch, report=self.report, idle=self.ended_meanwhile)
+        cursor = Cursor(session.stream, self.after, int(session.stream_session_id or 0),
+                        follow=self.follow, block_ms=self.block_ms, batch=self.batch,
+                        report=self.report, idle=self.ended_meanwhile)
         yield from watch(cursor.read(), self.seen)
 
     def seen(self, entry: Entry) -> None:
@@ -102,12 +105,18 @@ class StreamPlan(Plan):
                  on_bad_entry: BadEntryHandler | None = None) -> None:
         super().__init__(start, follow, block, batch, on_bad_entry)
         self.stream = stream
+        self.after: str | None = None  # where reading starts, once opened
         self.cursor: Cursor | None = None
 
+    def opening(self) -> Flow[str]:
+        """Find where reading starts."""
+        self.after = yield from start_after(keys.stream_key(self.stream), keys.NO_STREAM_POSITION,
+                                            None, self.start, self.batch)
+        return self.after
+
     def reading(self) -> Flow[None]:
-        key = keys.stream_key(self.stream)
-        after = yield from start_after(key, keys.NO_STREAM_POSITION, None, self.start, self.batch)
-        self.cursor = Cursor(self.stream, after, None, follow=self.follow,
+        assert self.after is not None, "opening() comes first"
+        self.cursor = Cursor(self.stream, self.after, None, follow=self.follow,
                              block_ms=self.block_ms, batch=self.batch, report=self.report)
         yield from self.cursor.read()
 

@@ -108,7 +108,8 @@ class SessionReader(_Reader):
         return self
 
     def open(self) -> SessionRecord:
-        """Read the session hash (done by the first read otherwise)."""
+        """Read the session hash and find where reading starts (done by the first read
+        otherwise): what the stream receives from then on is read."""
         return self._plan.session or run(self._client, self._plan.opening())
 
     @property
@@ -162,13 +163,20 @@ class StreamReader(_Reader):
         super().__init__(redis)
 
     def __enter__(self) -> StreamReader:
+        self.open()
         return self
+
+    def open(self) -> str:
+        """Find where reading starts (done by the first read otherwise): the entry id it
+        reads after."""
+        return self._plan.after or run(self._client, self._plan.opening())
 
     @property
     def skipped(self) -> int:
         return self._plan.skipped
 
     def entries(self) -> Iterator[Entry]:
+        self.open()
         return drive(self._client, self._plan.reading())
 
     def __iter__(self) -> Iterator[Entry]:
