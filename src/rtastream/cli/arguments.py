@@ -41,3 +41,13 @@ def positive_number(unit: str, limit: float = math.inf) -> Callable[[str], float
         return number
     parse.__name__ = unit  # argparse names the type in some messages
     return parse
+
+
+def port_number(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port from 0 to 65535, got {value!r}")
+    return number

@@ -10,7 +10,7 @@ import redis.asyncio
 from rtastream.decoding import DecodedItem
 from rtastream.reader.entries import DTypes, Entry, Series, collect
 from rtastream.reader.flow import Commands, Flow, T
-from rtastream.reader.plans import BadEntryHandler, SessionPlan, StreamPlan
+from rtastream.reader.plans import BadEntryHandler, Plan, SessionPlan, StreamPlan
 from rtastream.reader.records import SessionRecord
 from rtastream.reader.sync import check_client
 
@@ -57,12 +57,19 @@ def connect(source: str | redis.asyncio.Redis) -> tuple[redis.asyncio.Redis, boo
 
 
 class _Reader:
+    _plan: Plan
+
     def __init__(self, source: str | redis.asyncio.Redis) -> None:
         self._client, self._owned = connect(source)
 
     async def close(self) -> None:
         if self._owned:
             await self._client.aclose()
+
+    def stop(self) -> None:
+        """Stop reading: iteration ends after the entry in hand, or within `block` seconds
+        when waiting (callable from another thread; a blocked command is never cut)."""
+        self._plan.stop()
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()

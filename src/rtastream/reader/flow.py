@@ -111,12 +111,14 @@ class Cursor:
 
     With `only`, reading ends after the session's final Session JSON (a closed state).
     Following (XREAD BLOCK) also ends once `idle` (a flow run after each quiet block) says
-    so; then what arrived meanwhile is read before the end.
+    so; then what arrived meanwhile is read before the end. Reading ends at once, after
+    the entry or the block in progress, when `stopped()` says so.
     """
 
     def __init__(self, stream: str, after: str, only: int | None, *, follow: bool,
                  block_ms: int, batch: int, report: Callable[[BadEntry], None],
-                 idle: Callable[[], Flow[bool]] | None = None) -> None:
+                 stopped: Callable[[], bool], idle: Callable[[], Flow[bool]] | None = None,
+                 ) -> None:
         self.key = keys.stream_key(stream)
         self.last_id = after
         self.only = only
@@ -124,11 +126,12 @@ class Cursor:
         self.block_ms = block_ms
         self.batch = batch
         self.report = report
+        self.stopped = stopped
         self.idle = idle
         self.ended = False
 
     def read(self) -> Flow[None]:
-        while True:
+        while not self.stopped():
             block = ("BLOCK", self.block_ms) if self.follow else ()
             (reply,) = yield from ask(
                 ("XREAD", "COUNT", self.batch, *block, "STREAMS", self.key, self.last_id))
@@ -140,6 +143,8 @@ class Cursor:
                     yield entry
                     if self.only is not None and entry.final_state:
                         self.ended = True
+                        return
+                    if self.stopped():
                         return
             if len(entries) < self.batch:
                 if not self.follow:

@@ -39,6 +39,13 @@ class Plan:
         self.on_bad_entry = on_bad_entry or log_bad_entry
         self.skipped = 0
         """Bad entries reported and skipped so far."""
+        self.stopping = False
+
+    def stop(self) -> None:
+        self.stopping = True
+
+    def stopped(self) -> bool:
+        return self.stopping
 
     def report(self, bad: BadEntry) -> None:
         self.skipped += 1
@@ -79,7 +86,7 @@ class SessionPlan(Plan):
         assert session is not None and session.stream is not None, "opening() comes first"
         cursor = Cursor(session.stream, self.after, int(session.stream_session_id or 0),
                         follow=self.follow, block_ms=self.block_ms, batch=self.batch,
-                        report=self.report, idle=self.ended_meanwhile)
+                        report=self.report, stopped=self.stopped, idle=self.ended_meanwhile)
         yield from watch(cursor.read(), self.seen)
 
     def seen(self, entry: Entry) -> None:
@@ -117,10 +124,12 @@ class StreamPlan(Plan):
     def reading(self) -> Flow[None]:
         assert self.after is not None, "opening() comes first"
         self.cursor = Cursor(self.stream, self.after, None, follow=self.follow,
-                             block_ms=self.block_ms, batch=self.batch, report=self.report)
+                             block_ms=self.block_ms, batch=self.batch, report=self.report,
+                             stopped=self.stopped)
         yield from self.cursor.read()
 
     @property
     def last_id(self) -> str | None:
-        """The last entry id read (every entry up to it has been passed on or skipped)."""
-        return self.cursor.last_id if self.cursor is not None else None
+        """The last entry id read (every entry up to it has been passed on or skipped), or
+        where reading starts; None before opening."""
+        return self.cursor.last_id if self.cursor is not None else self.after

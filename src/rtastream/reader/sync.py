@@ -10,7 +10,7 @@ import redis
 from rtastream.decoding import DecodedItem
 from rtastream.reader.entries import DTypes, Entry, Series, collect
 from rtastream.reader.flow import Commands, Flow, T
-from rtastream.reader.plans import BadEntryHandler, SessionPlan, StreamPlan
+from rtastream.reader.plans import BadEntryHandler, Plan, SessionPlan, StreamPlan
 from rtastream.reader.records import SessionRecord
 
 
@@ -65,6 +65,8 @@ def check_client(client: Any) -> None:
 
 
 class _Reader:
+    _plan: Plan
+
     def __init__(self, source: str | redis.Redis) -> None:
         self._client, self._owned = connect(source)
 
@@ -72,6 +74,11 @@ class _Reader:
         """Close the connection if the reader made it (from a URL)."""
         if self._owned:
             self._client.close()
+
+    def stop(self) -> None:
+        """Stop reading: iteration ends after the entry in hand, or within `block` seconds
+        when waiting (callable from another thread; a blocked command is never cut)."""
+        self._plan.stop()
 
     def __enter__(self) -> Any:
         return self
