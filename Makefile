@@ -14,8 +14,9 @@ export PYTHONDONTWRITEBYTECODE := 1
 test: install
 	$(BIN)/python -m pytest tests
 
+# Streams a live session until Ctrl+C and serves the page that draws it (the URL is printed).
 demo: install
-	$(BIN)/python -m rtastream demo
+	$(BIN)/python -m rtastream demo --serve
 
 # Benchmarks (pytest-benchmark, on a private redis-server): writes docs/benchmarks.md (the
 # site's benchmarks page) and docs/benchmarks.png from the JSON results. matplotlib is
@@ -88,13 +89,20 @@ check-workflows: $(TOOLS)/.installed
 	$(TOOLS)/bin/zizmor --offline .github/workflows
 	$(TOOLS)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
-# System libraries and servers the build and the tests need.
+# System libraries and servers the build and the tests need; headless Chromium for the
+# page tests (tests/test_page.py).
 system:
 	@if ! command -v redis-server >/dev/null || ! command -v pkg-config >/dev/null \
 	    || ! pkg-config --exists liblz4; then \
 	  echo "installing liblz4-dev, redis-server and pkg-config with apt-get"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq liblz4-dev redis-server pkg-config >/dev/null; \
+	fi
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  echo "installing chromium and chromium-driver with apt-get"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+	    chromium chromium-driver >/dev/null; \
 	fi
 
 $(BIN)/python:

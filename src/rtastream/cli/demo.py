@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import secrets
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 
 from rtastream import Burst, RedisStreamBuffer, Session, SessionNotFound, SessionReader, keys
 from rtastream.cli import format as fmt
+from rtastream.cli import serve
 from rtastream.cli.arguments import positive_int, positive_number
 from rtastream.cli.connection import URL_ENV, CliError, check_url, connect, redact
 from rtastream.cli.filters import plural
@@ -24,6 +26,7 @@ from rtastream.cli.telemetry import LAP_EVENT, Block, Telemetry
 from rtastream.redis_server import RedisServer
 
 REDIS_DEFAULT = f"${URL_ENV}, else a private redis-server"
+DEFAULT_DURATION = 10.0
 BURST_SECONDS = 0.1  # data per burst: bursts at 10 Hz in real time, as the protocol asks
 
 
@@ -41,13 +44,17 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
                         help="channels; a quarter of them (up to 3) are integers (default: 16)")
     parser.add_argument("--rate", type=positive_number("Hz", limit=1e6), default=1000.0,
                         metavar="HZ", help="samples per second per channel (default: 1000)")
-    parser.add_argument("--duration", type=positive_number("seconds"), default=10.0,
-                        metavar="SECONDS", help="seconds of data (default: 10)")
+    parser.add_argument("--duration", type=positive_number("seconds"), metavar="SECONDS",
+                        help="seconds of data (default: 10; with --serve, until Ctrl+C)")
     parser.add_argument("--identity", metavar="ID",
                         help="session identity (default: demo-<UTC time>-<random>)")
     parser.add_argument("--fast", action="store_true",
                         help="stream as fast as possible instead of in real time (the data "
                              "then ends now)")
+    parser.add_argument("--serve", action="store_true",
+                        help="serve the live session while it streams, as `rtastream serve` "
+                             "does, and print the URL of the page that draws it")
+    serve.add_listen_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -56,9 +63,11 @@ def run(args: argparse.Namespace) -> int:
     url = args.redis or os.environ.get(URL_ENV)
     if url is not None:
         check_url(url)
+    if args.duration is None and not (args.serve and not args.fast):
+        args.duration = DEFAULT_DURATION
     with redis_for_demo(url) as (url, private):
         client = connect(url)
-        with client:
+        with client, serving(args, url, identity):
             interrupted, wall_s = stream(args, url, identity, client)
             try:
                 with SessionReader(client, identity, follow=False,
@@ -68,6 +77,20 @@ def run(args: argparse.Namespace) -> int:
                 raise CliError(f"after streaming: {exc}") from None
         print(summary(session, stats, wall_s, url, private))
     return 130 if interrupted else 0
+
+
+@contextlib.contextmanager
+def serving(args: argparse.Namespace, url: str, identity: str) -> Iterator[None]:
+    """With --serve, the live edge for as long as the demo streams."""
+    if not args.serve:
+        yield
+        return
+    server = serve.start(url, args.host, args.port)
+    print(f"watch it live: {server.url}#{identity}", file=sys.stderr, flush=True)
+    try:
+        yield
+    finally:
+        server.close()
 
 
 def default_identity() -> str:
@@ -93,7 +116,7 @@ def redis_for_demo(url: str | None) -> Iterator[tuple[str, bool]]:
 
 def stream(args: argparse.Namespace, url: str, identity: str, client: Any) -> tuple[bool, float]:
     """Stream the session; (interrupted by Ctrl+C, wall seconds)."""
-    total = max(1, round(args.duration * args.rate))
+    total = max(1, round(args.duration * args.rate)) if args.duration else math.inf
     start_ns = time.time_ns()
     if args.fast:  # the data ends now rather than in the future
         start_ns -= round(args.duration * 1e9)
@@ -103,7 +126,8 @@ def stream(args: argparse.Namespace, url: str, identity: str, client: Any) -> tu
                     details={"channels": args.channels, "rate": args.rate,
                              "generator": "rtastream demo"})
     key = keys.stream_key(args.stream)
-    print(f"streaming {args.channels} channels at {args.rate:g} Hz for {args.duration:g} s "
+    length = f"for {args.duration:g} s" if args.duration else "until Ctrl+C"
+    print(f"streaming {args.channels} channels at {args.rate:g} Hz {length} "
           f"{'as fast as possible' if args.fast else 'in real time'} to {key} as session "
           f"{identity} (Ctrl+C to truncate)", file=sys.stderr, flush=True)
     progress = Progress(sys.stderr, total / args.rate)

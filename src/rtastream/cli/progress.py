@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from typing import TextIO
@@ -41,6 +42,11 @@ class Progress:
         rates = (f"{fmt.count(bursts)} bursts ({(bursts - n0) / span:.1f}/s)  "
                  f"{fmt.count(round((samples - s0) / span))} samples/s  "
                  f"{fmt.size((nbytes - b0) / span)}/s of sample values")
+        if math.isinf(self.total_s):  # until Ctrl+C: no bar, no end
+            self.out.write(("\r" if self.tty else "demo: ") + f"{done_s:.1f} s of data  {rates}"
+                           + ("" if self.tty else "\n"))
+            self.out.flush()
+            return
         share = min(1.0, done_s / self.total_s) if self.total_s else 1.0
         if self.tty:
             filled = round(share * BAR)

@@ -112,7 +112,8 @@
     // A repeated scalar, packed (wire type 2) or not.
     repeated(wire, read, into) {
       if (wire !== 2) { into.push(read()); return; }
-      const end = this.pos + this.small();
+      const size = this.small();
+      const end = this.pos + size;
       if (end > this.bytes.length) throw new Error("protobuf truncated");
       while (this.pos < end) into.push(read());
     }

@@ -1,0 +1,254 @@
+"""The page in a real browser (headless Chromium): it draws the demo's live session, and its
+own LZ4 and protobuf code (static/rta.js) agrees with python-lz4, the official protobuf
+classes and the native encoder, whatever the dtypes, sizes and values."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import time
+
+import lz4.block
+import numpy as np
+import pytest
+from browser import chromium, console_errors
+from cli_helpers import interrupt, start_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from rtastream import (
+    Burst,
+    EventItem,
+    PeriodicItem,
+    RowItem,
+    SessionJsonItem,
+    TimeRangeItem,
+    TimestampedItem,
+    decode,
+)
+from rtastream._proto import net_stream_pb2
+
+pytestmark = pytest.mark.slow
+
+# Blue stroke pixels drawn on each waveform canvas.
+DRAWN = """
+return [...document.querySelectorAll('#plots canvas')].map((c) => {
+  const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let blue = 0;
+  for (let i = 0; i < data.length; i += 4) if (data[i + 2] > 200 && data[i] < 120) blue++;
+  return blue;
+});
+"""
+
+
+def wait(condition, timeout: float = 30, what: str = "the page"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def test_the_page_draws_the_demo_live_waveforms(redis_url):
+    demo = start_cli("demo", "--serve", "--port", "0", "--channels", "8", "--redis", redis_url)
+    try:
+        url = wait(lambda: re.search(r"watch it live: (\S+)", demo.stderr.readline()),
+                   what="the demo's URL").group(1)
+        assert url.startswith("http://127.0.0.1:") and "/#demo-" in url
+        driver = chromium()
+        try:
+            driver.get(url)
+            wait(lambda: len(driver.execute_script(DRAWN)) == 4
+                 and min(driver.execute_script(DRAWN)) > 50, what="four waveforms drawn")
+            plots = driver.find_element("id", "plots")
+            first = plots.screenshot_as_png
+            second = wait(lambda: (shot := plots.screenshot_as_png) != first and shot,
+                          timeout=10, what="the waveforms to move")
+            assert first != second
+            assert driver.find_element("id", "state").text == "open"
+            assert driver.find_element("id", "status").text == "subscribed to channels 0-3"
+            assert re.fullmatch(r"\d\d:\d\d:\d\d\.\d{3} → \d\d:\d\d:\d\d\.\d{3} \(\d+\.\d s\)",
+                                driver.find_element("id", "range").text)
+            live = driver.find_elements("css selector", "#sessions li.live")
+            assert [li.get_attribute("data-identity") for li in live] == [url.split("#")[1]]
+            if os.environ.get("RTASTREAM_SCREENSHOT"):  # how docs/live-page.png is made
+                driver.save_screenshot(os.environ["RTASTREAM_SCREENSHOT"])
+            assert console_errors(driver) == []
+        finally:
+            driver.quit()
+    finally:
+        _, err = interrupt(demo)
+    assert demo.returncode == 130 and "ended as truncated" in err
+
+
+# --- rta.js against the Python side ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def page(redis_server):
+    from rtastream.server.background import ServerThread
+
+    server = ServerThread(redis_server.url, "127.0.0.1", 0)
+    driver = chromium()
+    try:
+        driver.get(server.url)
+        yield driver
+    finally:
+        driver.quit()
+        server.close()
+
+
+PLAIN = """
+const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+const plain = (v) => typeof v === 'bigint' ? v.toString()
+  : v instanceof BigInt64Array ? Array.from(v, String) : v instanceof Uint8Array ? hex(v) : v;
+const bytes = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+"""
+
+
+def js(page, body: str, *args):
+    return page.execute_script(PLAIN + body, *args)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def decoded_by_js(page, message: bytes) -> list[dict]:
+    return js(page, """
+        return rta.decodeMessage(bytes(arguments[0])).map((item) =>
+          Object.fromEntries(Object.entries(item).map(([k, v]) => [k, k === 'rawData'
+            ? hex(new Uint8Array(new Float64Array(v).buffer)) : plain(v)])));
+    """, b64(message))
+
+
+def as_plain(item) -> dict:
+    """What rta.js should give for an item decoded by the protobuf-based decoder."""
+    if isinstance(item, TimestampedItem):
+        return {"kind": "timestamped", "channel": item.channel_id,
+                "timestamps": [str(t) for t in item.timestamps.tolist()],
+                "buffer": bytes(item.buffer).hex()}
+    if isinstance(item, PeriodicItem):
+        return {"kind": "periodic", "channel": item.channel_id, "start": str(item.start),
+                "interval": str(item.interval), "samples": item.samples,
+                "buffer": bytes(item.buffer).hex(),
+                "timestamps": [str(t) for t in item.timestamps.tolist()]}
+    if isinstance(item, RowItem):
+        return {"kind": "row", "channels": list(item.channel_ids),
+                "timestamp": str(item.timestamp), "buffer": bytes(item.buffer).hex()}
+    if isinstance(item, EventItem):
+        return {"kind": "event", "definition": item.definition_id, "appName": item.app_name,
+                "timestamp": str(item.timestamp), "statusText": item.status_text,
+                "rawData": item.raw_data.astype("<f8").tobytes().hex()}  # NaN is no JSON
+    if isinstance(item, TimeRangeItem):
+        return {"kind": "timeRange", "start": str(item.start), "end": str(item.end)}
+    assert isinstance(item, SessionJsonItem)
+    return {"kind": "sessionJson", "text": item.text}
+
+
+DTYPES = ["<f8", "<f4", "<i8", "<u8", "<i4", "<u4", "<i2", "<u2", "i1", "u1"]
+TIMES = st.integers(-(2**62), 2**62)
+ID = st.integers(0, 2**32 - 1)
+
+
+def js_dtype(dtype: np.dtype) -> str:
+    """'<f8' -> 'f64', 'u1' -> 'u8': rta.js's names."""
+    return f"{dtype.kind}{dtype.itemsize * 8}"
+
+
+@st.composite
+def appends(draw):
+    """One call that appends an item to a Burst, with drawn arguments."""
+    kind = draw(st.sampled_from(["timestamped", "periodic", "row", "event", "range", "json"]))
+    if kind in ("timestamped", "periodic"):
+        values = draw(hnp.arrays(st.sampled_from(DTYPES), st.integers(1, 40)))
+        if kind == "periodic":
+            args = (draw(ID), draw(TIMES), draw(st.integers(1, 10**9)), values)
+            return lambda burst: burst.periodic(*args)
+        steps = draw(st.lists(st.integers(0, 10**9), min_size=len(values) - 1,
+                              max_size=len(values) - 1))
+        t = draw(TIMES) + np.cumsum([0, *steps], dtype=np.int64)
+        channel = draw(ID)
+        return lambda burst: burst.timestamped(channel, t, values)
+    if kind == "row":
+        args = (draw(st.lists(ID, min_size=1, max_size=8)), draw(TIMES),
+                draw(st.binary(min_size=1, max_size=64)))
+        return lambda burst: burst.row(*args)
+    if kind == "event":
+        args = (draw(st.integers(-(2**31), 2**31 - 1)), draw(TIMES), draw(st.text()),
+                draw(st.lists(st.floats(), max_size=6)), draw(st.text()))
+        return lambda burst: burst.event(*args)
+    if kind == "range":
+        start = draw(TIMES)
+        end = start + draw(st.integers(0, 2**61))
+        return lambda burst: burst.time_range(start, end)
+    text = draw(st.text())
+    return lambda burst: burst.session_json(text)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(appends(), min_size=1, max_size=6))
+def test_js_decodes_what_the_native_encoder_writes(page, calls):
+    burst = Burst()
+    for call in calls:
+        call(burst)
+    for message in burst.pack():
+        assert decoded_by_js(page, message) == [as_plain(item) for item in decode(message)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(st.binary(max_size=3000),
+                 st.builds(lambda unit, n: unit * n, st.binary(min_size=1, max_size=9),
+                           st.integers(1, 20000))),
+       st.sampled_from(["default", "high_compression"]))
+def test_js_lz4_inflates_what_python_lz4_deflates(page, data, mode):
+    block = lz4.block.compress(data, mode=mode, store_size=False)
+    assert js(page, "return hex(rta.lz4Block(bytes(arguments[0])));", b64(block)) == data.hex()
+
+
+REFUSE = """
+try { rta.lz4Block(bytes(arguments[0])); return null; } catch (e) { return e.message; }
+"""
+CUTS = """
+return arguments[0].map((text) => {
+  try { return hex(rta.lz4Block(bytes(text))); } catch (e) { return 'refused: ' + e.message; }
+});
+"""
+
+
+def test_js_lz4_refuses_bad_blocks_with_a_message(page):
+    data = bytes(range(256)) * 40
+    block = lz4.block.compress(data, store_size=False)
+    assert js(page, REFUSE, b64(b"")) == "empty LZ4 block"
+    # A cut block is refused, or (cut at a sequence's end) is a shorter valid block.
+    for got in js(page, CUTS, [b64(block[:cut]) for cut in range(1, len(block))]):
+        assert got.startswith("refused: LZ4 block ") or data.hex().startswith(got), got
+    assert js(page, REFUSE, b64(bytes([0x0F, 1, 0xFF, 0xFF]))) == ("LZ4 block has a bad "
+                                                                  "match offset")
+    huge = lz4.block.compress(bytes((1 << 20) + 1), store_size=False)
+    assert js(page, REFUSE, b64(huge)) == "LZ4 block decompresses to more than 1048576 bytes"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.booleans(), st.booleans(), st.lists(ID, max_size=20))
+def test_js_subscription_is_what_protobuf_serializes(page, all_events, all_data, channels):
+    expected = net_stream_pb2.StreamRequest()
+    expected.subscribe.all_events = all_events
+    expected.subscribe.all_data_channels = all_data
+    expected.subscribe.data_channel_ids.extend(channels)
+    got = js(page, "return hex(rta.encodeSubscription("
+                   "{allEvents: arguments[0], allData: arguments[1], channels: arguments[2]}));",
+             all_events, all_data, channels)
+    assert got == expected.SerializeToString().hex()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(DTYPES).flatmap(lambda d: hnp.arrays(d, st.integers(0, 30))))
+def test_js_reads_samples_of_every_dtype(page, values):
+    got = js(page, "return hex(new Uint8Array(rta.samples(bytes(arguments[0]), arguments[1])"
+                   ".buffer));", b64(values.tobytes()), js_dtype(values.dtype))
+    assert got == values.astype("<f8").tobytes().hex()  # as JavaScript numbers (doubles)
