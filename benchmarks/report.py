@@ -343,6 +343,34 @@ def queue_section(groups: dict) -> list[str]:
         ["", "measured"], rows)
 
 
+def live_section(groups: dict) -> list[str]:
+    found = sorted(groups.get("live edge", {}).values(), key=lambda b: b["extra_info"]["clients"])
+    if not found:
+        return []
+    rows = []
+    for bench in found:
+        info = bench["extra_info"]
+        rows.append([
+            str(info["clients"]), f"{info['delivered']:,} of {info['expected']:,}",
+            f"{info['server_cpu_share']:.1%}", f"{info['server_cpu_per_client']:.2%}",
+            f"{info['server_cpu_us_per_message']:.0f} µs",
+            f"{info['latency_p50_ms']:.1f} ms", f"{info['latency_p99_ms']:.1f} ms",
+        ])
+    first = found[0]["extra_info"]
+    return [
+        "## The live edge: `rtastream serve` fanning out one stream", "",
+        f"One producer XADDs a 64 x 128 float64 burst ({fmt_bytes(first['message_bytes'])} "
+        f"compressed) {first['bursts'] / 10:.0f} s long at 10 bursts a second; every client "
+        "is subscribed to all channels. Server CPU is the `rtastream serve` process's user + "
+        "system time over the run's wall time (one core = 100 %); latency runs from just "
+        "before XADD to the client's receive(). The clients share one asyncio process with the "
+        "producer, and everything shares two cores with redis-server: at 100 clients the "
+        "clients' own work is part of the latency.", "",
+        *table(["clients", "messages delivered", "server CPU", "server CPU per client",
+                "server CPU per message delivered", "latency p50", "latency p99"], rows),
+    ]
+
+
 def plot(groups: dict, path: Path) -> None:
     import matplotlib
 
@@ -385,7 +413,7 @@ def markdown(data: dict, groups: dict, plot_link: str = "benchmarks.png") -> str
         HONESTY, "", steadiness(data), "",
     ]
     lines += targets_section(groups) + encode_section(groups) + sweep_section(groups, plot_link)
-    for section in (write_section, memory_section, queue_section):
+    for section in (write_section, memory_section, queue_section, live_section):
         lines += section(groups)
     lines += machine_section(data)
     return "\n".join(lines)

@@ -78,3 +78,13 @@ def test_report_plots_and_links_the_plot_from_the_page(tmp_path):
     assert (tmp_path / "img" / "plot.png").stat().st_size > 1000
     text = (tmp_path / "site" / "bench.md").read_text()
     assert "![throughput vs burst size](../img/plot.png)" in text
+
+
+def test_report_live_edge_table():
+    live = {"clients": 10, "bursts": 100, "message_bytes": 66594, "delivered": 1000,
+            "expected": 1000, "server_cpu_share": 0.03, "server_cpu_per_client": 0.003,
+            "server_cpu_us_per_message": 290.0, "latency_p50_ms": 3.6, "latency_p99_ms": 5.56}
+    groups = {"live edge": {"10 clients": bench("live edge", "10 clients", 10.0, **live)}}
+    text = "\n".join(report.live_section(groups))
+    assert "| 10 | 1,000 of 1,000 | 3.0% | 0.30% | 290 µs | 3.6 ms | 5.6 ms |" in text
+    assert "(65 KiB compressed) 10 s long at 10 bursts a second" in text
