@@ -5,7 +5,6 @@ classes and the native encoder, whatever the dtypes, sizes and values."""
 from __future__ import annotations
 
 import base64
-import os
 import re
 import time
 
@@ -76,8 +75,6 @@ def test_the_page_draws_the_demo_live_waveforms(redis_url):
                                 driver.find_element("id", "range").text)
             live = driver.find_elements("css selector", "#sessions li.live")
             assert [li.get_attribute("data-identity") for li in live] == [url.split("#")[1]]
-            if os.environ.get("RTASTREAM_SCREENSHOT"):  # how docs/live-page.png is made
-                driver.save_screenshot(os.environ["RTASTREAM_SCREENSHOT"])
             assert console_errors(driver) == []
         finally:
             driver.quit()

@@ -24,7 +24,8 @@ COMMANDS = (demo, inspect, serve, tail, trim)
 EPILOG = f"""\
 Every command takes --redis URL (default: ${URL_ENV}, else {FALLBACK_URL});
 the demo starts a private redis-server when neither is given.
-Exit status: 0 ok, 1 error (e.g. Redis unreachable, unknown session), 2 bad usage, 130 Ctrl+C."""
+Exit status: 0 ok, 1 error (e.g. Redis unreachable, unknown session), 2 bad usage,
+130 Ctrl+C (tail and serve: 0, their normal way to stop)."""
 
 
 def redis_option(default: str) -> argparse.ArgumentParser:
