@@ -56,20 +56,30 @@ def messages(count: int) -> list[bytes]:
 
 async def open_session(client) -> int:
     session_id = await client.incr(keys.LAST_STREAM_SESSION_ID)
-    model = {"identity": IDENTITY, "identifier": "benchmark", "state": "open",
-             "timestamp": "2026-01-01T00:00:00+00:00"}
+    model = {
+        "identity": IDENTITY,
+        "identifier": "benchmark",
+        "state": "open",
+        "timestamp": "2026-01-01T00:00:00+00:00",
+    }
     burst = Burst()
     burst.session_json(json.dumps(model))
-    await client.hset(keys.session_key(IDENTITY), mapping={
-        keys.STREAM_SESSION_ID: session_id, keys.STREAM_NAME: STREAM,
-        keys.STREAM_POSITION: keys.NO_STREAM_POSITION, keys.JSON: json.dumps(model)})
-    await client.xadd(keys.stream_key(STREAM), {keys.ENTRY_ID: session_id,
-                                                keys.ENTRY_DATA: burst.pack()[0]})
+    await client.hset(
+        keys.session_key(IDENTITY),
+        mapping={
+            keys.STREAM_SESSION_ID: session_id,
+            keys.STREAM_NAME: STREAM,
+            keys.STREAM_POSITION: keys.NO_STREAM_POSITION,
+            keys.JSON: json.dumps(model),
+        },
+    )
+    await client.xadd(
+        keys.stream_key(STREAM), {keys.ENTRY_ID: session_id, keys.ENTRY_DATA: burst.pack()[0]}
+    )
     return session_id
 
 
-async def measure(server_url: str, redis_url: str, pid: int, clients: int,
-                  seconds: float) -> dict:
+async def measure(server_url: str, redis_url: str, pid: int, clients: int, seconds: float) -> dict:
     count = max(2, round(seconds * RATE))
     payloads = messages(count)
     index = {message: i for i, message in enumerate(payloads)}
@@ -81,9 +91,14 @@ async def measure(server_url: str, redis_url: str, pid: int, clients: int,
     session_id = await open_session(r)
     subscribe = bytes([0x12, 0x02, 0x10, 0x01])  # StreamRequest{subscribe{all_data_channels}}
     async with aiohttp.ClientSession() as http:
-        sockets = [await http.ws_connect(f"{server_url}rta/v2/sessions/{IDENTITY}/stream",
-                                         protocols=[SUBPROTOCOL], max_msg_size=0)
-                   for _ in range(clients)]
+        sockets = [
+            await http.ws_connect(
+                f"{server_url}rta/v2/sessions/{IDENTITY}/stream",
+                protocols=[SUBPROTOCOL],
+                max_msg_size=0,
+            )
+            for _ in range(clients)
+        ]
         for ws in sockets:
             await ws.receive(timeout=30)  # the Session JSON
             await ws.send_bytes(subscribe)
@@ -105,8 +120,9 @@ async def measure(server_url: str, redis_url: str, pid: int, clients: int,
         for i, payload in enumerate(payloads):
             await asyncio.sleep(max(0.0, wall0 + i / RATE - time.perf_counter()))
             sent[i] = time.perf_counter()
-            await r.xadd(keys.stream_key(STREAM), {keys.ENTRY_ID: session_id,
-                                                   keys.ENTRY_DATA: payload})
+            await r.xadd(
+                keys.stream_key(STREAM), {keys.ENTRY_ID: session_id, keys.ENTRY_DATA: payload}
+            )
         await asyncio.wait(listeners, timeout=30)
         wall, cpu = time.perf_counter() - wall0, cpu_seconds(pid) - cpu0
         for ws in sockets:
@@ -115,9 +131,13 @@ async def measure(server_url: str, redis_url: str, pid: int, clients: int,
     share = cpu / wall
     lat = np.array(latencies) * 1000
     return {
-        "clients": clients, "bursts": count, "message_bytes": len(payloads[0]),
-        "delivered": sum(received), "expected": count * clients,
-        "server_cpu_share": share, "server_cpu_per_client": share / clients,
+        "clients": clients,
+        "bursts": count,
+        "message_bytes": len(payloads[0]),
+        "delivered": sum(received),
+        "expected": count * clients,
+        "server_cpu_share": share,
+        "server_cpu_per_client": share / clients,
         "server_cpu_us_per_message": cpu / max(1, sum(received)) * 1e6,
         "latency_p50_ms": float(np.percentile(lat, 50)) if len(lat) else None,
         "latency_p99_ms": float(np.percentile(lat, 99)) if len(lat) else None,
@@ -127,8 +147,11 @@ async def measure(server_url: str, redis_url: str, pid: int, clients: int,
 
 @pytest.fixture(scope="module")
 def live_server(redis_server):
-    process = subprocess.Popen([sys.executable, "-m", "rtastream", "serve", "--port", "0",
-                                "--redis", redis_server.url], stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rtastream", "serve", "--port", "0", "--redis", redis_server.url],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = re.search(r" at (http://\S+)", process.stderr.readline()).group(1)
     yield url, process.pid
     process.terminate()

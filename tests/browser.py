@@ -16,21 +16,27 @@ def chromium():
     binary = next((path for path in map(shutil.which, CHROMIUM) if path), None)
     driver = shutil.which(DRIVER)
     if binary is None or driver is None:
-        pytest.skip("no chromium and chromedriver on PATH (apt-get install chromium "
-                    "chromium-driver): the page tests are skipped")
+        pytest.skip(
+            "no chromium and chromedriver on PATH (apt-get install chromium "
+            "chromium-driver): the page tests are skipped"
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
 
     options = Options()
     options.binary_location = binary
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--disable-dev-shm-usage", "--window-size=1280,800"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,800",
+    ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(options=options, service=Service(driver))
 
 
 def console_errors(driver) -> list[str]:
-    return [entry["message"] for entry in driver.get_log("browser")
-            if entry["level"] == "SEVERE"]
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]

@@ -35,8 +35,9 @@ class Served:
     http: aiohttp.ClientSession
 
     def ws(self, identity: str, **options):
-        return self.http.ws_connect(f"{self.base}/rta/v2/sessions/{identity}/stream",
-                                    protocols=[SUBPROTOCOL], **options)
+        return self.http.ws_connect(
+            f"{self.base}/rta/v2/sessions/{identity}/stream", protocols=[SUBPROTOCOL], **options
+        )
 
 
 def request(all_events=False, all_data=False, channels=()) -> bytes:
@@ -61,7 +62,7 @@ class Received:
         self.messages.append(items)
         for item in items:
             if isinstance(item, TimestampedItem):
-                for t, v in zip(item.timestamps.tolist(), item.values("<f8").tolist()):
+                for t, v in zip(item.timestamps.tolist(), item.values("<f8").tolist(), strict=True):
                     self.samples[item.channel_id][t] = v
         return items
 

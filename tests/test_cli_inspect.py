@@ -14,7 +14,6 @@ from cli_helpers import (
     send_json,
     write_session,
 )
-
 from rtastream import keys
 
 
@@ -69,8 +68,9 @@ def test_overview_lists_streams_and_sessions(redis_url, r):
 
 def test_one_session_decoded(redis_url, r):
     write_session(r, "other", "shared", channels=(0, 1), bursts=2)  # same stream, other id
-    s = write_session(r, "mine", "shared", channels=(3, 4, 5), bursts=4, samples=50,
-                      interval=2_000_000, events=2)
+    s = write_session(
+        r, "mine", "shared", channels=(3, 4, 5), bursts=4, samples=50, interval=2_000_000, events=2
+    )
     doc = json.loads(inspect(redis_url, "mine", "--json"))
     m = doc["messages"]
     assert m["messages"] == len(s.entry_ids) == 6 and m["data_bursts"] == 4
@@ -103,8 +103,9 @@ def test_session_cut_by_trimming_is_pointed_out(redis_url, r):
 
 
 def test_session_without_messages(redis_url, r):
-    r.hset(keys.session_key("empty"), mapping={keys.STREAM_NAME: "nowhere",
-                                               keys.STREAM_SESSION_ID: 9})
+    r.hset(
+        keys.session_key("empty"), mapping={keys.STREAM_NAME: "nowhere", keys.STREAM_SESSION_ID: 9}
+    )
     out = squash(inspect(redis_url, "empty"))
     assert "messages 0 (0 with data)" in out and "note: no messages with id 9" in out
     assert "state (no json)" in out
@@ -154,17 +155,19 @@ def test_overview_filters_and_limit_with_a_summary_first(redis_url, r):
     out = inspect(redis_url, "--limit", "5").splitlines()
     assert out[1] == "3 streams, 24 sessions (open 9, closed 9, truncated 6)"
     assert "Sessions (5 of 24; --all lists every one)" in out
-    shown = [line.split()[0] for line in out[out.index("Sessions (5 of 24; --all lists every "
-                                                      "one)") + 2:]]
+    shown = [
+        line.split()[0]
+        for line in out[out.index("Sessions (5 of 24; --all lists every one)") + 2 :]
+    ]
     assert shown == ["s00", "s01", "s02", "s03", "s04"]  # most recently updated first
 
     out = inspect(redis_url, "--stream", "a", "--state", "closed", "--state", "truncated")
-    assert out.splitlines()[1] == ("1 stream, 5 sessions (closed 3, truncated 2) matching, "
-                                   "of 24 in Redis")
+    assert out.splitlines()[1] == (
+        "1 stream, 5 sessions (closed 3, truncated 2) matching, of 24 in Redis"
+    )
     assert "Streams (1)" in out and "Sessions (5)" in out
 
-    doc = json.loads(inspect(redis_url, "--older-than", "600", "--newer-than", "1200",
-                             "--json"))
+    doc = json.loads(inspect(redis_url, "--older-than", "600", "--newer-than", "1200", "--json"))
     assert doc["summary"] == {"streams": 3, "sessions": 10, "sessions_in_redis": 24}
     assert [s["identity"] for s in doc["sessions"]] == [f"s{i}" for i in range(10, 20)]
 

@@ -45,8 +45,9 @@ def test_session_ends_when_it_closes(redis_url, r):
     assert {row["session"] for row in rows} == {"mine"}
     assert rows[0]["states"] == ["open"] and rows[-1]["states"] == ["failed"]
     assert rows[1]["samples"] == 300 and rows[1]["channels"] == [0, 1, 2]
-    assert rows[1]["compressed_bytes"] == len(r.xrange("stream:shared", mine.entry_ids[1],
-                                                       mine.entry_ids[1])[0][1][b"data"])
+    assert rows[1]["compressed_bytes"] == len(
+        r.xrange("stream:shared", mine.entry_ids[1], mine.entry_ids[1])[0][1][b"data"]
+    )
     assert "session mine ended: failed" in result.stderr
     replay = run_cli("tail", "mine", "--redis", redis_url)  # ended, and not --from-start
     assert replay.returncode == 0 and replay.stdout == ""
@@ -79,8 +80,9 @@ def test_ctrl_c_exits_cleanly(redis_url, r):
 
 def test_a_stream_not_there_yet_is_waited_for_like_tail_F(redis_url, r):
     process = start_cli("tail", "later", "--count", "2", "--redis", redis_url)
-    assert process.stderr.readline() == ("no stream or session 'later' yet: waiting for "
-                                         "stream:later to appear (Ctrl+C to stop)\n")
+    assert process.stderr.readline() == (
+        "no stream or session 'later' yet: waiting for stream:later to appear (Ctrl+C to stop)\n"
+    )
     assert process.stderr.readline().startswith("following stream:later")
     session = write_session(r, "late", "later", bursts=1)
     out, err = process.communicate(timeout=30)
@@ -114,16 +116,20 @@ def test_last_n_messages_then_exit_with_count(redis_url, r):
     lines = tail(redis_url, "shared", "--last", "2", "--count", "2").stdout.splitlines()
     assert [line.split()[1] for line in lines] == ["other", "other"]
     assert "json closed" in lines[1]
-    rows = [json.loads(line) for line in tail(redis_url, "mine", "--last", "2", "--json")
-            .stdout.splitlines()]  # a session ends at its final state
+    rows = [
+        json.loads(line)
+        for line in tail(redis_url, "mine", "--last", "2", "--json").stdout.splitlines()
+    ]  # a session ends at its final state
     assert [row["entry"] for row in rows] == mine.entry_ids[-2:]
     assert len(other.entry_ids) == 3
 
 
 def test_count_alone_on_an_idle_stream_shows_the_last_messages_and_exits(redis_url, r):
     session = write_session(r, "quiet", "idle", bursts=4)
-    rows = [json.loads(line) for line in tail(redis_url, "idle", "--count", "3", "--json")
-            .stdout.splitlines()]
+    rows = [
+        json.loads(line)
+        for line in tail(redis_url, "idle", "--count", "3", "--json").stdout.splitlines()
+    ]
     assert [row["entry"] for row in rows] == session.entry_ids[-3:]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from cli_helpers import run_cli, write_session
-
 from rtastream import keys
 
 HOUR_AGO_MS = 1_000  # lastUpdated far in the past (1970)
@@ -19,7 +18,7 @@ def trim(redis_url, *args):
 
 def fill(r, name, entries):
     r.sadd(keys.STREAMS, name)
-    for i in range(entries):
+    for _ in range(entries):
         r.xadd(keys.stream_key(name), {keys.ENTRY_ID: 1, keys.ENTRY_DATA: b"x" * 10})
 
 
@@ -111,7 +110,9 @@ def test_dry_run_filters_and_limit_with_the_totals_first(redis_url, r):
     assert "... 1 more streams (--all lists every one)" in lines
 
     out = trim(redis_url, "--stale-after", "60", "--dry-run", "--stream", "a", "--state", "open")
-    assert out.splitlines()[1] == "would remove 0 entries from 1 stream(s), 1 session(s), 0 stream(s)"
+    assert (
+        out.splitlines()[1] == "would remove 0 entries from 1 stream(s), 1 session(s), 0 stream(s)"
+    )
     assert "session old3 (stream a, updated" in out and "old0" not in out
     assert r.exists(keys.session_key("old3"))  # a dry run
     trim(redis_url, "--stale-after", "60", "--stream", "a", "--state", "open")

@@ -11,12 +11,12 @@ import time
 import lz4.block
 import numpy as np
 import pytest
-from browser import chromium, console_errors
-from cli_helpers import interrupt, start_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from browser import chromium, console_errors
+from cli_helpers import interrupt, start_cli
 from rtastream import (
     Burst,
     EventItem,
@@ -56,23 +56,35 @@ def wait(condition, timeout: float = 30, what: str = "the page"):
 def test_the_page_draws_the_demo_live_waveforms(redis_url):
     demo = start_cli("demo", "--serve", "--port", "0", "--channels", "8", "--redis", redis_url)
     try:
-        url = wait(lambda: re.search(r"watch it live: (\S+)", demo.stderr.readline()),
-                   what="the demo's URL").group(1)
+        url = wait(
+            lambda: re.search(r"watch it live: (\S+)", demo.stderr.readline()),
+            what="the demo's URL",
+        ).group(1)
         assert url.startswith("http://127.0.0.1:") and "/#demo-" in url
         driver = chromium()
         try:
             driver.get(url)
-            wait(lambda: len(driver.execute_script(DRAWN)) == 4
-                 and min(driver.execute_script(DRAWN)) > 50, what="four waveforms drawn")
+            wait(
+                lambda: (
+                    len(driver.execute_script(DRAWN)) == 4
+                    and min(driver.execute_script(DRAWN)) > 50
+                ),
+                what="four waveforms drawn",
+            )
             plots = driver.find_element("id", "plots")
             first = plots.screenshot_as_png
-            second = wait(lambda: (shot := plots.screenshot_as_png) != first and shot,
-                          timeout=10, what="the waveforms to move")
+            second = wait(
+                lambda: (shot := plots.screenshot_as_png) != first and shot,
+                timeout=10,
+                what="the waveforms to move",
+            )
             assert first != second
             assert driver.find_element("id", "state").text == "open"
             assert driver.find_element("id", "status").text == "subscribed to channels 0-3"
-            assert re.fullmatch(r"\d\d:\d\d:\d\d\.\d{3} → \d\d:\d\d:\d\d\.\d{3} \(\d+\.\d s\)",
-                                driver.find_element("id", "range").text)
+            assert re.fullmatch(
+                r"\d\d:\d\d:\d\d\.\d{3} → \d\d:\d\d:\d\d\.\d{3} \(\d+\.\d s\)",
+                driver.find_element("id", "range").text,
+            )
             live = driver.find_elements("css selector", "#sessions li.live")
             assert [li.get_attribute("data-identity") for li in live] == [url.split("#")[1]]
             assert console_errors(driver) == []
@@ -84,6 +96,7 @@ def test_the_page_draws_the_demo_live_waveforms(redis_url):
 
 
 # --- rta.js against the Python side ------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def page(redis_server):
@@ -116,31 +129,52 @@ def b64(data: bytes) -> str:
 
 
 def decoded_by_js(page, message: bytes) -> list[dict]:
-    return js(page, """
+    return js(
+        page,
+        """
         return rta.decodeMessage(bytes(arguments[0])).map((item) =>
           Object.fromEntries(Object.entries(item).map(([k, v]) => [k, k === 'rawData'
             ? hex(new Uint8Array(new Float64Array(v).buffer)) : plain(v)])));
-    """, b64(message))
+    """,
+        b64(message),
+    )
 
 
 def as_plain(item) -> dict:
     """What rta.js should give for an item decoded by the protobuf-based decoder."""
     if isinstance(item, TimestampedItem):
-        return {"kind": "timestamped", "channel": item.channel_id,
-                "timestamps": [str(t) for t in item.timestamps.tolist()],
-                "buffer": bytes(item.buffer).hex()}
+        return {
+            "kind": "timestamped",
+            "channel": item.channel_id,
+            "timestamps": [str(t) for t in item.timestamps.tolist()],
+            "buffer": bytes(item.buffer).hex(),
+        }
     if isinstance(item, PeriodicItem):
-        return {"kind": "periodic", "channel": item.channel_id, "start": str(item.start),
-                "interval": str(item.interval), "samples": item.samples,
-                "buffer": bytes(item.buffer).hex(),
-                "timestamps": [str(t) for t in item.timestamps.tolist()]}
+        return {
+            "kind": "periodic",
+            "channel": item.channel_id,
+            "start": str(item.start),
+            "interval": str(item.interval),
+            "samples": item.samples,
+            "buffer": bytes(item.buffer).hex(),
+            "timestamps": [str(t) for t in item.timestamps.tolist()],
+        }
     if isinstance(item, RowItem):
-        return {"kind": "row", "channels": list(item.channel_ids),
-                "timestamp": str(item.timestamp), "buffer": bytes(item.buffer).hex()}
+        return {
+            "kind": "row",
+            "channels": list(item.channel_ids),
+            "timestamp": str(item.timestamp),
+            "buffer": bytes(item.buffer).hex(),
+        }
     if isinstance(item, EventItem):
-        return {"kind": "event", "definition": item.definition_id, "appName": item.app_name,
-                "timestamp": str(item.timestamp), "statusText": item.status_text,
-                "rawData": item.raw_data.astype("<f8").tobytes().hex()}  # NaN is no JSON
+        return {
+            "kind": "event",
+            "definition": item.definition_id,
+            "appName": item.app_name,
+            "timestamp": str(item.timestamp),
+            "statusText": item.status_text,
+            "rawData": item.raw_data.astype("<f8").tobytes().hex(),
+        }  # NaN is no JSON
     if isinstance(item, TimeRangeItem):
         return {"kind": "timeRange", "start": str(item.start), "end": str(item.end)}
     assert isinstance(item, SessionJsonItem)
@@ -166,18 +200,27 @@ def appends(draw):
         if kind == "periodic":
             args = (draw(ID), draw(TIMES), draw(st.integers(1, 10**9)), values)
             return lambda burst: burst.periodic(*args)
-        steps = draw(st.lists(st.integers(0, 10**9), min_size=len(values) - 1,
-                              max_size=len(values) - 1))
+        steps = draw(
+            st.lists(st.integers(0, 10**9), min_size=len(values) - 1, max_size=len(values) - 1)
+        )
         t = draw(TIMES) + np.cumsum([0, *steps], dtype=np.int64)
         channel = draw(ID)
         return lambda burst: burst.timestamped(channel, t, values)
     if kind == "row":
-        args = (draw(st.lists(ID, min_size=1, max_size=8)), draw(TIMES),
-                draw(st.binary(min_size=1, max_size=64)))
+        args = (
+            draw(st.lists(ID, min_size=1, max_size=8)),
+            draw(TIMES),
+            draw(st.binary(min_size=1, max_size=64)),
+        )
         return lambda burst: burst.row(*args)
     if kind == "event":
-        args = (draw(st.integers(-(2**31), 2**31 - 1)), draw(TIMES), draw(st.text()),
-                draw(st.lists(st.floats(), max_size=6)), draw(st.text()))
+        args = (
+            draw(st.integers(-(2**31), 2**31 - 1)),
+            draw(TIMES),
+            draw(st.text()),
+            draw(st.lists(st.floats(), max_size=6)),
+            draw(st.text()),
+        )
         return lambda burst: burst.event(*args)
     if kind == "range":
         start = draw(TIMES)
@@ -198,10 +241,15 @@ def test_js_decodes_what_the_native_encoder_writes(page, calls):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.one_of(st.binary(max_size=3000),
-                 st.builds(lambda unit, n: unit * n, st.binary(min_size=1, max_size=9),
-                           st.integers(1, 20000))),
-       st.sampled_from(["default", "high_compression"]))
+@given(
+    st.one_of(
+        st.binary(max_size=3000),
+        st.builds(
+            lambda unit, n: unit * n, st.binary(min_size=1, max_size=9), st.integers(1, 20000)
+        ),
+    ),
+    st.sampled_from(["default", "high_compression"]),
+)
 def test_js_lz4_inflates_what_python_lz4_deflates(page, data, mode):
     block = lz4.block.compress(data, mode=mode, store_size=False)
     assert js(page, "return hex(rta.lz4Block(bytes(arguments[0])));", b64(block)) == data.hex()
@@ -224,8 +272,9 @@ def test_js_lz4_refuses_bad_blocks_with_a_message(page):
     # A cut block is refused, or (cut at a sequence's end) is a shorter valid block.
     for got in js(page, CUTS, [b64(block[:cut]) for cut in range(1, len(block))]):
         assert got.startswith("refused: LZ4 block ") or data.hex().startswith(got), got
-    assert js(page, REFUSE, b64(bytes([0x0F, 1, 0xFF, 0xFF]))) == ("LZ4 block has a bad "
-                                                                  "match offset")
+    assert js(page, REFUSE, b64(bytes([0x0F, 1, 0xFF, 0xFF]))) == (
+        "LZ4 block has a bad match offset"
+    )
     huge = lz4.block.compress(bytes((1 << 20) + 1), store_size=False)
     assert js(page, REFUSE, b64(huge)) == "LZ4 block decompresses to more than 1048576 bytes"
 
@@ -237,15 +286,24 @@ def test_js_subscription_is_what_protobuf_serializes(page, all_events, all_data,
     expected.subscribe.all_events = all_events
     expected.subscribe.all_data_channels = all_data
     expected.subscribe.data_channel_ids.extend(channels)
-    got = js(page, "return hex(rta.encodeSubscription("
-                   "{allEvents: arguments[0], allData: arguments[1], channels: arguments[2]}));",
-             all_events, all_data, channels)
+    got = js(
+        page,
+        "return hex(rta.encodeSubscription("
+        "{allEvents: arguments[0], allData: arguments[1], channels: arguments[2]}));",
+        all_events,
+        all_data,
+        channels,
+    )
     assert got == expected.SerializeToString().hex()
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.sampled_from(DTYPES).flatmap(lambda d: hnp.arrays(d, st.integers(0, 30))))
 def test_js_reads_samples_of_every_dtype(page, values):
-    got = js(page, "return hex(new Uint8Array(rta.samples(bytes(arguments[0]), arguments[1])"
-                   ".buffer));", b64(values.tobytes()), js_dtype(values.dtype))
+    got = js(
+        page,
+        "return hex(new Uint8Array(rta.samples(bytes(arguments[0]), arguments[1]).buffer));",
+        b64(values.tobytes()),
+        js_dtype(values.dtype),
+    )
     assert got == values.astype("<f8").tobytes().hex()  # as JavaScript numbers (doubles)

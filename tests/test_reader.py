@@ -14,23 +14,25 @@ import threading
 import numpy as np
 import pytest
 import redis
+
+import rtastream
 from cli_helpers import (
     T0,
     decode_error,
-    open_session,     send,
+    open_session,
+    send,
     send_data,
     send_json,
     wait_for,
     write_session,
 )
-
-import rtastream
 from rtastream import Burst, keys
 from rtastream.reader import BadEntry, SessionRecord, StreamReader, collect
 
 
-def expected_values(channel_index: int, bursts: int, samples: int = 100,
-                    interval: int = 1_000_000) -> tuple[np.ndarray, np.ndarray]:
+def expected_values(
+    channel_index: int, bursts: int, samples: int = 100, interval: int = 1_000_000
+) -> tuple[np.ndarray, np.ndarray]:
     """What cli_helpers.send_data writes for its channel_index-th channel."""
     t = T0 + np.arange(bursts * samples, dtype=np.int64) * interval
     return t, np.sin((channel_index + 1) * (t / 1e9))
@@ -150,20 +152,23 @@ def test_a_trimmed_end_still_ends_when_the_hash_says_closed(redis_url, r):
     session = open_session(r, "cut", "short")
     send_data(r, session, bursts=2)
     send_json(r, session, "closed")
-    r.xadd(keys.stream_key("short"), {"id": 999, "data": b""}, maxlen=1,
-           approximate=False)  # the session's entries, its final JSON too, trimmed away
+    r.xadd(
+        keys.stream_key("short"), {"id": 999, "data": b""}, maxlen=1, approximate=False
+    )  # the session's entries, its final JSON too, trimmed away
     with rtastream.SessionReader(redis_url, "cut", block=0.1) as reader:
         assert list(reader.entries()) == []
         assert reader.state == "closed"
 
 
 def test_unknown_and_unlocatable_sessions(redis_url, r):
-    with pytest.raises(rtastream.SessionNotFound,
-                       match=r"^unknown session 'nope': no hash at sessions:nope$"):
+    with pytest.raises(
+        rtastream.SessionNotFound, match=r"^unknown session 'nope': no hash at sessions:nope$"
+    ):
         rtastream.SessionReader(redis_url, "nope").open()
     r.hset(keys.session_key("bare"), "json", "{}")
-    with pytest.raises(rtastream.SessionNotFound, match="has no streamName or numeric "
-                                                        "streamSessionId field"):
+    with pytest.raises(
+        rtastream.SessionNotFound, match="has no streamName or numeric streamSessionId field"
+    ):
         list(rtastream.SessionReader(redis_url, "bare"))
 
 
@@ -187,8 +192,9 @@ def test_window_gives_per_channel_arrays_in_time_order(redis_url, r):
     send_data(r, session, bursts=1, events=0)  # re-sent: overlaps the first burst
     send_json(r, session, "closed")
     with rtastream.SessionReader(redis_url, "win") as reader:
-        window = reader.window(np.float64, start=T0 + 50_000_000, end=T0 + 249_000_000,
-                               channels=[0, 2])
+        window = reader.window(
+            np.float64, start=T0 + 50_000_000, end=T0 + 249_000_000, channels=[0, 2]
+        )
     assert sorted(window) == [0, 2]
     t, v = expected_values(2, 4)
     inside = (t >= T0 + 50_000_000) & (t <= T0 + 249_000_000)
@@ -230,8 +236,9 @@ def _burst_of(channels, t, values) -> bytes:
 def test_stream_reader_waits_for_a_stream_that_does_not_exist_yet(redis_url, r):
     got: list = []
     reader = StreamReader(redis_url, "later", start="first", block=0.2)
-    thread = threading.Thread(target=lambda: got.extend(e for _, e in zip(range(3),
-                                                                           reader.entries())))
+    thread = threading.Thread(
+        target=lambda: got.extend(e for _, e in zip(range(3), reader.entries(), strict=False))
+    )
     thread.start()
     wait_for(lambda: blocked_on_xread(r), what="the reader to block on XREAD")
     session = write_session(r, "s", "later", bursts=1)

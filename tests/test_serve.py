@@ -22,11 +22,11 @@ import time
 import aiohttp
 import numpy as np
 import pytest
-from cli_helpers import T0, cli_env, open_session, run_cli, send, send_data, send_json, wait_for
-from serve_helpers import Received, receive_all, request, served, sine
 
+from cli_helpers import T0, cli_env, open_session, run_cli, send, send_data, send_json, wait_for
 from rtastream import Burst, SessionJsonItem, TimeRangeItem, TimestampedItem, decode, keys
 from rtastream.server import SUBPROTOCOL
+from serve_helpers import Received, receive_all, request, served, sine
 
 
 def run(coro):
@@ -114,21 +114,24 @@ def test_subscription_filters_and_widening_backfills_from_the_start(redis_url, r
             await read_until(ws, got, lambda: len(got.samples[1]) == 300)
             assert set(got.samples) == {1} and got.events == []  # filtered
             assert np.array_equal(sorted(got.samples[1]), history)
-            assert list(got.samples[1].values()) == list(sine(1, np.array(
-                list(got.samples[1]))))
+            assert list(got.samples[1].values()) == list(sine(1, np.array(list(got.samples[1]))))
             await ws.send_bytes(request(channels=[2], all_events=True))  # widen
             await read_until(ws, got, lambda: len(got.samples[2]) == 300 and len(got.events) == 3)
             await ws.send_bytes(request(channels=[0]))  # narrowing is impossible: 1, 2 stay
             await read_until(ws, got, lambda: len(got.samples[0]) == 300)
-            await asyncio.get_running_loop().run_in_executor(None, lambda: (
-                send_data(r, session, bursts=1, start=T0 + 300_000_000, events=1),
-                send_json(r, session, "closed")))
+            await asyncio.get_running_loop().run_in_executor(
+                None,
+                lambda: (
+                    send_data(r, session, bursts=1, start=T0 + 300_000_000, events=1),
+                    send_json(r, session, "closed"),
+                ),
+            )
             await receive_all(ws, got)
             for channel in (0, 1, 2):
                 assert len(got.samples[channel]) == 400
             assert len({e.timestamp for e in got.events}) == 4
             assert got.states[0] == "open" and got.states[-1] == "closed"
-            assert got.close_code == 1000
+            assert got.close_code == 1000, ws.exception()
 
     run(main())
 
@@ -139,6 +142,7 @@ async def read_until(ws, got: Received, done, timeout: float = 20) -> None:
             message = await ws.receive()
             assert message.type == aiohttp.WSMsgType.BINARY, message
             got.add(message.data)
+
     await asyncio.wait_for(read(), timeout)
 
 
@@ -158,8 +162,10 @@ def test_a_client_joining_late_gets_every_sample(redis_url, r):
         async with served(redis_url) as server:
             producer = threading.Thread(target=produce)
             producer.start()
-            await asyncio.get_running_loop().run_in_executor(None, lambda: wait_for(
-                lambda: len(session.entry_ids) > 10, what="the session under way"))
+            await asyncio.get_running_loop().run_in_executor(
+                None,
+                lambda: wait_for(lambda: len(session.entry_ids) > 10, what="the session under way"),
+            )
             async with server.ws("busy") as ws:
                 got = Received()
                 got.add((await ws.receive(timeout=10)).data)
@@ -193,6 +199,7 @@ def test_time_ranges_come_at_most_ten_times_a_second(redis_url, r):
                     send_data(r, session, bursts=1, samples=10, start=T0 + b * 10_000_000)
                     time.sleep(1 / 60)
                 send_json(r, session, "closed")
+
             await asyncio.get_running_loop().run_in_executor(None, produce)
             await receive_all(ws, got)
             return got, time.monotonic() - started
@@ -216,10 +223,13 @@ def test_one_redis_reader_per_stream_shared_by_every_client(redis_url, r):
             async with server.http.get(f"{server.base}/health") as health:
                 assert (await health.json())["clients"] == 6
             # Not one reader per client, nor per session: one connection blocked in XREAD.
-            await asyncio.get_running_loop().run_in_executor(None, lambda: wait_for(
-                lambda: blocked_readers(r) == 1, what="one blocked XREAD"))
-            await asyncio.get_running_loop().run_in_executor(None, lambda: [
-                (send_data(r, s, bursts=1), send_json(r, s, "closed")) for s in sessions])
+            await asyncio.get_running_loop().run_in_executor(
+                None, lambda: wait_for(lambda: blocked_readers(r) == 1, what="one blocked XREAD")
+            )
+            await asyncio.get_running_loop().run_in_executor(
+                None,
+                lambda: [(send_data(r, s, bursts=1), send_json(r, s, "closed")) for s in sessions],
+            )
             received = [await receive_all(ws) for ws in sockets]
             for ws in sockets:
                 await ws.close()
@@ -241,7 +251,8 @@ def test_a_client_too_slow_is_closed_with_1013_and_the_server_stays_bounded(redi
         async with served(redis_url, queue_bytes=queue) as server:
             host, port = server.base[7:].split(":")
             slow = await asyncio.get_running_loop().run_in_executor(
-                None, raw_client, host, int(port), "flood")
+                None, raw_client, host, int(port), "flood"
+            )
             rng = np.random.default_rng(1)
             for b in range(200):  # ~12 MiB of incompressible data, never read by the client
                 burst = Burst()
@@ -254,7 +265,8 @@ def test_a_client_too_slow_is_closed_with_1013_and_the_server_stays_bounded(redi
             else:
                 raise AssertionError("the slow client was never closed")
             code, reason = await asyncio.get_running_loop().run_in_executor(
-                None, read_to_close, slow)
+                None, read_to_close, slow
+            )
             return code, reason
 
     code, reason = run(main())
@@ -268,10 +280,14 @@ def raw_client(host: str, port: int, identity: str) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect((host, port))
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET /rta/v2/sessions/{identity}/stream HTTP/1.1\r\nHost: {host}\r\n"
-                  "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                  f"Sec-WebSocket-Protocol: {SUBPROTOCOL}\r\n\r\n").encode())
+    sock.sendall(
+        (
+            f"GET /rta/v2/sessions/{identity}/stream HTTP/1.1\r\nHost: {host}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Sec-WebSocket-Protocol: {SUBPROTOCOL}\r\n\r\n"
+        ).encode()
+    )
     head = b""
     while b"\r\n\r\n" not in head:
         head += sock.recv(1)
@@ -334,20 +350,22 @@ def test_bad_client_messages_close_the_socket(redis_url, r):
 
 
 def test_rest_sessions_page_one_session_health_and_root(redis_url, r):
-    for i, stamp in enumerate(["2025-06-15T15:06:40+00:00", "2025-06-15T17:00:00+02:00",
-                               "2025-06-15T15:10:00Z"]):
+    for i, stamp in enumerate(
+        ["2025-06-15T15:06:40+00:00", "2025-06-15T17:00:00+02:00", "2025-06-15T15:10:00Z"]
+    ):
         session = open_session(r, f"s{i}", "cars")
-        model = {"identity": f"s{i}", "identifier": f"run {i}", "state": "open",
-                 "timestamp": stamp}
+        model = {"identity": f"s{i}", "identifier": f"run {i}", "state": "open", "timestamp": stamp}
         r.hset(keys.session_key(f"s{i}"), keys.JSON, json.dumps(model))
         del session
     r.hset(keys.session_key("unstreamable"), keys.STREAM_NAME, "cars")
 
     async def main():
         async with served(redis_url) as server:
+
             async def get(path):
                 async with server.http.get(server.base + path) as reply:
                     return reply.status, await reply.json()
+
             status, page = await get("/rta/v2/sessions")
             assert status == 200
             assert [s["identity"] for s in page["sessions"]] == ["s2", "s0", "s1"]  # newest first
@@ -355,11 +373,18 @@ def test_rest_sessions_page_one_session_health_and_root(redis_url, r):
             assert [s["identity"] for s in page["sessions"]] == ["s2"]
             async with server.http.get(server.base + "/rta/v2/sessions?pageSize=0") as reply:
                 assert reply.status == 400
-                assert await reply.text() == ("pageIndex >= 0, pageSize >= 1 and sort "
-                                              "prop:asc|desc expected")
-            assert await get("/rta/v2/sessions/s1") == (200, {
-                "identity": "s1", "identifier": "run 1", "state": "open",
-                "timestamp": "2025-06-15T17:00:00+02:00"})
+                assert await reply.text() == (
+                    "pageIndex >= 0, pageSize >= 1 and sort prop:asc|desc expected"
+                )
+            assert await get("/rta/v2/sessions/s1") == (
+                200,
+                {
+                    "identity": "s1",
+                    "identifier": "run 1",
+                    "state": "open",
+                    "timestamp": "2025-06-15T17:00:00+02:00",
+                },
+            )
             for unknown in ("nobody", "unstreamable"):
                 async with server.http.get(f"{server.base}/rta/v2/sessions/{unknown}") as reply:
                     assert reply.status == 404
@@ -375,9 +400,12 @@ def test_rest_sessions_page_one_session_health_and_root(redis_url, r):
 
 
 def test_serve_command_listens_on_loopback_and_answers(redis_url):
-    process = subprocess.Popen([sys.executable, "-m", "rtastream", "serve", "--port", "0",
-                                "--redis", redis_url], stderr=subprocess.PIPE, text=True,
-                               env=cli_env())
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rtastream", "serve", "--port", "0", "--redis", redis_url],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
     try:
         line = process.stderr.readline()
         assert line.startswith(f"serving the sessions in {redis_url} at http://127.0.0.1:")
@@ -386,6 +414,7 @@ def test_serve_command_listens_on_loopback_and_answers(redis_url):
         async def main():
             async with aiohttp.ClientSession() as http, http.get(url + "health") as reply:
                 return reply.status
+
         assert run(main()) == 200
     finally:
         process.terminate()
@@ -393,13 +422,18 @@ def test_serve_command_listens_on_loopback_and_answers(redis_url):
 
 
 def test_serve_without_aiohttp_names_the_extra(redis_url):
-    code = ("import sys; sys.modules['aiohttp'] = None; from rtastream.cli import main; "
-            f"sys.exit(main(['serve', '--redis', {redis_url!r}]))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=cli_env(), timeout=60)
+    code = (
+        "import sys; sys.modules['aiohttp'] = None; from rtastream.cli import main; "
+        f"sys.exit(main(['serve', '--redis', {redis_url!r}]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=cli_env(), timeout=60
+    )
     assert result.returncode == 1
-    assert result.stderr == ("rtastream: error: rtastream serve needs aiohttp, which is not "
-                             "installed: pip install 'rtastream[serve]'\n")
+    assert result.stderr == (
+        "rtastream: error: rtastream serve needs aiohttp, which is not "
+        "installed: pip install 'rtastream[serve]'\n"
+    )
 
 
 def test_serve_bad_port_and_busy_port(redis_url):

@@ -6,30 +6,54 @@ import argparse
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from rtastream import SessionState
 from rtastream.cli import format as fmt
 from rtastream.cli.arguments import positive_int, positive_number
 from rtastream.reader import SessionRecord
 
+R = TypeVar("R")
 DEFAULT_LIMIT = 50
 STATES = tuple(state.json_name for state in SessionState)
 
 
 def add_options(parser: argparse.ArgumentParser, ages: bool = True) -> None:
     group = parser.add_argument_group("filters")
-    group.add_argument("--stream", action="append", metavar="NAME",
-                       help="only this stream and its sessions (repeatable)")
-    group.add_argument("--state", action="append", choices=STATES, metavar="STATE",
-                       help=f"only sessions in this state (repeatable): {', '.join(STATES)}")
+    group.add_argument(
+        "--stream",
+        action="append",
+        metavar="NAME",
+        help="only this stream and its sessions (repeatable)",
+    )
+    group.add_argument(
+        "--state",
+        action="append",
+        choices=STATES,
+        metavar="STATE",
+        help=f"only sessions in this state (repeatable): {', '.join(STATES)}",
+    )
     if ages:
-        group.add_argument("--newer-than", type=positive_number("seconds"), metavar="SECONDS",
-                           help="only sessions updated less than SECONDS ago")
-        group.add_argument("--older-than", type=positive_number("seconds"), metavar="SECONDS",
-                           help="only sessions not updated for SECONDS or more")
-    group.add_argument("--limit", type=positive_int, default=DEFAULT_LIMIT, metavar="N",
-                       help=f"list at most N sessions and N streams, newest first "
-                            f"(default {DEFAULT_LIMIT}); the summary counts them all")
+        group.add_argument(
+            "--newer-than",
+            type=positive_number("seconds"),
+            metavar="SECONDS",
+            help="only sessions updated less than SECONDS ago",
+        )
+        group.add_argument(
+            "--older-than",
+            type=positive_number("seconds"),
+            metavar="SECONDS",
+            help="only sessions not updated for SECONDS or more",
+        )
+    group.add_argument(
+        "--limit",
+        type=positive_int,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help=f"list at most N sessions and N streams, newest first "
+        f"(default {DEFAULT_LIMIT}); the summary counts them all",
+    )
     group.add_argument("--all", action="store_true", help="list everything (no limit)")
 
 
@@ -43,10 +67,13 @@ class Filter:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Filter:
-        return cls(frozenset(args.stream) if args.stream else None,
-                   frozenset(args.state) if args.state else None,
-                   getattr(args, "newer_than", None), getattr(args, "older_than", None),
-                   None if args.all else args.limit)
+        return cls(
+            frozenset(args.stream) if args.stream else None,
+            frozenset(args.state) if args.state else None,
+            getattr(args, "newer_than", None),
+            getattr(args, "older_than", None),
+            None if args.all else args.limit,
+        )
 
     def stream(self, name: str | None) -> bool:
         return self.streams is None or name in self.streams
@@ -66,7 +93,7 @@ class Filter:
         kept = [record for record in records if self.session(record, now_ms)]
         return sorted(kept, key=lambda s: (s.last_updated_ms or 0, s.identity), reverse=True)
 
-    def shown(self, rows: list) -> list:
+    def shown(self, rows: list[R]) -> list[R]:
         return rows if self.limit is None else rows[: self.limit]
 
 

@@ -27,14 +27,17 @@ from rtastream.reader import (
 
 def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
-        "inspect", parents=[parent], help="show what is in Redis: streams, sessions, one session",
+        "inspect",
+        parents=[parent],
+        help="show what is in Redis: streams, sessions, one session",
         description="Without IDENTITY: a summary (how many streams and sessions, by state), "
-                    "then the streams listed in the `streams` set (entries, first and last "
-                    "entry time, memory) and the session hashes (state, stream, time range, "
-                    "last update, TTL), most recently updated first, narrowed by the filters. "
-                    "With IDENTITY: decode that session's messages and report channels, item "
-                    "kinds, samples, rates, events, burst sizes and compression; a bad entry is "
-                    "reported on stderr in one line and skipped.")
+        "then the streams listed in the `streams` set (entries, first and last "
+        "entry time, memory) and the session hashes (state, stream, time range, "
+        "last update, TTL), most recently updated first, narrowed by the filters. "
+        "With IDENTITY: decode that session's messages and report channels, item "
+        "kinds, samples, rates, events, burst sizes and compression; a bad entry is "
+        "reported on stderr in one line and skipped.",
+    )
     parser.add_argument("identity", nargs="?", metavar="IDENTITY", help="a session identity")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead")
     filters.add_options(parser)
@@ -51,41 +54,71 @@ def run_command(args: argparse.Namespace) -> int:
     with client:
         if args.identity is None:
             chosen = filters.Filter.from_args(args)
-            streams = [run(client, read_stream(name)) for name in run(client, stream_names())
-                       if chosen.stream(name)]
+            streams = [
+                run(client, read_stream(name))
+                for name in run(client, stream_names())
+                if chosen.stream(name)
+            ]
             every = run(client, list_sessions())
             sessions = chosen.sessions(every, now_ms)
             if args.json:
-                print(json.dumps({
-                    "redis": redact(args.redis), "time_ms": now_ms,
-                    "summary": {"streams": len(streams), "sessions": len(sessions),
-                                "sessions_in_redis": len(every)},
-                    "streams": [s.to_json() for s in chosen.shown(streams)],
-                    "sessions": [s.to_json(now_ms) for s in chosen.shown(sessions)]}, indent=2))
+                print(
+                    json.dumps(
+                        {
+                            "redis": redact(args.redis),
+                            "time_ms": now_ms,
+                            "summary": {
+                                "streams": len(streams),
+                                "sessions": len(sessions),
+                                "sessions_in_redis": len(every),
+                            },
+                            "streams": [s.to_json() for s in chosen.shown(streams)],
+                            "sessions": [s.to_json(now_ms) for s in chosen.shown(sessions)],
+                        },
+                        indent=2,
+                    )
+                )
             else:
                 print(overview(redact(args.redis), now_ms, streams, sessions, len(every), chosen))
             return 0
         try:
-            with SessionReader(client, args.identity, follow=False,
-                               on_bad_entry=report_bad_entry) as reader:
+            with SessionReader(
+                client, args.identity, follow=False, on_bad_entry=report_bad_entry
+            ) as reader:
                 session = reader.session
                 stats = session_stats(reader)
         except SessionNotFound as exc:
             raise CliError(str(exc)) from None
     if args.json:
-        print(json.dumps({"session": session.to_json(now_ms), "model": session.model,
-                          "messages": stats.to_json()}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "session": session.to_json(now_ms),
+                    "model": session.model,
+                    "messages": stats.to_json(),
+                },
+                indent=2,
+            )
+        )
     else:
         print(session_report(session, stats, now_ms))
     return 0
 
 
-def overview(url: str, now_ms: int, streams: list[StreamRecord], sessions: list[SessionRecord],
-             in_redis: int, chosen: filters.Filter) -> str:
+def overview(
+    url: str,
+    now_ms: int,
+    streams: list[StreamRecord],
+    sessions: list[SessionRecord],
+    in_redis: int,
+    chosen: filters.Filter,
+) -> str:
     narrowed = len(sessions) != in_redis
-    lines = [f"Redis {url} at {fmt.iso_ms(now_ms)}",
-             f"{filters.plural(len(streams), 'stream')}, {filters.state_counts(sessions)}"
-             + (f" matching, of {fmt.count(in_redis)} in Redis" if narrowed else "")]
+    lines = [
+        f"Redis {url} at {fmt.iso_ms(now_ms)}",
+        f"{filters.plural(len(streams), 'stream')}, {filters.state_counts(sessions)}"
+        + (f" matching, of {fmt.count(in_redis)} in Redis" if narrowed else ""),
+    ]
     shown_streams = chosen.shown(streams)
     lines += ["", section("Streams", len(shown_streams), len(streams))]
     if shown_streams:
@@ -94,26 +127,44 @@ def overview(url: str, now_ms: int, streams: list[StreamRecord], sessions: list[
             if s.length is None:
                 rows.append([s.name, "(missing)", "", "", ""])
                 continue
-            rows.append([s.name, fmt.count(s.length),
-                         fmt.iso_ms(entry_time_ms(s.first_id)) if s.first_id else "-",
-                         fmt.iso_ms(entry_time_ms(s.last_id)) if s.last_id else "-",
-                         fmt.size(s.memory) if s.memory is not None else "-"])
-        lines.append(fmt.table(["name", "entries", "first entry", "last entry", "memory"],
-                               rows, "<>>>>"))
+            rows.append(
+                [
+                    s.name,
+                    fmt.count(s.length),
+                    fmt.iso_ms(entry_time_ms(s.first_id)) if s.first_id else "-",
+                    fmt.iso_ms(entry_time_ms(s.last_id)) if s.last_id else "-",
+                    fmt.size(s.memory) if s.memory is not None else "-",
+                ]
+            )
+        lines.append(
+            fmt.table(["name", "entries", "first entry", "last entry", "memory"], rows, "<>>>>")
+        )
     shown_sessions = chosen.shown(sessions)
     lines += ["", section("Sessions", len(shown_sessions), len(sessions))]
     if shown_sessions:
         rows = []
-        for s in shown_sessions:
-            time_range = s.time_range
-            age = s.age_s(now_ms)
-            rows.append([s.identity, s.state, s.stream or "-", s.stream_session_id or "-",
-                         fmt.iso_ns(time_range[0]) if time_range else "-",
-                         fmt.iso_ns(time_range[1]) if time_range else "-",
-                         f"{fmt.duration(age)} ago" if age is not None else "-",
-                         fmt.duration(s.ttl) if s.ttl is not None else "never"])
-        lines.append(fmt.table(["identity", "state", "stream", "id", "start", "end", "updated",
-                                "expires in"], rows, "<<<><<>>"))
+        for session in shown_sessions:
+            time_range = session.time_range
+            age = session.age_s(now_ms)
+            rows.append(
+                [
+                    session.identity,
+                    session.state,
+                    session.stream or "-",
+                    session.stream_session_id or "-",
+                    fmt.iso_ns(time_range[0]) if time_range else "-",
+                    fmt.iso_ns(time_range[1]) if time_range else "-",
+                    f"{fmt.duration(age)} ago" if age is not None else "-",
+                    fmt.duration(session.ttl) if session.ttl is not None else "never",
+                ]
+            )
+        lines.append(
+            fmt.table(
+                ["identity", "state", "stream", "id", "start", "end", "updated", "expires in"],
+                rows,
+                "<<<><<>>",
+            )
+        )
     return "\n".join(lines)
 
 
@@ -131,56 +182,111 @@ def session_report(session: SessionRecord, stats: SessionStats, now_ms: int) -> 
     facts: list[tuple[str, str]] = [
         ("identifier", str(model.get("identifier", "-"))),
         ("state", session.state),
-        ("stream", f"{session.stream} (stream session id {session.stream_session_id}, "
-                   f"after entry {session.stream_position})"),
+        (
+            "stream",
+            f"{session.stream} (stream session id {session.stream_session_id}, "
+            f"after entry {session.stream_position})",
+        ),
     ]
     if session.time_range:
         facts.append(("time range", time_range(*session.time_range)))
-    facts.append(("updated", (f"{fmt.duration(age)} ago" if age is not None else "never")
-                  + (f", expires in {fmt.duration(session.ttl)}" if session.ttl is not None
-                     else ", never expires")))
-    facts.append(("messages", f"{fmt.count(stats.messages)} ({fmt.count(stats.data_bursts)} "
-                              "with data)"
-                              + (f", {filters.plural(stats.skipped, 'bad entry', 'bad entries')}"
-                                 " skipped" if stats.skipped else "")))
+    facts.append(
+        (
+            "updated",
+            (f"{fmt.duration(age)} ago" if age is not None else "never")
+            + (
+                f", expires in {fmt.duration(session.ttl)}"
+                if session.ttl is not None
+                else ", never expires"
+            ),
+        )
+    )
+    facts.append(
+        (
+            "messages",
+            f"{fmt.count(stats.messages)} ({fmt.count(stats.data_bursts)} "
+            "with data)"
+            + (
+                f", {filters.plural(stats.skipped, 'bad entry', 'bad entries')} skipped"
+                if stats.skipped
+                else ""
+            ),
+        )
+    )
     if stats.messages:
         facts += [
             ("state updates", " -> ".join(stats.states) or "-"),
-            ("items", ", ".join(f"{kind} {fmt.count(n)}"
-                                for kind, n in sorted(stats.kinds.items()))),
-            ("samples", f"{fmt.count(stats.samples)} in "
-                        f"{filters.plural(len(stats.channels), 'channel')}"),
-            ("burst size", f"raw {spread(stats.raw_sizes)}; "
-                           f"compressed {spread(stats.compressed_sizes)}"),
-            ("total", f"raw {fmt.size(stats.raw)}, compressed {fmt.size(stats.compressed)}, "
-                      f"ratio {stats.ratio:.2f}"),
+            (
+                "items",
+                ", ".join(f"{kind} {fmt.count(n)}" for kind, n in sorted(stats.kinds.items())),
+            ),
+            (
+                "samples",
+                f"{fmt.count(stats.samples)} in {filters.plural(len(stats.channels), 'channel')}",
+            ),
+            (
+                "burst size",
+                f"raw {spread(stats.raw_sizes)}; compressed {spread(stats.compressed_sizes)}",
+            ),
+            (
+                "total",
+                f"raw {fmt.size(stats.raw)}, compressed {fmt.size(stats.compressed)}, "
+                f"ratio {stats.ratio:.2f}",
+            ),
         ]
     width = max(len(label) for label, _ in facts)
     lines += [f"  {label.ljust(width)}  {value}" for label, value in facts]
     if not stats.messages:
-        lines.append(f"  note: no messages with id {session.stream_session_id} after "
-                     f"{session.stream_position} in stream:{session.stream} "
-                     "(not started yet, or trimmed away)")
+        lines.append(
+            f"  note: no messages with id {session.stream_session_id} after "
+            f"{session.stream_position} in stream:{session.stream} "
+            "(not started yet, or trimmed away)"
+        )
     elif not stats.starts_with_json:
-        lines.append("  note: the first message found is not a Session JSON update "
-                     "(the stream was probably trimmed past the session's start)")
+        lines.append(
+            "  note: the first message found is not a Session JSON update "
+            "(the stream was probably trimmed past the session's start)"
+        )
     if stats.channels:
         rows = []
         for channel_id, c in sorted(stats.channels.items()):
             width_b = f"{c.nbytes / c.samples:g} B" if c.nbytes else "-"
-            rows.append([channel_id, "+".join(sorted(c.kinds)), fmt.count(c.samples), width_b,
-                         fmt.iso_ns(c.first), fmt.iso_ns(c.last), fmt.duration(c.span_ns / 1e9),
-                         fmt.rate(c.rate_hz) if c.rate_hz else "-"])
-        lines += ["", f"Channels ({len(stats.channels)})",
-                  fmt.table(["channel", "kinds", "samples", "sample", "first", "last", "span",
-                             "rate"], rows, "><>><<>>")]
+            rows.append(
+                [
+                    channel_id,
+                    "+".join(sorted(c.kinds)),
+                    fmt.count(c.samples),
+                    width_b,
+                    when(c.first),
+                    when(c.last),
+                    fmt.duration(c.span_ns / 1e9),
+                    fmt.rate(c.rate_hz) if c.rate_hz else "-",
+                ]
+            )
+        lines += [
+            "",
+            f"Channels ({len(stats.channels)})",
+            fmt.table(
+                ["channel", "kinds", "samples", "sample", "first", "last", "span", "rate"],
+                rows,
+                "><>><<>>",
+            ),
+        ]
     if stats.events:
-        rows = [[event_id, e.count, fmt.iso_ns(e.first), fmt.iso_ns(e.last), e.last_status or "-"]
-                for event_id, e in sorted(stats.events.items())]
-        lines += ["", f"Events ({sum(e.count for e in stats.events.values())})",
-                  fmt.table(["definition", "count", "first", "last", "last status text"],
-                            rows, ">><<<")]
+        rows = [
+            [event_id, e.count, when(e.first), when(e.last), e.last_status or "-"]
+            for event_id, e in sorted(stats.events.items())
+        ]
+        lines += [
+            "",
+            f"Events ({sum(e.count for e in stats.events.values())})",
+            fmt.table(["definition", "count", "first", "last", "last status text"], rows, ">><<<"),
+        ]
     return "\n".join(lines)
+
+
+def when(ns: int | None) -> str:
+    return "-" if ns is None else fmt.iso_ns(ns)
 
 
 def time_range(start: int, end: int) -> str:

@@ -20,8 +20,14 @@ from rtastream import (
 )
 from rtastream.reader import Entry
 
-KINDS = {TimestampedItem: "timestamped", PeriodicItem: "periodic", RowItem: "row",
-         EventItem: "event", TimeRangeItem: "time_range", SessionJsonItem: "session_json"}
+KINDS = {
+    TimestampedItem: "timestamped",
+    PeriodicItem: "periodic",
+    RowItem: "row",
+    EventItem: "event",
+    TimeRangeItem: "time_range",
+    SessionJsonItem: "session_json",
+}
 
 
 @dataclass
@@ -50,7 +56,7 @@ class ChannelStats:
 
     @property
     def span_ns(self) -> int:
-        return (self.last - self.first) if self.first is not None else 0
+        return 0 if self.first is None or self.last is None else self.last - self.first
 
     @property
     def rate_hz(self) -> float | None:
@@ -102,16 +108,27 @@ def summarize(entry: Entry) -> MessageSummary:
         kinds[kind] += 1
         if isinstance(item, TimestampedItem) and len(item.timestamps):
             stats = channels.setdefault(item.channel_id, ChannelStats())
-            stats.add(kind, len(item.timestamps), len(item.buffer),
-                      int(item.timestamps.min()), int(item.timestamps.max()))
+            stats.add(
+                kind,
+                len(item.timestamps),
+                len(item.buffer),
+                int(item.timestamps.min()),
+                int(item.timestamps.max()),
+            )
         elif isinstance(item, PeriodicItem) and item.samples:
             stats = channels.setdefault(item.channel_id, ChannelStats())
-            stats.add(kind, item.samples, len(item.buffer), item.start,
-                      item.start + item.interval * (item.samples - 1))
+            stats.add(
+                kind,
+                item.samples,
+                len(item.buffer),
+                item.start,
+                item.start + item.interval * (item.samples - 1),
+            )
         elif isinstance(item, RowItem):
             for channel_id in item.channel_ids:  # a row's buffer mixes widths: no bytes per channel
                 channels.setdefault(channel_id, ChannelStats()).add(
-                    kind, 1, 0, item.timestamp, item.timestamp)
+                    kind, 1, 0, item.timestamp, item.timestamp
+                )
         elif isinstance(item, EventItem):
             events.append(item)
         elif isinstance(item, TimeRangeItem):
@@ -159,12 +176,12 @@ class SessionStats:
         for channel_id, stats in summary.channels.items():
             self.channels.setdefault(channel_id, ChannelStats()).merge(stats)
         for event in summary.events:
-            stats = self.events.setdefault(event.definition_id, EventStats())
-            stats.count += 1
-            if stats.first is None or event.timestamp < stats.first:
-                stats.first = event.timestamp
-            if stats.last is None or event.timestamp >= stats.last:
-                stats.last, stats.last_status = event.timestamp, event.status_text
+            seen = self.events.setdefault(event.definition_id, EventStats())
+            seen.count += 1
+            if seen.first is None or event.timestamp < seen.first:
+                seen.first = event.timestamp
+            if seen.last is None or event.timestamp >= seen.last:
+                seen.last, seen.last_status = event.timestamp, event.status_text
         self.states.extend(summary.states)
         if summary.time_range is not None:
             self.time_range = summary.time_range
@@ -193,28 +210,49 @@ class SessionStats:
         def sizes(values: list[int]) -> dict[str, Any]:
             if not values:
                 return {"total": 0, "min": None, "mean": None, "max": None}
-            return {"total": sum(values), "min": min(values), "mean": sum(values) / len(values),
-                    "max": max(values)}
+            return {
+                "total": sum(values),
+                "min": min(values),
+                "mean": sum(values) / len(values),
+                "max": max(values),
+            }
+
         return {
-            "messages": self.messages, "data_bursts": self.data_bursts,
+            "messages": self.messages,
+            "data_bursts": self.data_bursts,
             "skipped_entries": self.skipped,
-            "first_entry": self.first_entry, "last_entry": self.last_entry,
+            "first_entry": self.first_entry,
+            "last_entry": self.last_entry,
             "starts_with_session_json": self.starts_with_json,
-            "states": self.states, "final_state": self.final_state,
+            "states": self.states,
+            "final_state": self.final_state,
             "items": dict(sorted(self.kinds.items())),
             "samples": self.samples,
-            "raw_bytes": sizes(self.raw_sizes), "compressed_bytes": sizes(self.compressed_sizes),
+            "raw_bytes": sizes(self.raw_sizes),
+            "compressed_bytes": sizes(self.compressed_sizes),
             "compression_ratio": self.ratio,
             "streamed_time_range": list(self.time_range) if self.time_range else None,
             "channels": {
-                str(cid): {"kinds": sorted(c.kinds), "samples": c.samples, "bytes": c.nbytes,
-                           "first": c.first, "last": c.last, "span_ns": c.span_ns,
-                           "rate_hz": c.rate_hz}
-                for cid, c in sorted(self.channels.items())},
+                str(cid): {
+                    "kinds": sorted(c.kinds),
+                    "samples": c.samples,
+                    "bytes": c.nbytes,
+                    "first": c.first,
+                    "last": c.last,
+                    "span_ns": c.span_ns,
+                    "rate_hz": c.rate_hz,
+                }
+                for cid, c in sorted(self.channels.items())
+            },
             "events": {
-                str(eid): {"count": e.count, "first": e.first, "last": e.last,
-                           "last_status_text": e.last_status}
-                for eid, e in sorted(self.events.items())},
+                str(eid): {
+                    "count": e.count,
+                    "first": e.first,
+                    "last": e.last,
+                    "last_status_text": e.last_status,
+                }
+                for eid, e in sorted(self.events.items())
+            },
         }
 
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import redis
 
-from rtastream import SessionReader
+from rtastream import SessionNotFound, SessionReader
 from rtastream.cli import format as fmt
 from rtastream.cli.arguments import natural_int, positive_int
-from rtastream.cli.connection import connect
+from rtastream.cli.connection import CliError, connect
 from rtastream.cli.inspect import report_bad_entry
 from rtastream.cli.stats import MessageSummary, summarize
 from rtastream.reader import (
@@ -28,26 +28,42 @@ from rtastream.reader import (
 
 def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
-        "tail", parents=[parent], help="follow a stream or a session live, one line per message",
+        "tail",
+        parents=[parent],
+        help="follow a stream or a session live, one line per message",
         description="Follow a stream (every session in it) or one session (by identity) with "
-                    "blocking XREAD and print one line per message: entry time, session, item "
-                    "kinds, channels, samples, data time range, raw/compressed size. A session "
-                    "identity is tried first, then a stream name; a stream that does not exist "
-                    "yet is waited for, as `tail -F` does. Following a session ends when it "
-                    "reaches a closed state (closed, truncated, failed, abandoned). A bad entry "
-                    "is reported on stderr in one line and skipped. Ctrl+C stops following and "
-                    "exits with status 0.")
-    parser.add_argument("target", metavar="STREAM|IDENTITY",
-                        help="a stream name or a session identity")
+        "blocking XREAD and print one line per message: entry time, session, item "
+        "kinds, channels, samples, data time range, raw/compressed size. A session "
+        "identity is tried first, then a stream name; a stream that does not exist "
+        "yet is waited for, as `tail -F` does. Following a session ends when it "
+        "reaches a closed state (closed, truncated, failed, abandoned). A bad entry "
+        "is reported on stderr in one line and skipped. Ctrl+C stops following and "
+        "exits with status 0.",
+    )
+    parser.add_argument(
+        "target", metavar="STREAM|IDENTITY", help="a stream name or a session identity"
+    )
     start = parser.add_mutually_exclusive_group()
-    start.add_argument("--from-start", action="store_true",
-                       help="start at the session's first message (or the stream's first entry)")
-    start.add_argument("--last", type=natural_int, metavar="N",
-                       help="start with the last N messages of the stream or session (0: only "
-                            "new ones, the default unless --count is given alone)")
-    parser.add_argument("-n", "--count", type=positive_int, metavar="N",
-                        help="exit after N messages; alone, it starts with the last N messages "
-                             "(as --last N does), so it ends at once on a stream that has them")
+    start.add_argument(
+        "--from-start",
+        action="store_true",
+        help="start at the session's first message (or the stream's first entry)",
+    )
+    start.add_argument(
+        "--last",
+        type=natural_int,
+        metavar="N",
+        help="start with the last N messages of the stream or session (0: only "
+        "new ones, the default unless --count is given alone)",
+    )
+    parser.add_argument(
+        "-n",
+        "--count",
+        type=positive_int,
+        metavar="N",
+        help="exit after N messages; alone, it starts with the last N messages "
+        "(as --last N does), so it ends at once on a stream that has them",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object per message")
     parser.set_defaults(run=run_command)
 
@@ -65,10 +81,13 @@ class Names:
     def __call__(self, stream_session_id: int) -> str:
         if stream_session_id not in self.names and stream_session_id not in self.looked_up:
             self.looked_up.add(stream_session_id)
-            self.names.update({int(s.stream_session_id): s.identity
-                               for s in run(self.client, list_sessions())
-                               if s.stream == self.stream
-                               and (s.stream_session_id or "").isdigit()})
+            self.names.update(
+                {
+                    location[1]: s.identity
+                    for s in run(self.client, list_sessions())
+                    if (location := s.location) and location[0] == self.stream
+                }
+            )
         return self.names.get(stream_session_id, f"#{stream_session_id}")
 
 
@@ -81,23 +100,33 @@ def run_command(args: argparse.Namespace) -> int:
         reader: SessionReader | StreamReader
         if session is not None:
             if session.state in CLOSED_STATES and start == "new":
-                print(f"session {args.target} has ended ({session.state}); --from-start or "
-                      "--last N replays it", file=sys.stderr)
+                print(
+                    f"session {args.target} has ended ({session.state}); --from-start or "
+                    "--last N replays it",
+                    file=sys.stderr,
+                )
                 return 0
-            reader = SessionReader(client, args.target, start=start,
-                                   on_bad_entry=report_bad_entry)
-            stream = session.stream or ""
-            names = Names(client, stream, {int(session.stream_session_id or 0): args.target})
+            reader = SessionReader(client, args.target, start=start, on_bad_entry=report_bad_entry)
+            try:
+                stream, session_id = reader.open().location or ("", 0)
+            except SessionNotFound as exc:
+                raise CliError(str(exc)) from None
+            names = Names(client, stream, {session_id: args.target})
         else:
             stream = args.target
             if run(client, read_stream(stream)).length is None:
-                say(f"no stream or session {stream!r} yet: waiting for stream:{stream} to "
-                    "appear (Ctrl+C to stop)")
+                say(
+                    f"no stream or session {stream!r} yet: waiting for stream:{stream} to "
+                    "appear (Ctrl+C to stop)"
+                )
             reader = StreamReader(client, stream, start=start, on_bad_entry=report_bad_entry)
             names = Names(client, stream, {})
-        reader.open()  # where it starts: what arrives from now on is shown
-        say(f"following stream:{stream}" + (f" for session {args.target}" if session else "")
-            + " (Ctrl+C to stop)")
+            reader.open()  # where it starts: what arrives from now on is shown
+        say(
+            f"following stream:{stream}"
+            + (f" for session {args.target}" if session else "")
+            + " (Ctrl+C to stop)"
+        )
         try:
             return follow(reader, args, names)
         except KeyboardInterrupt:
@@ -148,11 +177,18 @@ def line(summary: MessageSummary, who: str) -> str:
 def as_json(summary: MessageSummary, who: str) -> dict[str, Any]:
     entry: Entry = summary.entry
     span = summary.data_span
-    return {"entry": entry.id, "session": who,
-            "stream_session_id": str(entry.stream_session_id),
-            "items": dict(sorted(summary.kinds.items())), "states": summary.states,
-            "channels": sorted(summary.channels), "samples": summary.samples,
-            "first": span[0] if span else None, "last": span[1] if span else None,
-            "time_range": list(summary.time_range) if summary.time_range else None,
-            "events": len(summary.events),
-            "raw_bytes": summary.raw, "compressed_bytes": summary.compressed}
+    return {
+        "entry": entry.id,
+        "session": who,
+        "stream_session_id": str(entry.stream_session_id),
+        "items": dict(sorted(summary.kinds.items())),
+        "states": summary.states,
+        "channels": sorted(summary.channels),
+        "samples": summary.samples,
+        "first": span[0] if span else None,
+        "last": span[1] if span else None,
+        "time_range": list(summary.time_range) if summary.time_range else None,
+        "events": len(summary.events),
+        "raw_bytes": summary.raw,
+        "compressed_bytes": summary.compressed,
+    }

@@ -89,9 +89,9 @@ class Trimmer:
             report["streams"].append(self.trim(name, maxlen, approx))
         return report
 
-    def remove_stale_sessions(self, cutoff: int, out: list[dict[str, Any]]) -> set[str]:
+    def remove_stale_sessions(self, cutoff: int, out: list[dict[str, Any]]) -> set[str | None]:
         """Delete stale session hashes; the stream names the remaining ones use."""
-        live = set()
+        live: set[str | None] = set()
         for session in run(self.client, list_sessions()):
             updated = session.last_updated_ms
             if not self.chosen.session(session, self.now_ms) or (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio
 
@@ -21,7 +21,7 @@ async def execute(client: Any, step: Commands) -> list[Any]:
     pipe = client.pipeline(transaction=False)
     for command in step.commands:
         pipe.execute_command(*command)
-    return await pipe.execute(raise_on_error=step.raise_on_error)
+    return list(await pipe.execute(raise_on_error=step.raise_on_error))
 
 
 async def run(client: Any, flow: Flow[T]) -> T:
@@ -30,7 +30,7 @@ async def run(client: Any, flow: Flow[T]) -> T:
         try:
             step = flow.send(reply)
         except StopIteration as done:
-            return done.value
+            return cast(T, done.value)
         assert isinstance(step, Commands), "a query yields commands only"
         reply = await execute(client, step)
 
@@ -78,15 +78,23 @@ class _Reader:
 class AsyncSessionReader(_Reader):
     """The asyncio twin of SessionReader (same arguments):
 
-        async with rtastream.AsyncSessionReader(url, "run-42") as reader:
-            async for item in reader:
-                ...
+    async with rtastream.AsyncSessionReader(url, "run-42") as reader:
+        async for item in reader:
+            ...
     """
 
-    def __init__(self, redis: str | redis.asyncio.Redis, identity: str, *,
-                 start: str | int = "first", follow: bool = True, block: float = 1.0,
-                 batch: int = 200, on_bad_entry: BadEntryHandler | None = None) -> None:
-        self._plan = SessionPlan(identity, start, follow, block, batch, on_bad_entry)
+    def __init__(
+        self,
+        redis: str | redis.asyncio.Redis,
+        identity: str,
+        *,
+        start: str | int = "first",
+        follow: bool = True,
+        block: float = 1.0,
+        batch: int = 200,
+        on_bad_entry: BadEntryHandler | None = None,
+    ) -> None:
+        self._plan: SessionPlan = SessionPlan(identity, start, follow, block, batch, on_bad_entry)
         super().__init__(redis)
 
     async def __aenter__(self) -> AsyncSessionReader:
@@ -94,7 +102,10 @@ class AsyncSessionReader(_Reader):
         return self
 
     async def open(self) -> SessionRecord:
-        return self._plan.session or await run(self._client, self._plan.opening())
+        session = self._plan.session
+        if session is None:
+            session = await run(self._client, self._plan.opening())
+        return session
 
     @property
     def identity(self) -> str:
@@ -123,23 +134,36 @@ class AsyncSessionReader(_Reader):
             for item in entry.items:
                 yield item
 
-    async def window(self, dtype: DTypes, start: int | None = None, end: int | None = None,
-                     channels: Iterable[int] | None = None) -> dict[int, Series]:
-        plan = SessionPlan(self.identity, "first", False, 1.0, self._plan.batch,
-                           self._plan.report)
+    async def window(
+        self,
+        dtype: DTypes,
+        start: int | None = None,
+        end: int | None = None,
+        channels: Iterable[int] | None = None,
+    ) -> dict[int, Series]:
+        plan = SessionPlan(self.identity, "first", False, 1.0, self._plan.batch, self._plan.report)
         await run(self._client, plan.opening())
-        items = [item async for entry in drive(self._client, plan.reading())
-                 for item in entry.items]
+        items = [
+            item async for entry in drive(self._client, plan.reading()) for item in entry.items
+        ]
         return collect(items, dtype, start, end, channels)
 
 
 class AsyncStreamReader(_Reader):
     """The asyncio twin of StreamReader."""
 
-    def __init__(self, redis: str | redis.asyncio.Redis, stream: str, *,
-                 start: str | int = "new", follow: bool = True, block: float = 1.0,
-                 batch: int = 200, on_bad_entry: BadEntryHandler | None = None) -> None:
-        self._plan = StreamPlan(stream, start, follow, block, batch, on_bad_entry)
+    def __init__(
+        self,
+        redis: str | redis.asyncio.Redis,
+        stream: str,
+        *,
+        start: str | int = "new",
+        follow: bool = True,
+        block: float = 1.0,
+        batch: int = 200,
+        on_bad_entry: BadEntryHandler | None = None,
+    ) -> None:
+        self._plan: StreamPlan = StreamPlan(stream, start, follow, block, batch, on_bad_entry)
         super().__init__(redis)
 
     async def __aenter__(self) -> AsyncStreamReader:
@@ -147,7 +171,10 @@ class AsyncStreamReader(_Reader):
         return self
 
     async def open(self) -> str:
-        return self._plan.after or await run(self._client, self._plan.opening())
+        after = self._plan.after
+        if after is None:
+            after = await run(self._client, self._plan.opening())
+        return after
 
     @property
     def skipped(self) -> int:

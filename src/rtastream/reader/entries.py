@@ -5,11 +5,12 @@ Nothing here does I/O: an entry is what XREAD or XRANGE returned for one stream 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Union
+from typing import NamedTuple, cast
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from rtastream import keys
 from rtastream._native import unpack
@@ -90,8 +91,11 @@ class BadEntry:
 
 def entry_header(fields: Mapping[bytes, bytes]) -> tuple[int, bytes] | str:
     """(stream session id, data) of an entry's fields, or why they are not an RTA message."""
-    missing = [name for name, key in ((keys.ENTRY_ID, _ID_FIELD), (keys.ENTRY_DATA, _DATA_FIELD))
-               if key not in fields]
+    missing = [
+        name
+        for name, key in ((keys.ENTRY_ID, _ID_FIELD), (keys.ENTRY_DATA, _DATA_FIELD))
+        if key not in fields
+    ]
     if missing:
         names = ", ".join(repr(text(k)) for k in fields) or "none"
         return f"no {' or '.join(repr(m) for m in missing)} field (fields: {names})"
@@ -112,6 +116,7 @@ def decode_entry(stream: str, entry_id: str, session_id: int, data: bytes) -> En
 
 # --- per-channel arrays ----------------------------------------------------------------
 
+
 class Series(NamedTuple):
     """One channel's samples in time order."""
 
@@ -119,11 +124,17 @@ class Series(NamedTuple):
     values: np.ndarray
 
 
-DTypes = Union[Any, Mapping[int, Any]]
+DTypes = DTypeLike | Mapping[int, DTypeLike]
+"""One dtype for every channel, or a dtype per channel id."""
 
 
-def collect(items: Iterable[DecodedItem], dtype: DTypes, start: int | None = None,
-            end: int | None = None, channels: Iterable[int] | None = None) -> dict[int, Series]:
+def collect(
+    items: Iterable[DecodedItem],
+    dtype: DTypes,
+    start: int | None = None,
+    end: int | None = None,
+    channels: Iterable[int] | None = None,
+) -> dict[int, Series]:
     """Every sample of `channels` (default: all, or the keys of a dtype mapping) with a
     timestamp in [start, end], per channel, in time order.
 
@@ -132,13 +143,17 @@ def collect(items: Iterable[DecodedItem], dtype: DTypes, start: int | None = Non
     writer re-sends after a reconnect): samples are sorted and a repeated timestamp is kept
     once. A row is read only when the dtype of each of its channels is known.
     """
-    per_channel = isinstance(dtype, Mapping)
-    wanted = set(channels) if channels is not None else (set(dtype) if per_channel else None)
+    wanted: set[int] | None = set(channels) if channels is not None else None
+    if isinstance(dtype, Mapping):
+        mapping = cast("Mapping[int, DTypeLike]", dtype)
+        per_channel = {int(c): np.dtype(d) for c, d in mapping.items()}
+        wanted = set(per_channel) if wanted is None else wanted
+        dtype_of: Callable[[int], np.dtype | None] = per_channel.get
+    else:
+        single = np.dtype(dtype)
 
-    def dtype_of(channel_id: int) -> np.dtype | None:
-        if per_channel:
-            return np.dtype(dtype[channel_id]) if channel_id in dtype else None
-        return np.dtype(dtype)
+        def dtype_of(channel_id: int) -> np.dtype | None:
+            return single
 
     pieces: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
     for item in items:
@@ -148,36 +163,45 @@ def collect(items: Iterable[DecodedItem], dtype: DTypes, start: int | None = Non
                 if dt is None:
                     continue
                 pieces.setdefault(item.channel_id, []).append(
-                    (np.asarray(item.timestamps, dtype=np.int64), item.values(dt)))
+                    (np.asarray(item.timestamps, dtype=np.int64), item.values(dt))
+                )
         elif isinstance(item, RowItem):
             if wanted is not None and not wanted.intersection(item.channel_ids):
                 continue
             for channel_id, value in _row_values(item, dtype_of):
                 if wanted is None or channel_id in wanted:
                     pieces.setdefault(channel_id, []).append(
-                        (np.array([item.timestamp], dtype=np.int64), value))
+                        (np.array([item.timestamp], dtype=np.int64), value)
+                    )
     return {channel_id: _window(parts, start, end) for channel_id, parts in sorted(pieces.items())}
 
 
-def _row_values(item: RowItem, dtype_of: Any) -> list[tuple[int, np.ndarray]]:
+def _row_values(
+    item: RowItem, dtype_of: Callable[[int], np.dtype | None]
+) -> list[tuple[int, np.ndarray]]:
     offset, found = 0, []
     buffer = memoryview(item.buffer).cast("B")
     for channel_id in item.channel_ids:
         dt = dtype_of(channel_id)
         if dt is None:
-            raise ValueError(f"the row at {item.timestamp} holds channel {channel_id}, whose "
-                             "dtype is not given: a row can be read only knowing every channel's")
-        value = np.frombuffer(buffer[offset:offset + dt.itemsize], dtype=dt.newbyteorder("<"))
+            raise ValueError(
+                f"the row at {item.timestamp} holds channel {channel_id}, whose "
+                "dtype is not given: a row can be read only knowing every channel's"
+            )
+        value = np.frombuffer(buffer[offset : offset + dt.itemsize], dtype=dt.newbyteorder("<"))
         if len(value) != 1:
-            raise ValueError(f"the row at {item.timestamp} is {len(buffer)} bytes, too short for "
-                             f"its channels {list(item.channel_ids)}")
+            raise ValueError(
+                f"the row at {item.timestamp} is {len(buffer)} bytes, too short for "
+                f"its channels {list(item.channel_ids)}"
+            )
         found.append((channel_id, value))
         offset += dt.itemsize
     return found
 
 
-def _window(parts: list[tuple[np.ndarray, np.ndarray]], start: int | None,
-            end: int | None) -> Series:
+def _window(
+    parts: list[tuple[np.ndarray, np.ndarray]], start: int | None, end: int | None
+) -> Series:
     timestamps = np.concatenate([t for t, _ in parts])
     values = np.concatenate([v for _, v in parts])
     inside = np.ones(len(timestamps), dtype=bool)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar, cast
 
 from rtastream import keys
 from rtastream.reader.entries import BadEntry, Entry, decode_entry, entry_header, text
@@ -26,11 +26,11 @@ class Commands:
     raise_on_error: bool = True  # False: an error reply comes back in its place
 
 
-Flow = Generator[Union[Commands, Entry], Any, T]
+Flow = Generator[Commands | Entry, Any, T]
 
 
 def ask(*commands: tuple[Any, ...], raise_on_error: bool = True) -> Flow[list[Any]]:
-    replies = yield Commands(commands, raise_on_error)
+    replies: list[Any] = yield Commands(commands, raise_on_error)
     return replies
 
 
@@ -41,7 +41,7 @@ def watch(flow: Flow[T], on_entry: Callable[[Entry], None]) -> Flow[T]:
         try:
             step = flow.send(reply)
         except StopIteration as done:
-            return done.value
+            return cast(T, done.value)
         if isinstance(step, Entry):
             on_entry(step)
         reply = yield step
@@ -56,8 +56,9 @@ def check_start(start: str | int) -> str | int:
         return start
     if isinstance(start, int) and not isinstance(start, bool) and start > 0:
         return start
-    raise ValueError(f"start must be 'first', 'new' or a positive number of messages, "
-                     f"got {start!r}")
+    raise ValueError(
+        f"start must be 'first', 'new' or a positive number of messages, got {start!r}"
+    )
 
 
 def before(entry_id: str) -> str:
@@ -74,8 +75,7 @@ return last and last[1] or ''
 """
 
 
-def start_after(key: str, floor: str, only: int | None, start: str | int,
-                batch: int) -> Flow[str]:
+def start_after(key: str, floor: str, only: int | None, start: str | int, batch: int) -> Flow[str]:
     """The entry id to read after so that reading starts at `start`: the first entry after
     `floor`, the next new one, or the last N entries (of stream session `only` if given)."""
     if start == FIRST:
@@ -115,10 +115,19 @@ class Cursor:
     the entry or the block in progress, when `stopped()` says so.
     """
 
-    def __init__(self, stream: str, after: str, only: int | None, *, follow: bool,
-                 block_ms: int, batch: int, report: Callable[[BadEntry], None],
-                 stopped: Callable[[], bool], idle: Callable[[], Flow[bool]] | None = None,
-                 ) -> None:
+    def __init__(
+        self,
+        stream: str,
+        after: str,
+        only: int | None,
+        *,
+        follow: bool,
+        block_ms: int,
+        batch: int,
+        report: Callable[[BadEntry], None],
+        stopped: Callable[[], bool],
+        idle: Callable[[], Flow[bool]] | None = None,
+    ) -> None:
         self.key = keys.stream_key(stream)
         self.last_id = after
         self.only = only
@@ -134,7 +143,8 @@ class Cursor:
         while not self.stopped():
             block = ("BLOCK", self.block_ms) if self.follow else ()
             (reply,) = yield from ask(
-                ("XREAD", "COUNT", self.batch, *block, "STREAMS", self.key, self.last_id))
+                ("XREAD", "COUNT", self.batch, *block, "STREAMS", self.key, self.last_id)
+            )
             entries = xread_entries(reply)
             for entry_id, fields in entries:
                 self.last_id = text(entry_id)

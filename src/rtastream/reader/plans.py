@@ -26,8 +26,14 @@ def log_bad_entry(bad: BadEntry) -> None:
 class Plan:
     """Options and what was seen, shared by both readers of both flavours."""
 
-    def __init__(self, start: str | int, follow: bool, block: float, batch: int,
-                 on_bad_entry: BadEntryHandler | None) -> None:
+    def __init__(
+        self,
+        start: str | int,
+        follow: bool,
+        block: float,
+        batch: int,
+        on_bad_entry: BadEntryHandler | None,
+    ) -> None:
         self.start = check_start(start)
         if not block > 0:
             raise ValueError(f"block must be a positive number of seconds, got {block!r}")
@@ -55,9 +61,15 @@ class Plan:
 class SessionPlan(Plan):
     """One session: from its streamPosition, its entries only, until its final state."""
 
-    def __init__(self, identity: str, start: str | int = "first", follow: bool = True,
-                 block: float = 1.0, batch: int = 200,
-                 on_bad_entry: BadEntryHandler | None = None) -> None:
+    def __init__(
+        self,
+        identity: str,
+        start: str | int = "first",
+        follow: bool = True,
+        block: float = 1.0,
+        batch: int = 200,
+        on_bad_entry: BadEntryHandler | None = None,
+    ) -> None:
         super().__init__(start, follow, block, batch, on_bad_entry)
         self.identity = identity
         self.session: SessionRecord | None = None
@@ -68,25 +80,36 @@ class SessionPlan(Plan):
         """Read the session hash and find where reading starts."""
         record = yield from read_session(self.identity)
         if record is None:
-            raise SessionNotFound(f"unknown session {self.identity!r}: "
-                                  f"no hash at {keys.session_key(self.identity)}")
-        if record.stream is None or not (record.stream_session_id or "").isdigit():
+            raise SessionNotFound(
+                f"unknown session {self.identity!r}: no hash at {keys.session_key(self.identity)}"
+            )
+        if record.location is None:
             raise SessionNotFound(
                 f"session {self.identity!r} has no {keys.STREAM_NAME} or numeric "
-                f"{keys.STREAM_SESSION_ID} field: it cannot be located in a stream")
-        only = int(record.stream_session_id or 0)
-        self.after = yield from start_after(keys.stream_key(record.stream),
-                                            record.stream_position, only, self.start, self.batch)
+                f"{keys.STREAM_SESSION_ID} field: it cannot be located in a stream"
+            )
+        stream, only = record.location
+        self.after = yield from start_after(
+            keys.stream_key(stream), record.stream_position, only, self.start, self.batch
+        )
         self.session = record
         self.state = record.state
         return record
 
     def reading(self) -> Flow[None]:
-        session = self.session
-        assert session is not None and session.stream is not None, "opening() comes first"
-        cursor = Cursor(session.stream, self.after, int(session.stream_session_id or 0),
-                        follow=self.follow, block_ms=self.block_ms, batch=self.batch,
-                        report=self.report, stopped=self.stopped, idle=self.ended_meanwhile)
+        assert self.session is not None and self.session.location, "opening() comes first"
+        stream, only = self.session.location
+        cursor = Cursor(
+            stream,
+            self.after,
+            only,
+            follow=self.follow,
+            block_ms=self.block_ms,
+            batch=self.batch,
+            report=self.report,
+            stopped=self.stopped,
+            idle=self.ended_meanwhile,
+        )
         yield from watch(cursor.read(), self.seen)
 
     def seen(self, entry: Entry) -> None:
@@ -107,9 +130,15 @@ class SessionPlan(Plan):
 class StreamPlan(Plan):
     """A whole stream, every session in it (`tail STREAM`, the server's shared reader)."""
 
-    def __init__(self, stream: str, start: str | int = "new", follow: bool = True,
-                 block: float = 1.0, batch: int = 200,
-                 on_bad_entry: BadEntryHandler | None = None) -> None:
+    def __init__(
+        self,
+        stream: str,
+        start: str | int = "new",
+        follow: bool = True,
+        block: float = 1.0,
+        batch: int = 200,
+        on_bad_entry: BadEntryHandler | None = None,
+    ) -> None:
         super().__init__(start, follow, block, batch, on_bad_entry)
         self.stream = stream
         self.after: str | None = None  # where reading starts, once opened
@@ -117,15 +146,23 @@ class StreamPlan(Plan):
 
     def opening(self) -> Flow[str]:
         """Find where reading starts."""
-        self.after = yield from start_after(keys.stream_key(self.stream), keys.NO_STREAM_POSITION,
-                                            None, self.start, self.batch)
+        self.after = yield from start_after(
+            keys.stream_key(self.stream), keys.NO_STREAM_POSITION, None, self.start, self.batch
+        )
         return self.after
 
     def reading(self) -> Flow[None]:
         assert self.after is not None, "opening() comes first"
-        self.cursor = Cursor(self.stream, self.after, None, follow=self.follow,
-                             block_ms=self.block_ms, batch=self.batch, report=self.report,
-                             stopped=self.stopped)
+        self.cursor = Cursor(
+            self.stream,
+            self.after,
+            None,
+            follow=self.follow,
+            block_ms=self.block_ms,
+            batch=self.batch,
+            report=self.report,
+            stopped=self.stopped,
+        )
         yield from self.cursor.read()
 
     @property

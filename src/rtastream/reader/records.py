@@ -35,10 +35,16 @@ class StreamRecord:
             if entry_id is None:
                 return None
             return {"id": entry_id, "time_ms": entry_time_ms(entry_id)}
-        return {"name": self.name, "key": keys.stream_key(self.name),
-                "exists": self.length is not None, "length": self.length,
-                "first_entry": end(self.first_id), "last_entry": end(self.last_id),
-                "memory_bytes": self.memory}
+
+        return {
+            "name": self.name,
+            "key": keys.stream_key(self.name),
+            "exists": self.length is not None,
+            "length": self.length,
+            "first_entry": end(self.first_id),
+            "last_entry": end(self.last_id),
+            "memory_bytes": self.memory,
+        }
 
 
 def stream_names() -> Flow[list[str]]:
@@ -72,6 +78,14 @@ class SessionRecord:
     @property
     def stream_session_id(self) -> str | None:
         return self.fields.get(keys.STREAM_SESSION_ID)
+
+    @property
+    def location(self) -> tuple[str, int] | None:
+        """(stream name, stream session id) of its messages; None when the hash lacks them."""
+        stream, session_id = self.stream, self.stream_session_id
+        if stream is None or session_id is None or not session_id.isdigit():
+            return None
+        return stream, int(session_id)
 
     @property
     def stream_position(self) -> str:
@@ -117,12 +131,17 @@ class SessionRecord:
     def to_json(self, now_ms: int) -> dict[str, Any]:
         time_range = self.time_range
         return {
-            "identity": self.identity, "state": self.state,
-            "identifier": self.model.get("identifier"), "stream": self.stream,
-            "stream_session_id": self.stream_session_id, "stream_position": self.stream_position,
+            "identity": self.identity,
+            "state": self.state,
+            "identifier": self.model.get("identifier"),
+            "stream": self.stream,
+            "stream_session_id": self.stream_session_id,
+            "stream_position": self.stream_position,
             "t_start": time_range[0] if time_range else None,
             "t_end": time_range[1] if time_range else None,
-            "last_updated_ms": self.last_updated_ms, "age_s": self.age_s(now_ms), "ttl_s": self.ttl,
+            "last_updated_ms": self.last_updated_ms,
+            "age_s": self.age_s(now_ms),
+            "ttl_s": self.ttl,
         }
 
 
@@ -146,13 +165,16 @@ def list_sessions(batch: int = 1000) -> Flow[list[SessionRecord]]:
     cursor = 0
     while True:
         ((cursor, found),) = yield from ask(
-            ("SCAN", cursor, "MATCH", keys.SESSION_PATTERN, "COUNT", batch))
+            ("SCAN", cursor, "MATCH", keys.SESSION_PATTERN, "COUNT", batch)
+        )
         names.update(text(name) for name in found)
         if not int(cursor):
             break
     ordered = sorted(names)
     commands = [command for name in ordered for command in (("HGETALL", name), ("TTL", name))]
     replies = (yield from ask(*commands, raise_on_error=False)) if commands else []
-    return [_record(keys.session_identity(name), fields, ttl)
-            for name, fields, ttl in zip(ordered, replies[::2], replies[1::2])
-            if isinstance(fields, dict) and fields]
+    return [
+        _record(keys.session_identity(name), fields, ttl)
+        for name, fields, ttl in zip(ordered, replies[::2], replies[1::2], strict=True)
+        if isinstance(fields, dict) and fields
+    ]

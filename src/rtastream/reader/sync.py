@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -20,7 +20,7 @@ def execute(client: Any, step: Commands) -> list[Any]:
     pipe = client.pipeline(transaction=False)
     for command in step.commands:
         pipe.execute_command(*command)
-    return pipe.execute(raise_on_error=step.raise_on_error)
+    return list(pipe.execute(raise_on_error=step.raise_on_error))
 
 
 def run(client: Any, flow: Flow[T]) -> T:
@@ -30,7 +30,7 @@ def run(client: Any, flow: Flow[T]) -> T:
         try:
             step = flow.send(reply)
         except StopIteration as done:
-            return done.value
+            return cast(T, done.value)
         assert isinstance(step, Commands), "a query yields commands only"
         reply = execute(client, step)
 
@@ -60,8 +60,10 @@ def connect(source: str | redis.Redis) -> tuple[redis.Redis, bool]:
 
 def check_client(client: Any) -> None:
     if client.get_connection_kwargs().get("decode_responses"):
-        raise ValueError("the Redis client decodes responses to str; messages are binary: "
-                         "create it with decode_responses=False")
+        raise ValueError(
+            "the Redis client decodes responses to str; messages are binary: "
+            "create it with decode_responses=False"
+        )
 
 
 class _Reader:
@@ -104,10 +106,18 @@ class SessionReader(_Reader):
     session hash.
     """
 
-    def __init__(self, redis: str | redis.Redis, identity: str, *, start: str | int = "first",
-                 follow: bool = True, block: float = 1.0, batch: int = 200,
-                 on_bad_entry: BadEntryHandler | None = None) -> None:
-        self._plan = SessionPlan(identity, start, follow, block, batch, on_bad_entry)
+    def __init__(
+        self,
+        redis: str | redis.Redis,
+        identity: str,
+        *,
+        start: str | int = "first",
+        follow: bool = True,
+        block: float = 1.0,
+        batch: int = 200,
+        on_bad_entry: BadEntryHandler | None = None,
+    ) -> None:
+        self._plan: SessionPlan = SessionPlan(identity, start, follow, block, batch, on_bad_entry)
         super().__init__(redis)
 
     def __enter__(self) -> SessionReader:
@@ -117,7 +127,10 @@ class SessionReader(_Reader):
     def open(self) -> SessionRecord:
         """Read the session hash and find where reading starts (done by the first read
         otherwise): what the stream receives from then on is read."""
-        return self._plan.session or run(self._client, self._plan.opening())
+        session = self._plan.session
+        if session is None:
+            session = run(self._client, self._plan.opening())
+        return session
 
     @property
     def identity(self) -> str:
@@ -147,12 +160,16 @@ class SessionReader(_Reader):
         for entry in self.entries():
             yield from entry.items
 
-    def window(self, dtype: DTypes, start: int | None = None, end: int | None = None,
-               channels: Iterable[int] | None = None) -> dict[int, Series]:
+    def window(
+        self,
+        dtype: DTypes,
+        start: int | None = None,
+        end: int | None = None,
+        channels: Iterable[int] | None = None,
+    ) -> dict[int, Series]:
         """Per-channel arrays of the samples in [start, end] (ns) that Redis holds now, from
         the session's first message; see rtastream.reader.collect for `dtype` and order."""
-        plan = SessionPlan(self.identity, "first", False, 1.0, self._plan.batch,
-                           self._plan.report)
+        plan = SessionPlan(self.identity, "first", False, 1.0, self._plan.batch, self._plan.report)
         run(self._client, plan.opening())
         items = (item for entry in drive(self._client, plan.reading()) for item in entry.items)
         return collect(items, dtype, start, end, channels)
@@ -163,10 +180,18 @@ class StreamReader(_Reader):
     ("new", the default) or its last N entries, following it (XREAD BLOCK) unless
     follow=False. A stream that does not exist yet is waited for."""
 
-    def __init__(self, redis: str | redis.Redis, stream: str, *, start: str | int = "new",
-                 follow: bool = True, block: float = 1.0, batch: int = 200,
-                 on_bad_entry: BadEntryHandler | None = None) -> None:
-        self._plan = StreamPlan(stream, start, follow, block, batch, on_bad_entry)
+    def __init__(
+        self,
+        redis: str | redis.Redis,
+        stream: str,
+        *,
+        start: str | int = "new",
+        follow: bool = True,
+        block: float = 1.0,
+        batch: int = 200,
+        on_bad_entry: BadEntryHandler | None = None,
+    ) -> None:
+        self._plan: StreamPlan = StreamPlan(stream, start, follow, block, batch, on_bad_entry)
         super().__init__(redis)
 
     def __enter__(self) -> StreamReader:
@@ -176,7 +201,10 @@ class StreamReader(_Reader):
     def open(self) -> str:
         """Find where reading starts (done by the first read otherwise): the entry id it
         reads after."""
-        return self._plan.after or run(self._client, self._plan.opening())
+        after = self._plan.after
+        if after is None:
+            after = run(self._client, self._plan.opening())
+        return after
 
     @property
     def skipped(self) -> int:

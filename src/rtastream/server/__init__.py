@@ -10,7 +10,8 @@ try:
 except ModuleNotFoundError as exc:
     raise ModuleNotFoundError(
         "rtastream serve needs aiohttp, which is not installed: pip install 'rtastream[serve]'",
-        name="aiohttp") from exc
+        name="aiohttp",
+    ) from exc
 
 from rtastream.server.app import SUBPROTOCOL, make_app
 

@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Any
 
 import redis.asyncio
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, web
 
 from rtastream._version import __version__
 from rtastream.reader import CLOSED_STATES, SessionRecord, list_sessions, read_session, run_async
@@ -59,6 +59,7 @@ async def _shutdown(app: web.Application) -> None:
 
 # --- REST ------------------------------------------------------------------------------
 
+
 async def index(request: web.Request) -> web.StreamResponse:
     """The page for a browser; the service and its version for anything else (RTA services
     answer GET / with their version)."""
@@ -73,9 +74,15 @@ async def health(request: web.Request) -> web.Response:
         await request.app[REDIS].ping()
     except (redis.RedisError, OSError) as exc:
         return web.json_response({"status": "unhealthy", "redis": str(exc)}, status=503)
-    return web.json_response({"status": "healthy", "liveSessions": len(hub.sessions),
-                              "clients": hub.clients, "streams": len(hub.feeds),
-                              "slowClientsClosed": hub.slow_clients_closed})
+    return web.json_response(
+        {
+            "status": "healthy",
+            "liveSessions": len(hub.sessions),
+            "clients": hub.clients,
+            "streams": len(hub.feeds),
+            "slowClientsClosed": hub.slow_clients_closed,
+        }
+    )
 
 
 def session_model(record: SessionRecord) -> dict[str, Any] | None:
@@ -98,13 +105,14 @@ async def sessions_page(request: web.Request) -> web.Response:
         if index_ < 0 or (size is not None and size < 1) or order not in ("", "asc", "desc"):
             raise ValueError
     except ValueError:
-        raise web.HTTPBadRequest(text="pageIndex >= 0, pageSize >= 1 and sort prop:asc|desc "
-                                      "expected") from None
+        raise web.HTTPBadRequest(
+            text="pageIndex >= 0, pageSize >= 1 and sort prop:asc|desc expected"
+        ) from None
     records = await run_async(request.app[REDIS], list_sessions())
     models = [m for m in map(session_model, records) if m is not None]
     models.sort(key=lambda m: sort_key(m.get(prop)), reverse=order != "asc")
     if size is not None:
-        models = models[index_ * size:(index_ + 1) * size]
+        models = models[index_ * size : (index_ + 1) * size]
     return web.json_response({"sessions": models})
 
 
@@ -116,8 +124,12 @@ def sort_key(value: Any) -> tuple[int, Any]:
         return (1, value)
     if isinstance(value, str):
         try:
-            return (2, datetime.fromisoformat(value.replace("Z", "+00:00"))
-                    .astimezone(timezone.utc).timestamp())
+            return (
+                2,
+                datetime.fromisoformat(value.replace("Z", "+00:00"))
+                .astimezone(timezone.utc)
+                .timestamp(),
+            )
         except ValueError:
             pass
     return (3, json.dumps(value, sort_keys=True))
@@ -133,6 +145,7 @@ async def one_session(request: web.Request) -> web.Response:
 
 # --- the live stream -------------------------------------------------------------------
 
+
 async def stream(request: web.Request) -> web.WebSocketResponse:
     identity = request.match_info["identity"]
     ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), max_msg_size=MAX_REQUEST)
@@ -144,8 +157,7 @@ async def stream(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     hub = request.app[HUB]
     record = await run_async(request.app[REDIS], read_session(identity))
-    if record is None or session_model(record) is None or record.stream is None \
-            or not (record.stream_session_id or "").isdigit():
+    if record is None or session_model(record) is None or record.location is None:
         await ws.close(code=WSCloseCode.OK, message=b"no such session to stream")
         return ws
     if record.state in CLOSED_STATES:  # nothing live: its final state, then goodbye
@@ -153,7 +165,7 @@ async def stream(request: web.Request) -> web.WebSocketResponse:
         await ws.close(code=WSCloseCode.OK, message=b"session ended")
         return ws
     client = Client(ws, hub.queue_bytes, hub.count_too_slow)
-    live = await hub.join(client, identity, record.stream, int(record.stream_session_id))
+    live = await hub.join(client, identity, *record.location)
     try:
         # Read again now the shared reader passes this session's entries on: whatever
         # changed in between comes live after this first message.
@@ -164,24 +176,8 @@ async def stream(request: web.Request) -> web.WebSocketResponse:
             client.sent_time_range = record.time_range
         if record.state in CLOSED_STATES or live.ended:
             client.end()
-        await receive(ws, live, client)
+        await client.converse(lambda data: live.subscribe(client, Subscription.parse(data)))
     finally:
         await client.stop()
         await hub.leave(client, live)
     return ws
-
-
-async def receive(ws: web.WebSocketResponse, live: Any, client: Client) -> None:
-    """Handle the client's messages until it closes (or is closed)."""
-    async for message in ws:
-        if message.type == WSMsgType.BINARY:
-            try:
-                wanted = Subscription.parse(message.data)
-            except ValueError as exc:
-                await ws.close(code=WSCloseCode.INVALID_TEXT, message=str(exc).encode()[:123])
-                return
-            live.subscribe(client, wanted)
-        elif message.type == WSMsgType.TEXT:
-            await ws.close(code=WSCloseCode.UNSUPPORTED_DATA,
-                           message=b"messages are binary StreamRequests")
-            return

@@ -18,8 +18,9 @@ class ServerThread:
         self.loop = asyncio.new_event_loop()
         self.runner = web.AppRunner(make_app(redis_url), handle_signals=False)
         started: asyncio.Future[None] = self.loop.create_future()
-        self.thread = threading.Thread(target=self._run, args=(started,), daemon=True,
-                                       name="rtastream-server")
+        self.thread = threading.Thread(
+            target=self._run, args=(started,), daemon=True, name="rtastream-server"
+        )
         self.thread.start()
         asyncio.run_coroutine_threadsafe(self._wait(started), self.loop).result()
 

@@ -13,7 +13,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from rtastream.server.subscription import Subscription
 
@@ -23,8 +23,9 @@ CLOSE_TOO_SLOW = WSCloseCode.TRY_AGAIN_LATER  # 1013
 
 
 class Client:
-    def __init__(self, ws: web.WebSocketResponse, queue_bytes: int,
-                 on_too_slow: Callable[[], None]) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, queue_bytes: int, on_too_slow: Callable[[], None]
+    ) -> None:
         self.ws = ws
         self.limit = queue_bytes
         self.on_too_slow = on_too_slow
@@ -36,11 +37,12 @@ class Client:
         self.backfills: set[asyncio.Task[None]] = set()
         self.ending = False  # the session ended: close once everything is sent
         self.sender: asyncio.Task[None] | None = None
-        self.closing: asyncio.Task[None] | None = None
+        self.close_with: tuple[int, str] | None = None  # code and reason, once decided
+        self.finished = asyncio.Event()  # close_with is set
 
     @property
     def closed(self) -> bool:
-        return self.closing is not None or self.ws.closed
+        return self.close_with is not None or self.ws.closed
 
     def start(self, first: bytes) -> None:
         """Send `first` before anything queued so far, then keep sending."""
@@ -102,18 +104,49 @@ class Client:
         self._close(code, reason)
 
     def _close(self, code: int, reason: str) -> None:
-        """Start the close handshake (a task of its own: stop() lets it finish)."""
-        if self.closing is None:  # a close reason has at most 123 bytes
-            self.closing = asyncio.create_task(
-                self.ws.close(code=code, message=reason.encode()[:123]))
+        """Have converse() close the socket (a close reason has at most 123 bytes)."""
+        if self.close_with is None:
+            self.close_with = (code, reason[:123])
+            self.finished.set()
+
+    async def converse(self, on_request: Callable[[bytes], None]) -> None:
+        """Pass the client's messages to `on_request` until the client closes, or close the
+        socket once close_with is decided. The close is made here, where the messages are
+        read: aiohttp cuts the connection without the close handshake when a socket is
+        closed from another task while one waits for a message."""
+        finished = asyncio.ensure_future(self.finished.wait())
+        try:
+            while True:
+                incoming = asyncio.ensure_future(self.ws.receive())
+                await asyncio.wait({incoming, finished}, return_when=asyncio.FIRST_COMPLETED)
+                if not incoming.done():
+                    incoming.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await incoming
+                    assert self.close_with is not None
+                    code, reason = self.close_with
+                    await self.ws.close(code=code, message=reason.encode()[:123])
+                    return
+                message = incoming.result()
+                if message.type == WSMsgType.BINARY:
+                    try:
+                        on_request(message.data)
+                    except ValueError as exc:
+                        self._close_now(WSCloseCode.INVALID_TEXT, str(exc))
+                elif message.type == WSMsgType.TEXT:
+                    self._close_now(
+                        WSCloseCode.UNSUPPORTED_DATA, "messages are binary StreamRequests"
+                    )
+                else:  # the client closed, or the connection is gone
+                    return
+        finally:
+            finished.cancel()
 
     async def stop(self) -> None:
-        """The client left or was closed: stop sending, and let the close handshake finish.
-        Back-fills see the socket closed and end after their read in progress."""
+        """The client left or was closed: stop sending. Back-fills see the socket closed
+        and end after their read in progress."""
         self.changed.set()
         if self.sender is not None and not self.sender.done():
             self.sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionError):
                 await self.sender
-        if self.closing is not None:
-            await self.closing

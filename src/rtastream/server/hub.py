@@ -24,6 +24,7 @@ from rtastream.server.subscription import Subscription
 log = logging.getLogger("rtastream.server")
 
 TICK = 0.1  # seconds between time-range updates: 10 Hz at most
+FEED_BLOCK = 0.25  # seconds an idle stream's XREAD waits: how soon a stopped reader ends
 BACKFILL_BATCH = 16  # entries per read: ~1 MiB at the protocol's 64 KiB a message
 
 
@@ -50,8 +51,9 @@ class LiveSession:
 
     def dispatch(self, entry: Entry) -> None:
         """Hand one live entry to every client, filtered to its subscription."""
-        time_range = next((item for item in reversed(entry.items)
-                           if isinstance(item, TimeRangeItem)), None)
+        time_range = next(
+            (item for item in reversed(entry.items) if isinstance(item, TimeRangeItem)), None
+        )
         if time_range is not None:
             self.time_range = (time_range.start, time_range.end)
         final = entry.final_state is not None
@@ -123,8 +125,13 @@ class LiveSession:
     async def backfill(self, client: Client, added: Subscription, upto: str) -> None:
         """The data and events `added` keeps, from the session's first message to `upto`,
         packed into messages of about 64 KiB."""
-        reader = AsyncSessionReader(self.hub.redis, self.identity, follow=False,
-                                    batch=BACKFILL_BATCH, on_bad_entry=report_bad_entry)
+        reader = AsyncSessionReader(
+            self.hub.redis,
+            self.identity,
+            follow=False,
+            batch=BACKFILL_BATCH,
+            on_bad_entry=report_bad_entry,
+        )
         burst = Burst()
         async for entry in reader.entries():
             if entry_after(entry.id, upto) or client.closed:
@@ -150,14 +157,16 @@ class Feed:
     def __init__(self, hub: Hub, stream: str) -> None:
         self.hub = hub
         self.stream = stream
-        self.reader = AsyncStreamReader(hub.redis, stream, start="new",
-                                        on_bad_entry=report_bad_entry)
+        self.reader = AsyncStreamReader(
+            hub.redis, stream, start="new", block=FEED_BLOCK, on_bad_entry=report_bad_entry
+        )
         self.sessions: dict[int, LiveSession] = {}
-        self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.reader.open()
-        self.task = asyncio.create_task(self._run())
+        task = asyncio.create_task(self._run())
+        self.hub.reading.add(task)  # until it ends, stopped or not: close() waits for it
+        task.add_done_callback(self.hub.reading.discard)
 
     @property
     def passed_on(self) -> str:
@@ -192,10 +201,12 @@ class Hub:
         self.sessions: dict[str, LiveSession] = {}
         self.lock = asyncio.Lock()  # joining and leaving start and stop feeds
         self.ticker: asyncio.Task[None] | None = None
+        self.reading: set[asyncio.Task[None]] = set()  # the feeds' tasks
         self.slow_clients_closed = 0
 
-    async def join(self, client: Client, identity: str, stream: str,
-                   stream_session_id: int) -> LiveSession:
+    async def join(
+        self, client: Client, identity: str, stream: str, stream_session_id: int
+    ) -> LiveSession:
         async with self.lock:
             feed = self.feeds.get(stream)
             if feed is None:
@@ -203,8 +214,9 @@ class Hub:
                 await feed.start()
             live = self.sessions.get(identity)
             if live is None:
-                live = self.sessions[identity] = LiveSession(self, identity, stream,
-                                                             stream_session_id)
+                live = self.sessions[identity] = LiveSession(
+                    self, identity, stream, stream_session_id
+                )
                 feed.sessions[stream_session_id] = live
             live.clients.add(client)
             if self.ticker is None:
@@ -239,7 +251,6 @@ class Hub:
     async def close(self) -> None:
         if self.ticker is not None:
             self.ticker.cancel()
-        feeds = list(self.feeds.values())
-        for feed in feeds:
+        for feed in self.feeds.values():
             feed.stop()
-        await asyncio.gather(*(feed.task for feed in feeds if feed.task is not None))
+        await asyncio.gather(*self.reading)

@@ -40,20 +40,29 @@ def add(burst: Burst, item: DecodedItem) -> None:
         if values is not None:
             burst.timestamped(item.channel_id, item.timestamps, values)
         elif len(item.timestamps):
-            log.warning("channel %d: %d bytes for %d samples is no sample width; not sent",
-                        item.channel_id, memoryview(item.buffer).nbytes, len(item.timestamps))
+            log.warning(
+                "channel %d: %d bytes for %d samples is no sample width; not sent",
+                item.channel_id,
+                memoryview(item.buffer).nbytes,
+                len(item.timestamps),
+            )
     elif isinstance(item, PeriodicItem):
         values = _raw(item.buffer, item.samples)
         if values is not None:
             burst.periodic(item.channel_id, item.start, item.interval, values)
         elif item.samples:
-            log.warning("channel %d: %d bytes for %d samples is no sample width; not sent",
-                        item.channel_id, memoryview(item.buffer).nbytes, item.samples)
+            log.warning(
+                "channel %d: %d bytes for %d samples is no sample width; not sent",
+                item.channel_id,
+                memoryview(item.buffer).nbytes,
+                item.samples,
+            )
     elif isinstance(item, RowItem):
         burst.row(list(item.channel_ids), item.timestamp, bytes(item.buffer))
     elif isinstance(item, EventItem):
-        burst.event(item.definition_id, item.timestamp, item.status_text, item.raw_data,
-                    item.app_name)
+        burst.event(
+            item.definition_id, item.timestamp, item.status_text, item.raw_data, item.app_name
+        )
     elif isinstance(item, TimeRangeItem):
         burst.time_range(item.start, item.end)
     elif isinstance(item, SessionJsonItem):

@@ -31,20 +31,23 @@ class Subscription:
         if not request.HasField("subscribe"):
             raise ValueError("a StreamRequest without a subscription")
         wanted = request.subscribe
-        return cls(wanted.all_events, wanted.all_data_channels,
-                   frozenset(wanted.data_channel_ids))
+        return cls(wanted.all_events, wanted.all_data_channels, frozenset(wanted.data_channel_ids))
 
     def __bool__(self) -> bool:
         return self.all_events or self.all_data or bool(self.channels)
 
     def widen(self, more: Subscription) -> tuple[Subscription, Subscription]:
         """(the widened subscription, what it adds: the part to back-fill)."""
-        wider = Subscription(self.all_events or more.all_events, self.all_data or more.all_data,
-                             frozenset() if self.all_data or more.all_data
-                             else self.channels | more.channels)
-        added = Subscription(wider.all_events and not self.all_events,
-                             wider.all_data and not self.all_data,
-                             frozenset() if self.all_data else more.channels - self.channels)
+        wider = Subscription(
+            self.all_events or more.all_events,
+            self.all_data or more.all_data,
+            frozenset() if self.all_data or more.all_data else self.channels | more.channels,
+        )
+        added = Subscription(
+            wider.all_events and not self.all_events,
+            wider.all_data and not self.all_data,
+            frozenset() if self.all_data else more.channels - self.channels,
+        )
         return wider, added
 
     def wants(self, item: DecodedItem) -> bool:
