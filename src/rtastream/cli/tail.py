@@ -108,7 +108,7 @@ def run_command(args: argparse.Namespace) -> int:
                 return 0
             reader = SessionReader(client, args.target, start=start, on_bad_entry=report_bad_entry)
             try:
-                stream, session_id = reader.open().location or ("", 0)
+                stream, session_id = reader.session.location or ("", 0)
             except SessionNotFound as exc:
                 raise CliError(str(exc)) from None
             names = Names(client, stream, {session_id: args.target})

@@ -10,7 +10,14 @@ import redis.asyncio
 from rtastream.decoding import DecodedItem
 from rtastream.reader.entries import DTypes, Entry, Series, collect
 from rtastream.reader.flow import Commands, Flow, T
-from rtastream.reader.plans import BadEntryHandler, Plan, SessionPlan, StreamPlan
+from rtastream.reader.plans import (
+    BadEntryHandler,
+    Plan,
+    ReaderView,
+    SessionPlan,
+    SessionView,
+    StreamPlan,
+)
 from rtastream.reader.records import SessionRecord
 from rtastream.reader.sync import check_client
 
@@ -49,33 +56,37 @@ async def drive(client: Any, flow: Flow[Any]) -> AsyncIterator[Entry]:
             yield step
 
 
-def connect(source: str | redis.asyncio.Redis) -> tuple[redis.asyncio.Redis, bool]:
-    if isinstance(source, str):
-        return redis.asyncio.Redis.from_url(source), True
-    check_client(source)
-    return source, False
+class _Reader(ReaderView):
+    def __init__(self, source: str | redis.asyncio.Redis, plan: Plan) -> None:
+        self._plan = plan
+        if isinstance(source, str):
+            self._client, self._owned = redis.asyncio.Redis.from_url(source), True
+        else:
+            check_client(source)
+            self._client, self._owned = source, False
 
+    async def open(self) -> None:
+        if self._plan.after is None:
+            await run(self._client, self._plan.opening())
 
-class _Reader:
-    _plan: Plan
-
-    def __init__(self, source: str | redis.asyncio.Redis) -> None:
-        self._client, self._owned = connect(source)
+    async def entries(self) -> AsyncIterator[Entry]:
+        await self.open()
+        async for entry in drive(self._client, self._plan.reading()):
+            yield entry
 
     async def close(self) -> None:
         if self._owned:
             await self._client.aclose()
 
-    def stop(self) -> None:
-        """Stop reading: iteration ends after the entry in hand, or within `block` seconds
-        when waiting (callable from another thread; a blocked command is never cut)."""
-        self._plan.stop()
+    async def __aenter__(self) -> Any:
+        await self.open()
+        return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
 
-class AsyncSessionReader(_Reader):
+class AsyncSessionReader(SessionView, _Reader):
     """The asyncio twin of SessionReader (same arguments):
 
     async with rtastream.AsyncSessionReader(url, "run-42") as reader:
@@ -94,40 +105,17 @@ class AsyncSessionReader(_Reader):
         batch: int = 200,
         on_bad_entry: BadEntryHandler | None = None,
     ) -> None:
-        self._plan: SessionPlan = SessionPlan(identity, start, follow, block, batch, on_bad_entry)
-        super().__init__(redis)
+        options = dict(start=start, follow=follow, block=block, batch=batch)
+        super().__init__(redis, SessionPlan(identity, on_bad_entry=on_bad_entry, **options))
 
     async def __aenter__(self) -> AsyncSessionReader:
         await self.open()
         return self
 
-    async def open(self) -> SessionRecord:
-        session = self._plan.session
-        if session is None:
-            session = await run(self._client, self._plan.opening())
-        return session
-
-    @property
-    def identity(self) -> str:
-        return self._plan.identity
-
     @property
     def session(self) -> SessionRecord | None:
         """The session hash as it was when the reader opened (None before)."""
         return self._plan.session
-
-    @property
-    def state(self) -> str | None:
-        return self._plan.state
-
-    @property
-    def skipped(self) -> int:
-        return self._plan.skipped
-
-    async def entries(self) -> AsyncIterator[Entry]:
-        await self.open()
-        async for entry in drive(self._client, self._plan.reading()):
-            yield entry
 
     async def __aiter__(self) -> AsyncIterator[DecodedItem]:
         async for entry in self.entries():
@@ -141,7 +129,7 @@ class AsyncSessionReader(_Reader):
         end: int | None = None,
         channels: Iterable[int] | None = None,
     ) -> dict[int, Series]:
-        plan = SessionPlan(self.identity, "first", False, 1.0, self._plan.batch, self._plan.report)
+        plan = self._window_plan()
         await run(self._client, plan.opening())
         items = [
             item async for entry in drive(self._client, plan.reading()) for item in entry.items
@@ -163,32 +151,12 @@ class AsyncStreamReader(_Reader):
         batch: int = 200,
         on_bad_entry: BadEntryHandler | None = None,
     ) -> None:
-        self._plan: StreamPlan = StreamPlan(stream, start, follow, block, batch, on_bad_entry)
-        super().__init__(redis)
+        options = dict(start=start, follow=follow, block=block, batch=batch)
+        super().__init__(redis, StreamPlan(stream, on_bad_entry=on_bad_entry, **options))
 
     async def __aenter__(self) -> AsyncStreamReader:
         await self.open()
         return self
-
-    async def open(self) -> str:
-        after = self._plan.after
-        if after is None:
-            after = await run(self._client, self._plan.opening())
-        return after
-
-    @property
-    def skipped(self) -> int:
-        return self._plan.skipped
-
-    @property
-    def last_id(self) -> str | None:
-        """The last entry id read: every entry up to it has been passed on or skipped."""
-        return self._plan.last_id
-
-    async def entries(self) -> AsyncIterator[Entry]:
-        await self.open()
-        async for entry in drive(self._client, self._plan.reading()):
-            yield entry
 
     def __aiter__(self) -> AsyncIterator[Entry]:
         return self.entries()

@@ -1,9 +1,11 @@
-"""What a session reader and a stream reader do, as flows (their drivers do the I/O)."""
+"""What a session reader and a stream reader do, as flows (their drivers do the I/O), and
+the read-only view both flavours of reader give of it."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from rtastream import keys
 from rtastream.reader.entries import CLOSED_STATES, BadEntry, Entry
@@ -24,15 +26,17 @@ def log_bad_entry(bad: BadEntry) -> None:
 
 
 class Plan:
-    """Options and what was seen, shared by both readers of both flavours."""
+    """Options, where reading starts, and what was seen: one stream read forward, keeping
+    the entries of stream session `only` (None: all)."""
 
     def __init__(
         self,
+        *,
         start: str | int,
-        follow: bool,
-        block: float,
-        batch: int,
-        on_bad_entry: BadEntryHandler | None,
+        follow: bool = True,
+        block: float = 1.0,
+        batch: int = 200,
+        on_bad_entry: BadEntryHandler | None = None,
     ) -> None:
         self.start = check_start(start)
         if not block > 0:
@@ -43,40 +47,60 @@ class Plan:
         self.block_ms = max(1, round(block * 1000))
         self.batch = batch
         self.on_bad_entry = on_bad_entry or log_bad_entry
-        self.skipped = 0
-        """Bad entries reported and skipped so far."""
+        self.skipped = 0  # bad entries reported and skipped so far
         self.stopping = False
+        self.stream = ""
+        self.only: int | None = None
+        self.after: str | None = None  # where reading starts, once opened
+        self.cursor: Cursor | None = None
 
-    def stop(self) -> None:
-        self.stopping = True
+    def opening(self) -> Flow[None]:
+        """Find where reading starts."""
+        self.after = yield from start_after(
+            keys.stream_key(self.stream), keys.NO_STREAM_POSITION, None, self.start, self.batch
+        )
 
-    def stopped(self) -> bool:
-        return self.stopping
+    def reading(self) -> Flow[None]:
+        assert self.after is not None, "opening() comes first"
+        self.cursor = Cursor(
+            self.stream,
+            self.after,
+            self.only,
+            follow=self.follow,
+            block_ms=self.block_ms,
+            batch=self.batch,
+            report=self.report,
+            stopped=lambda: self.stopping,
+            idle=self.idle,
+        )
+        yield from self.cursor.read()
+
+    def idle(self) -> Flow[bool]:
+        """After a quiet block: whether to stop following. A stream is followed for ever."""
+        return False
+        yield  # unreachable: makes this a flow that asks Redis nothing
 
     def report(self, bad: BadEntry) -> None:
         self.skipped += 1
         self.on_bad_entry(bad)
 
+    @property
+    def last_id(self) -> str | None:
+        """The last entry id read (every entry up to it has been passed on or skipped), or
+        where reading starts; None before opening."""
+        return self.cursor.last_id if self.cursor is not None else self.after
+
 
 class SessionPlan(Plan):
     """One session: from its streamPosition, its entries only, until its final state."""
 
-    def __init__(
-        self,
-        identity: str,
-        start: str | int = "first",
-        follow: bool = True,
-        block: float = 1.0,
-        batch: int = 200,
-        on_bad_entry: BadEntryHandler | None = None,
-    ) -> None:
-        super().__init__(start, follow, block, batch, on_bad_entry)
+    def __init__(self, identity: str, **options: Any) -> None:
+        super().__init__(**options)
         self.identity = identity
         self.session: SessionRecord | None = None
         self.state: str | None = None
-        self.after = keys.NO_STREAM_POSITION  # where reading starts, once opened
 
-    def opening(self) -> Flow[SessionRecord]:
+    def opening(self) -> Flow[None]:
         """Read the session hash and find where reading starts."""
         record = yield from read_session(self.identity)
         if record is None:
@@ -88,35 +112,21 @@ class SessionPlan(Plan):
                 f"session {self.identity!r} has no {keys.STREAM_NAME} or numeric "
                 f"{keys.STREAM_SESSION_ID} field: it cannot be located in a stream"
             )
-        stream, only = record.location
+        self.stream, self.only = record.location
         self.after = yield from start_after(
-            keys.stream_key(stream), record.stream_position, only, self.start, self.batch
+            keys.stream_key(self.stream), record.stream_position, self.only, self.start, self.batch
         )
         self.session = record
         self.state = record.state
-        return record
 
     def reading(self) -> Flow[None]:
-        assert self.session is not None and self.session.location, "opening() comes first"
-        stream, only = self.session.location
-        cursor = Cursor(
-            stream,
-            self.after,
-            only,
-            follow=self.follow,
-            block_ms=self.block_ms,
-            batch=self.batch,
-            report=self.report,
-            stopped=self.stopped,
-            idle=self.ended_meanwhile,
-        )
-        yield from watch(cursor.read(), self.seen)
+        yield from watch(super().reading(), self.seen)
 
     def seen(self, entry: Entry) -> None:
         for state in entry.states:
             self.state = state
 
-    def ended_meanwhile(self) -> Flow[bool]:
+    def idle(self) -> Flow[bool]:
         """Whether the hash says the session is over (closed, or gone) although its final
         Session JSON was not read: trimmed away, or never written."""
         record = yield from read_session(self.identity)
@@ -130,43 +140,47 @@ class SessionPlan(Plan):
 class StreamPlan(Plan):
     """A whole stream, every session in it (`tail STREAM`, the server's shared reader)."""
 
-    def __init__(
-        self,
-        stream: str,
-        start: str | int = "new",
-        follow: bool = True,
-        block: float = 1.0,
-        batch: int = 200,
-        on_bad_entry: BadEntryHandler | None = None,
-    ) -> None:
-        super().__init__(start, follow, block, batch, on_bad_entry)
+    def __init__(self, stream: str, **options: Any) -> None:
+        super().__init__(**options)
         self.stream = stream
-        self.after: str | None = None  # where reading starts, once opened
-        self.cursor: Cursor | None = None
 
-    def opening(self) -> Flow[str]:
-        """Find where reading starts."""
-        self.after = yield from start_after(
-            keys.stream_key(self.stream), keys.NO_STREAM_POSITION, None, self.start, self.batch
-        )
-        return self.after
 
-    def reading(self) -> Flow[None]:
-        assert self.after is not None, "opening() comes first"
-        self.cursor = Cursor(
-            self.stream,
-            self.after,
-            None,
-            follow=self.follow,
-            block_ms=self.block_ms,
-            batch=self.batch,
-            report=self.report,
-            stopped=self.stopped,
-        )
-        yield from self.cursor.read()
+class ReaderView:
+    """What both flavours of reader show of their plan (they differ only in their I/O)."""
+
+    _plan: Plan
+
+    @property
+    def skipped(self) -> int:
+        """Bad entries reported and skipped so far."""
+        return self._plan.skipped
 
     @property
     def last_id(self) -> str | None:
-        """The last entry id read (every entry up to it has been passed on or skipped), or
-        where reading starts; None before opening."""
-        return self.cursor.last_id if self.cursor is not None else self.after
+        """The last entry id read: every entry up to it has been passed on or skipped."""
+        return self._plan.last_id
+
+    def stop(self) -> None:
+        """Stop reading: iteration ends after the entry in hand, or within `block` seconds
+        when waiting (callable from another thread; a blocked command is never cut)."""
+        self._plan.stopping = True
+
+
+class SessionView(ReaderView):
+    _plan: SessionPlan
+
+    @property
+    def identity(self) -> str:
+        return self._plan.identity
+
+    @property
+    def state(self) -> str | None:
+        """The session's latest state: from its hash, then from each Session JSON read."""
+        return self._plan.state
+
+    def _window_plan(self) -> SessionPlan:
+        """A fresh plan that reads the session as Redis holds it now, from its start."""
+        plan = self._plan
+        return SessionPlan(
+            plan.identity, start="first", follow=False, batch=plan.batch, on_bad_entry=plan.report
+        )

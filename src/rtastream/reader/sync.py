@@ -10,7 +10,14 @@ import redis
 from rtastream.decoding import DecodedItem
 from rtastream.reader.entries import DTypes, Entry, Series, collect
 from rtastream.reader.flow import Commands, Flow, T
-from rtastream.reader.plans import BadEntryHandler, Plan, SessionPlan, StreamPlan
+from rtastream.reader.plans import (
+    BadEntryHandler,
+    Plan,
+    ReaderView,
+    SessionPlan,
+    SessionView,
+    StreamPlan,
+)
 from rtastream.reader.records import SessionRecord
 
 
@@ -50,14 +57,6 @@ def drive(client: Any, flow: Flow[Any]) -> Iterator[Entry]:
             yield step
 
 
-def connect(source: str | redis.Redis) -> tuple[redis.Redis, bool]:
-    """(client, whether we own it) for a URL or a client of the caller's."""
-    if isinstance(source, str):
-        return redis.Redis.from_url(source), True
-    check_client(source)
-    return source, False
-
-
 def check_client(client: Any) -> None:
     if client.get_connection_kwargs().get("decode_responses"):
         raise ValueError(
@@ -66,30 +65,40 @@ def check_client(client: Any) -> None:
         )
 
 
-class _Reader:
-    _plan: Plan
+class _Reader(ReaderView):
+    def __init__(self, source: str | redis.Redis, plan: Plan) -> None:
+        self._plan = plan
+        if isinstance(source, str):
+            self._client, self._owned = redis.Redis.from_url(source), True
+        else:
+            check_client(source)
+            self._client, self._owned = source, False
 
-    def __init__(self, source: str | redis.Redis) -> None:
-        self._client, self._owned = connect(source)
+    def open(self) -> None:
+        """Find where reading starts (done by the first read otherwise): what the stream
+        receives from then on is read."""
+        if self._plan.after is None:
+            run(self._client, self._plan.opening())
+
+    def entries(self) -> Iterator[Entry]:
+        """The stream entries (messages), decoded."""
+        self.open()
+        return drive(self._client, self._plan.reading())
 
     def close(self) -> None:
         """Close the connection if the reader made it (from a URL)."""
         if self._owned:
             self._client.close()
 
-    def stop(self) -> None:
-        """Stop reading: iteration ends after the entry in hand, or within `block` seconds
-        when waiting (callable from another thread; a blocked command is never cut)."""
-        self._plan.stop()
-
     def __enter__(self) -> Any:
+        self.open()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-class SessionReader(_Reader):
+class SessionReader(SessionView, _Reader):
     """Reads one RTA session from Redis: from its first message (its `streamPosition`),
     keeping the entries with its stream session id, then following the leading edge
     (XREAD BLOCK) until its final Session JSON (closed, truncated, failed, abandoned).
@@ -117,44 +126,19 @@ class SessionReader(_Reader):
         batch: int = 200,
         on_bad_entry: BadEntryHandler | None = None,
     ) -> None:
-        self._plan: SessionPlan = SessionPlan(identity, start, follow, block, batch, on_bad_entry)
-        super().__init__(redis)
+        options = dict(start=start, follow=follow, block=block, batch=batch)
+        super().__init__(redis, SessionPlan(identity, on_bad_entry=on_bad_entry, **options))
 
     def __enter__(self) -> SessionReader:
         self.open()
         return self
 
-    def open(self) -> SessionRecord:
-        """Read the session hash and find where reading starts (done by the first read
-        otherwise): what the stream receives from then on is read."""
-        session = self._plan.session
-        if session is None:
-            session = run(self._client, self._plan.opening())
-        return session
-
-    @property
-    def identity(self) -> str:
-        return self._plan.identity
-
     @property
     def session(self) -> SessionRecord:
         """The session hash as it was when the reader opened."""
-        return self.open()
-
-    @property
-    def state(self) -> str | None:
-        """The session's latest state: from its hash, then from each Session JSON read."""
-        return self._plan.state
-
-    @property
-    def skipped(self) -> int:
-        """Bad entries reported and skipped so far."""
-        return self._plan.skipped
-
-    def entries(self) -> Iterator[Entry]:
-        """The session's stream entries (messages), decoded."""
         self.open()
-        return drive(self._client, self._plan.reading())
+        assert self._plan.session is not None
+        return self._plan.session
 
     def __iter__(self) -> Iterator[DecodedItem]:
         for entry in self.entries():
@@ -169,7 +153,7 @@ class SessionReader(_Reader):
     ) -> dict[int, Series]:
         """Per-channel arrays of the samples in [start, end] (ns) that Redis holds now, from
         the session's first message; see rtastream.reader.collect for `dtype` and order."""
-        plan = SessionPlan(self.identity, "first", False, 1.0, self._plan.batch, self._plan.report)
+        plan = self._window_plan()
         run(self._client, plan.opening())
         items = (item for entry in drive(self._client, plan.reading()) for item in entry.items)
         return collect(items, dtype, start, end, channels)
@@ -191,28 +175,12 @@ class StreamReader(_Reader):
         batch: int = 200,
         on_bad_entry: BadEntryHandler | None = None,
     ) -> None:
-        self._plan: StreamPlan = StreamPlan(stream, start, follow, block, batch, on_bad_entry)
-        super().__init__(redis)
+        options = dict(start=start, follow=follow, block=block, batch=batch)
+        super().__init__(redis, StreamPlan(stream, on_bad_entry=on_bad_entry, **options))
 
     def __enter__(self) -> StreamReader:
         self.open()
         return self
-
-    def open(self) -> str:
-        """Find where reading starts (done by the first read otherwise): the entry id it
-        reads after."""
-        after = self._plan.after
-        if after is None:
-            after = run(self._client, self._plan.opening())
-        return after
-
-    @property
-    def skipped(self) -> int:
-        return self._plan.skipped
-
-    def entries(self) -> Iterator[Entry]:
-        self.open()
-        return drive(self._client, self._plan.reading())
 
     def __iter__(self) -> Iterator[Entry]:
         return self.entries()
