@@ -64,6 +64,29 @@ def test_fast_demo_leaves_a_closed_session_and_reports_what_redis_holds(redis_ur
     assert "demo: 3.0/3.0 s of data" in result.stderr  # the last progress line
 
 
+def test_summary_numbers_read_as_one_number_each_and_rates_are_labelled(redis_url):
+    # 13 channels at 100 Hz for 13 s: 10 float64 + 2 int32 + 1 uint16, 130 bursts of 10 samples.
+    result = run_cli("demo", "--fast", "--duration", "13", "--rate", "100", "--channels", "13",
+                     "--redis", redis_url)
+    assert result.returncode == 0, result.stderr
+    summary = squash(result.stdout)
+    assert "1,300 timestamped" in summary  # not "1 300 timestamped"
+    assert "samples 16,900 in 13 channels, 5 events, 13.0 s of data" in summary
+    assert "sample values 114.3 KiB" in summary  # 1300 x (10 x 8 + 2 x 4 + 2) bytes
+    # The progress line's rate is the same quantity as the summary's, and says so.
+    last = result.stderr.splitlines()[-1]
+    assert re.search(r"samples/s  \d+\.\d (KiB|MiB)/s of sample values$", last), last
+    assert re.search(r"throughput [\d,]+ samples/s, \d+\.\d (KiB|MiB)/s of sample values, ",
+                     summary)
+
+
+def test_one_event_is_singular(redis_url):
+    result = run_cli("demo", "--fast", "--duration", "2.6", "--rate", "100", "--channels", "2",
+                     "--redis", redis_url)
+    assert result.returncode == 0, result.stderr
+    assert "in 2 channels, 1 event, " in squash(result.stdout)
+
+
 @pytest.mark.redis
 def test_demo_without_redis_runs_a_private_server_and_stops_it():
     if server_binary() is None:
