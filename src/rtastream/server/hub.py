@@ -16,7 +16,7 @@ from typing import Any
 
 from rtastream._native import Burst
 from rtastream.decoding import DecodedItem, SessionJsonItem, TimeRangeItem
-from rtastream.reader import AsyncSessionReader, AsyncStreamReader, BadEntry, Entry
+from rtastream.reader import AsyncSessionReader, AsyncStreamReader, Entry
 from rtastream.server import packing
 from rtastream.server.client import Client
 from rtastream.server.subscription import Subscription
@@ -26,10 +26,6 @@ log = logging.getLogger("rtastream.server")
 TICK = 0.1  # seconds between time-range updates: 10 Hz at most
 FEED_BLOCK = 0.25  # seconds an idle stream's XREAD waits: how soon a stopped reader ends
 BACKFILL_BATCH = 16  # entries per read: ~1 MiB at the protocol's 64 KiB a message
-
-
-def report_bad_entry(bad: BadEntry) -> None:
-    log.warning("%s", bad)
 
 
 def entry_after(a: str, b: str) -> bool:
@@ -130,7 +126,6 @@ class LiveSession:
             self.identity,
             follow=False,
             batch=BACKFILL_BATCH,
-            on_bad_entry=report_bad_entry,
         )
         burst = Burst()
         async for entry in reader.entries():
@@ -157,9 +152,7 @@ class Feed:
     def __init__(self, hub: Hub, stream: str) -> None:
         self.hub = hub
         self.stream = stream
-        self.reader = AsyncStreamReader(
-            hub.redis, stream, start="new", block=FEED_BLOCK, on_bad_entry=report_bad_entry
-        )
+        self.reader = AsyncStreamReader(hub.redis, stream, start="new", block=FEED_BLOCK)
         self.sessions: dict[int, LiveSession] = {}
 
     async def start(self) -> None:
