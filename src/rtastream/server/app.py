@@ -19,7 +19,7 @@ from typing import Any
 import redis.asyncio
 from aiohttp import WSCloseCode, web
 
-from rtastream._version import __version__
+from rtastream import __version__
 from rtastream.reader import CLOSED_STATES, SessionRecord, list_sessions, read_session, run_async
 from rtastream.server import packing
 from rtastream.server.client import Client

@@ -14,8 +14,7 @@ import logging
 from collections import defaultdict
 from typing import Any
 
-from rtastream._native import Burst
-from rtastream.decoding import DecodedItem, SessionJsonItem, TimeRangeItem
+from rtastream import Burst, DecodedItem, SessionJsonItem, TimeRangeItem
 from rtastream.reader import AsyncSessionReader, AsyncStreamReader, Entry
 from rtastream.server import packing
 from rtastream.server.client import Client

@@ -10,8 +10,8 @@ import logging
 
 import numpy as np
 
-from rtastream._native import Burst
-from rtastream.decoding import (
+from rtastream import (
+    Burst,
     DecodedItem,
     EventItem,
     PeriodicItem,

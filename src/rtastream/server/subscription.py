@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
 
+from rtastream import DecodedItem, EventItem, PeriodicItem, RowItem, TimestampedItem
 from rtastream._proto import net_stream_pb2
-from rtastream.decoding import DecodedItem, EventItem, PeriodicItem, RowItem, TimestampedItem
 
 
 @dataclass(frozen=True)
