@@ -5,6 +5,12 @@ other, are merged into one item per channel at flush time: a loop calling once p
 sends one TimestampedData per channel per burst, not one per call. Every call is checked
 when it is made (dtype, order against the previous call, ...), so a bad call raises at once
 and the timer's flush never meets bad data. Not thread-safe: the writers hold a lock.
+
+Time order, per kind. A timestamped or periodic series of a channel only goes forward: a call
+starting before where the previous call for the same channels ended (in this burst or an
+earlier one) is refused, since merging it would misplace samples and its item would overlap
+the earlier one. Rows and events are instants, each its own item: they may come in any order
+(the protocol lets items arrive out of time order), and nothing is merged across them.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ _DELTA_BYTES = 2
 
 
 def _check_order(times: np.ndarray, previous: int | None) -> None:
-    """What Burst.timestamped would refuse at flush time, refused now."""
+    """What Burst.timestamped would refuse at flush time, refused now; and a call starting
+    before `previous`, where the series' previous call ended."""
     if previous is not None and times[0] < previous:
         raise ValueError(
             f"timestamps go backwards: this call starts at {times[0]}, before {previous} "
@@ -89,6 +96,7 @@ class LiveBurst:
         self.series: dict[tuple[bytes, str], _Series] = {}
         self.ends: dict[tuple[bytes, str], int] = {}  # kept across flushes: bursts never overlap
         self.runs: dict[int, _Run] = {}
+        self.run_ends: dict[int, int] = {}  # each periodic channel's last sample, kept likewise
         self.pending = 0  # estimated encoded bytes of the series and runs
         self.first: int | None = None
         self.last: int | None = None
@@ -117,6 +125,8 @@ class LiveBurst:
         end = start + interval * (len(samples) - 1)
         if end > columns.INT64[1]:
             raise columns.periodic_overflow_error()
+        _check_order(np.array([start, end], dtype=np.int64), self.run_ends.get(channel))
+        self.run_ends[channel] = end
         run = self.runs.get(channel)
         if run is not None and run.continues(start, interval, samples):
             run.extend(samples)
