@@ -16,11 +16,13 @@ import redis.asyncio
 import redis.exceptions
 
 from rtastream import keys
+from rtastream.connection import address_of, pool_from_url
 from rtastream.errors import RedisUnavailable
 from rtastream.live import LiveBurst
 from rtastream.protocol import (
     CONNECTION_ERRORS,
     DEFAULT_FLUSH_INTERVAL,
+    OPTIONS,
     Backoff,
     Batch,
     Command,
@@ -29,7 +31,6 @@ from rtastream.protocol import (
     SessionCore,
     SessionView,
     Tracker,
-    address_of,
     allocation_commands,
     end_state,
     parse_allocation,
@@ -158,11 +159,8 @@ class RedisStreamBuffer:
                  queue_size: int = 64, reconnect_timeout: float = 10.0, **options: Any) -> None:
         validate_options(session_ttl, maxlen, target, flush_interval, queue_size,
                          reconnect_timeout)
-        try:
-            self.pool = redis.asyncio.ConnectionPool.from_url(
-                url, **{"socket_connect_timeout": 5.0, **options})
-        except ValueError as e:
-            raise ValueError(f"bad Redis url {url!r}: {e}") from None
+        self.pool = pool_from_url(redis.asyncio.ConnectionPool, url, {"socket_connect_timeout": 5.0, **options},
+                                  caller="RedisStreamBuffer()", own=OPTIONS)
         self.session_ttl = session_ttl
         self.maxlen = maxlen
         self.target = target

@@ -6,7 +6,7 @@ commands over a connection; everything they must agree on lives here.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Iterable, Sequence
 
 import redis.exceptions
@@ -82,6 +82,11 @@ def end_state(exc_type: type[BaseException] | None) -> SessionState:
     return SessionState.FAILED
 
 
+OPTIONS = ("session_ttl", "maxlen", "target", "flush_interval", "queue_size",
+           "reconnect_timeout")
+"""The writers' own keyword options (any other keyword goes to redis-py)."""
+
+
 def validate_options(ttl: int, maxlen: int | None, target: int, flush_interval: float,
                      queue_size: int, reconnect_timeout: float) -> None:
     if not isinstance(ttl, int) or ttl < 1:
@@ -150,10 +155,10 @@ class SessionCore:
         the target goes as one message, not as a big one and a tiny one."""
         return burst.pack_with_time_ranges(min(2 * self.target, columns.MAX_MESSAGE))
 
-    def data(self, messages: Iterable[Message]) -> list[Command]:
+    def data(self, messages: Iterable[Message | bytes]) -> list[Command]:
         """XADD each message; record the time range a message carries in the hash."""
         commands: list[Command] = []
-        for message, span in messages:
+        for message, span in list(map(_message, messages)):  # all checked before any is used
             commands.append((*self._xadd, message))
             if span is not None:
                 self.see(*span)
@@ -165,6 +170,12 @@ class SessionCore:
 
     def update(self, changes: dict[str, Any]) -> list[Command]:
         """A Session JSON update with the changed properties (a state change is checked)."""
+        for name in changes:
+            if name not in SESSION_PROPERTIES:
+                raise TypeError(
+                    f"update() got an unexpected keyword argument {name!r}: it takes Session "
+                    f"properties ({', '.join(sorted(SESSION_PROPERTIES))}); put your own "
+                    f"fields in details={{...}}")
         if changes.get("identity", self.session.identity) != self.session.identity:
             raise ValueError("a session's identity cannot change (it names its Redis hash)")
         state = changes.pop("state", self.session.state)
@@ -194,6 +205,33 @@ class SessionCore:
         commands = self.data(self.pack(burst))
         commands.insert(-1, ("HSET", self.key, keys.JSON, text, keys.LAST_UPDATED, now_ms()))
         return commands
+
+
+SESSION_PROPERTIES = frozenset(f.name for f in fields(Session))
+
+
+def _message(item: Any) -> Message:
+    """A (message, (start, end) or None) pair from what pack_with_time_ranges() or pack()
+    gives."""
+    if type(item) is bytes:
+        return item, None
+    if (type(item) is tuple and len(item) == 2 and type(item[0]) is bytes
+            and (item[1] is None or _is_span(item[1]))):
+        return item
+    raise TypeError(
+        "write_messages() takes messages as Burst.pack() gives them (bytes) or as "
+        "pack_with_time_ranges() gives them ((bytes, (start, end) or None) pairs), "
+        f"got {_shown(item)}")
+
+
+def _is_span(span: Any) -> bool:
+    return (type(span) is tuple and len(span) == 2 and all(type(t) is int for t in span)
+            and span[0] <= span[1])
+
+
+def _shown(item: Any) -> str:
+    text = repr(item)
+    return f"{type(item).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
 
 
 class SessionView:
@@ -330,14 +368,6 @@ class Backoff:
             return None
         delay, self.delay = min(self.delay, left), min(self.delay * 2, self.cap)
         return delay
-
-
-def address_of(connection_kwargs: dict[str, Any]) -> str:
-    """Where a pool connects, for error messages (never the password)."""
-    if "path" in connection_kwargs:
-        return f"unix://{connection_kwargs['path']}"
-    host, port = connection_kwargs.get("host", "localhost"), connection_kwargs.get("port", 6379)
-    return f"{host}:{port}"
 
 
 CONNECTION_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)

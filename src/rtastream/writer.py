@@ -23,11 +23,13 @@ from typing import Any, Iterable
 import redis
 
 from rtastream import keys
+from rtastream.connection import address_of, pool_from_url
 from rtastream.errors import RedisUnavailable
 from rtastream.live import LiveBurst
 from rtastream.protocol import (
     CONNECTION_ERRORS,
     DEFAULT_FLUSH_INTERVAL,
+    OPTIONS,
     Backoff,
     Batch,
     Command,
@@ -36,7 +38,6 @@ from rtastream.protocol import (
     SessionCore,
     SessionView,
     Tracker,
-    address_of,
     allocation_commands,
     end_state,
     parse_allocation,
@@ -202,11 +203,8 @@ class RedisStreamBuffer:
                  queue_size: int = 64, reconnect_timeout: float = 10.0, **options: Any) -> None:
         validate_options(session_ttl, maxlen, target, flush_interval, queue_size,
                          reconnect_timeout)
-        try:
-            self.pool = redis.ConnectionPool.from_url(
-                url, **{"socket_connect_timeout": 5.0, **options})
-        except ValueError as e:
-            raise ValueError(f"bad Redis url {url!r}: {e}") from None
+        self.pool = pool_from_url(redis.ConnectionPool, url, {"socket_connect_timeout": 5.0, **options},
+                                  caller="RedisStreamBuffer()", own=OPTIONS)
         self.session_ttl = session_ttl
         self.maxlen = maxlen
         self.target = target
@@ -318,8 +316,9 @@ class StreamSession(SessionView):
         self.write_messages(self._core.pack(burst))
 
     def write_messages(self, messages: Iterable[Message]) -> None:
-        """Send pre-packed (message, (start, end) or None) pairs, as pack_with_time_ranges()
-        gives them; a time range is recorded in the session hash."""
+        """Send pre-packed messages: (message, (start, end) or None) pairs as
+        pack_with_time_ranges() gives them (a time range is recorded in the session hash),
+        or bare messages as pack() gives them."""
         self._check()
         messages = list(messages)
         with self._flush_lock:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
-from urllib.parse import urlsplit
 
 import redis
+
+from rtastream import connection
+from rtastream.connection import redact
 
 URL_ENV = "RTASTREAM_REDIS_URL"
 FALLBACK_URL = "redis://localhost:6379/0"
@@ -25,36 +26,13 @@ def default_url() -> str:
     return os.environ.get(URL_ENV) or FALLBACK_URL
 
 
-def redact(url: str) -> str:
-    """The URL without its password, for messages."""
-    return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url)
-
-
 def check_url(url: str) -> None:
-    """Raise CliError (exit 2) when the URL cannot name a Redis server.
-
-    redis-py accepts some malformed URLs silently (a non-numeric database is ignored),
-    so the parts are checked here first.
-    """
-    shown = redact(url)
+    """Raise CliError (exit 2) when the URL cannot name a Redis server (the library's check:
+    redis-py accepts some malformed URLs silently)."""
     try:
-        parts = urlsplit(url)
-        parts.port  # raises on a non-numeric or out-of-range port
+        connection.check_url(url, what="--redis URL")
     except ValueError as exc:
-        raise CliError(f"bad --redis URL {shown!r}: {exc}", code=2) from None
-    if parts.scheme == "unix":
-        if not parts.path:
-            raise CliError(f"bad --redis URL {shown!r}: unix:// needs a socket path", code=2)
-        return
-    if parts.scheme not in ("redis", "rediss"):
-        raise CliError(
-            f"bad --redis URL {shown!r}: expected redis://HOST[:PORT][/DB], rediss://... "
-            "or unix:///PATH", code=2)
-    if not parts.hostname:
-        raise CliError(f"bad --redis URL {shown!r}: no host", code=2)
-    db = parts.path.strip("/")
-    if db and not db.isdigit():
-        raise CliError(f"bad --redis URL {shown!r}: database {db!r} is not a number", code=2)
+        raise CliError(str(exc), code=2) from None
 
 
 def connect(url: str) -> redis.Redis:

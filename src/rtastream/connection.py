@@ -1,0 +1,90 @@
+"""Where to reach Redis: URL checks and connection options, in one place for the writers and
+the command line. redis-py parses the URL; what it would accept silently (a database that is
+not a number, a misspelled keyword) is refused here first, with a message naming it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import re
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+SCHEMES = "redis://HOST[:PORT][/DB], rediss://... or unix:///PATH"
+
+Pool = TypeVar("Pool")
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+def check_url(url: str, what: str = "Redis url") -> None:
+    """Raise ValueError ("bad <what> '<url>': <problem>", password hidden) unless `url` can
+    name a Redis server."""
+    problem = _url_problem(url)
+    if problem is not None:
+        raise ValueError(f"bad {what} {redact(url)!r}: {problem}")
+
+
+def _url_problem(url: str) -> str | None:
+    if not isinstance(url, str):
+        return f"expected {SCHEMES}, not {type(url).__name__}"
+    try:
+        parts = urlsplit(url)
+        parts.port  # raises on a non-numeric or out-of-range port
+    except ValueError as e:
+        return str(e)
+    if parts.scheme == "unix":
+        return None if parts.path else "unix:// needs a socket path"
+    if parts.scheme not in ("redis", "rediss"):
+        return f"expected {SCHEMES}"
+    if not parts.hostname:
+        return "no host"
+    db = parts.path.strip("/")
+    if db and not db.isdigit():
+        return f"database {db!r} is not a number"
+    return None
+
+
+def pool_from_url(pool_class: type[Pool], url: str, options: dict[str, Any], *,
+                  caller: str, own: tuple[str, ...] = ()) -> Pool:
+    """`pool_class.from_url(url, **options)` once the URL and every option name are checked:
+    an unknown keyword is a TypeError naming it (redis-py would fail only when connecting).
+    `own` are the caller's own keywords, offered as suggestions too."""
+    check_url(url)
+    try:
+        pool = pool_class.from_url(url, **options)  # type: ignore[attr-defined]
+    except ValueError as e:  # e.g. a query argument that is not a number
+        raise ValueError(f"bad Redis url {redact(url)!r}: {e}") from None
+    known = _keywords(pool_class, pool.connection_class)  # type: ignore[attr-defined]
+    for name in options:
+        if name not in known:
+            close = difflib.get_close_matches(name, [*own, *known], n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise TypeError(f"{caller} got an unexpected keyword argument {name!r}{hint}")
+    return pool
+
+
+def _keywords(*classes: type) -> set[str]:
+    """Every named parameter the classes' __init__ methods (and their bases') accept."""
+    names: set[str] = set()
+    for cls in classes:
+        for base in cls.__mro__:
+            init = vars(base).get("__init__")
+            if init is None or base is object:
+                continue
+            names.update(name for name, p in inspect.signature(init).parameters.items()
+                         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+    names.discard("self")
+    return names
+
+
+def address_of(connection_kwargs: dict[str, Any]) -> str:
+    """Where a pool connects, for error messages (never the password)."""
+    if "path" in connection_kwargs:
+        return f"unix://{connection_kwargs['path']}"
+    host, port = connection_kwargs.get("host", "localhost"), connection_kwargs.get("port", 6379)
+    return f"{host}:{port}"
