@@ -16,11 +16,16 @@ import redis.asyncio
 import redis.exceptions
 
 from rtastream import keys
-from rtastream.connection import address_of, pool_from_url
+from rtastream.connection import (
+    CONNECT_ERRORS,
+    CONNECTION_ERRORS,
+    address_of,
+    connect_failure,
+    pool_from_url,
+)
 from rtastream.errors import RedisUnavailable
 from rtastream.live import LiveBurst
 from rtastream.protocol import (
-    CONNECTION_ERRORS,
     DEFAULT_FLUSH_INTERVAL,
     OPTIONS,
     Backoff,
@@ -63,10 +68,8 @@ class _IOTask:
                     reconnect_timeout: float) -> _IOTask:
         try:
             conn = await pool.get_connection()
-        except redis.exceptions.AuthenticationError:
-            raise  # reachable; the message says what is wrong
-        except CONNECTION_ERRORS as e:
-            raise RedisUnavailable(address_of(pool.connection_kwargs), str(e)) from e
+        except CONNECT_ERRORS as e:
+            raise connect_failure(e, pool) from e
         return cls(pool, conn, queue_size, reconnect_timeout)
 
     async def submit(self, owner: Tracker, commands: list[Command],

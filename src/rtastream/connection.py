@@ -11,6 +11,12 @@ import re
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import redis
+import redis.asyncio
+import redis.exceptions
+
+from rtastream.errors import RedisAuthenticationError, RedisRefused, RedisUnavailable
+
 SCHEMES = "redis://HOST[:PORT][/DB], rediss://... or unix:///PATH"
 
 Pool = TypeVar("Pool")
@@ -88,3 +94,34 @@ def address_of(connection_kwargs: dict[str, Any]) -> str:
         return f"unix://{connection_kwargs['path']}"
     host, port = connection_kwargs.get("host", "localhost"), connection_kwargs.get("port", 6379)
     return f"{host}:{port}"
+
+
+CONNECTION_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+"""What redis-py raises when a connection cannot be made or is lost."""
+
+
+CONNECT_ERRORS = (*CONNECTION_ERRORS, redis.exceptions.ResponseError)
+"""What redis-py raises when connecting fails (SELECT's refusal is a ResponseError)."""
+
+
+def connect_failure(error: Exception, pool: Any) -> Exception:
+    """redis-py's failure to connect (and authenticate, select the database) as one of ours,
+    naming the address and the cause in one line."""
+    connection_kwargs = pool.connection_kwargs
+    address = address_of(connection_kwargs)
+    if isinstance(error, redis.exceptions.AuthenticationError):
+        if connection_kwargs.get("password") is None:
+            return RedisAuthenticationError(address, (
+                f"it needs a password (redis://[USER]:PASSWORD@HOST...): {error}"))
+        user = connection_kwargs.get("username") or "default"
+        return RedisAuthenticationError(address, f"user {user!r}: {error}")
+    if isinstance(error, redis.exceptions.ResponseError) and "DB index" in str(error):
+        return RedisRefused(address, f"no database {connection_kwargs.get('db')} ({error})")
+    if isinstance(error, RedisUnavailable | RedisRefused) or not isinstance(
+            error, CONNECTION_ERRORS):
+        return error
+    reason = str(error) or type(error).__name__
+    if issubclass(pool.connection_class, (redis.SSLConnection, redis.asyncio.SSLConnection)):
+        # A plain server never answers the TLS handshake, or answers it with garbage. never answers the TLS handshake, or answers it with garbage
+        reason += " (rediss:// speaks TLS: is this a plain redis:// server?)"
+    return RedisUnavailable(address, reason)

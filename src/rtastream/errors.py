@@ -25,6 +25,23 @@ class RedisUnavailable(redis.exceptions.ConnectionError, builtins.ConnectionErro
         return f"cannot reach Redis at {self.address}: {self.reason}{lost}"
 
 
+class RedisRefused(redis.exceptions.ConnectionError):
+    """Redis answered but refused the connection: credentials, a database it does not have.
+    Waiting will not help, unlike RedisUnavailable."""
+
+    def __init__(self, address: str, reason: str) -> None:
+        super().__init__(address)
+        self.address = address
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"Redis at {self.address} refused the connection: {self.reason}"
+
+
+class RedisAuthenticationError(RedisRefused, redis.exceptions.AuthenticationError):
+    """Redis refused the credentials (missing, wrong, or a disabled user)."""
+
+
 class RedisCommandError(redis.exceptions.ResponseError):
     """Redis refused a command (WRONGTYPE, OOM, READONLY, ...); `key` names the key.
 

@@ -369,5 +369,3 @@ class Backoff:
         delay, self.delay = min(self.delay, left), min(self.delay * 2, self.cap)
         return delay
 
-
-CONNECTION_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)

@@ -23,11 +23,16 @@ from typing import Any, Iterable
 import redis
 
 from rtastream import keys
-from rtastream.connection import address_of, pool_from_url
+from rtastream.connection import (
+    CONNECT_ERRORS,
+    CONNECTION_ERRORS,
+    address_of,
+    connect_failure,
+    pool_from_url,
+)
 from rtastream.errors import RedisUnavailable
 from rtastream.live import LiveBurst
 from rtastream.protocol import (
-    CONNECTION_ERRORS,
     DEFAULT_FLUSH_INTERVAL,
     OPTIONS,
     Backoff,
@@ -62,10 +67,8 @@ class _IOThread:
         self.pool = pool
         try:
             self.conn = pool.get_connection()
-        except redis.exceptions.AuthenticationError:
-            raise  # reachable; the message says what is wrong
-        except CONNECTION_ERRORS as e:
-            raise RedisUnavailable(self.address, str(e)) from e
+        except CONNECT_ERRORS as e:
+            raise connect_failure(e, pool) from e
         self.queue: queue.Queue[Batch | None] = queue.Queue(queue_size)
         self.cond = threading.Condition()
         self.closed = False
