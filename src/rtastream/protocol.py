@@ -141,14 +141,20 @@ class SessionCore:
             return None
         return self.start, self.end
 
-    def opening(self) -> list[Command]:
-        """The session hash, then the first message: a Session JSON update."""
+    def opening(self) -> tuple[list[Command], list[Command]]:
+        """The first message (a Session JSON update), then the session hash. Sent one after
+        the other: a refused first message leaves no hash that looks live, and the hash
+        starts afresh (no tStart/tEnd of an earlier session with this identity)."""
         if self.session.start_timestamp is None:
             self.session = self.session.replace(start_timestamp=self.session.timestamp)
+        text = self._json_text()
+        burst = Burst()
+        burst.session_json(text)
+        first = [(*self._xadd, message) for message, _ in self.pack(burst)]
         record = ("HSET", self.key, keys.STREAM_SESSION_ID, self.stream_session_id,
                   keys.STREAM_NAME, self.stream, keys.STREAM_POSITION, self.position,
-                  keys.LAST_UPDATED, now_ms())
-        return [record, self._expire, *self._json_update(final=False)]
+                  keys.JSON, text, keys.LAST_UPDATED, now_ms())
+        return first, [("DEL", self.key), record, self._expire]
 
     def pack(self, burst: Burst) -> list[Message]:
         """A burst as messages, packed with room up to twice the target: a burst just over
@@ -193,11 +199,15 @@ class SessionCore:
         self.session = self.session.transition(state, end_timestamp=end_timestamp)
         return self._json_update(final=True)
 
-    def _json_update(self, final: bool) -> list[Command]:
+    def _json_text(self) -> str:
         span = self.time_range()
         if span is not None:
             self.session = self.session.replace(time_range=TimeRange(*span))
-        text = self.session.to_json()
+        return self.session.to_json()
+
+    def _json_update(self, final: bool) -> list[Command]:
+        span = self.time_range()
+        text = self._json_text()
         burst = Burst()
         if final:
             burst.time_range(*span)

@@ -245,8 +245,9 @@ class RedisStreamBuffer:
         session_id, position = parse_allocation(allocation.replies, identity)
         core = SessionCore(model, stream, session_id, position, ttl=self.session_ttl,
                            maxlen=self.maxlen, target=self.target)
-        io.submit(owner, core.opening())
-        io.flush(owner)
+        for commands in core.opening():
+            io.submit(owner, commands)
+            io.flush(owner)
         stream_session = StreamSession(core, owner, io, self.flush_interval, self._sessions)
         self._sessions.add(stream_session)
         return stream_session
