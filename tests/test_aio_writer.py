@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import numpy as np
 import pytest
@@ -141,8 +142,11 @@ def test_restart_mid_session_and_retry_budget(private_redis):
                 await session.flush()
             assert info.value.unsent == [m for m, _ in burst_at(1).pack_with_time_ranges()]
             server.start()
-            with pytest.raises(RedisUnavailable):
-                await session.close()
+            await session.close()  # retries the connection and writes the final state
+        # Redis restarted empty: only the final state is there, in the hash and the stream.
+        assert json.loads(client.hget("sessions:gone", "json"))["state"] == "closed"
+        final = read_stream(client, "car-1")[-1].jsons()[-1]
+        assert (final["identity"], final["state"]) == ("gone", "closed")
 
     server = private_redis()
     client = redis.Redis.from_url(server.url)

@@ -4,6 +4,7 @@ Redis away use their own redis-server, never the suite's shared one."""
 from __future__ import annotations
 
 import builtins
+import json
 import threading
 import time
 
@@ -93,8 +94,23 @@ def test_out_of_memory_names_the_stream_and_reports_unsent(own_server, own_r):
         assert info.value.unsent == [m for m, _ in messages]
         assert "stream messages were not written" in str(info.value)
         own_r.config_set("maxmemory", 0)
-        with pytest.raises(RedisCommandError):
+        session.close()  # the error was raised by flush(): closing now ends the session
+    check_session(own_r, "oom", "car-1")
+
+
+def test_close_raises_an_error_not_yet_seen_after_ending_the_session(own_server, own_r):
+    with RedisStreamBuffer(own_server.url) as buffer:
+        session = buffer.open_session("unseen", "car-1")
+        own_r.config_set("maxmemory", 1)
+        session.write(burst_at(0))  # refused in the background
+        deadline = time.monotonic() + 10
+        while "errorstat_OOM" not in own_r.info("errorstats"):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        own_r.config_set("maxmemory", 0)
+        with pytest.raises(RedisCommandError, match="XADD on key 'stream:car-1'"):
             session.close()
+    check_session(own_r, "unseen", "car-1")
 
 
 def test_read_only_replica_names_the_key(own_server, own_r):
@@ -176,9 +192,12 @@ def test_redis_away_past_the_retry_budget_reports_unsent_data(own_server, own_r)
         # The buffer itself recovers: a new session on the restarted server works.
         with buffer.open_session("after", "car-1") as after:
             after.write(burst_at(5))
-        with pytest.raises(RedisUnavailable):
-            session.close("failed")
-    check_session(own_r, "after", "car-1")
+        check_session(own_r, "after", "car-1")
+        session.close("failed")  # retries the connection and writes the final state
+    # Redis restarted empty: only the final state is there, in the hash and the stream.
+    assert json.loads(own_r.hget("sessions:gone", "json"))["state"] == "failed"
+    final = read_stream(own_r, "car-1")[-1].jsons()[-1]
+    assert (final["identity"], final["state"]) == ("gone", "failed")
 
 
 def test_bad_data_never_reaches_redis_and_fails_the_session(redis_url, r):

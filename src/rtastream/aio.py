@@ -316,6 +316,7 @@ class StreamSession(SessionView):
                              f"abandoned), got {state.json_name}")
         self._closed = True
         self._registry.discard(self)
+        unseen = self._owner.take_error()  # raised once the final state is written
         if self._timer is not None:
             self._timer.cancel()
             try:
@@ -326,6 +327,8 @@ class StreamSession(SessionView):
             await self._flush_live()
             await self._io.submit(self._owner, self._core.finish(state))
         await self._io.flush(self._owner)
+        if unseen is not None:
+            raise unseen
 
     async def __aenter__(self) -> StreamSession:
         return self

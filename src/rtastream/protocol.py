@@ -285,6 +285,7 @@ class Tracker:
     submitted: int = 0
     done: int = 0
     error: BaseException | None = None
+    raised: BaseException | None = None  # the error check() last raised to the caller
 
     @property
     def idle(self) -> bool:
@@ -292,7 +293,14 @@ class Tracker:
 
     def check(self) -> None:
         if self.error is not None:
+            self.raised = self.error
             raise self.error
+
+    def take_error(self) -> BaseException | None:
+        """Clear the error, so that closing writes the final state whatever went wrong
+        before; return it unless the caller has already seen it."""
+        error, self.error = self.error, None
+        return None if error is self.raised else error
 
 
 @dataclass(eq=False)

@@ -387,6 +387,7 @@ class StreamSession(SessionView):
                              f"abandoned), got {state.json_name}")
         self._closed = True
         self._registry.discard(self)
+        unseen = self._owner.take_error()  # raised once the final state is written
         self._stop.set()
         if self._timer is not None:
             self._timer.join()
@@ -396,6 +397,8 @@ class StreamSession(SessionView):
                 commands = self._core.finish(state)
             self._io.submit(self._owner, commands)
         self._io.flush(self._owner)
+        if unseen is not None:
+            raise unseen
 
     def __enter__(self) -> StreamSession:
         return self
