@@ -147,3 +147,15 @@ def test_bad_demo_arguments():
     for args in (["--duration", "nan"], ["--rate", "1e9"]):
         result = run_cli("demo", *args)
         assert result.returncode == 2, args
+
+
+def test_sigterm_truncates_the_session_and_exits_143(redis_url, r):
+    process = start_cli("demo", "--duration", "60", "--identity", "terminated",
+                        "--redis", redis_url)
+    wait_for(lambda: r.hexists(keys.session_key("terminated"), keys.T_END), what="streamed data")
+    process.terminate()  # SIGTERM, as timeout, systemd and docker stop send it
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 143, err
+    assert "ended as truncated" in err and "Traceback" not in err
+    assert json.loads(r.hget(keys.session_key("terminated"), keys.JSON))["state"] == "truncated"
+    assert "state truncated" in squash(out)

@@ -19,6 +19,7 @@ from rtastream.decoding import (
 from rtastream.errors import RedisCommandError, RedisUnavailable
 from rtastream.reader import AsyncSessionReader, SessionNotFound, SessionReader
 from rtastream.session import IllegalTransition, Session, SessionState
+from rtastream.sigterm import Terminated, end_sessions_on_sigterm
 from rtastream.writer import RedisStreamBuffer, StreamSession
 
 __all__ = [
@@ -38,10 +39,12 @@ __all__ = [
     "SessionReader",
     "SessionState",
     "StreamSession",
+    "Terminated",
     "TimeRangeItem",
     "TimestampedItem",
     "__version__",
     "compress",
     "decode",
+    "end_sessions_on_sigterm",
     "unpack",
 ]

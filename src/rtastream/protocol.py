@@ -16,6 +16,7 @@ from rtastream import keys
 from rtastream._native import Burst
 from rtastream.errors import RedisCommandError, RedisUnavailable
 from rtastream.session import Session, SessionState, TimeRange, now
+from rtastream.sigterm import Terminated
 
 Command = tuple
 Message = tuple  # (compressed burst, (start, end) or None): what pack_with_time_ranges gives
@@ -77,7 +78,8 @@ def end_state(exc_type: type[BaseException] | None) -> SessionState:
     if exc_type is None:
         return SessionState.CLOSED
     # CancelledError is a BaseException; compare by name to keep asyncio out of the sync path.
-    if issubclass(exc_type, KeyboardInterrupt) or exc_type.__name__ == "CancelledError":
+    if issubclass(exc_type, (KeyboardInterrupt, Terminated)) or \
+            exc_type.__name__ == "CancelledError":
         return SessionState.TRUNCATED
     return SessionState.FAILED
 

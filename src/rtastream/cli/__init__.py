@@ -2,8 +2,8 @@
 
 Exit status: 0 success; 1 an error at run time (Redis unreachable, unknown session or
 stream, Redis refused a command); 2 bad usage (arguments, --redis URL); 130 interrupted by
-Ctrl+C (the demo still closes its session as truncated first). `tail` and `serve` end
-with 0 on Ctrl+C, because that is the normal way to stop them.
+Ctrl+C, 143 by SIGTERM (the demo still closes its session as truncated first). `tail` and
+`serve` end with 0 on Ctrl+C, because that is the normal way to stop them.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ EPILOG = f"""\
 Every command takes --redis URL (default: ${URL_ENV}, else {FALLBACK_URL});
 the demo starts a private redis-server when neither is given.
 Exit status: 0 ok, 1 error (e.g. Redis unreachable, unknown session), 2 bad usage,
-130 Ctrl+C (tail and serve: 0, their normal way to stop)."""
+130 Ctrl+C (tail and serve: 0, their normal way to stop), 143 SIGTERM."""
 
 
 def redis_option(default: str) -> argparse.ArgumentParser:

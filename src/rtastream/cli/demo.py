@@ -13,7 +13,16 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-from rtastream import Burst, RedisStreamBuffer, Session, SessionNotFound, SessionReader, keys
+from rtastream import (
+    Burst,
+    RedisStreamBuffer,
+    Session,
+    SessionNotFound,
+    SessionReader,
+    Terminated,
+    end_sessions_on_sigterm,
+    keys,
+)
 from rtastream.cli import format as fmt
 from rtastream.cli import serve
 from rtastream.cli.arguments import positive_int, positive_number
@@ -38,7 +47,7 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
                     "time (bursts at about 10 Hz), then print a summary read back from Redis. "
                     f"Without --redis (or ${URL_ENV}) a private redis-server is started in a "
                     "temporary directory and stopped at the end. Ctrl+C ends the session as "
-                    "truncated (exit status 130).")
+                    "truncated (exit status 130), and so does SIGTERM (exit status 143).")
     parser.add_argument("--stream", default="demo", help="stream name (default: demo)")
     parser.add_argument("--channels", type=positive_int, default=16, metavar="N",
                         help="channels; a quarter of them (up to 3) are integers (default: 16)")
@@ -59,6 +68,7 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    end_sessions_on_sigterm()
     identity = args.identity or default_identity()
     url = args.redis or os.environ.get(URL_ENV)
     if url is not None:
@@ -68,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     with redis_for_demo(url) as (url, private):
         client = connect(url)
         with client, serving(args, url, identity):
-            interrupted, wall_s = stream(args, url, identity, client)
+            status, wall_s = stream(args, url, identity, client)
             try:
                 with SessionReader(client, identity, follow=False,
                                    on_bad_entry=report_bad_entry) as reader:
@@ -76,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
             except SessionNotFound as exc:
                 raise CliError(f"after streaming: {exc}") from None
         print(summary(session, stats, wall_s, url, private))
-    return 130 if interrupted else 0
+    return status
 
 
 @contextlib.contextmanager
@@ -114,8 +124,9 @@ def redis_for_demo(url: str | None) -> Iterator[tuple[str, bool]]:
         yield server.url, True
 
 
-def stream(args: argparse.Namespace, url: str, identity: str, client: Any) -> tuple[bool, float]:
-    """Stream the session; (interrupted by Ctrl+C, wall seconds)."""
+def stream(args: argparse.Namespace, url: str, identity: str, client: Any) -> tuple[int, float]:
+    """Stream the session; (exit status: 0, or 130 / 143 if Ctrl+C / SIGTERM cut it short,
+    wall seconds)."""
     total = max(1, round(args.duration * args.rate)) if args.duration else math.inf
     start_ns = time.time_ns()
     if args.fast:  # the data ends now rather than in the future
@@ -132,7 +143,7 @@ def stream(args: argparse.Namespace, url: str, identity: str, client: Any) -> tu
           f"{identity} (Ctrl+C to truncate)", file=sys.stderr, flush=True)
     progress = Progress(sys.stderr, total / args.rate)
     step = max(1, round(BURST_SECONDS * args.rate))  # samples per channel per burst
-    interrupted = False
+    status = 0
     started = time.monotonic()
     entries_before = client.xlen(key)
     sent = samples = nbytes = 0
@@ -151,14 +162,15 @@ def stream(args: argparse.Namespace, url: str, identity: str, client: Any) -> tu
                 if progress.due():  # XLEN only as often as the line is drawn
                     progress.update(sent / args.rate, samples, nbytes,
                                     client.xlen(key) - entries_before)
-    except KeyboardInterrupt:
-        interrupted = True  # the writer has ended the session as truncated on the way out
+    except (KeyboardInterrupt, Terminated) as exc:
+        # The writer has ended the session as truncated on the way out.
+        status = 143 if isinstance(exc, Terminated) else 130
     wall_s = time.monotonic() - started
     progress.update(sent / args.rate, samples, nbytes, client.xlen(key) - entries_before)
     progress.close()
-    if interrupted:
+    if status:
         print(f"interrupted: session {identity} ended as truncated", file=sys.stderr)
-    return interrupted, wall_s
+    return status, wall_s
 
 
 def burst_of(telemetry: Telemetry, block: Block) -> Burst:
