@@ -159,3 +159,16 @@ def test_public_shape_matches_the_sync_writer():
     assert public == {n for n in dir(rtastream.aio.StreamSession) if not n.startswith("_")}
     public = {n for n in dir(rtastream.RedisStreamBuffer) if not n.startswith("_")}
     assert public == {n for n in dir(rtastream.aio.RedisStreamBuffer) if not n.startswith("_")}
+
+
+def test_open_session_is_awaitable_and_an_async_context_manager(redis_url, r):
+    async def main():
+        async with RedisStreamBuffer(redis_url) as buffer:
+            async with buffer.open_session("direct", "car-1") as session:
+                await session.write(burst_at(0))
+            assert session.state.json_name == "closed"
+            awaited = await buffer.open_session("awaited", "car-1")
+            await awaited.close()
+    asyncio.run(main())
+    check_session(r, "direct", "car-1")
+    check_session(r, "awaited", "car-1")

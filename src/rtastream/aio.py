@@ -10,7 +10,7 @@ whose `unsent` lists the messages not written.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Iterable
+from typing import Any, Coroutine, Generator, Iterable
 
 import redis.asyncio
 import redis.exceptions
@@ -185,9 +185,14 @@ class RedisStreamBuffer:
                                                self.reconnect_timeout)
             return self._io
 
-    async def open_session(self, identity: str, stream: str,
-                           session: Session | dict | str | None = None) -> StreamSession:
-        """Start a session on stream `stream` (see rtastream.RedisStreamBuffer.open_session)."""
+    def open_session(self, identity: str, stream: str,
+                     session: Session | dict | str | None = None) -> Opening:
+        """Start a session on stream `stream` (see rtastream.RedisStreamBuffer.open_session):
+        `async with buffer.open_session(...) as session`, or `session = await ...`."""
+        return Opening(self._open(identity, stream, session))
+
+    async def _open(self, identity: str, stream: str,
+                    session: Session | dict | str | None) -> StreamSession:
         model = session_model(identity, session)
         if not isinstance(stream, str) or not stream:
             raise ValueError(f"stream must be a non-empty str, got {stream!r}")
@@ -243,6 +248,27 @@ async def _close_on_exit(close: Any, exc_type: type[BaseException] | None,
     except Exception as e:
         if hasattr(exc, "add_note"):
             exc.add_note(f"rtastream could not end the session: {e!r}")
+
+
+class Opening:
+    """A session being opened: await it for the StreamSession, or use it directly in
+    `async with` (which closes the session on the way out), as asyncpg's pool.acquire()."""
+
+    def __init__(self, opening: Coroutine[Any, Any, StreamSession]) -> None:
+        self._opening = opening
+        self._session: StreamSession | None = None
+
+    def __await__(self) -> Generator[Any, None, StreamSession]:
+        return self._opening.__await__()
+
+    async def __aenter__(self) -> StreamSession:
+        self._session = await self._opening
+        return self._session
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: Any) -> None:
+        assert self._session is not None
+        await self._session.__aexit__(exc_type, exc, tb)
 
 
 class StreamSession(SessionView):
