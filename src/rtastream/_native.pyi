@@ -16,6 +16,12 @@ LZ4_VERSION: int
 
 _Time = SupportsIndex | np.datetime64
 """An instant: int ns since the Unix epoch (numpy integers too) or a datetime64."""
+_ChannelIds = Sequence[SupportsIndex] | ArrayLike
+"""Channel ids: ints in a list, tuple or range, or an integer array."""
+_RowBuffer = Buffer | np.ndarray[Any, Any]
+"""One row's bytes: a bytes-like object, or a one-row structured array."""
+_RawData = Sequence[float] | ArrayLike
+"""An event's raw data: numbers, as a sequence or an array."""
 
 class _HasToJson(Protocol):
     def to_json(self) -> str: ...
@@ -32,8 +38,7 @@ class Burst:
 
     def __init__(self) -> None: ...
     def timestamped(
-        self, channel_ids: SupportsIndex | Sequence[SupportsIndex] | ArrayLike,
-        timestamps: ArrayLike, values: ArrayLike,
+        self, channel_ids: SupportsIndex | _ChannelIds, timestamps: ArrayLike, values: ArrayLike,
     ) -> None:
         """Append one TimestampedData per channel: values is 1-D (channel_ids an int) or
         2-D (channels, samples) sharing the timestamps (ns since the epoch, or datetime64)."""
@@ -42,13 +47,12 @@ class Burst:
     ) -> None:
         """Append PeriodicData: samples at start, start + interval, ... (ns)."""
     def row(
-        self, channel_ids: Sequence[SupportsIndex] | ArrayLike, timestamp: _Time,
-        buffer: Buffer | np.ndarray[Any, Any],
+        self, channel_ids: _ChannelIds, timestamp: _Time, buffer: _RowBuffer,
     ) -> None:
         """Append RowData: one row of several channels, packed in channel order."""
     def event(
         self, definition_id: SupportsIndex, timestamp: _Time, status_text: str = "",
-        raw_data: Sequence[float] | ArrayLike = (), app_name: str = "",
+        raw_data: _RawData = (), app_name: str = "",
     ) -> None:
         """Append an Event."""
     def time_range(self, start: _Time, end: _Time) -> None:

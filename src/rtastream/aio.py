@@ -10,12 +10,14 @@ whose `unsent` lists the messages not written.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Coroutine, Generator, Iterable
+from collections.abc import Coroutine, Generator, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, SupportsIndex
 
 import redis.asyncio
 import redis.exceptions
 
 from rtastream import keys
+from rtastream._native import Burst
 from rtastream.connection import (
     CONNECT_ERRORS,
     CONNECTION_ERRORS,
@@ -23,7 +25,6 @@ from rtastream.connection import (
     connect_failure,
     pool_from_url,
 )
-from rtastream.errors import RedisUnavailable
 from rtastream.live import LiveBurst
 from rtastream.protocol import (
     DEFAULT_FLUSH_INTERVAL,
@@ -45,6 +46,11 @@ from rtastream.protocol import (
 from rtastream.resp import pack_commands
 from rtastream.session import Session, SessionState
 from rtastream.writer import DEFAULT_TARGET, MAX_ROUND
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from rtastream._native import _ChannelIds, _RawData, _RowBuffer, _Time
 
 __all__ = ["RedisStreamBuffer", "StreamSession"]
 
@@ -162,7 +168,8 @@ class RedisStreamBuffer:
                  queue_size: int = 64, reconnect_timeout: float = 10.0, **options: Any) -> None:
         validate_options(session_ttl, maxlen, target, flush_interval, queue_size,
                          reconnect_timeout)
-        self.pool = pool_from_url(redis.asyncio.ConnectionPool, url, {"socket_connect_timeout": 5.0, **options},
+        self.pool = pool_from_url(redis.asyncio.ConnectionPool, url,
+                                  {"socket_connect_timeout": 5.0, **options},
                                   caller="RedisStreamBuffer()", own=OPTIONS)
         self.session_ttl = session_ttl
         self.maxlen = maxlen
@@ -186,13 +193,13 @@ class RedisStreamBuffer:
             return self._io
 
     def open_session(self, identity: str, stream: str,
-                     session: Session | dict | str | None = None) -> Opening:
+                     session: Session | Mapping[str, Any] | str | None = None) -> Opening:
         """Start a session on stream `stream` (see rtastream.RedisStreamBuffer.open_session):
         `async with buffer.open_session(...) as session`, or `session = await ...`."""
         return Opening(self._open(identity, stream, session))
 
     async def _open(self, identity: str, stream: str,
-                    session: Session | dict | str | None) -> StreamSession:
+                    session: Session | Mapping[str, Any] | str | None) -> StreamSession:
         model = session_model(identity, session)
         if not isinstance(stream, str) or not stream:
             raise ValueError(f"stream must be a non-empty str, got {stream!r}")
@@ -288,10 +295,12 @@ class StreamSession(SessionView):
         self._timer: asyncio.Task | None = None
         self._closed = False
 
-    async def write(self, burst: Any) -> None:
+    async def write(self, burst: Burst) -> None:
+        """Send a Burst's messages (encoded here, in the caller's task)."""
         await self.write_messages(self._core.pack(burst))
 
-    async def write_messages(self, messages: Iterable[Message]) -> None:
+    async def write_messages(self, messages: Iterable[Message | bytes]) -> None:
+        """Send pre-packed messages (as the sync session)."""
         self._check()
         messages = list(messages)
         async with self._flush_lock:
@@ -300,40 +309,49 @@ class StreamSession(SessionView):
             if commands:
                 await self._io.submit(self._owner, commands)
 
-    async def timestamped(self, channel_ids: Any, timestamps: Any, values: Any) -> None:
+    async def timestamped(self, channel_ids: SupportsIndex | _ChannelIds, timestamps: ArrayLike,
+                          values: ArrayLike) -> None:
+        """Buffer samples of channels sharing their timestamps (as the sync session)."""
         self._check()
         self._live.timestamped(channel_ids, timestamps, values)
         await self._added()
 
-    async def periodic(self, channel_id: Any, start: Any, interval: Any, values: Any) -> None:
+    async def periodic(self, channel_id: SupportsIndex, start: _Time, interval: SupportsIndex,
+                       values: ArrayLike) -> None:
+        """Buffer a regular series of one channel (as the sync session)."""
         self._check()
         self._live.periodic(channel_id, start, interval, values)
         await self._added()
 
-    async def row(self, channel_ids: Any, timestamp: Any, buffer: Any) -> None:
+    async def row(self, channel_ids: _ChannelIds, timestamp: _Time, buffer: _RowBuffer) -> None:
+        """Buffer one row of several channels at one instant (as the sync session)."""
         self._check()
         self._live.row(channel_ids, timestamp, buffer)
         await self._added()
 
-    async def event(self, definition_id: Any, timestamp: Any, status_text: str = "",
-                    raw_data: Any = (), app_name: str = "") -> None:
+    async def event(self, definition_id: SupportsIndex, timestamp: _Time, status_text: str = "",
+                    raw_data: _RawData = (), app_name: str = "") -> None:
+        """Buffer an event (as the sync session)."""
         self._check()
         self._live.event(definition_id, timestamp, status_text, raw_data, app_name)
         await self._added()
 
     async def update(self, **changes: Any) -> None:
+        """Stream a Session JSON update with these Session properties changed."""
         self._check()
         async with self._flush_lock:
             await self._flush_live()
             await self._io.submit(self._owner, self._core.update(changes))
 
     async def flush(self) -> None:
+        """Send buffered data and wait until Redis has acknowledged everything so far."""
         self._check()
         async with self._flush_lock:
             await self._flush_live()
         await self._io.flush(self._owner)
 
     async def close(self, state: SessionState | str = SessionState.CLOSED) -> None:
+        """End the session: the last message is Session JSON with `state` and the time range."""
         if self._closed:
             return
         state = SessionState.parse(state)

@@ -122,6 +122,6 @@ def connect_failure(error: Exception, pool: Any) -> Exception:
         return error
     reason = str(error) or type(error).__name__
     if issubclass(pool.connection_class, (redis.SSLConnection, redis.asyncio.SSLConnection)):
-        # A plain server never answers the TLS handshake, or answers it with garbage. never answers the TLS handshake, or answers it with garbage
+        # A plain server never answers the TLS handshake, or answers it with garbage.
         reason += " (rediss:// speaks TLS: is this a plain redis:// server?)"
     return RedisUnavailable(address, reason)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, fields
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import redis.exceptions
 
@@ -18,8 +19,10 @@ from rtastream.errors import RedisCommandError, RedisUnavailable
 from rtastream.session import Session, SessionState, TimeRange, now
 from rtastream.sigterm import Terminated
 
-Command = tuple
-Message = tuple  # (compressed burst, (start, end) or None): what pack_with_time_ranges gives
+Command = tuple[Any, ...]
+"""A Redis command: its name and arguments (str, int or bytes)."""
+Message = tuple[bytes, tuple[int, int] | None]
+"""(compressed burst, (start, end) or None): what Burst.pack_with_time_ranges() gives."""
 
 DEFAULT_FLUSH_INTERVAL = 0.1
 """Seconds between automatic flushes of live-buffered data (about 10 bursts a second)."""
@@ -64,7 +67,7 @@ def parse_allocation(replies: Sequence[Any], identity: str) -> tuple[int, str]:
     return int(session_id), str(position)
 
 
-def session_model(identity: str, session: Session | dict | str | None) -> Session:
+def session_model(identity: str, session: Session | Mapping[str, Any] | str | None) -> Session:
     if session is None:
         return Session(identity=identity)
     model = Session.coerce(session)

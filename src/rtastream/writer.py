@@ -18,11 +18,13 @@ import queue
 import ssl
 import threading
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, SupportsIndex
 
 import redis
 
 from rtastream import keys
+from rtastream._native import Burst
 from rtastream.connection import (
     CONNECT_ERRORS,
     CONNECTION_ERRORS,
@@ -30,7 +32,6 @@ from rtastream.connection import (
     connect_failure,
     pool_from_url,
 )
-from rtastream.errors import RedisUnavailable
 from rtastream.live import LiveBurst
 from rtastream.protocol import (
     DEFAULT_FLUSH_INTERVAL,
@@ -51,6 +52,11 @@ from rtastream.protocol import (
 )
 from rtastream.resp import pack_commands
 from rtastream.session import Session, SessionState
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from rtastream._native import _ChannelIds, _RawData, _RowBuffer, _Time
 
 DEFAULT_TARGET = 64 * 1024
 MAX_ROUND = 256
@@ -206,7 +212,8 @@ class RedisStreamBuffer:
                  queue_size: int = 64, reconnect_timeout: float = 10.0, **options: Any) -> None:
         validate_options(session_ttl, maxlen, target, flush_interval, queue_size,
                          reconnect_timeout)
-        self.pool = pool_from_url(redis.ConnectionPool, url, {"socket_connect_timeout": 5.0, **options},
+        self.pool = pool_from_url(redis.ConnectionPool, url,
+                                  {"socket_connect_timeout": 5.0, **options},
                                   caller="RedisStreamBuffer()", own=OPTIONS)
         self.session_ttl = session_ttl
         self.maxlen = maxlen
@@ -229,7 +236,7 @@ class RedisStreamBuffer:
             return self._io
 
     def open_session(self, identity: str, stream: str,
-                     session: Session | dict | str | None = None) -> StreamSession:
+                     session: Session | Mapping[str, Any] | str | None = None) -> StreamSession:
         """Start a session on stream `stream`: new stream session id, session hash, and a
         first Session JSON message. `session` defaults to Session(identity) in state open."""
         model = session_model(identity, session)
@@ -315,11 +322,11 @@ class StreamSession(SessionView):
         self._timer: threading.Thread | None = None
         self._closed = False
 
-    def write(self, burst: Any) -> None:
+    def write(self, burst: Burst) -> None:
         """Send a Burst's messages (encoded here, on the caller's thread)."""
         self.write_messages(self._core.pack(burst))
 
-    def write_messages(self, messages: Iterable[Message]) -> None:
+    def write_messages(self, messages: Iterable[Message | bytes]) -> None:
         """Send pre-packed messages: (message, (start, end) or None) pairs as
         pack_with_time_ranges() gives them (a time range is recorded in the session hash),
         or bare messages as pack() gives them."""
@@ -332,29 +339,42 @@ class StreamSession(SessionView):
             if commands:
                 self._io.submit(self._owner, commands)
 
-    def timestamped(self, channel_ids: Any, timestamps: Any, values: Any) -> None:
+    def timestamped(self, channel_ids: SupportsIndex | _ChannelIds, timestamps: ArrayLike,
+                    values: ArrayLike) -> None:
+        """Buffer samples of channels sharing their timestamps (ns since the epoch, or
+        datetime64): values 1-D (channel_ids one int) or 2-D (channels, samples). Merged
+        with the previous call for the same channels; refused (ValueError) if it starts
+        before where that call ended."""
         self._check()
         with self._lock:
             self._live.timestamped(channel_ids, timestamps, values)
             full = self._live.full
         self._added(full)
 
-    def periodic(self, channel_id: Any, start: Any, interval: Any, values: Any) -> None:
+    def periodic(self, channel_id: SupportsIndex, start: _Time, interval: SupportsIndex,
+                 values: ArrayLike) -> None:
+        """Buffer a regular series of one channel: samples at start, start + interval,
+        ... (ns). Merged with the previous call for the channel if it continues it; refused
+        (ValueError) if it starts before where that call ended."""
         self._check()
         with self._lock:
             self._live.periodic(channel_id, start, interval, values)
             full = self._live.full
         self._added(full)
 
-    def row(self, channel_ids: Any, timestamp: Any, buffer: Any) -> None:
+    def row(self, channel_ids: _ChannelIds, timestamp: _Time, buffer: _RowBuffer) -> None:
+        """Buffer one row of several channels at one instant: `buffer` holds each channel's
+        value in channel order, each of its own width (bytes-like, or a one-row structured
+        array). Rows may come in any time order."""
         self._check()
         with self._lock:
             self._live.row(channel_ids, timestamp, buffer)
             full = self._live.full
         self._added(full)
 
-    def event(self, definition_id: Any, timestamp: Any, status_text: str = "",
-              raw_data: Any = (), app_name: str = "") -> None:
+    def event(self, definition_id: SupportsIndex, timestamp: _Time, status_text: str = "",
+              raw_data: _RawData = (), app_name: str = "") -> None:
+        """Buffer an event (any time order)."""
         self._check()
         with self._lock:
             self._live.event(definition_id, timestamp, status_text, raw_data, app_name)
