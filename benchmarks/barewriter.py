@@ -20,14 +20,14 @@ import queue
 import socket
 import threading
 import time
-import types
 import urllib.parse
 
 import hiredis
 
 from rtastream import keys
 from rtastream.resp import pack_commands
-from rtastream.writer import MAX_ROUND, _send
+from rtastream.writer.core import MAX_ROUND
+from rtastream.writer.sync import send_all
 
 
 class BareWriter:
@@ -35,7 +35,6 @@ class BareWriter:
         where = urllib.parse.urlparse(url)
         self.sock = socket.create_connection((where.hostname, where.port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.conn = types.SimpleNamespace(_sock=self.sock)  # what _send needs of a connection
         self.reader = hiredis.Reader()
         self.buffer = bytearray(1 << 16)
         self.owed = 0
@@ -78,7 +77,7 @@ class BareWriter:
         self.sock.close()
 
     def _send(self, commands: list) -> None:
-        _send(self.conn, pack_commands(commands))
+        send_all(self.sock, pack_commands(commands))
         self.owed += len(commands)
 
     def _send_queued(self) -> None:

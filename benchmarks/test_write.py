@@ -28,7 +28,8 @@ from benchmarks.barewriter import BareWriter
 from benchmarks.report import BARE_INLINE, BARE_THREAD
 from benchmarks.workloads import TYPICAL, Workload
 from rtastream import keys
-from rtastream.writer import DEFAULT_TARGET, MAX_ROUND
+from rtastream._columns import DEFAULT_TARGET
+from rtastream.writer.core import MAX_ROUND
 
 WRITE_WORKLOAD = Workload(55, 128)
 """The largest sine burst that packs into one message at the default 64 KiB target:
@@ -298,7 +299,7 @@ def test_queue_stays_bounded_when_redis_stalls(benchmark, redis_url, prepacked, 
 
             def watch() -> None:  # XLEN is a read: it runs while writes are paused
                 while not stop.is_set():
-                    depths.append(buffer._io.queue.qsize())
+                    depths.append(buffer._core.queued)
                     backlog.append(written[0] - admin.xlen(stream_key))
                     time.sleep(0.005)
 

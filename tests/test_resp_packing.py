@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from redis.connection import Encoder, PythonRespSerializer
 
 from rtastream.resp import BIG_ARG, pack_commands, pack_commands_py
-from rtastream.writer import _send
+from rtastream.writer.sync import send_all
 
 PACKERS = [pytest.param(pack_commands, id="native"), pytest.param(pack_commands_py, id="python")]
 
@@ -74,16 +74,9 @@ def test_a_str_that_is_not_unicode_text_is_refused(pack):
         pack([("SET", "k", "lone surrogate \ud800")])
 
 
-class _Conn:
-    """What _send needs of a redis-py connection: its connected socket."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-
-
 def test_send_survives_partial_sends_and_many_chunks():
     """A socket with a timeout is non-blocking underneath: with a small send buffer and a
-    slow reader, sendmsg sends part of the chunks and _send must go on from the middle of
+    slow reader, sendmsg sends part of the chunks and send_all must go on from the middle of
     one. More chunks than one sendmsg takes (IOV_MAX) must go out in order too."""
     writer, reader = socket.socketpair()
     writer.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
@@ -98,7 +91,7 @@ def test_send_survives_partial_sends_and_many_chunks():
 
     thread = threading.Thread(target=read)
     thread.start()
-    _send(_Conn(writer), list(chunks))
+    send_all(writer, list(chunks))
     thread.join(10)
     writer.close()
     reader.close()

@@ -315,7 +315,7 @@ def tls_server(tmp_path):
 @pytest.mark.redis  # tls_server starts a redis-server of its own
 def test_tls_url(tls_server):
     with RedisStreamBuffer(tls_server) as buffer:
-        assert buffer.pool.connection_class is redis.SSLConnection
+        assert buffer._core.topology.node.connection_class is redis.SSLConnection
         with buffer.open_session("tls", "car-1") as session:
             session.write(data_burst(T0))
     with redis.Redis.from_url(tls_server) as client:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import re
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import redis
@@ -18,8 +18,6 @@ import redis.exceptions
 from rtastream.errors import RedisAuthenticationError, RedisRefused, RedisUnavailable
 
 SCHEMES = "redis://HOST[:PORT][/DB], rediss://... or unix:///PATH"
-
-Pool = TypeVar("Pool")
 
 
 def redact(url: str) -> str:
@@ -40,7 +38,7 @@ def _url_problem(url: str) -> str | None:
         return f"expected {SCHEMES}, not {type(url).__name__}"
     try:
         parts = urlsplit(url)
-        parts.port  # raises on a non-numeric or out-of-range port
+        _ = parts.port  # raises on a non-numeric or out-of-range port
     except ValueError as e:
         return str(e)
     if parts.scheme == "unix":
@@ -55,17 +53,17 @@ def _url_problem(url: str) -> str | None:
     return None
 
 
-def pool_from_url(pool_class: type[Pool], url: str, options: dict[str, Any], *,
-                  caller: str, own: tuple[str, ...] = ()) -> Pool:
+def pool_from_url(pool_class: type[Any], url: str, options: dict[str, Any], *,
+                  caller: str, own: tuple[str, ...] = ()) -> Any:
     """`pool_class.from_url(url, **options)` once the URL and every option name are checked:
     an unknown keyword is a TypeError naming it (redis-py would fail only when connecting).
     `own` are the caller's own keywords, offered as suggestions too."""
     check_url(url)
     try:
-        pool = pool_class.from_url(url, **options)  # type: ignore[attr-defined]
+        pool = pool_class.from_url(url, **options)
     except ValueError as e:  # e.g. a query argument that is not a number
         raise ValueError(f"bad Redis url {redact(url)!r}: {e}") from None
-    known = _keywords(pool_class, pool.connection_class)  # type: ignore[attr-defined]
+    known = _keywords(pool_class, pool.connection_class)
     for name in options:
         if name not in known:
             close = difflib.get_close_matches(name, [*own, *known], n=1)
@@ -104,10 +102,11 @@ CONNECT_ERRORS = (*CONNECTION_ERRORS, redis.exceptions.ResponseError)
 """What redis-py raises when connecting fails (SELECT's refusal is a ResponseError)."""
 
 
-def connect_failure(error: Exception, pool: Any) -> Exception:
-    """redis-py's failure to connect (and authenticate, select the database) as one of ours,
-    naming the address and the cause in one line."""
-    connection_kwargs = pool.connection_kwargs
+def connect_failure(error: Exception, node: Any) -> Exception:
+    """redis-py's failure to connect (and authenticate, select the database) to a node (a
+    redis-py connection pool, or anything with its connection_class and connection_kwargs)
+    as one of ours, naming the address and the cause in one line."""
+    connection_kwargs = node.connection_kwargs
     address = address_of(connection_kwargs)
     if isinstance(error, redis.exceptions.AuthenticationError):
         if connection_kwargs.get("password") is None:
@@ -121,7 +120,7 @@ def connect_failure(error: Exception, pool: Any) -> Exception:
             error, CONNECTION_ERRORS):
         return error
     reason = str(error) or type(error).__name__
-    if issubclass(pool.connection_class, (redis.SSLConnection, redis.asyncio.SSLConnection)):
+    if issubclass(node.connection_class, (redis.SSLConnection, redis.asyncio.SSLConnection)):
         # A plain server never answers the TLS handshake, or answers it with garbage.
         reason += " (rediss:// speaks TLS: is this a plain redis:// server?)"
     return RedisUnavailable(address, reason)

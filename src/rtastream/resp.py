@@ -9,14 +9,15 @@ payload about three times).
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from rtastream._resp import BIG_ARG, pack_commands
 
 __all__ = ["BIG_ARG", "pack_commands", "pack_commands_py"]
 
 
-def pack_commands_py(commands: Iterable[tuple]) -> list[bytes]:
+def pack_commands_py(commands: Iterable[tuple[Any, ...]]) -> list[bytes]:
     out: list[bytes] = []
     small: list[bytes] = []
     for command in commands:

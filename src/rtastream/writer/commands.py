@@ -1,13 +1,12 @@
-"""The protocol without I/O: the Redis commands each step of a session sends, and the
-bookkeeping of what Redis has acknowledged. The sync and asyncio writers only move these
-commands over a connection; everything they must agree on lives here.
+"""The Redis commands of a session, step by step: opening, data, updates, the end. No state
+beyond one session's own (its model, ids and time range), no I/O.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, fields
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import fields
 from typing import Any
 
 import redis.exceptions
@@ -15,17 +14,13 @@ import redis.exceptions
 from rtastream import _columns as columns
 from rtastream import keys
 from rtastream._native import Burst
-from rtastream.errors import RedisCommandError, RedisUnavailable
+from rtastream.errors import RedisCommandError
 from rtastream.session import Session, SessionState, TimeRange, now
-from rtastream.sigterm import Terminated
 
 Command = tuple[Any, ...]
 """A Redis command: its name and arguments (str, int or bytes)."""
 Message = tuple[bytes, tuple[int, int] | None]
 """(compressed burst, (start, end) or None): what Burst.pack_with_time_ranges() gives."""
-
-DEFAULT_FLUSH_INTERVAL = 0.1
-"""Seconds between automatic flushes of live-buffered data (about 10 bursts a second)."""
 
 # Returns only the stream's last-generated-id (XINFO STREAM's reply also holds the first and
 # last entries, which are large here), or ARGV[1] when the stream does not exist. One key, so
@@ -67,51 +62,17 @@ def parse_allocation(replies: Sequence[Any], identity: str) -> tuple[int, str]:
     return int(session_id), str(position)
 
 
-def session_model(identity: str, session: Session | Mapping[str, Any] | str | None) -> Session:
-    if session is None:
-        return Session(identity=identity)
-    model = Session.coerce(session)
-    if model.identity != identity:
-        raise ValueError(f"session identity {model.identity!r} differs from identity {identity!r}")
-    return model
+def command_key(command: Command) -> str:
+    """The key a command works on (EVAL: its first KEYS entry)."""
+    return str(command[3] if command[0] == "EVAL" else command[1])
 
 
-def end_state(exc_type: type[BaseException] | None) -> SessionState:
-    """The state a session ends in when its `with` block exits with this exception."""
-    if exc_type is None:
-        return SessionState.CLOSED
-    # CancelledError is a BaseException; compare by name to keep asyncio out of the sync path.
-    if issubclass(exc_type, (KeyboardInterrupt, Terminated)) or \
-            exc_type.__name__ == "CancelledError":
-        return SessionState.TRUNCATED
-    return SessionState.FAILED
+def unsent_messages(commands: Iterable[Command]) -> list[bytes]:
+    return [c[-1] for c in commands if c[0] == "XADD"]
 
 
-OPTIONS = ("session_ttl", "maxlen", "target", "flush_interval", "queue_size",
-           "reconnect_timeout")
-"""The writers' own keyword options (any other keyword goes to redis-py)."""
-
-
-def validate_options(ttl: int, maxlen: int | None, target: int, flush_interval: float,
-                     queue_size: int, reconnect_timeout: float) -> None:
-    if not isinstance(ttl, int) or ttl < 1:
-        raise ValueError(f"session_ttl must be a positive number of seconds, got {ttl!r}")
-    if maxlen is not None and (not isinstance(maxlen, int) or maxlen < 1):
-        raise ValueError(f"maxlen must be None or a positive int, got {maxlen!r}")
-    columns.target(target)
-    if not flush_interval > 0:
-        raise ValueError(f"flush_interval must be > 0 seconds, got {flush_interval!r}")
-    if not isinstance(queue_size, int) or queue_size < 1:
-        raise ValueError(f"queue_size must be a positive int, got {queue_size!r}")
-    if not reconnect_timeout >= 0:
-        raise ValueError(f"reconnect_timeout must be >= 0 seconds, got {reconnect_timeout!r}")
-
-
-class SessionCore:
-    """One open session: its model, ids and time range, and the commands for each step.
-
-    Not thread-safe; the sync writer holds a lock around it.
-    """
+class SessionCommands:
+    """One session's model, ids and time range, and the commands of each of its steps."""
 
     def __init__(self, session: Session, stream: str, stream_session_id: int, position: str,
                  *, ttl: int, maxlen: int | None, target: int) -> None:
@@ -142,7 +103,7 @@ class SessionCore:
         self.end = end if self.end is None else max(self.end, end)
 
     def time_range(self) -> tuple[int, int] | None:
-        if self.start is None:
+        if self.start is None or self.end is None:
             return None
         return self.start, self.end
 
@@ -214,7 +175,7 @@ class SessionCore:
         span = self.time_range()
         text = self._json_text()
         burst = Burst()
-        if final:
+        if final and span is not None:
             burst.time_range(*span)
         burst.session_json(text)
         commands = self.data(self.pack(burst))
@@ -248,147 +209,4 @@ def _shown(item: Any) -> str:
     text = repr(item)
     return f"{type(item).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
 
-
-class SessionView:
-    """What a session tells about itself, the same for the sync and asyncio sessions."""
-
-    _core: SessionCore
-
-    @property
-    def identity(self) -> str:
-        return self._core.session.identity
-
-    @property
-    def stream(self) -> str:
-        return self._core.stream
-
-    @property
-    def stream_session_id(self) -> int:
-        return self._core.stream_session_id
-
-    @property
-    def stream_position(self) -> str:
-        return self._core.position
-
-    @property
-    def session(self) -> Session:
-        return self._core.session
-
-    @property
-    def state(self) -> SessionState:
-        return self._core.state
-
-
-# ---- What is in flight: shared by the sync I/O thread and the asyncio I/O task. ----
-
-@dataclass(eq=False)
-class Tracker:
-    """One session's (or the buffer's) batches: how many were submitted, how many Redis has
-    answered, and the first error, which the session raises on its next call."""
-
-    name: str
-    submitted: int = 0
-    done: int = 0
-    error: BaseException | None = None
-    raised: BaseException | None = None  # the error check() last raised to the caller
-
-    @property
-    def idle(self) -> bool:
-        return self.done >= self.submitted
-
-    def check(self) -> None:
-        if self.error is not None:
-            self.raised = self.error
-            raise self.error
-
-    def take_error(self) -> BaseException | None:
-        """Clear the error, so that closing writes the final state whatever went wrong
-        before; return it unless the caller has already seen it."""
-        error, self.error = self.error, None
-        return None if error is self.raised else error
-
-
-@dataclass(eq=False)
-class Batch:
-    owner: Tracker
-    commands: list[Command]
-    seq: int
-    replies: list[Any] | None = None  # kept only when someone needs them
-
-
-def command_key(command: Command) -> str:
-    """The key a command works on (EVAL: its first KEYS entry)."""
-    return command[3] if command[0] == "EVAL" else command[1]
-
-
-def unsent_messages(commands: Iterable[Command]) -> list[bytes]:
-    return [c[-1] for c in commands if c[0] == "XADD"]
-
-
-@dataclass(eq=False)
-class Round:
-    """Batches sent in one pipeline; replies arrive in order, so `acked` commands are done
-    and the rest are re-sent after a reconnect."""
-
-    batches: list[Batch]
-    commands: list[Command] = field(init=False)
-    where: list[Batch] = field(init=False)
-    acked: int = 0
-
-    def __post_init__(self) -> None:
-        self.commands, self.where = [], []
-        for batch in self.batches:
-            if batch.owner.error is not None:  # that session already failed: do not write
-                self._lose(batch.owner, batch.commands)
-                continue
-            self.commands += batch.commands
-            self.where += [batch] * len(batch.commands)
-
-    def pending(self) -> list[Command]:
-        return self.commands[self.acked:]
-
-    def reply(self, value: Any) -> None:
-        command, batch = self.commands[self.acked], self.where[self.acked]
-        self.acked += 1
-        if isinstance(value, redis.exceptions.ResponseError):
-            if batch.owner.error is None:
-                batch.owner.error = RedisCommandError(command[0], command_key(command), value)
-            self._lose(batch.owner, [command])
-        elif batch.replies is not None:
-            batch.replies.append(value)
-
-    def fail(self, address: str, reason: str) -> None:
-        """Redis stayed away: every command not acknowledged is lost, reported per session."""
-        for command, batch in zip(self.pending(), self.where[self.acked:]):
-            if batch.owner.error is None:
-                batch.owner.error = RedisUnavailable(address, reason)
-            self._lose(batch.owner, [command])
-        self.acked = len(self.commands)
-
-    def finish(self) -> None:
-        for batch in self.batches:
-            batch.owner.done = max(batch.owner.done, batch.seq)
-
-    @staticmethod
-    def _lose(owner: Tracker, commands: Iterable[Command]) -> None:
-        unsent = getattr(owner.error, "unsent", None)
-        if unsent is not None:
-            unsent += unsent_messages(commands)
-
-
-class Backoff:
-    """Delays between reconnect attempts: doubling from `first` up to `cap`, until `budget`
-    seconds have passed since the first failure; then None."""
-
-    def __init__(self, budget: float, first: float = 0.02, cap: float = 1.0) -> None:
-        self.deadline = time.monotonic() + budget
-        self.delay = first
-        self.cap = cap
-
-    def next(self) -> float | None:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            return None
-        delay, self.delay = min(self.delay, left), min(self.delay * 2, self.cap)
-        return delay
 

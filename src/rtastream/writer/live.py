@@ -22,7 +22,6 @@ import numpy as np
 from rtastream import _columns as columns
 from rtastream._native import Burst
 
-
 # Protobuf overhead per sample beyond the value bytes: about one varint delta.
 _DELTA_BYTES = 2
 
@@ -94,7 +93,7 @@ class LiveBurst:
         self.burst = Burst()  # rows and events, in call order; merged series join at take()
         self.spare: Burst | None = Burst()
         self.series: dict[tuple[bytes, str], _Series] = {}
-        self.ends: dict[tuple[bytes, str], int] = {}  # kept across flushes: bursts never overlap
+        self.ends: dict[tuple[bytes, str], int | None] = {}  # kept across flushes: bursts never overlap
         self.runs: dict[int, _Run] = {}
         self.run_ends: dict[int, int] = {}  # each periodic channel's last sample, kept likewise
         self.pending = 0  # estimated encoded bytes of the series and runs
@@ -156,8 +155,10 @@ class LiveBurst:
         """The burst so far, ending with the time-range update [session start, latest
         timestamp] from the session `core`; a fresh one takes its place. give_back() it
         once packed, so its buffers are reused."""
-        for part in [*self.series.values(), *self.runs.values()]:
-            part.into(self.burst)
+        for series in self.series.values():
+            series.into(self.burst)
+        for run in self.runs.values():
+            run.into(self.burst)
         self.ends.update((key, series.last) for key, series in self.series.items())
         self.series.clear()
         self.runs.clear()

@@ -1,0 +1,24 @@
+"""The Redis writers: one sans-I/O core, two thin drivers.
+
+    core.py      what is in flight and what to do about it: sessions, lanes, rounds,
+                 acknowledgement, reconnect and re-send decisions (commands.py: the Redis
+                 commands of each step of a session; live.py: live data between flushes)
+    topology.py  which node each key lives on, and how to reach it (the connection factory)
+    sync.py      the sync driver: an I/O thread per connection, a timer thread per buffer
+    aio.py       the asyncio driver: an asyncio.Protocol per connection, a timer task
+
+A driver only waits and moves bytes: it asks the core for a lane's round (Lane.outgoing()),
+sends it, hands back what it reads (Lane.received()) and reports a lost connection
+(WriterCore.connection_lost(), which says when to reconnect or that the round failed).
+
+Cluster and Sentinel plug in as topologies (see topology.py): a topology lists the nodes and
+the node of each key; the core keeps one lane per node, each with its own round in flight, and
+routes each command of a batch to its node's lane (WriterCore.submit). Redirections (MOVED,
+ASK, TRYAGAIN), a demoted master (READONLY) and waiting for replicas (WAIT) are decisions of
+the core, taken where replies and lost connections are handled: Round.reply and
+WriterCore.connection_lost.
+"""
+
+from rtastream.writer.sync import RedisStreamBuffer, StreamSession
+
+__all__ = ["RedisStreamBuffer", "StreamSession"]

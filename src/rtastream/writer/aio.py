@@ -1,0 +1,362 @@
+"""The asyncio driver: how the asyncio writer waits and does I/O.
+
+redis-py opens each connection (TCP or unix socket, TLS, AUTH/HELLO, SELECT); then the
+connection's transport is handed to our own asyncio.Protocol, which writes the lane's rounds
+and feeds the replies to the core as they arrive (hiredis parses them), with no task, timeout
+or future per reply. Callers' tasks encode and queue; a round goes out as soon as the lane is
+free, the next one when its replies are in. One timer task per buffer flushes live data.
+
+Under asyncio.run(), cancellation (also by SIGTERM with end_sessions_on_sigterm) ends
+`async with` sessions `truncated`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Coroutine, Generator, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, SupportsIndex
+
+import redis.asyncio
+
+from rtastream._native import Burst
+from rtastream.connection import CONNECT_ERRORS, connect_failure
+from rtastream.session import Session, SessionState
+from rtastream.writer.base import BufferBase, SessionView
+from rtastream.writer.commands import Command, Message
+from rtastream.writer.core import (
+    Batch,
+    Lane,
+    SessionCore,
+    Tracker,
+    WriterCore,
+    end_state,
+    note_close_failure,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from numpy.typing import ArrayLike
+
+    from rtastream._native import _ChannelIds, _RawData, _RowBuffer, _Time
+
+__all__ = ["Opening", "RedisStreamBuffer", "StreamSession"]
+
+
+class LaneProtocol(asyncio.Protocol):
+    """One connection's transport, taken over from redis-py once connected."""
+
+    def __init__(self, loop: Loop, lane: Lane, conn: Any) -> None:
+        self.loop, self.lane = loop, lane
+        self.conn = conn  # kept: its __del__ would close the transport
+        self.transport: asyncio.Transport = conn._writer.transport  # redis-py's attributes
+        self.transport.set_protocol(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.loop.received(self.lane, data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.conn._writer = self.conn._reader = None  # closed here, not by redis-py
+        self.loop.lost(self.lane, exc or ConnectionError("Redis closed the connection"))
+
+    def close(self) -> None:
+        self.transport.close()  # connection_lost() follows
+
+
+class Loop:
+    """The driver of one buffer on the event loop: a protocol per lane, a timer task."""
+
+    def __init__(self, core: WriterCore) -> None:
+        self.core = core
+        self.links: dict[Lane, LaneProtocol] = {}
+        self.waiters: list[asyncio.Future[None]] = []
+        self.timer: asyncio.Task[None] | None = None
+        self.timer_idle: asyncio.Future[None] | None = None
+        self.reconnecting: set[asyncio.Task[None]] = set()  # referenced while they run
+        self.starting = asyncio.Lock()
+
+    async def start(self) -> None:
+        """Connect every lane (so that an unreachable Redis raises at once), start the timer."""
+        for lane in self.core.lanes.values():
+            self.links[lane] = await self._connect(lane)
+        self.timer = asyncio.create_task(self._tick(), name="rtastream-timer")
+
+    async def _connect(self, lane: Lane) -> LaneProtocol:
+        conn = lane.node.connection()
+        try:
+            await conn.connect()
+        except CONNECT_ERRORS as e:
+            raise connect_failure(e, lane.node) from e
+        return LaneProtocol(self, lane, conn)
+
+    # -- waiting: every change to what is queued or in flight wakes every waiter --
+
+    def _changed(self) -> None:
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self.waiters.clear()
+
+    async def _change(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        await waiter
+
+    async def submit(self, batch: Batch) -> None:
+        while not self.core.has_room:
+            await self._change()
+        self.core.submit(batch)
+        for lane in self.core.lanes.values():
+            self._pump(lane)
+
+    async def wait(self, owner: Tracker) -> None:
+        """Until Redis has answered every batch of `owner`; then raise its error, if any."""
+        while owner.pending:
+            await self._change()
+        owner.check()
+
+    # -- I/O, in the protocol's callbacks --
+
+    def _pump(self, lane: Lane) -> None:
+        """Send the lane's next round if the lane is free."""
+        if lane.round is not None or self.core.take_round(lane) is None:
+            return
+        self._changed()  # room in the queue
+        self._send(lane)
+
+    def _send(self, lane: Lane) -> None:
+        assert lane.round is not None
+        link = self.links.get(lane)
+        if not lane.round.pending():
+            self._done(lane)
+        elif link is not None:
+            link.transport.writelines(lane.outgoing())
+        else:
+            self._reconnect_later(lane, 0.0)
+
+    def received(self, lane: Lane, data: bytes) -> None:
+        try:
+            if lane.received(data):
+                self._done(lane)
+        except Exception as e:  # a bug here must reach the callers, not hang them
+            self.core.abort(lane, e)
+            self._changed()
+
+    def _done(self, lane: Lane) -> None:
+        self.core.round_done(lane)
+        self._changed()
+        self._pump(lane)
+
+    def lost(self, lane: Lane, error: Exception) -> None:
+        self.links.pop(lane, None)
+        delay = self.core.connection_lost(lane, error)
+        self._changed()
+        if delay is not None:
+            self._reconnect_later(lane, delay)
+        else:
+            self._pump(lane)
+
+    def _reconnect_later(self, lane: Lane, delay: float) -> None:
+        task = asyncio.create_task(self._reconnect(lane, delay))
+        self.reconnecting.add(task)
+        task.add_done_callback(self.reconnecting.discard)
+
+    async def _reconnect(self, lane: Lane, delay: float) -> None:
+        await asyncio.sleep(delay)
+        try:
+            self.links[lane] = await self._connect(lane)
+        except Exception as e:  # the core decides: try again later, or give up
+            self.lost(lane, e)
+            return
+        self._send(lane)
+
+    # -- sessions --
+
+    async def open(self, identity: str, stream: str,
+                   session: Session | Mapping[str, Any] | str | None) -> SessionCore:
+        opening = self.core.opening(identity, stream, session, contextlib.nullcontext())
+        async with self.starting:  # sessions opened at once by several tasks share the start
+            if self.timer is None:
+                await self.start()
+        for batch in opening:
+            await self.submit(batch)
+            await self.wait(batch.owner)
+        assert opening.session is not None
+        return opening.session
+
+    async def send(self, session: SessionCore, step: Callable[..., list[Command]],
+                   *args: Any) -> None:
+        commands = step(*args)
+        if commands:
+            await self.submit(Batch(session.owner, commands))
+
+    async def add(self, session: SessionCore, add: Callable[..., None], *args: Any) -> None:
+        commands, first = session.add(add, *args)
+        if first and self.timer_idle is not None and not self.timer_idle.done():
+            self.timer_idle.set_result(None)
+        if commands:
+            await self.submit(Batch(session.owner, commands))
+
+    async def end(self, session: SessionCore, state: SessionState | str) -> None:
+        commands = session.closing(state)
+        if commands is None:
+            return
+        await self.submit(Batch(session.owner, commands))
+        while session.owner.pending:
+            await self._change()
+        self.core.ended(session)
+
+    async def close(self, state: SessionState | str) -> None:
+        """End every session still open (in `state`), then close the connections."""
+        first_error: Exception | None = None
+        for session in list(self.core.sessions.values()):
+            try:
+                await self.end(session, state)
+            except Exception as e:
+                first_error = first_error or e
+        self.core.closed = True
+        if self.timer is not None:
+            self.timer.cancel()
+        for link in self.links.values():
+            link.close()
+        if first_error is not None:
+            raise first_error
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            deadline = self.core.next_due()
+            if deadline is None:
+                self.timer_idle = loop.create_future()
+                await self.timer_idle
+            else:
+                await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+            for session in self.core.due_sessions():
+                try:
+                    await self.send(session, session.flush_live)
+                except Exception as e:  # raised to the caller by its next call
+                    session.owner.error = session.owner.error or e
+
+
+class RedisStreamBuffer(BufferBase):
+    __doc__ = "asyncio twin of rtastream.RedisStreamBuffer: the same arguments, `async with`."
+    _pool_class = redis.asyncio.ConnectionPool
+    _driver = Loop
+    _io: Loop
+
+    def open_session(self, identity: str, stream: str,
+                     session: Session | Mapping[str, Any] | str | None = None) -> Opening:
+        """Start a session on stream `stream` (see rtastream.RedisStreamBuffer.open_session):
+        `async with buffer.open_session(...) as session`, or `session = await ...`."""
+        return Opening(self._open(identity, stream, session))
+
+    async def _open(self, identity: str, stream: str,
+                    session: Session | Mapping[str, Any] | str | None) -> StreamSession:
+        core = await self._io.open(identity, stream, session)
+        return StreamSession(self, core)
+
+    async def close(self, state: SessionState | str = SessionState.CLOSED) -> None:
+        """End every session still open (in `state`), then close the connections."""
+        await self._io.close(state)
+
+    async def __aenter__(self) -> RedisStreamBuffer:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: Any) -> None:
+        await _close_on_exit(self.close, exc_type, exc)
+
+
+async def _close_on_exit(close: Callable[[SessionState], Coroutine[Any, Any, None]],
+                         exc_type: type[BaseException] | None, exc: BaseException | None) -> None:
+    if exc is None:
+        await close(end_state(None))
+        return
+    try:
+        await close(end_state(exc_type))
+    except Exception as e:
+        note_close_failure(exc, e)
+
+
+class Opening:
+    """A session being opened: await it for the StreamSession, or use it directly in
+    `async with` (which closes the session on the way out), as asyncpg's pool.acquire()."""
+
+    def __init__(self, opening: Coroutine[Any, Any, StreamSession]) -> None:
+        self._opening = opening
+        self._session: StreamSession | None = None
+
+    def __await__(self) -> Generator[Any, None, StreamSession]:
+        return self._opening.__await__()
+
+    async def __aenter__(self) -> StreamSession:
+        self._session = await self._opening
+        return self._session
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: Any) -> None:
+        assert self._session is not None
+        await self._session.__aexit__(exc_type, exc, tb)
+
+
+class StreamSession(SessionView):
+    """asyncio twin of rtastream.StreamSession: every method is a coroutine. Leaving
+    `async with` normally closes the session; cancellation (or KeyboardInterrupt) truncates
+    it; any other exception fails it."""
+
+    def __init__(self, buffer: RedisStreamBuffer, core: SessionCore) -> None:
+        self._buffer = buffer  # the buffer lives as long as its sessions are used
+        self._io = buffer._io
+        self._core = core
+
+    async def write(self, burst: Burst) -> None:
+        """Send a Burst's messages (encoded here, in the caller's task)."""
+        await self.write_messages(self._core.pack(burst))
+
+    async def write_messages(self, messages: Iterable[Message | bytes]) -> None:
+        """Send pre-packed messages (as the sync session)."""
+        await self._io.send(self._core, self._core.write, list(messages))
+
+    async def timestamped(self, channel_ids: SupportsIndex | _ChannelIds, timestamps: ArrayLike,
+                          values: ArrayLike) -> None:
+        """Buffer samples of channels sharing their timestamps (as the sync session)."""
+        await self._io.add(self._core, self._core.live.timestamped, channel_ids, timestamps,
+                           values)
+
+    async def periodic(self, channel_id: SupportsIndex, start: _Time, interval: SupportsIndex,
+                       values: ArrayLike) -> None:
+        """Buffer a regular series of one channel (as the sync session)."""
+        await self._io.add(self._core, self._core.live.periodic, channel_id, start, interval,
+                           values)
+
+    async def row(self, channel_ids: _ChannelIds, timestamp: _Time, buffer: _RowBuffer) -> None:
+        """Buffer one row of several channels at one instant (as the sync session)."""
+        await self._io.add(self._core, self._core.live.row, channel_ids, timestamp, buffer)
+
+    async def event(self, definition_id: SupportsIndex, timestamp: _Time, status_text: str = "",
+                    raw_data: _RawData = (), app_name: str = "") -> None:
+        """Buffer an event (as the sync session)."""
+        await self._io.add(self._core, self._core.live.event, definition_id, timestamp,
+                           status_text, raw_data, app_name)
+
+    async def update(self, **changes: Any) -> None:
+        """Stream a Session JSON update with these Session properties changed."""
+        await self._io.send(self._core, self._core.update, changes)
+
+    async def flush(self) -> None:
+        """Send buffered data and wait until Redis has acknowledged everything so far."""
+        await self._io.send(self._core, self._core.flush)
+        await self._io.wait(self._core.owner)
+
+    async def close(self, state: SessionState | str = SessionState.CLOSED) -> None:
+        """End the session (as the sync session's close)."""
+        await self._io.end(self._core, state)
+
+    async def __aenter__(self) -> StreamSession:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: Any) -> None:
+        await _close_on_exit(self.close, exc_type, exc)

@@ -1,0 +1,87 @@
+"""What the sync and asyncio writers share above the core: the buffer's constructor and the
+session's read-only view. Only how each waits differs, in sync.py and aio.py."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rtastream import _columns as columns
+from rtastream import keys
+from rtastream.session import Session, SessionState
+from rtastream.writer.core import SessionCore, WriterCore
+from rtastream.writer.options import DEFAULT_FLUSH_INTERVAL, Options
+from rtastream.writer.topology import Standalone
+
+
+class BufferBase:
+    """Writes RTA live-stream sessions into Redis.
+
+    Delivery is at-least-once: after a dropped connection the writer reconnects with backoff
+    and re-sends what Redis had not acknowledged (a burst may then appear twice, never out of
+    order or missing). Past `reconnect_timeout` the session raises RedisUnavailable, whose
+    `unsent` lists the messages not written. Redis refusing a command raises
+    RedisCommandError naming the key.
+
+    `url` is a redis-py URL (redis://, rediss://, unix://, user, password, db); `options`
+    are redis-py's connection options (socket_timeout, ssl_ca_certs, ...). A malformed URL
+    or an unknown keyword is refused here. Nothing connects until the first session.
+
+    session_ttl: seconds a session hash lives after its last update.
+    maxlen: approximate MAXLEN trimming on every XADD (off when None).
+    target: uncompressed bytes per stream message (bursts are split near it).
+    flush_interval: seconds between automatic flushes of live-buffered rows and blocks.
+    queue_size: batches waiting to be sent before writers wait.
+    reconnect_timeout: seconds to keep reconnecting after the connection drops.
+    """
+
+    _pool_class: ClassVar[type[Any]]  # redis-py's pool of the flavour: it parses the URL
+    _driver: ClassVar[type[Any]]  # how the flavour waits and does I/O, given the core
+
+    def __init__(self, url: str = "redis://localhost:6379/0", *,
+                 session_ttl: int = keys.DEFAULT_SESSION_TTL, maxlen: int | None = None,
+                 target: int = columns.DEFAULT_TARGET,
+                 flush_interval: float = DEFAULT_FLUSH_INTERVAL, queue_size: int = 64,
+                 reconnect_timeout: float = 10.0, **options: Any) -> None:
+        self.options = Options(session_ttl, maxlen, target, flush_interval, queue_size,
+                               reconnect_timeout)
+        self._core = WriterCore(self.options, Standalone(url, options, self._pool_class))
+        self._io = self._driver(self._core)
+
+    @property
+    def address(self) -> str:
+        """Where the buffer writes (never the password)."""
+        return ", ".join(node.address for node in self._core.topology.nodes())
+
+    def __repr__(self) -> str:
+        state = "closed" if self._core.closed else f"{len(self._core.sessions)} sessions open"
+        return f"<{type(self).__module__}.{type(self).__name__} {self.address}, {state}>"
+
+
+class SessionView:
+    """What a session tells about itself, the same for the sync and asyncio sessions."""
+
+    _core: SessionCore
+
+    @property
+    def identity(self) -> str:
+        return self._core.commands.session.identity
+
+    @property
+    def stream(self) -> str:
+        return self._core.commands.stream
+
+    @property
+    def stream_session_id(self) -> int:
+        return self._core.commands.stream_session_id
+
+    @property
+    def stream_position(self) -> str:
+        return self._core.commands.position
+
+    @property
+    def session(self) -> Session:
+        return self._core.commands.session
+
+    @property
+    def state(self) -> SessionState:
+        return self._core.commands.state

@@ -1,0 +1,430 @@
+"""The writer's core: everything that is neither waiting nor I/O, once for both drivers.
+
+It holds the options, the open sessions (their commands, live data and flush deadlines), and
+per connection a Lane: the batches waiting for it, the round in flight, the reply parser and
+the reconnect budget. It decides what a round holds, what an acknowledgement means, when to
+reconnect, what to re-send and when to give up, and which session each error belongs to.
+Bytes come in through Lane.received() and go out through Lane.outgoing(); a driver moves them
+over a socket and waits (a thread, or the event loop), nothing else.
+
+Not thread-safe: the sync driver holds its condition around every call that changes what is
+queued or in flight, and one lock per session around that session's calls.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+import hiredis
+import redis.exceptions
+from redis._parsers import BaseParser  # redis-py's names for Redis error replies
+
+from rtastream._native import Burst
+from rtastream.errors import RedisCommandError, RedisUnavailable
+from rtastream.resp import pack_commands
+from rtastream.session import Session, SessionState
+from rtastream.sigterm import Terminated
+from rtastream.writer.commands import (
+    Command,
+    Message,
+    SessionCommands,
+    allocation_commands,
+    command_key,
+    parse_allocation,
+    unsent_messages,
+)
+from rtastream.writer.live import LiveBurst
+from rtastream.writer.options import Options
+from rtastream.writer.topology import Node, Topology
+
+MAX_ROUND = 256
+"""Most batches sent in one pipeline before reading their replies."""
+
+
+def end_state(exc_type: type[BaseException] | None) -> SessionState:
+    """The state a session ends in when its `with` block exits with this exception."""
+    if exc_type is None:
+        return SessionState.CLOSED
+    # CancelledError is a BaseException; compare by name to keep asyncio out of the sync path.
+    if issubclass(exc_type, (KeyboardInterrupt, Terminated)) or \
+            exc_type.__name__ == "CancelledError":
+        return SessionState.TRUNCATED
+    return SessionState.FAILED
+
+
+def note_close_failure(exc: BaseException, error: Exception) -> None:
+    """A close failing while an exception leaves a `with` block is added to it as a note
+    rather than hiding it."""
+    if hasattr(exc, "add_note"):
+        exc.add_note(f"rtastream could not end the session: {error!r}")
+
+
+# ---- What is in flight ----
+
+@dataclass(eq=False)
+class Tracker:
+    """One session's batches: how many Redis has not answered yet, and the first error,
+    which the session raises on its next call."""
+
+    name: str
+    pending: int = 0
+    error: BaseException | None = None
+    raised: BaseException | None = None  # the error check() last raised to the caller
+
+    def check(self) -> None:
+        if self.error is not None:
+            self.raised = self.error
+            raise self.error
+
+    def take_error(self) -> BaseException | None:
+        """Clear the error, so that closing writes the final state whatever went wrong
+        before; return it unless the caller has already seen it."""
+        error, self.error = self.error, None
+        return None if error is self.raised else error
+
+
+@dataclass(eq=False)
+class Batch:
+    """Commands of one session, submitted together; done when every lane has answered
+    its part. `replies` (by command) are kept only when asked for."""
+
+    owner: Tracker
+    commands: list[Command]
+    replies: list[Any] | None = None
+    parts: int = 0
+
+
+@dataclass(eq=False)
+class Part:
+    """The commands of a batch that go to one lane, with their places in the batch."""
+
+    batch: Batch
+    commands: list[Command]
+    places: list[int]
+
+
+class Round:
+    """Parts sent in one pipeline; replies arrive in order, so the first `acked` commands
+    are done and the rest are re-sent after a reconnect."""
+
+    def __init__(self, parts: list[Part]) -> None:
+        self.parts = parts
+        self.commands: list[Command] = []
+        self.where: list[tuple[Part, int]] = []
+        for part in parts:
+            if part.batch.owner.error is not None:  # that session already failed: do not write
+                _lose(part.batch.owner, part.commands)
+                continue
+            self.commands += part.commands
+            self.where += zip([part] * len(part.places), part.places, strict=True)
+        self.acked = 0
+
+    def pending(self) -> list[Command]:
+        return self.commands[self.acked:]
+
+    def reply(self, value: Any) -> None:
+        command, (part, place) = self.commands[self.acked], self.where[self.acked]
+        self.acked += 1
+        batch = part.batch
+        if isinstance(value, redis.exceptions.ResponseError):
+            if batch.owner.error is None:
+                batch.owner.error = RedisCommandError(command[0], command_key(command), value)
+            _lose(batch.owner, [command])
+        elif batch.replies is not None:
+            batch.replies[place] = value
+
+    def fail(self, error: BaseException) -> None:
+        """Every command not acknowledged is lost, reported per session."""
+        for command, (part, _) in zip(self.pending(), self.where[self.acked:], strict=True):
+            owner = part.batch.owner
+            if owner.error is None:
+                owner.error = error
+            _lose(owner, [command])
+        self.acked = len(self.commands)
+
+
+def _lose(owner: Tracker, commands: list[Command]) -> None:
+    unsent = getattr(owner.error, "unsent", None)
+    if unsent is not None:
+        unsent += unsent_messages(commands)
+
+
+class Backoff:
+    """Delays between reconnect attempts: doubling from `first` up to `cap`, until `budget`
+    seconds have passed since the first failure; then None."""
+
+    def __init__(self, budget: float, first: float = 0.02, cap: float = 1.0) -> None:
+        self.budget = budget
+        self.deadline = time.monotonic() + budget
+        self.delay = first
+        self.cap = cap
+
+    def next(self) -> float | None:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            return None
+        delay, self.delay = min(self.delay, left), min(self.delay * 2, self.cap)
+        return delay
+
+
+def reply_reader() -> hiredis.Reader:
+    """A RESP parser whose error replies are redis-py's exception classes (ReadOnlyError,
+    OutOfMemoryError, ...), returned as values, not raised."""
+    return hiredis.Reader(replyError=BaseParser.parse_error)
+
+
+class Lane:
+    """One connection, to one Redis node: the parts waiting for it, the round in flight,
+    its reply parser and its reconnect budget. Batches of one lane keep their order."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.waiting: deque[Part] = deque()
+        self.round: Round | None = None
+        self.reader = reply_reader()
+        self.backoff: Backoff | None = None
+
+    def outgoing(self) -> list[bytes]:
+        """The round's commands not yet acknowledged, as RESP chunks for one send."""
+        assert self.round is not None
+        return pack_commands(self.round.pending())
+
+    def received(self, data: bytes | bytearray | memoryview, start: int = 0,
+                 length: int | None = None) -> bool:
+        """Replies read from the connection; True once the round is answered."""
+        assert self.round is not None
+        # hiredis takes any buffer (its stub says bytes).
+        if length is None:
+            self.reader.feed(data, start)  # type: ignore[arg-type]
+        else:
+            self.reader.feed(data, start, length)  # type: ignore[arg-type]
+        rnd = self.round
+        while rnd.acked < len(rnd.commands):
+            reply = self.reader.gets()
+            if reply is False:
+                return False
+            rnd.reply(reply)
+        return True
+
+
+# ---- Sessions ----
+
+class SessionCore:
+    """One open session: its commands, live data, batches in flight and flush deadline.
+
+    `guard` is the driver's lock around the session's calls (the sync driver's thread lock;
+    nothing under asyncio, whose calls do not interleave between their awaits).
+    """
+
+    def __init__(self, commands: SessionCommands, owner: Tracker,
+                 guard: AbstractContextManager[Any], flush_interval: float) -> None:
+        self.commands = commands
+        self.owner = owner
+        self.guard = guard
+        self.flush_interval = flush_interval
+        self.live = LiveBurst(commands.target)
+        self.due: float | None = None  # when the live data must be flushed (monotonic)
+        self.closed = False
+        self.unseen: BaseException | None = None  # an error to raise once ended
+
+    def check(self) -> None:
+        """Raise what the next call must raise: the session is closed, or Redis failed."""
+        if self.closed:
+            raise RuntimeError(f"session {self.commands.session.identity!r} is "
+                               f"{self.commands.state.json_name}")
+        self.owner.check()
+
+    def pack(self, burst: Burst) -> list[Message]:
+        return self.commands.pack(burst)
+
+    def add(self, add: Callable[..., None], *args: Any) -> tuple[list[Command], bool]:
+        """Live data (`add` is one of self.live's methods): the commands to send if the
+        burst is full, and True if it is the first data since the last flush (the timer
+        must learn the new deadline)."""
+        self.check()
+        add(*args)
+        first = self.due is None
+        if first:
+            self.due = time.monotonic() + self.flush_interval
+        return (self.flush_live() if self.live.full else []), first
+
+    def flush_live(self) -> list[Command]:
+        """The live data so far as one burst's commands (none if there is nothing)."""
+        self.due = None
+        burst = self.live.take(self.commands)
+        if burst is None:
+            return []
+        try:
+            return self.commands.data(self.commands.pack(burst))
+        finally:
+            self.live.give_back(burst)
+
+    def write(self, messages: list[Message | bytes]) -> list[Command]:
+        self.check()
+        data = self.commands.data(messages)  # checked before the live data is taken
+        return self.flush_live() + data
+
+    def update(self, changes: dict[str, Any]) -> list[Command]:
+        self.check()
+        update = self.commands.update(changes)
+        return self.flush_live() + update
+
+    def flush(self) -> list[Command]:
+        self.check()
+        return self.flush_live()
+
+    def closing(self, state: SessionState | str) -> list[Command] | None:
+        """The last commands: live data, then the final Session JSON; None if already
+        closed. The session's error is cleared: the final state is written whatever went
+        wrong before (closed() raises it afterwards if the caller has not seen it)."""
+        state = SessionState.parse(state)
+        if not state.is_closed:
+            raise ValueError(f"close needs a closed state (closed, truncated, failed, "
+                             f"abandoned), got {state.json_name}")
+        if self.closed:
+            return None
+        self.closed = True
+        self.unseen = self.owner.take_error()
+        return self.flush_live() + self.commands.finish(state)
+
+
+class WriterCore:
+    """The state of one buffer: its options, open sessions and lanes (one per node)."""
+
+    def __init__(self, options: Options, topology: Topology) -> None:
+        self.options = options
+        self.topology = topology
+        self.sessions: dict[str, SessionCore] = {}
+        self.lanes = {node: Lane(node) for node in topology.nodes()}
+        self.queued = 0  # parts waiting in lanes, bounded by options.queue_size
+        self.closed = False
+
+    # -- submitting --
+
+    @property
+    def has_room(self) -> bool:
+        return self.queued < self.options.queue_size
+
+    def submit(self, batch: Batch) -> None:
+        """Queue a batch on the lanes of its keys' nodes (counted once queued, so an
+        interrupted wait for room leaves nothing to wait for)."""
+        batch.owner.check()
+        if self.closed:
+            raise RuntimeError("the RedisStreamBuffer is closed")
+        parts: dict[Node, Part] = {}
+        for place, command in enumerate(batch.commands):
+            node = self.topology.node_for(command_key(command))
+            part = parts.get(node) or parts.setdefault(node, Part(batch, [], []))
+            part.commands.append(command)
+            part.places.append(place)
+        for node, part in parts.items():
+            self.lanes[node].waiting.append(part)
+        batch.parts = len(parts)
+        batch.owner.pending += 1
+        self.queued += len(parts)
+
+    def take_round(self, lane: Lane) -> Round | None:
+        """The lane's round in flight, or a new one from its waiting parts (None if idle)."""
+        if lane.round is None and lane.waiting:
+            parts = [lane.waiting.popleft() for _ in range(min(MAX_ROUND, len(lane.waiting)))]
+            self.queued -= len(parts)
+            lane.round = Round(parts)
+        return lane.round
+
+    def round_done(self, lane: Lane) -> None:
+        """The round is answered (or failed): its batches count as done."""
+        assert lane.round is not None
+        for part in lane.round.parts:
+            part.batch.parts -= 1
+            if part.batch.parts == 0:
+                part.batch.owner.pending -= 1
+        lane.round = None
+        lane.backoff = None
+
+    def connection_lost(self, lane: Lane, error: BaseException) -> float | None:
+        """Seconds to wait before reconnecting to re-send the round's unacknowledged
+        commands, or None: Redis stayed away past the budget, the round is failed."""
+        lane.reader = reply_reader()  # a reply cut short must not prefix the next one
+        if lane.round is None:
+            return None
+        budget = self.options.reconnect_timeout
+        lane.backoff = lane.backoff or Backoff(budget)
+        delay = lane.backoff.next()
+        if delay is None:
+            lane.round.fail(RedisUnavailable(lane.node.address, (
+                f"connection lost and not restored within {budget} s ({error})")))
+            self.round_done(lane)
+        return delay
+
+    def abort(self, lane: Lane, error: BaseException) -> None:
+        """A bug in a driver: the round's sessions get the error rather than hang."""
+        if lane.round is not None:
+            lane.round.fail(error)
+            self.round_done(lane)
+
+    # -- sessions --
+
+    def opening(self, identity: str, stream: str,
+                session: Session | Mapping[str, Any] | str | None,
+                guard: AbstractContextManager[Any]) -> Opening:
+        if self.closed:
+            raise RuntimeError("the RedisStreamBuffer is closed")
+        model = _session_model(identity, session)
+        if not isinstance(stream, str) or not stream:
+            raise ValueError(f"stream must be a non-empty str, got {stream!r}")
+        if identity in self.sessions:
+            raise ValueError(f"session {identity!r} is already open in this buffer")
+        return Opening(self, model, stream, guard)
+
+    def ended(self, session: SessionCore) -> None:
+        """The session's final state is acknowledged (or failed): raise what it must."""
+        self.sessions.pop(session.commands.session.identity, None)
+        session.owner.check()
+        if session.unseen is not None:
+            raise session.unseen
+
+    def next_due(self) -> float | None:
+        return min((s.due for s in self.sessions.values() if s.due is not None), default=None)
+
+    def due_sessions(self) -> list[SessionCore]:
+        now = time.monotonic()
+        return [s for s in self.sessions.values() if s.due is not None and s.due <= now]
+
+
+class Opening:
+    """The steps of opening a session, as batches to submit one after the other, each
+    once the previous one is answered: the allocation (stream session id, position), the
+    first message, the session hash. The session is registered once all are answered."""
+
+    def __init__(self, core: WriterCore, model: Session, stream: str,
+                 guard: AbstractContextManager[Any]) -> None:
+        self.core, self.model, self.stream, self.guard = core, model, stream, guard
+        self.owner = Tracker(model.identity)
+        self.session: SessionCore | None = None
+
+    def __iter__(self) -> Iterator[Batch]:
+        identity, options = self.model.identity, self.core.options
+        allocation = Batch(self.owner, allocation_commands(self.stream, identity), [None] * 4)
+        yield allocation
+        session_id, position = parse_allocation(allocation.replies or [], identity)
+        commands = SessionCommands(self.model, self.stream, session_id, position,
+                                   ttl=options.session_ttl, maxlen=options.maxlen,
+                                   target=options.target)
+        for step in commands.opening():
+            yield Batch(self.owner, step)
+        self.session = SessionCore(commands, self.owner, self.guard, options.flush_interval)
+        self.core.sessions[identity] = self.session
+
+
+def _session_model(identity: str, session: Session | Mapping[str, Any] | str | None) -> Session:
+    if session is None:
+        return Session(identity=identity)
+    model = Session.coerce(session)
+    if model.identity != identity:
+        raise ValueError(f"session identity {model.identity!r} differs from identity {identity!r}")
+    return model

@@ -1,0 +1,45 @@
+"""The writer's own options, checked once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from rtastream import _columns as columns
+from rtastream import keys
+
+DEFAULT_FLUSH_INTERVAL = 0.1
+"""Seconds between automatic flushes of live-buffered data (about 10 bursts a second)."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """The writer's own options (RedisStreamBuffer's docstring says what each one does),
+    checked once."""
+
+    session_ttl: int = keys.DEFAULT_SESSION_TTL
+    maxlen: int | None = None
+    target: int = columns.DEFAULT_TARGET
+    flush_interval: float = DEFAULT_FLUSH_INTERVAL
+    queue_size: int = 64
+    reconnect_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        ttl, maxlen = self.session_ttl, self.maxlen
+        if not isinstance(ttl, int) or ttl < 1:
+            raise ValueError(f"session_ttl must be a positive number of seconds, got {ttl!r}")
+        if maxlen is not None and (not isinstance(maxlen, int) or maxlen < 1):
+            raise ValueError(f"maxlen must be None or a positive int, got {maxlen!r}")
+        columns.target(self.target)
+        if not self.flush_interval > 0:
+            raise ValueError(f"flush_interval must be > 0 seconds, got {self.flush_interval!r}")
+        if not isinstance(self.queue_size, int) or self.queue_size < 1:
+            raise ValueError(f"queue_size must be a positive int, got {self.queue_size!r}")
+        if not self.reconnect_timeout >= 0:
+            raise ValueError(f"reconnect_timeout must be >= 0 seconds, "
+                             f"got {self.reconnect_timeout!r}")
+
+
+OPTIONS = tuple(f.name for f in fields(Options))
+"""The writers' own keyword options (any other keyword goes to redis-py)."""
+
+
