@@ -6,8 +6,10 @@ and feeds the replies to the core as they arrive (hiredis parses them), with no 
 or future per reply. Callers' tasks encode and queue; a round goes out as soon as the lane is
 free, the next one when its replies are in. One timer task per buffer flushes live data.
 
-Under asyncio.run(), cancellation (also by SIGTERM with end_sessions_on_sigterm) ends
-`async with` sessions `truncated`.
+Close a buffer inside its event loop (`async with`): once the loop is gone its sessions can no
+longer be ended, and stay `open` until their hash expires. One garbage-collected while open
+warns (ResourceWarning). Under asyncio.run(), cancellation (also by SIGTERM with
+end_sessions_on_sigterm) ends `async with` sessions `truncated`.
 """
 
 from __future__ import annotations
@@ -255,6 +257,7 @@ class RedisStreamBuffer(BufferBase):
     async def _open(self, identity: str, stream: str,
                     session: Session | Mapping[str, Any] | str | None) -> StreamSession:
         core = await self._io.open(identity, stream, session)
+        self._started = True
         return StreamSession(self, core)
 
     async def close(self, state: SessionState | str = SessionState.CLOSED) -> None:

@@ -3,6 +3,7 @@ session's read-only view. Only how each waits differs, in sync.py and aio.py."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, ClassVar
 
 from rtastream import _columns as columns
@@ -46,6 +47,7 @@ class BufferBase:
                                reconnect_timeout)
         self._core = WriterCore(self.options, Standalone(url, options, self._pool_class))
         self._io = self._driver(self._core)
+        self._started = False  # set once connected
 
     @property
     def address(self) -> str:
@@ -55,6 +57,11 @@ class BufferBase:
     def __repr__(self) -> str:
         state = "closed" if self._core.closed else f"{len(self._core.sessions)} sessions open"
         return f"<{type(self).__module__}.{type(self).__name__} {self.address}, {state}>"
+
+    def __del__(self) -> None:
+        # As a file does: resources held and never released are worth a warning.
+        if getattr(self, "_started", False) and not self._core.closed:
+            warnings.warn(f"unclosed {self!r}", ResourceWarning, source=self)
 
 
 class SessionView:

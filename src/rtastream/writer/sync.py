@@ -5,12 +5,17 @@ batches in the core, waiting while the queue is full (back-pressure). One I/O th
 connection sends its lane's rounds (one scatter-gather sendmsg, payloads never copied) and
 feeds the replies to the core; one timer thread per buffer flushes live data that is due.
 Everything that changes what is queued or in flight happens under one condition.
+
+A buffer left open is ended at interpreter exit: every open session `truncated`, after what
+was queued is written. One garbage-collected while open warns (ResourceWarning).
 """
 
 from __future__ import annotations
 
+import atexit
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -108,6 +113,7 @@ class Threads:
         for lane in self.core.lanes.values():
             self._spawn(self._io, lane, f"rtastream-io-{lane.node.address}")
         self._spawn(self._timer, None, "rtastream-timer")
+        _OPEN.add(self)
 
     def _spawn(self, run: Callable[[Any], None], arg: Any, name: str) -> None:
         thread = threading.Thread(target=run, args=(arg,), name=name, daemon=True)
@@ -122,6 +128,7 @@ class Threads:
             thread.join()
         for link in self.links.values():
             link.close()
+        _OPEN.discard(self)
 
     # -- what callers call, on their own threads --
 
@@ -256,6 +263,19 @@ class Threads:
                     time.sleep(delay)
 
 
+_OPEN: set[Threads] = set()
+"""Drivers with threads running, ended at interpreter exit."""
+
+
+@atexit.register
+def _end_open_buffers() -> None:
+    for threads in list(_OPEN):
+        try:
+            threads.close(SessionState.TRUNCATED)
+        except Exception as e:
+            print(f"rtastream: at exit, could not end every session: {e}", file=sys.stderr)
+
+
 class RedisStreamBuffer(BufferBase):
     __doc__ = BufferBase.__doc__
     _pool_class = redis.ConnectionPool
@@ -268,6 +288,7 @@ class RedisStreamBuffer(BufferBase):
         message, session hash. `session` (a Session, its JSON or a mapping of it) defaults
         to Session(identity) in state open."""
         core = self._io.open(identity, stream, session)
+        self._started = True
         return StreamSession(self, core)
 
     def close(self, state: SessionState | str = SessionState.CLOSED) -> None:
