@@ -63,6 +63,12 @@ class LaneProtocol(asyncio.Protocol):
         self.conn._writer = self.conn._reader = None  # closed here, not by redis-py
         self.loop.lost(self.lane, exc or ConnectionError("Redis closed the connection"))
 
+    def write(self, chunks: list[bytes]) -> None:
+        # Chunk by chunk: writelines() joins them first on Python < 3.12 (a copy of every
+        # payload), write() sends each at once from the caller's bytes when it can.
+        for chunk in chunks:
+            self.transport.write(chunk)
+
     def close(self) -> None:
         self.transport.close()  # connection_lost() follows
 
@@ -134,7 +140,7 @@ class Loop:
         if not lane.round.pending():
             self._done(lane)
         elif link is not None:
-            link.transport.writelines(lane.outgoing())
+            link.write(lane.outgoing())
         else:
             self._reconnect_later(lane, 0.0)
 

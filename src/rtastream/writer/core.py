@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -105,7 +105,7 @@ class Part:
 
     batch: Batch
     commands: list[Command]
-    places: list[int]
+    places: Sequence[int]
 
 
 class Round:
@@ -316,17 +316,12 @@ class WriterCore:
         batch.owner.check()
         if self.closed:
             raise RuntimeError("the RedisStreamBuffer is closed")
-        parts: dict[Node, Part] = {}
-        for place, command in enumerate(batch.commands):
-            node = self.topology.node_for(command_key(command))
-            part = parts.get(node) or parts.setdefault(node, Part(batch, [], []))
-            part.commands.append(command)
-            part.places.append(place)
-        for node, part in parts.items():
-            self.lanes[node].waiting.append(part)
-        batch.parts = len(parts)
+        routes = self.topology.route(batch.commands)
+        for node, commands, places in routes:
+            self.lanes[node].waiting.append(Part(batch, commands, places))
+        batch.parts = len(routes)
         batch.owner.pending += 1
-        self.queued += len(parts)
+        self.queued += len(routes)
 
     def take_round(self, lane: Lane) -> Round | None:
         """The lane's round in flight, or a new one from its waiting parts (None if idle)."""

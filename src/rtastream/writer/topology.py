@@ -1,14 +1,15 @@
 """Where keys live and how to reach them: the writer's connection factory.
 
-A topology names the nodes a buffer writes to (one Lane, so one connection, per node) and the
-node of each key; it connects nothing itself. The drivers open the connections through
+A topology names the nodes a buffer writes to (one Lane, so one connection, per node) and
+routes each command to the node of its key; it connects nothing itself. The drivers open the connections through
 redis-py (`Node.connection()`, then its connect(): TCP or unix socket, TLS, AUTH/HELLO,
 SELECT) and then speak RESP on the socket themselves.
 
 Standalone is the one topology today: one server, every key on it. The others plug in here:
 
 - Redis Cluster: nodes() lists the masters (discovered with CLUSTER SHARDS through any seed
-  node), node_for() maps a key to its slot's master (CRC16 of the key, 16384 slots). MOVED,
+  node), route() splits a batch by its keys' slots' masters (commands.command_key() names
+  each command's key; CRC16 of the key, 16384 slots). MOVED,
   ASK and TRYAGAIN replies reach the core as error replies (MovedError, AskError,
   TryAgainError from redis-py's parser): the core's Round.reply is where they become "refresh
   the slot map and re-queue this command, and every later command of the same stream, on the
@@ -23,9 +24,11 @@ Standalone is the one topology today: one server, every key on it. The others pl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from rtastream.connection import address_of, pool_from_url
+from rtastream.writer.commands import Command
 from rtastream.writer.options import OPTIONS
 
 
@@ -42,9 +45,15 @@ class Node:
         return self.connection_class(**self.connection_kwargs)
 
 
+Route = tuple["Node", list[Command], Sequence[int]]
+"""Commands of a batch that go to one node, with their places in the batch."""
+
+
 class Topology(Protocol):
     def nodes(self) -> list[Node]: ...
-    def node_for(self, key: str) -> Node: ...
+
+    def route(self, commands: list[Command]) -> list[Route]:
+        """The batch's commands split by node, in order (by each command's key)."""
 
 
 class Standalone:
@@ -58,5 +67,5 @@ class Standalone:
     def nodes(self) -> list[Node]:
         return [self.node]
 
-    def node_for(self, key: str) -> Node:
-        return self.node
+    def route(self, commands: list[Command]) -> list[Route]:
+        return [(self.node, commands, range(len(commands)))]
