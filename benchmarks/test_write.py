@@ -275,6 +275,68 @@ def test_encode_write_bare_floor(benchmark, redis_server, redis_url, smoke, thre
     writer.close()
 
 
+# ---- encode and write through the live API: sync against asyncio ----------------------
+
+LIVE = (f"write: live API, session.timestamped() of {TYPICAL.channels}x{TYPICAL.samples} "
+        "float64, channel ids as a list")
+LIVE_ABOUT = (
+    f"Each call hands one block ({TYPICAL.name}, 64 KiB of values, channel ids as a Python "
+    "list) to session.timestamped(), which checks it, merges it and, the burst being full, "
+    "packs and queues it at once; 1000 calls per round, then wait for every reply. The sync "
+    "and asyncio writers side by side: the asyncio driver should be within 1.1x of the sync one."
+)
+
+
+def _live_blocks():
+    """Channel ids as a list, and each call's timestamps after the previous call's."""
+    ts = TYPICAL.timestamps
+    span = int(ts[-1] - ts[0]) + int(ts[1] - ts[0])
+    return TYPICAL.channel_ids.tolist(), ts, span, TYPICAL.values
+
+
+def test_encode_write_live_rtastream(benchmark, redis_server, redis_url, smoke):
+    ids, ts, span, values = _live_blocks()
+    n = count(smoke, 1000)
+    rounds = Rounds(redis_server, n)
+    calls = iter(range(10**9))
+    with rtastream.RedisStreamBuffer(redis_url) as buffer:
+        session = buffer.open_session("bench-live", STREAM)
+
+        def write_round() -> None:
+            for _ in range(n):
+                session.timestamped(ids, ts + next(calls) * span, values)
+            session.flush()
+
+        benchmark.group = LIVE
+        run_rounds(benchmark, rounds, write_round, smoke, variant="rtastream", messages=n,
+                   about=LIVE_ABOUT)
+        rounds.check(per_burst=1)
+
+
+def test_encode_write_live_rtastream_asyncio(benchmark, redis_server, redis_url, smoke):
+    ids, ts, span, values = _live_blocks()
+    n = count(smoke, 1000)
+    rounds = Rounds(redis_server, n)
+    calls = iter(range(10**9))
+    loop = asyncio.new_event_loop()
+    buffer = rtastream.aio.RedisStreamBuffer(redis_url)
+    try:
+        session = loop.run_until_complete(buffer.open_session("bench-live-aio", STREAM))
+
+        async def write_round() -> None:
+            for _ in range(n):
+                await session.timestamped(ids, ts + next(calls) * span, values)
+            await session.flush()
+
+        benchmark.group = LIVE
+        run_rounds(benchmark, rounds, lambda: loop.run_until_complete(write_round()), smoke,
+                   variant="rtastream asyncio", messages=n)
+        rounds.check(per_burst=1)
+    finally:
+        loop.run_until_complete(buffer.close())
+        loop.close()
+
+
 # ---- back-pressure: a stalled Redis must not grow the writer's memory ----------------
 
 QUEUE_SIZE = 64

@@ -16,7 +16,12 @@ from rtastream.decoding import (
     TimestampedItem,
     decode,
 )
-from rtastream.errors import RedisCommandError, RedisUnavailable
+from rtastream.errors import (
+    RedisAuthenticationError,
+    RedisCommandError,
+    RedisRefused,
+    RedisUnavailable,
+)
 from rtastream.reader import AsyncSessionReader, SessionNotFound, SessionReader
 from rtastream.session import IllegalTransition, Session, SessionState
 from rtastream.sigterm import Terminated, end_sessions_on_sigterm
@@ -29,7 +34,9 @@ __all__ = [
     "EventItem",
     "IllegalTransition",
     "PeriodicItem",
+    "RedisAuthenticationError",
     "RedisCommandError",
+    "RedisRefused",
     "RedisStreamBuffer",
     "RedisUnavailable",
     "RowItem",
