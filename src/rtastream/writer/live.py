@@ -26,23 +26,9 @@ from rtastream._native import Burst
 _DELTA_BYTES = 2
 
 
-def _check_order(times: np.ndarray, previous: int | None) -> None:
-    """What Burst.timestamped would refuse at flush time, refused now; and a call starting
-    before `previous`, where the series' previous call ended."""
-    if previous is not None and times[0] < previous:
-        raise ValueError(
-            f"timestamps go backwards: this call starts at {times[0]}, before {previous} "
-            "where the previous call for these channels ended"
-        )
-    back = np.flatnonzero(times[1:] < times[:-1])
-    if back.size:
-        raise columns.backwards_error(times, int(back[0]) + 1)
-    steps = times[1:].view(np.uint64) - times[:-1].view(np.uint64)
-    wide = np.flatnonzero(steps > np.uint64(columns.INT64[1]))
-    if wide.size:
-        raise columns.step_error(times, int(wide[0]) + 1)
-    if previous is not None and int(times[0]) - previous > columns.INT64[1]:
-        raise columns.step_error(np.array([previous, times[0]]), 1)
+def _joined(blocks: list[np.ndarray], axis: int = 0) -> np.ndarray:
+    """The blocks as one array; a lone block as it is (a block per burst is common)."""
+    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=axis)
 
 
 class _Series:
@@ -55,14 +41,14 @@ class _Series:
         self.last = last  # where these channels' data ended, in this burst or an earlier one
 
     def add(self, times: np.ndarray, values: np.ndarray) -> int:
-        _check_order(times, self.last)
+        columns.check_order(times, self.last)
         self.times.append(times)
         self.values.append(values)
         self.last = int(times[-1])
         return values.nbytes + _DELTA_BYTES * values.size
 
     def into(self, burst: Burst) -> None:
-        burst.timestamped(self.ids, np.concatenate(self.times), np.concatenate(self.values, axis=1))
+        burst.timestamped(self.ids, _joined(self.times), _joined(self.values, axis=1))
 
 
 class _Run:
@@ -81,7 +67,7 @@ class _Run:
         self.next += self.interval * len(values)
 
     def into(self, burst: Burst) -> None:
-        burst.periodic(self.channel, self.start, self.interval, np.concatenate(self.values))
+        burst.periodic(self.channel, self.start, self.interval, _joined(self.values))
 
 
 class LiveBurst:
@@ -115,16 +101,11 @@ class LiveBurst:
         self._saw(int(times[0]), int(times[-1]))
 
     def periodic(self, channel_id: Any, start: Any, interval: Any, values: Any) -> None:
-        channel = columns.integer(channel_id, "channel_id", columns.UINT32, "uint32")
-        start = columns.integer(start, "start", columns.INT64)
-        interval = columns.interval(interval)
-        samples = columns.values(values, max_ndim=1)
+        channel, start, interval, samples = columns.periodic(channel_id, start, interval, values)
         if not len(samples):
             return
+        columns.check_order(np.array([start], dtype=np.int64), self.run_ends.get(channel))
         end = start + interval * (len(samples) - 1)
-        if end > columns.INT64[1]:
-            raise columns.periodic_overflow_error()
-        _check_order(np.array([start, end], dtype=np.int64), self.run_ends.get(channel))
         self.run_ends[channel] = end
         run = self.runs.get(channel)
         if run is not None and run.continues(start, interval, samples):
