@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Coroutine, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, SupportsIndex
 
@@ -55,6 +56,8 @@ class LaneProtocol(asyncio.Protocol):
         self.conn = conn  # kept: its __del__ would close the transport
         self.transport: asyncio.Transport = conn._writer.transport  # redis-py's attributes
         self.transport.set_protocol(self)
+        self.outbox: deque[bytes] = deque()  # chunks waiting for the transport to drain
+        self.paused = False
 
     def data_received(self, data: bytes) -> None:
         self.loop.received(self.lane, data)
@@ -64,10 +67,22 @@ class LaneProtocol(asyncio.Protocol):
         self.loop.lost(self.lane, exc or ConnectionError("Redis closed the connection"))
 
     def write(self, chunks: list[bytes]) -> None:
-        # Chunk by chunk: writelines() joins them first on Python < 3.12 (a copy of every
-        # payload), write() sends each at once from the caller's bytes when it can.
-        for chunk in chunks:
-            self.transport.write(chunk)
+        """Chunk by chunk, as the transport drains: write() sends each from our bytes when
+        the socket takes it, and copies only what it must keep (writelines() would join
+        every chunk first on Python < 3.12)."""
+        self.outbox.extend(chunks)
+        self._drain()
+
+    def _drain(self) -> None:
+        while self.outbox and not self.paused:
+            self.transport.write(self.outbox.popleft())  # may call pause_writing()
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        self._drain()
 
     def close(self) -> None:
         self.transport.close()  # connection_lost() follows
