@@ -47,10 +47,20 @@ class BareWriter:
             self.thread.start()
 
     def write(self, message: bytes, start: int, end: int) -> None:
-        commands = [(*self.xadd, message),
-                    ("HSET", self.session_key, keys.T_START, start, keys.T_END, end,
-                     keys.LAST_UPDATED, time.time_ns() // 1_000_000),
-                    ("EXPIRE", self.session_key, keys.DEFAULT_SESSION_TTL)]
+        commands = [
+            (*self.xadd, message),
+            (
+                "HSET",
+                self.session_key,
+                keys.T_START,
+                start,
+                keys.T_END,
+                end,
+                keys.LAST_UPDATED,
+                time.time_ns() // 1_000_000,
+            ),
+            ("EXPIRE", self.session_key, keys.DEFAULT_SESSION_TTL),
+        ]
         if self.queue is not None:
             self.queue.put(commands)
             return

@@ -44,14 +44,34 @@ def redis_benchmark(port: int, payload: bytes, n: int) -> float:
     """XADDs per second redis-benchmark reaches: one connection, 16 per pipeline."""
     binary = shutil.which("redis-benchmark")
     if binary is None:
-        raise FileNotFoundError("redis-benchmark not found on PATH (Debian: apt-get install "
-                                "redis-tools, which redis-server pulls in)")
+        raise FileNotFoundError(
+            "redis-benchmark not found on PATH (Debian: apt-get install "
+            "redis-tools, which redis-server pulls in)"
+        )
     # -x reads the last argument from stdin, which redis-benchmark cuts at a NUL byte:
     # send a payload of the same size without NULs.
-    command = [binary, "-p", str(port), "-c", "1", "-P", "16", "-n", str(n), "--csv", "-x",
-               "XADD", keys.stream_key(FLOOR_STREAM), "*", keys.ENTRY_ID, "1", keys.ENTRY_DATA]
-    out = subprocess.run(command, input=payload.replace(b"\0", b"\1"), capture_output=True,
-                         check=True).stdout.decode()
+    command = [
+        binary,
+        "-p",
+        str(port),
+        "-c",
+        "1",
+        "-P",
+        "16",
+        "-n",
+        str(n),
+        "--csv",
+        "-x",
+        "XADD",
+        keys.stream_key(FLOOR_STREAM),
+        "*",
+        keys.ENTRY_ID,
+        "1",
+        keys.ENTRY_DATA,
+    ]
+    out = subprocess.run(
+        command, input=payload.replace(b"\0", b"\1"), capture_output=True, check=True
+    ).stdout.decode()
     return float(list(csv.reader(io.StringIO(out)))[-1][1])
 
 
@@ -120,8 +140,16 @@ def test_write_prepacked_rtastream(benchmark, redis_server, redis_url, prepacked
             session.flush()
 
         benchmark.group = PREPACKED
-        run_rounds(benchmark, rounds, write_round, smoke, variant="rtastream", messages=n,
-                   message_bytes=len(messages[0][0]), about=PREPACKED_ABOUT)
+        run_rounds(
+            benchmark,
+            rounds,
+            write_round,
+            smoke,
+            variant="rtastream",
+            messages=n,
+            message_bytes=len(messages[0][0]),
+            about=PREPACKED_ABOUT,
+        )
         rounds.check(per_burst=1)
 
 
@@ -140,8 +168,15 @@ def test_write_prepacked_rtastream_asyncio(benchmark, redis_server, redis_url, p
             await session.flush()
 
         benchmark.group = PREPACKED
-        run_rounds(benchmark, rounds, lambda: loop.run_until_complete(write_round()), smoke,
-                   variant="rtastream asyncio", messages=n, message_bytes=len(messages[0][0]))
+        run_rounds(
+            benchmark,
+            rounds,
+            lambda: loop.run_until_complete(write_round()),
+            smoke,
+            variant="rtastream asyncio",
+            messages=n,
+            message_bytes=len(messages[0][0]),
+        )
         rounds.check(per_burst=1)
     finally:
         loop.run_until_complete(buffer.close())
@@ -161,8 +196,15 @@ def test_write_prepacked_pure_python(benchmark, redis_server, redis_url, prepack
             writer.write(message, start, end)
 
     benchmark.group = PREPACKED
-    run_rounds(benchmark, rounds, write_round, smoke, variant="pure-python", messages=n,
-               message_bytes=len(message))
+    run_rounds(
+        benchmark,
+        rounds,
+        write_round,
+        smoke,
+        variant="pure-python",
+        messages=n,
+        message_bytes=len(message),
+    )
     rounds.check(per_burst=1)
     client.close()
 
@@ -200,9 +242,16 @@ def test_encode_write_rtastream(benchmark, redis_server, redis_url, smoke):
             session.flush()
 
         benchmark.group = END_TO_END
-        run_rounds(benchmark, rounds, write_round, smoke, variant="rtastream", messages=n,
-                   message_bytes=sum(map(len, variants.rtastream_encoder(TYPICAL)())),
-                   about=END_TO_END_ABOUT)
+        run_rounds(
+            benchmark,
+            rounds,
+            write_round,
+            smoke,
+            variant="rtastream",
+            messages=n,
+            message_bytes=sum(map(len, variants.rtastream_encoder(TYPICAL)())),
+            about=END_TO_END_ABOUT,
+        )
         rounds.check(per_burst=1)
 
 
@@ -224,9 +273,15 @@ def test_encode_write_rtastream_asyncio(benchmark, redis_server, redis_url, smok
             await session.flush()
 
         benchmark.group = END_TO_END
-        run_rounds(benchmark, rounds, lambda: loop.run_until_complete(write_round()), smoke,
-                   variant="rtastream asyncio", messages=n,
-                   message_bytes=sum(map(len, variants.rtastream_encoder(TYPICAL)())))
+        run_rounds(
+            benchmark,
+            rounds,
+            lambda: loop.run_until_complete(write_round()),
+            smoke,
+            variant="rtastream asyncio",
+            messages=n,
+            message_bytes=sum(map(len, variants.rtastream_encoder(TYPICAL)())),
+        )
         rounds.check(per_burst=1)
     finally:
         loop.run_until_complete(buffer.close())
@@ -245,8 +300,15 @@ def test_encode_write_pure_python(benchmark, redis_server, redis_url, smoke):
             writer.write(purepython.timestamped(ids, ts, values), start, end)
 
     benchmark.group = END_TO_END
-    run_rounds(benchmark, rounds, write_round, smoke, variant="pure-python", messages=n,
-               message_bytes=len(purepython.timestamped(ids, ts, values)))
+    run_rounds(
+        benchmark,
+        rounds,
+        write_round,
+        smoke,
+        variant="pure-python",
+        messages=n,
+        message_bytes=len(purepython.timestamped(ids, ts, values)),
+    )
     rounds.check(per_burst=1)
     client.close()
 
@@ -268,17 +330,25 @@ def test_encode_write_bare_floor(benchmark, redis_server, redis_url, smoke, thre
         writer.flush()
 
     benchmark.group = END_TO_END
-    run_rounds(benchmark, rounds, write_round, smoke,
-               variant=BARE_THREAD if threaded else BARE_INLINE, messages=n,
-               message_bytes=sum(map(len, variants.rtastream_encoder(TYPICAL)())))
+    run_rounds(
+        benchmark,
+        rounds,
+        write_round,
+        smoke,
+        variant=BARE_THREAD if threaded else BARE_INLINE,
+        messages=n,
+        message_bytes=sum(map(len, variants.rtastream_encoder(TYPICAL)())),
+    )
     rounds.check(per_burst=1)
     writer.close()
 
 
 # ---- encode and write through the live API: sync against asyncio ----------------------
 
-LIVE = (f"write: live API, session.timestamped() of {TYPICAL.channels}x{TYPICAL.samples} "
-        "float64, channel ids as a list")
+LIVE = (
+    f"write: live API, session.timestamped() of {TYPICAL.channels}x{TYPICAL.samples} "
+    "float64, channel ids as a list"
+)
 LIVE_ABOUT = (
     f"Each call hands one block ({TYPICAL.name}, 64 KiB of values, channel ids as a Python "
     "list) to session.timestamped(), which checks it, merges it and, the burst being full, "
@@ -308,8 +378,9 @@ def test_encode_write_live_rtastream(benchmark, redis_server, redis_url, smoke):
             session.flush()
 
         benchmark.group = LIVE
-        run_rounds(benchmark, rounds, write_round, smoke, variant="rtastream", messages=n,
-                   about=LIVE_ABOUT)
+        run_rounds(
+            benchmark, rounds, write_round, smoke, variant="rtastream", messages=n, about=LIVE_ABOUT
+        )
         rounds.check(per_burst=1)
 
 
@@ -329,8 +400,14 @@ def test_encode_write_live_rtastream_asyncio(benchmark, redis_server, redis_url,
             await session.flush()
 
         benchmark.group = LIVE
-        run_rounds(benchmark, rounds, lambda: loop.run_until_complete(write_round()), smoke,
-                   variant="rtastream asyncio", messages=n)
+        run_rounds(
+            benchmark,
+            rounds,
+            lambda: loop.run_until_complete(write_round()),
+            smoke,
+            variant="rtastream asyncio",
+            messages=n,
+        )
         rounds.check(per_burst=1)
     finally:
         loop.run_until_complete(buffer.close())
@@ -377,21 +454,30 @@ def test_queue_stays_bounded_when_redis_stalls(benchmark, redis_url, prepacked, 
             session.flush()
             stop.set()
             watcher.join()
-            result.update(written=written[0], during=during, depths=depths, backlog=backlog,
-                          arrived=admin.xlen(stream_key) - base)
+            result.update(
+                written=written[0],
+                during=during,
+                depths=depths,
+                backlog=backlog,
+                arrived=admin.xlen(stream_key) - base,
+            )
 
     benchmark.group = "queue bound"
     benchmark.pedantic(stall, rounds=1, iterations=1)
     bound = QUEUE_SIZE + MAX_ROUND + 1
     benchmark.extra_info.update(
         variant="rtastream",
-        about=(f"Redis stalled for {pause:g} s with CLIENT PAUSE WRITE while one producer "
-               f"writes pre-packed ~56 KiB bursts as fast as it can (queue_size={QUEUE_SIZE})."),
+        about=(
+            f"Redis stalled for {pause:g} s with CLIENT PAUSE WRITE while one producer "
+            f"writes pre-packed ~56 KiB bursts as fast as it can (queue_size={QUEUE_SIZE})."
+        ),
         bursts_written_during_stall=result["during"],
-        max_queue_depth=max(result["depths"]), queue_size=QUEUE_SIZE,
+        max_queue_depth=max(result["depths"]),
+        queue_size=QUEUE_SIZE,
         max_bursts_accepted_not_in_redis=max(result["backlog"]),
         bound_queue_size_plus_one_round=bound,
-        bursts_written=result["written"], bursts_arrived=result["arrived"],
+        bursts_written=result["written"],
+        bursts_arrived=result["arrived"],
     )
     admin.close()
     assert max(result["depths"]) <= QUEUE_SIZE

@@ -13,17 +13,30 @@ import numpy as np
 import redis
 
 from rtastream import Burst
-
 from rtastream._proto import net_stream_pb2
 
 T0 = 1_750_000_000_000_000_000
 MS = 1_000_000
 
-STATE_NUMBERS = {"unknown": 0, "waiting": 1, "open": 2, "closed": 4, "truncated": 12,
-                 "failed": 28, "abandoned": 44}
+STATE_NUMBERS = {
+    "unknown": 0,
+    "waiting": 1,
+    "open": 2,
+    "closed": 4,
+    "truncated": 12,
+    "failed": 28,
+    "abandoned": 44,
+}
 FINAL_STATES = {"closed", "truncated", "failed"}
-HASH_FIELDS = {b"streamSessionId", b"streamName", b"streamPosition", b"lastUpdated", b"json",
-               b"tStart", b"tEnd"}
+HASH_FIELDS = {
+    b"streamSessionId",
+    b"streamName",
+    b"streamPosition",
+    b"lastUpdated",
+    b"json",
+    b"tStart",
+    b"tEnd",
+}
 
 
 @dataclass
@@ -36,12 +49,18 @@ class Entry:
         return [d.WhichOneof("data") for d in self.burst.data]
 
     def jsons(self) -> list[dict]:
-        return [json.loads(d.session_json) for d in self.burst.data
-                if d.WhichOneof("data") == "session_json"]
+        return [
+            json.loads(d.session_json)
+            for d in self.burst.data
+            if d.WhichOneof("data") == "session_json"
+        ]
 
     def time_ranges(self) -> list[tuple[int, int]]:
-        return [(d.time_range.start_time, d.time_range.end_time) for d in self.burst.data
-                if d.WhichOneof("data") == "time_range"]
+        return [
+            (d.time_range.start_time, d.time_range.end_time)
+            for d in self.burst.data
+            if d.WhichOneof("data") == "time_range"
+        ]
 
 
 def entry_key(entry_id: str) -> tuple[int, int]:
@@ -63,8 +82,9 @@ def session_entries(r: redis.Redis, stream: str, session_id: int) -> list[Entry]
     return [e for e in read_stream(r, stream) if e.session_id == session_id]
 
 
-def check_session(r: redis.Redis, identity: str, stream: str, final_state: str = "closed",
-                  ttl: int = 24 * 3600) -> tuple[dict, list[Entry]]:
+def check_session(
+    r: redis.Redis, identity: str, stream: str, final_state: str = "closed", ttl: int = 24 * 3600
+) -> tuple[dict, list[Entry]]:
     """Every per-session rule of docs/protocol.md; returns the hash and the session's entries."""
     key = f"sessions:{identity}"
     record = r.hgetall(key)
@@ -114,6 +134,7 @@ def check_session(r: redis.Redis, identity: str, stream: str, final_state: str =
 
 # ---- Numbered test bursts: which ones reached Redis, in which order. ----
 
+
 def burst_at(k: int) -> Burst:
     """Burst number k: 4 channels x 256 samples starting at T0 + k s (its identity)."""
     burst = Burst()
@@ -125,9 +146,11 @@ def burst_at(k: int) -> Burst:
 
 def burst_numbers(r: redis.Redis, stream: str, session_id: int) -> list[int]:
     """The k of every data burst of a session, in stream order (duplicates kept)."""
-    return [(e.burst.data[0].timestamped_data.start_timestamp - T0) // 10**9
-            for e in read_stream(r, stream)
-            if e.session_id == session_id and e.kinds()[0] == "timestamped_data"]
+    return [
+        (e.burst.data[0].timestamped_data.start_timestamp - T0) // 10**9
+        for e in read_stream(r, stream)
+        if e.session_id == session_id and e.kinds()[0] == "timestamped_data"
+    ]
 
 
 def in_order_at_least_once(seen: list[int], written: int) -> bool:

@@ -13,7 +13,6 @@ import rtastream
 from rtastream import RedisCommandError, RedisUnavailable, Session
 from rtastream.aio import RedisStreamBuffer
 from rtastream.redis_server import free_port
-
 from stream_oracle import burst_at, burst_numbers, check_session, read_stream
 
 T0 = 1_750_000_000_000_000_000
@@ -33,6 +32,7 @@ def test_session_follows_the_protocol(redis_url, r):
                 await session.event(3, T0 + 3 * 10**9, "flag")
                 await session.timestamped(6, [T0 + 4 * 10**9], [1.0])
                 await session.flush()
+
     asyncio.run(main())
     record, entries = check_session(r, "a1", "car-1")
     assert [d["state"] for e in entries for d in e.jsons()] == ["waiting", "open", "closed"]
@@ -52,6 +52,7 @@ def test_quiet_loop_is_flushed_by_the_timer_task(redis_url, r):
                         break
                     await asyncio.sleep(0.02)
                 assert read_stream(r, "car-1")[1].kinds() == ["row_data", "time_range"]
+
     asyncio.run(main())
     check_session(r, "quiet", "car-1")
 
@@ -77,6 +78,7 @@ def test_cancellation_truncates_and_exceptions_fail(redis_url, r):
             with pytest.raises(KeyError):
                 async with await buffer.open_session("failing", "car-2"):
                     raise KeyError("boom")
+
     asyncio.run(main())
     check_session(r, "cancelled", "car-1", final_state="truncated")
     check_session(r, "failing", "car-2", final_state="failed")
@@ -92,6 +94,7 @@ def test_interleaved_sessions_in_concurrent_tasks(redis_url, r):
     async def main():
         async with RedisStreamBuffer(redis_url) as buffer:
             await asyncio.gather(run(buffer, "x", 0), run(buffer, "y", 100))
+
     asyncio.run(main())
     for name, offset in (("x", 0), ("y", 100)):
         record, _ = check_session(r, name, "shared")
@@ -114,6 +117,7 @@ def test_unreachable_and_wrong_type(redis_url, r):
         async with RedisStreamBuffer(redis_url) as buffer:
             with pytest.raises(RedisCommandError, match="on key 'sessions:y': WRONGTYPE"):
                 await buffer.open_session("y", "car-2")
+
     asyncio.run(main())
     assert not r.exists("stream:car-2")
 
@@ -169,6 +173,7 @@ def test_open_session_is_awaitable_and_an_async_context_manager(redis_url, r):
             assert session.state.json_name == "closed"
             awaited = await buffer.open_session("awaited", "car-1")
             await awaited.close()
+
     asyncio.run(main())
     check_session(r, "direct", "car-1")
     check_session(r, "awaited", "car-1")

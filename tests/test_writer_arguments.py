@@ -7,7 +7,6 @@ import pytest
 
 import rtastream.aio
 from rtastream import RedisStreamBuffer
-
 from stream_oracle import T0, burst_at, check_session, session_entries
 
 WRITERS = [RedisStreamBuffer, rtastream.aio.RedisStreamBuffer]
@@ -15,26 +14,38 @@ WRITERS = [RedisStreamBuffer, rtastream.aio.RedisStreamBuffer]
 
 @pytest.mark.parametrize("writer", WRITERS)
 def test_a_misspelled_keyword_is_refused_by_the_constructor(writer):
-    with pytest.raises(TypeError, match=r"^RedisStreamBuffer\(\) got an unexpected keyword "
-                                        r"argument 'flush_intervall' \(did you mean "
-                                        r"'flush_interval'\?\)$"):
+    with pytest.raises(
+        TypeError,
+        match=r"^RedisStreamBuffer\(\) got an unexpected keyword "
+        r"argument 'flush_intervall' \(did you mean "
+        r"'flush_interval'\?\)$",
+    ):
         writer("redis://127.0.0.1:1/0", flush_intervall=0.5)
-    with pytest.raises(TypeError, match="unexpected keyword argument 'sockt_timeout' "
-                                        r"\(did you mean 'socket_timeout'\?\)"):
+    with pytest.raises(
+        TypeError,
+        match="unexpected keyword argument 'sockt_timeout' "
+        r"\(did you mean 'socket_timeout'\?\)",
+    ):
         writer("redis://127.0.0.1:1/0", sockt_timeout=2)
     # redis-py's own options still pass: connection, TLS and pool keywords.
     writer("rediss://127.0.0.1:1/0", socket_timeout=2, ssl_cert_reqs="none", max_connections=4)
 
 
 @pytest.mark.parametrize("writer", WRITERS)
-@pytest.mark.parametrize("url, problem", [
-    ("redis://host/abc", "database 'abc' is not a number"),
-    ("redis://:secret@host:notaport/0", "Port could not be cast to integer value as 'notaport'"),
-    ("redis://:secret@/0", "no host"),
-    ("unix://", "unix:// needs a socket path"),
-    ("http://host", "expected redis://HOST[:PORT][/DB], rediss://... or unix:///PATH"),
-    ("redis://host/0?db=x", "Invalid value for 'db' in connection URL."),
-])
+@pytest.mark.parametrize(
+    "url, problem",
+    [
+        ("redis://host/abc", "database 'abc' is not a number"),
+        (
+            "redis://:secret@host:notaport/0",
+            "Port could not be cast to integer value as 'notaport'",
+        ),
+        ("redis://:secret@/0", "no host"),
+        ("unix://", "unix:// needs a socket path"),
+        ("http://host", "expected redis://HOST[:PORT][/DB], rediss://... or unix:///PATH"),
+        ("redis://host/0?db=x", "Invalid value for 'db' in connection URL."),
+    ],
+)
 def test_a_malformed_url_is_refused_by_the_library(writer, url, problem):
     with pytest.raises(ValueError) as info:
         writer(url)
@@ -45,10 +56,13 @@ def test_a_malformed_url_is_refused_by_the_library(writer, url, problem):
 def test_update_with_an_unknown_property_names_update(redis_url, r):
     with RedisStreamBuffer(redis_url) as buffer:
         with buffer.open_session("lap", "car-1") as session:
-            with pytest.raises(TypeError, match=r"^update\(\) got an unexpected keyword argument "
-                                                r"'lap': it takes Session properties \(.*"
-                                                r"details, .*\); put your own fields in "
-                                                r"details=\{\.\.\.\}$"):
+            with pytest.raises(
+                TypeError,
+                match=r"^update\(\) got an unexpected keyword argument "
+                r"'lap': it takes Session properties \(.*"
+                r"details, .*\); put your own fields in "
+                r"details=\{\.\.\.\}$",
+            ):
                 session.update(lap=3)
             session.update(details={"lap": 3})
     _, entries = check_session(r, "lap", "car-1")
@@ -68,12 +82,15 @@ def test_write_messages_takes_pack_output_as_it_is(redis_url, r):
     check_session(r, "bare", "car-1")
 
 
-@pytest.mark.parametrize("messages, shown", [
-    ([("not bytes", None)], "tuple ('not bytes', None)"),
-    ([bytearray(b"x")], "bytearray bytearray(b'x')"),
-    ([(b"x", (2, 1))], "tuple (b'x', (2, 1))"),
-    ([(b"x", None, None)], "tuple (b'x', None, None)"),
-])
+@pytest.mark.parametrize(
+    "messages, shown",
+    [
+        ([("not bytes", None)], "tuple ('not bytes', None)"),
+        ([bytearray(b"x")], "bytearray bytearray(b'x')"),
+        ([(b"x", (2, 1))], "tuple (b'x', (2, 1))"),
+        ([(b"x", None, None)], "tuple (b'x', None, None)"),
+    ],
+)
 def test_write_messages_says_what_it_expects(redis_url, r, messages, shown):
     with RedisStreamBuffer(redis_url) as buffer:
         with buffer.open_session("wrong", "car-1") as session:
@@ -83,8 +100,11 @@ def test_write_messages_says_what_it_expects(redis_url, r, messages, shown):
             assert str(info.value) == (
                 "write_messages() takes messages as Burst.pack() gives them (bytes) or as "
                 "pack_with_time_ranges() gives them ((bytes, (start, end) or None) pairs), "
-                f"got {shown}")
+                f"got {shown}"
+            )
     # Nothing of the refused call was written; the row given before it was.
     _, entries = check_session(r, "wrong", "car-1")
-    assert [e.kinds() for e in entries[1:]] == [["row_data", "time_range"],
-                                                ["time_range", "session_json"]]
+    assert [e.kinds() for e in entries[1:]] == [
+        ["row_data", "time_range"],
+        ["time_range", "session_json"],
+    ]

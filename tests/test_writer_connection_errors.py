@@ -14,6 +14,7 @@ from rtastream.errors import RedisAuthenticationError, RedisRefused, RedisUnavai
 
 def open_with(writer, url, **options):
     """open_session on a fresh buffer of this writer, sync or asyncio; returns the error."""
+
     async def aio():
         async with writer(url, **options) as buffer:
             await buffer.open_session("x", "car-1")
@@ -38,9 +39,11 @@ def test_tls_against_a_plain_server_says_tls(redis_server, writer):
     url = redis_server.url.replace("redis://", "rediss://")
     error = open_with(writer, url, socket_timeout=0.5, socket_connect_timeout=0.5)
     assert isinstance(error, RedisUnavailable)
-    assert str(error) == (f"cannot reach Redis at 127.0.0.1:{redis_server.port}: Timeout "
-                          "connecting to server (rediss:// speaks TLS: is this a plain "
-                          "redis:// server?)")
+    assert str(error) == (
+        f"cannot reach Redis at 127.0.0.1:{redis_server.port}: Timeout "
+        "connecting to server (rediss:// speaks TLS: is this a plain "
+        "redis:// server?)"
+    )
 
 
 @pytest.fixture
@@ -56,10 +59,12 @@ def test_a_missing_password_names_the_address(password_server, writer):
     error = open_with(writer, password_server.url)
     assert isinstance(error, RedisAuthenticationError)
     assert isinstance(error, redis.AuthenticationError)
-    assert str(error).startswith(f"Redis at 127.0.0.1:{password_server.port} refused the "
-                                 "connection: it needs a password (redis://[USER]:PASSWORD@"
-                                 "HOST...): HELLO must be called with the client already "
-                                 "authenticated")
+    assert str(error).startswith(
+        f"Redis at 127.0.0.1:{password_server.port} refused the "
+        "connection: it needs a password (redis://[USER]:PASSWORD@"
+        "HOST...): HELLO must be called with the client already "
+        "authenticated"
+    )
 
 
 @pytest.mark.parametrize("writer", WRITERS)
@@ -67,9 +72,11 @@ def test_a_wrong_password_names_the_address_and_user(password_server, writer):
     url = password_server.url.replace("redis://", "redis://:wrong@")
     error = open_with(writer, url)
     assert isinstance(error, RedisAuthenticationError)
-    assert str(error) == (f"Redis at 127.0.0.1:{password_server.port} refused the connection: "
-                          "user 'default': invalid username-password pair or user is "
-                          "disabled.")
+    assert str(error) == (
+        f"Redis at 127.0.0.1:{password_server.port} refused the connection: "
+        "user 'default': invalid username-password pair or user is "
+        "disabled."
+    )
     assert "wrong" not in str(error)
 
 
@@ -77,5 +84,7 @@ def test_a_wrong_password_names_the_address_and_user(password_server, writer):
 def test_a_database_the_server_lacks_is_a_clear_error(redis_server, writer):
     error = open_with(writer, redis_server.url.replace("/0", "/99"))
     assert isinstance(error, RedisRefused) and not isinstance(error, RedisUnavailable)
-    assert str(error) == (f"Redis at 127.0.0.1:{redis_server.port} refused the connection: "
-                          "no database 99 (DB index is out of range)")
+    assert str(error) == (
+        f"Redis at 127.0.0.1:{redis_server.port} refused the connection: "
+        "no database 99 (DB index is out of range)"
+    )

@@ -65,8 +65,12 @@ print("collected", flush=True)
 
 
 def run_script(script: str, url: str, *options: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, *options, "-c", textwrap.dedent(script), url],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, *options, "-c", textwrap.dedent(script), url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def final_state(r, identity: str) -> str:
@@ -90,8 +94,12 @@ def test_a_buffer_never_closed_is_ended_truncated_at_exit(redis_url, r):
     out, err = run_script(NEVER_CLOSED, redis_url, "-X", "dev").communicate(timeout=60)
     assert (out, err) == ("exiting\n", "")
     assert final_state(r, "s") == "truncated"
-    rows = [d.row_data.timestamp for e in session_entries(r, "car-1", 1) for d in e.burst.data
-            if d.WhichOneof("data") == "row_data"]
+    rows = [
+        d.row_data.timestamp
+        for e in session_entries(r, "car-1", 1)
+        for d in e.burst.data
+        if d.WhichOneof("data") == "row_data"
+    ]
     assert rows == [10**18 + k for k in range(1000)]  # flushed on the way out
 
 
@@ -100,9 +108,13 @@ def test_a_buffer_dropped_while_open_warns(redis_url, r):
     out, err = process.communicate(timeout=60)
     assert out == "collected\n" and process.returncode == 0
     address = redis_url.removeprefix("redis://").removesuffix("/0")
-    assert (f"ResourceWarning: unclosed <rtastream.writer.sync.RedisStreamBuffer {address}, "
-            "1 sessions open>") in err
-    assert (f"ResourceWarning: unclosed <rtastream.writer.aio.RedisStreamBuffer {address}, "
-            "1 sessions open>") in err
+    assert (
+        f"ResourceWarning: unclosed <rtastream.writer.sync.RedisStreamBuffer {address}, "
+        "1 sessions open>"
+    ) in err
+    assert (
+        f"ResourceWarning: unclosed <rtastream.writer.aio.RedisStreamBuffer {address}, "
+        "1 sessions open>"
+    ) in err
     assert final_state(r, "s") == "truncated"  # the sync one is still ended at exit
     assert final_state(r, "a") == "open"  # the asyncio one cannot be: its loop is gone

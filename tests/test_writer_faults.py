@@ -15,9 +15,14 @@ import redis
 import rtastream
 from rtastream import RedisCommandError, RedisStreamBuffer, RedisUnavailable
 from rtastream.redis_server import free_port
-
-from stream_oracle import (T0, burst_at, burst_numbers, check_session, in_order_at_least_once,
-                           read_stream)
+from stream_oracle import (
+    T0,
+    burst_at,
+    burst_numbers,
+    check_session,
+    in_order_at_least_once,
+    read_stream,
+)
 
 
 @pytest.fixture
@@ -88,8 +93,9 @@ def test_out_of_memory_names_the_stream_and_reports_unsent(own_server, own_r):
         own_r.config_set("maxmemory", 1)  # every write now fails: used memory > 1 byte
         messages = burst_at(1).pack_with_time_ranges(8192)
         session.write_messages(messages)
-        with pytest.raises(RedisCommandError,
-                           match="XADD on key 'stream:car-1': OutOfMemoryError") as info:
+        with pytest.raises(
+            RedisCommandError, match="XADD on key 'stream:car-1': OutOfMemoryError"
+        ) as info:
             session.flush()
         assert info.value.unsent == [m for m, _ in messages]
         assert "stream messages were not written" in str(info.value)
@@ -117,8 +123,11 @@ def test_read_only_replica_names_the_key(own_server, own_r):
     own_r.execute_command("REPLICAOF", "127.0.0.1", free_port())  # a primary that is not there
     try:
         with RedisStreamBuffer(own_server.url) as buffer:
-            with pytest.raises(RedisCommandError, match="INCRBY on key 'lastStreamSessionId': "
-                               "ReadOnlyError: You can't write against a read only"):
+            with pytest.raises(
+                RedisCommandError,
+                match="INCRBY on key 'lastStreamSessionId': "
+                "ReadOnlyError: You can't write against a read only",
+            ):
                 buffer.open_session("ro", "car-1")
     finally:
         own_r.execute_command("REPLICAOF", "NO", "ONE")
@@ -148,6 +157,7 @@ def test_restart_mid_session_loses_nothing(own_server, own_r):
 def test_shutdown_while_bursts_are_in_flight_resends_them(own_server, own_r):
     """SHUTDOWN SAVE while the writer streams: whatever Redis had not acknowledged is
     re-sent after the restart (at-least-once: a burst may appear twice, none is missing)."""
+
     def restart():
         time.sleep(0.2)
         killer = redis.Redis.from_url(own_server.url)
@@ -181,8 +191,9 @@ def test_redis_away_past_the_retry_budget_reports_unsent_data(own_server, own_r)
         messages = [m for k in (1, 2, 3) for m in burst_at(k).pack_with_time_ranges()]
         for k in (1, 2, 3):
             session.write(burst_at(k))
-        with pytest.raises(RedisUnavailable, match="connection lost and not restored within "
-                                                   "0.3 s") as info:
+        with pytest.raises(
+            RedisUnavailable, match="connection lost and not restored within 0.3 s"
+        ) as info:
             session.flush()
         assert info.value.unsent == [m for m, _ in messages]
         assert f"{len(messages)} stream messages were not written" in str(info.value)
@@ -206,7 +217,10 @@ def test_bad_data_never_reaches_redis_and_fails_the_session(redis_url, r):
             with buffer.open_session("bad", "car-1") as session:
                 session.timestamped(1, [T0, T0 - 1], np.zeros(2))
     check_session(r, "bad", "car-1", final_state="failed")
-    assert [e.kinds() for e in read_stream(r, "car-1")] == [["session_json"],
-                                                            ["time_range", "session_json"]]
-    assert isinstance(rtastream.decode(r.xrange("stream:car-1")[-1][1][b"data"])[0],
-                      rtastream.TimeRangeItem)
+    assert [e.kinds() for e in read_stream(r, "car-1")] == [
+        ["session_json"],
+        ["time_range", "session_json"],
+    ]
+    assert isinstance(
+        rtastream.decode(r.xrange("stream:car-1")[-1][1][b"data"])[0], rtastream.TimeRangeItem
+    )

@@ -11,7 +11,6 @@ import pytest
 
 import rtastream.aio
 from rtastream import RedisCommandError, RedisStreamBuffer
-
 from stream_oracle import T0, burst_at, check_session
 
 OPENED_FIELDS = {b"streamSessionId", b"streamName", b"streamPosition", b"lastUpdated", b"json"}
@@ -20,16 +19,18 @@ OPENED_FIELDS = {b"streamSessionId", b"streamName", b"streamPosition", b"lastUpd
 @pytest.fixture
 def no_xadd_url(redis_url, r):
     """A user who may do everything but XADD."""
-    r.acl_setuser("no-xadd", enabled=True, passwords=["+pw"], keys=["*"],
-                  commands=["+@all", "-xadd"])
+    r.acl_setuser(
+        "no-xadd", enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all", "-xadd"]
+    )
     yield redis_url.replace("redis://", "redis://no-xadd:pw@")
     r.acl_deluser("no-xadd")
 
 
 def test_a_refused_first_message_leaves_no_hash(no_xadd_url, r):
     with RedisStreamBuffer(no_xadd_url) as buffer:
-        with pytest.raises(RedisCommandError, match="XADD on key 'stream:car-1': "
-                                                    "NoPermissionError"):
+        with pytest.raises(
+            RedisCommandError, match="XADD on key 'stream:car-1': NoPermissionError"
+        ):
             buffer.open_session("refused", "car-1")
     assert not r.exists("sessions:refused")
 
@@ -39,6 +40,7 @@ def test_a_refused_first_message_leaves_no_hash_asyncio(no_xadd_url, r):
         async with rtastream.aio.RedisStreamBuffer(no_xadd_url) as buffer:
             with pytest.raises(RedisCommandError, match="XADD on key 'stream:car-1'"):
                 await buffer.open_session("refused", "car-1")
+
     asyncio.run(main())
     assert not r.exists("sessions:refused")
 

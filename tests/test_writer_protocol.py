@@ -15,7 +15,6 @@ import redis
 import rtastream
 from rtastream import Burst, IllegalTransition, RedisStreamBuffer, Session
 from rtastream.redis_server import free_port, server_binary
-
 from stream_oracle import check_session, entry_key, read_stream, session_entries
 
 T0 = 1_750_000_000_000_000_000
@@ -25,8 +24,11 @@ MS = 1_000_000
 def data_burst(t0: int, channels=(1, 2), samples=16) -> Burst:
     burst = Burst()
     times = t0 + np.arange(samples, dtype=np.int64) * 10 * MS
-    burst.timestamped(list(channels), times, np.arange(len(channels) * samples,
-                                                       dtype=np.float64).reshape(len(channels), -1))
+    burst.timestamped(
+        list(channels),
+        times,
+        np.arange(len(channels) * samples, dtype=np.float64).reshape(len(channels), -1),
+    )
     burst.time_range(T0, int(times[-1]))
     return burst
 
@@ -60,8 +62,13 @@ def test_data_round_trips_and_session_follows_protocol(redis_url, r):
             session.write(burst)
             session.event(7, int(times[-1]) + MS, "pit stop", [1.5], "app")
     record, entries = check_session(r, "run-2", "car-1")
-    items = [item for e in entries[1:-1] for item in rtastream.decode(
-        r.xrange("stream:car-1", e.entry_id, e.entry_id)[0][1][b"data"])]
+    items = [
+        item
+        for e in entries[1:-1]
+        for item in rtastream.decode(
+            r.xrange("stream:car-1", e.entry_id, e.entry_id)[0][1][b"data"]
+        )
+    ]
     decoded = {i.channel_id: i for i in items if isinstance(i, rtastream.TimestampedItem)}
     assert sorted(decoded) == list(range(100, 164))
     for k, channel in enumerate(range(100, 164)):
@@ -106,12 +113,17 @@ def test_interleaved_sessions_on_one_stream_and_several_streams(redis_url, r):
         data = [e for e in entries if "timestamped_data" in e.kinds()]
         starts = [e.burst.data[0].timestamped_data.start_timestamp for e in data]
         assert len(data) == 5 and starts == sorted(starts)  # in order, none lost
-        assert {d.timestamped_data.channel_id for e in data for d in e.burst.data
-                if d.WhichOneof("data") == "timestamped_data"} == {"abc".index(name) + 1}
+        assert {
+            d.timestamped_data.channel_id
+            for e in data
+            for d in e.burst.data
+            if d.WhichOneof("data") == "timestamped_data"
+        } == {"abc".index(name) + 1}
     # Interleaved: b's entries sit between a's first and last.
     a_ids = [entry_key(e.entry_id) for e in shared if e.session_id == ids["a"]]
-    assert any(a_ids[0] < entry_key(e.entry_id) < a_ids[-1]
-               for e in shared if e.session_id == ids["b"])
+    assert any(
+        a_ids[0] < entry_key(e.entry_id) < a_ids[-1] for e in shared if e.session_id == ids["b"]
+    )
 
 
 def test_exception_fails_the_session_and_propagates(redis_url, r):
@@ -119,7 +131,7 @@ def test_exception_fails_the_session_and_propagates(redis_url, r):
         with pytest.raises(ZeroDivisionError):
             with buffer.open_session("boom", "car-1") as session:
                 session.write(data_burst(T0))
-                1 / 0
+                1 / 0  # noqa: B018
         assert session.state is rtastream.SessionState.FAILED
     check_session(r, "boom", "car-1", final_state="failed")
 
@@ -183,8 +195,7 @@ def test_quiet_live_loop_is_flushed_by_the_timer(redis_url, r):
             session.row([1, 2], T0 + 20 * MS, np.array([3.0, 4.0]).tobytes())
     _, entries = check_session(r, "quiet", "car-1")
     # Every flushed burst's range runs from the session start to the latest timestamp.
-    assert [e.time_ranges() for e in entries[1:-1]] == [[(T0, T0 + 10 * MS)],
-                                                        [(T0, T0 + 20 * MS)]]
+    assert [e.time_ranges() for e in entries[1:-1]] == [[(T0, T0 + 10 * MS)], [(T0, T0 + 20 * MS)]]
 
 
 def test_busy_live_loop_flushes_at_the_target_size(redis_url, r):
@@ -197,8 +208,12 @@ def test_busy_live_loop_flushes_at_the_target_size(redis_url, r):
             flushed = len(read_stream(r, "car-1")) - 1
             assert flushed >= 10  # at least 24 bytes of values a row: 48 KB in 4 KiB bursts
     _, entries = check_session(r, "busy", "car-1")
-    row_times = [d.row_data.timestamp for e in entries for d in e.burst.data
-                 if d.WhichOneof("data") == "row_data"]
+    row_times = [
+        d.row_data.timestamp
+        for e in entries
+        for d in e.burst.data
+        if d.WhichOneof("data") == "row_data"
+    ]
     assert row_times == [T0 + k * MS for k in range(rows)]
     ends = [e.time_ranges()[-1] for e in entries[1:-1]]
     assert all(start == T0 for start, _ in ends)
@@ -216,8 +231,12 @@ def test_timer_flushes_concurrently_with_a_busy_loop(redis_url, r):
                 session.update(identity="other")
     _, entries = check_session(r, "racing", "car-1")
     assert len(entries) > 3
-    row_times = [d.row_data.timestamp for e in entries for d in e.burst.data
-                 if d.WhichOneof("data") == "row_data"]
+    row_times = [
+        d.row_data.timestamp
+        for e in entries
+        for d in e.burst.data
+        if d.WhichOneof("data") == "row_data"
+    ]
     assert row_times == [T0 + k * MS for k in range(rows)]
 
 
@@ -228,7 +247,8 @@ def test_prepacked_messages_and_hash_time_range(redis_url, r):
             session.write_messages(messages + [(messages[0][0], None)])
             session.flush()
             assert r.hmget("sessions:packed", "tStart", "tEnd") == [
-                str(v).encode() for v in messages[-1][1]]
+                str(v).encode() for v in messages[-1][1]
+            ]
     stored = [f[b"data"] for _, f in r.xrange("stream:car-1")]
     assert stored[1:3] == [messages[0][0]] * 2
 
@@ -242,7 +262,7 @@ def test_ttl_and_approximate_trimming_are_configurable(redis_url, r):
     assert 10 <= r.xlen("stream:car-1") < 300  # approximate: whole nodes are dropped
     with RedisStreamBuffer(redis_url) as buffer:
         with buffer.open_session("no-trim", "car-2") as session:
-            for k in range(300):
+            for _ in range(300):
                 session.write_messages([(rtastream.compress(b"x"), None)])
     assert r.xlen("stream:car-2") == 302
 
@@ -284,16 +304,56 @@ def tls_server(tmp_path):
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a test certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
     port = free_port()
     process = subprocess.Popen(
-        [server_binary(), "--port", "0", "--bind", "127.0.0.1", "--tls-port",
-         str(port), "--tls-cert-file", str(cert), "--tls-key-file", str(key),
-         "--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no", "--save", "",
-         "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            server_binary(),
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--tls-port",
+            str(port),
+            "--tls-cert-file",
+            str(cert),
+            "--tls-key-file",
+            str(key),
+            "--tls-ca-cert-file",
+            str(cert),
+            "--tls-auth-clients",
+            "no",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={cert}"
     try:
         deadline = time.monotonic() + 10
@@ -322,13 +382,16 @@ def test_tls_url(tls_server):
         check_session(client, "tls", "car-1")
 
 
-@pytest.mark.parametrize("option, value, message", [
-    ("session_ttl", 0, "session_ttl must be a positive"),
-    ("maxlen", 0, "maxlen must be None or a positive int"),
-    ("target", 0, "target must be between"),
-    ("flush_interval", 0, "flush_interval must be > 0"),
-    ("queue_size", 0, "queue_size must be a positive"),
-])
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("session_ttl", 0, "session_ttl must be a positive"),
+        ("maxlen", 0, "maxlen must be None or a positive int"),
+        ("target", 0, "target must be between"),
+        ("flush_interval", 0, "flush_interval must be > 0"),
+        ("queue_size", 0, "queue_size must be a positive"),
+    ],
+)
 def test_bad_options_are_named(option, value, message):
     with pytest.raises(ValueError, match=message):
         RedisStreamBuffer("redis://127.0.0.1:1/0", **{option: value})

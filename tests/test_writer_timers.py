@@ -11,7 +11,6 @@ import numpy as np
 
 import rtastream.aio
 from rtastream import RedisStreamBuffer
-
 from stream_oracle import T0, check_session, session_entries
 
 SESSIONS = 50
@@ -46,11 +45,13 @@ def test_asyncio_buffer_runs_one_timer_task_for_all_sessions(redis_url, r):
             sessions = [await buffer.open_session(f"a{k}", "car-1") for k in range(SESSIONS)]
             for k, session in enumerate(sessions):
                 await session.row([1], T0 + k, np.array([float(k)]))
-            assert [t.get_name() for t in asyncio.all_tasks()
-                    if t.get_name().startswith("rtastream")] == ["rtastream-timer"]
+            assert [
+                t.get_name() for t in asyncio.all_tasks() if t.get_name().startswith("rtastream")
+            ] == ["rtastream-timer"]
             ids = [s.stream_session_id for s in sessions]
             while not flushed(r, ids):
                 await asyncio.sleep(0.02)
+
     asyncio.run(asyncio.wait_for(main(), 30))
     for k in range(SESSIONS):
         check_session(r, f"a{k}", "car-1")

@@ -36,14 +36,32 @@ def test_mypy_strict_checks_session_calls(tmp_path):
     pytest.importorskip("mypy")
     path = tmp_path / "snippet.py"
     path.write_text(textwrap.dedent(SNIPPET))
-    result = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental",
-                             "--cache-dir", str(tmp_path / "cache"), str(path)],
-                            capture_output=True, text=True, cwd=tmp_path)
-    errors = [line.split(": error: ")[1] for line in result.stdout.splitlines()
-              if ": error: " in line]
-    row = 'Argument 3 to "row" of "{}" has incompatible type "list[float]"; ' \
-          'expected "Buffer | ndarray[Any, Any]"  [arg-type]'
-    assert errors == [row.format("Burst"), row.format("StreamSession"),
-                      row.format("StreamSession"),
-                      'Argument "status_text" to "event" of "StreamSession" has incompatible '
-                      'type "int"; expected "str"  [arg-type]'], result.stdout
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    errors = [
+        line.split(": error: ")[1] for line in result.stdout.splitlines() if ": error: " in line
+    ]
+    row = (
+        'Argument 3 to "row" of "{}" has incompatible type "list[float]"; '
+        'expected "Buffer | ndarray[Any, Any]"  [arg-type]'
+    )
+    assert errors == [
+        row.format("Burst"),
+        row.format("StreamSession"),
+        row.format("StreamSession"),
+        'Argument "status_text" to "event" of "StreamSession" has incompatible '
+        'type "int"; expected "str"  [arg-type]',
+    ], result.stdout

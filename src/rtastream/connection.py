@@ -53,8 +53,14 @@ def _url_problem(url: str) -> str | None:
     return None
 
 
-def pool_from_url(pool_class: type[Any], url: str, options: dict[str, Any], *,
-                  caller: str, own: tuple[str, ...] = ()) -> Any:
+def pool_from_url(
+    pool_class: type[Any],
+    url: str,
+    options: dict[str, Any],
+    *,
+    caller: str,
+    own: tuple[str, ...] = (),
+) -> Any:
     """`pool_class.from_url(url, **options)` once the URL and every option name are checked:
     an unknown keyword is a TypeError naming it (redis-py would fail only when connecting).
     `own` are the caller's own keywords, offered as suggestions too."""
@@ -80,8 +86,11 @@ def _keywords(*classes: type) -> set[str]:
             init = vars(base).get("__init__")
             if init is None or base is object:
                 continue
-            names.update(name for name, p in inspect.signature(init).parameters.items()
-                         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+            names.update(
+                name
+                for name, p in inspect.signature(init).parameters.items()
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            )
     names.discard("self")
     return names
 
@@ -110,14 +119,16 @@ def connect_failure(error: Exception, node: Any) -> Exception:
     address = address_of(connection_kwargs)
     if isinstance(error, redis.exceptions.AuthenticationError):
         if connection_kwargs.get("password") is None:
-            return RedisAuthenticationError(address, (
-                f"it needs a password (redis://[USER]:PASSWORD@HOST...): {error}"))
+            return RedisAuthenticationError(
+                address, (f"it needs a password (redis://[USER]:PASSWORD@HOST...): {error}")
+            )
         user = connection_kwargs.get("username") or "default"
         return RedisAuthenticationError(address, f"user {user!r}: {error}")
     if isinstance(error, redis.exceptions.ResponseError) and "DB index" in str(error):
         return RedisRefused(address, f"no database {connection_kwargs.get('db')} ({error})")
     if isinstance(error, RedisUnavailable | RedisRefused) or not isinstance(
-            error, CONNECTION_ERRORS):
+        error, CONNECTION_ERRORS
+    ):
         return error
     reason = str(error) or type(error).__name__
     if issubclass(node.connection_class, (redis.SSLConnection, redis.asyncio.SSLConnection)):

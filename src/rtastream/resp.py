@@ -29,8 +29,10 @@ def pack_commands_py(commands: Iterable[tuple[Any, ...]]) -> list[bytes]:
             elif kind is int:
                 arg = b"%d" % arg
             elif kind is not bytes:
-                raise TypeError(f"a Redis command argument must be str, int or bytes, "
-                                f"got {kind.__name__}: {arg!r}")
+                raise TypeError(
+                    f"a Redis command argument must be str, int or bytes, "
+                    f"got {kind.__name__}: {arg!r}"
+                )
             elif len(arg) >= BIG_ARG:
                 small.append(b"$%d\r\n" % len(arg))
                 out += (b"".join(small), arg)

@@ -53,8 +53,9 @@ class SessionState(enum.IntEnum):
         raise ValueError(f"state must be one of {names} (or their numbers), got {value!r}")
 
 
-_ENDINGS = frozenset({SessionState.CLOSED, SessionState.TRUNCATED, SessionState.FAILED,
-                      SessionState.ABANDONED})
+_ENDINGS = frozenset(
+    {SessionState.CLOSED, SessionState.TRUNCATED, SessionState.FAILED, SessionState.ABANDONED}
+)
 ALLOWED_TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
     SessionState.UNKNOWN: frozenset({SessionState.WAITING, SessionState.OPEN}) | _ENDINGS,
     SessionState.WAITING: frozenset({SessionState.OPEN}) | _ENDINGS,
@@ -76,7 +77,8 @@ def check_transition(old: SessionState, new: SessionState) -> None:
         allowed = ", ".join(sorted(s.json_name for s in ALLOWED_TRANSITIONS[old])) or "none"
         raise IllegalTransition(
             f"session state cannot change from {old.json_name} to {new.json_name} "
-            f"(allowed from {old.json_name}: {allowed})")
+            f"(allowed from {old.json_name}: {allowed})"
+        )
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,10 @@ class TimeRange:
 
     def __post_init__(self) -> None:
         if self.end_time < self.start_time:
-            raise ValueError(f"timeRange ends before it starts: endTime {self.end_time} "
-                             f"< startTime {self.start_time}")
+            raise ValueError(
+                f"timeRange ends before it starts: endTime {self.end_time} "
+                f"< startTime {self.start_time}"
+            )
 
 
 def now() -> datetime:
@@ -138,8 +142,11 @@ class Session:
         if isinstance(self.time_range, (tuple, list)):
             set_(self, "time_range", TimeRange(*self.time_range))
         elif isinstance(self.time_range, Mapping):
-            set_(self, "time_range", TimeRange(int(self.time_range["startTime"]),
-                                               int(self.time_range["endTime"])))
+            set_(
+                self,
+                "time_range",
+                TimeRange(int(self.time_range["startTime"]), int(self.time_range["endTime"])),
+            )
         if self.quality is not None and not 0 <= self.quality <= 1:
             raise ValueError(f"session quality must be between 0 and 1, got {self.quality}")
         set_(self, "children", tuple(self.children))
@@ -197,8 +204,9 @@ class Session:
             return cls.from_dict(value)
         if isinstance(value, (str, bytes)):
             return cls.from_json(value)
-        raise TypeError(f"session must be a Session, a mapping or JSON text, "
-                        f"not {type(value).__name__}")
+        raise TypeError(
+            f"session must be a Session, a mapping or JSON text, not {type(value).__name__}"
+        )
 
 
 def _camel(name: str) -> str:
@@ -232,8 +240,9 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     if dataclasses.is_dataclass(value):
-        return {_camel(f.name): _jsonable(getattr(value, f.name))
-                for f in dataclasses.fields(value)}
+        return {
+            _camel(f.name): _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
+        }
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (tuple, list)):

@@ -7,7 +7,7 @@ import os
 import redis
 
 from rtastream import connection
-from rtastream.connection import redact
+from rtastream.connection import redact as redact  # the commands take it from here
 
 URL_ENV = "RTASTREAM_REDIS_URL"
 FALLBACK_URL = "redis://localhost:6379/0"

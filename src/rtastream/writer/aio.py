@@ -197,8 +197,9 @@ class Loop:
 
     # -- sessions --
 
-    async def open(self, identity: str, stream: str,
-                   session: Session | Mapping[str, Any] | str | None) -> SessionCore:
+    async def open(
+        self, identity: str, stream: str, session: Session | Mapping[str, Any] | str | None
+    ) -> SessionCore:
         opening = self.core.opening(identity, stream, session, contextlib.nullcontext())
         async with self.starting:  # sessions opened at once by several tasks share the start
             if self.timer is None:
@@ -209,8 +210,9 @@ class Loop:
         assert opening.session is not None
         return opening.session
 
-    async def send(self, session: SessionCore, step: Callable[..., list[Command]],
-                   *args: Any) -> None:
+    async def send(
+        self, session: SessionCore, step: Callable[..., list[Command]], *args: Any
+    ) -> None:
         commands = step(*args)
         if commands:
             await self.submit(Batch(session.owner, commands))
@@ -269,14 +271,16 @@ class RedisStreamBuffer(BufferBase):
     _driver = Loop
     _io: Loop
 
-    def open_session(self, identity: str, stream: str,
-                     session: Session | Mapping[str, Any] | str | None = None) -> Opening:
+    def open_session(
+        self, identity: str, stream: str, session: Session | Mapping[str, Any] | str | None = None
+    ) -> Opening:
         """Start a session on stream `stream` (see rtastream.RedisStreamBuffer.open_session):
         `async with buffer.open_session(...) as session`, or `session = await ...`."""
         return Opening(self._open(identity, stream, session))
 
-    async def _open(self, identity: str, stream: str,
-                    session: Session | Mapping[str, Any] | str | None) -> StreamSession:
+    async def _open(
+        self, identity: str, stream: str, session: Session | Mapping[str, Any] | str | None
+    ) -> StreamSession:
         core = await self._io.open(identity, stream, session)
         self._started = True
         return StreamSession(self, core)
@@ -288,13 +292,17 @@ class RedisStreamBuffer(BufferBase):
     async def __aenter__(self) -> RedisStreamBuffer:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: Any) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
         await _close_on_exit(self.close, exc_type, exc)
 
 
-async def _close_on_exit(close: Callable[[SessionState], Coroutine[Any, Any, None]],
-                         exc_type: type[BaseException] | None, exc: BaseException | None) -> None:
+async def _close_on_exit(
+    close: Callable[[SessionState], Coroutine[Any, Any, None]],
+    exc_type: type[BaseException] | None,
+    exc: BaseException | None,
+) -> None:
     if exc is None:
         await close(end_state(None))
         return
@@ -319,8 +327,9 @@ class Opening:
         self._session = await self._opening
         return self._session
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: Any) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
         assert self._session is not None
         await self._session.__aexit__(exc_type, exc, tb)
 
@@ -343,27 +352,42 @@ class StreamSession(SessionView):
         """Send pre-packed messages (as the sync session)."""
         await self._io.send(self._core, self._core.write, list(messages))
 
-    async def timestamped(self, channel_ids: SupportsIndex | _ChannelIds, timestamps: ArrayLike,
-                          values: ArrayLike) -> None:
+    async def timestamped(
+        self, channel_ids: SupportsIndex | _ChannelIds, timestamps: ArrayLike, values: ArrayLike
+    ) -> None:
         """Buffer samples of channels sharing their timestamps (as the sync session)."""
-        await self._io.add(self._core, self._core.live.timestamped, channel_ids, timestamps,
-                           values)
+        await self._io.add(self._core, self._core.live.timestamped, channel_ids, timestamps, values)
 
-    async def periodic(self, channel_id: SupportsIndex, start: _Time, interval: SupportsIndex,
-                       values: ArrayLike) -> None:
+    async def periodic(
+        self, channel_id: SupportsIndex, start: _Time, interval: SupportsIndex, values: ArrayLike
+    ) -> None:
         """Buffer a regular series of one channel (as the sync session)."""
-        await self._io.add(self._core, self._core.live.periodic, channel_id, start, interval,
-                           values)
+        await self._io.add(
+            self._core, self._core.live.periodic, channel_id, start, interval, values
+        )
 
     async def row(self, channel_ids: _ChannelIds, timestamp: _Time, buffer: _RowBuffer) -> None:
         """Buffer one row of several channels at one instant (as the sync session)."""
         await self._io.add(self._core, self._core.live.row, channel_ids, timestamp, buffer)
 
-    async def event(self, definition_id: SupportsIndex, timestamp: _Time, status_text: str = "",
-                    raw_data: _RawData = (), app_name: str = "") -> None:
+    async def event(
+        self,
+        definition_id: SupportsIndex,
+        timestamp: _Time,
+        status_text: str = "",
+        raw_data: _RawData = (),
+        app_name: str = "",
+    ) -> None:
         """Buffer an event (as the sync session)."""
-        await self._io.add(self._core, self._core.live.event, definition_id, timestamp,
-                           status_text, raw_data, app_name)
+        await self._io.add(
+            self._core,
+            self._core.live.event,
+            definition_id,
+            timestamp,
+            status_text,
+            raw_data,
+            app_name,
+        )
 
     async def update(self, **changes: Any) -> None:
         """Stream a Session JSON update with these Session properties changed."""
@@ -381,6 +405,7 @@ class StreamSession(SessionView):
     async def __aenter__(self) -> StreamSession:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: Any) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
         await _close_on_exit(self.close, exc_type, exc)

@@ -38,13 +38,21 @@ class BufferBase:
     _pool_class: ClassVar[type[Any]]  # redis-py's pool of the flavour: it parses the URL
     _driver: ClassVar[type[Any]]  # how the flavour waits and does I/O, given the core
 
-    def __init__(self, url: str = "redis://localhost:6379/0", *,
-                 session_ttl: int = keys.DEFAULT_SESSION_TTL, maxlen: int | None = None,
-                 target: int = columns.DEFAULT_TARGET,
-                 flush_interval: float = DEFAULT_FLUSH_INTERVAL, queue_size: int = 64,
-                 reconnect_timeout: float = 10.0, **options: Any) -> None:
-        self.options = Options(session_ttl, maxlen, target, flush_interval, queue_size,
-                               reconnect_timeout)
+    def __init__(
+        self,
+        url: str = "redis://localhost:6379/0",
+        *,
+        session_ttl: int = keys.DEFAULT_SESSION_TTL,
+        maxlen: int | None = None,
+        target: int = columns.DEFAULT_TARGET,
+        flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+        queue_size: int = 64,
+        reconnect_timeout: float = 10.0,
+        **options: Any,
+    ) -> None:
+        self.options = Options(
+            session_ttl, maxlen, target, flush_interval, queue_size, reconnect_timeout
+        )
         self._core = WriterCore(self.options, Standalone(url, options, self._pool_class))
         self._io = self._driver(self._core)
         self._started = False  # set once connected
@@ -61,7 +69,7 @@ class BufferBase:
     def __del__(self) -> None:
         # As a file does: resources held and never released are worth a warning.
         if getattr(self, "_started", False) and not self._core.closed:
-            warnings.warn(f"unclosed {self!r}", ResourceWarning, source=self)
+            warnings.warn(f"unclosed {self!r}", ResourceWarning, stacklevel=2, source=self)
 
 
 class SessionView:

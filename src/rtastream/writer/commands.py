@@ -56,9 +56,14 @@ def parse_allocation(replies: Sequence[Any], identity: str) -> tuple[int, str]:
     session_id, _, position, kind = (r.decode() if isinstance(r, bytes) else r for r in replies)
     if str(kind) not in ("none", "hash"):
         key = keys.session_key(identity)
-        raise RedisCommandError("HSET", key, redis.exceptions.ResponseError(
-            f"WRONGTYPE Operation against a key holding the wrong kind of value (a {kind}; "
-            f"found before opening, so nothing of this session was written)"))
+        raise RedisCommandError(
+            "HSET",
+            key,
+            redis.exceptions.ResponseError(
+                f"WRONGTYPE Operation against a key holding the wrong kind of value (a {kind}; "
+                f"found before opening, so nothing of this session was written)"
+            ),
+        )
     return int(session_id), str(position)
 
 
@@ -74,8 +79,17 @@ def unsent_messages(commands: Iterable[Command]) -> list[bytes]:
 class SessionCommands:
     """One session's model, ids and time range, and the commands of each of its steps."""
 
-    def __init__(self, session: Session, stream: str, stream_session_id: int, position: str,
-                 *, ttl: int, maxlen: int | None, target: int) -> None:
+    def __init__(
+        self,
+        session: Session,
+        stream: str,
+        stream_session_id: int,
+        position: str,
+        *,
+        ttl: int,
+        maxlen: int | None,
+        target: int,
+    ) -> None:
         self.session = session
         self.stream = stream
         self.stream_session_id = stream_session_id
@@ -86,8 +100,15 @@ class SessionCommands:
         self._expire = ("EXPIRE", self.key, ttl)
         # XADD up to the payload; approximate trimming is cheap for Redis (whole nodes only).
         trim = ("MAXLEN", "~", maxlen) if maxlen else ()
-        self._xadd = ("XADD", self.stream_key, *trim, "*", keys.ENTRY_ID, stream_session_id,
-                      keys.ENTRY_DATA)
+        self._xadd = (
+            "XADD",
+            self.stream_key,
+            *trim,
+            "*",
+            keys.ENTRY_ID,
+            stream_session_id,
+            keys.ENTRY_DATA,
+        )
         self.opened_ns = time.time_ns()
         preset = session.time_range
         self.start: int | None = preset.start_time if preset else None
@@ -117,9 +138,20 @@ class SessionCommands:
         burst = Burst()
         burst.session_json(text)
         first = [(*self._xadd, message) for message, _ in self.pack(burst)]
-        record = ("HSET", self.key, keys.STREAM_SESSION_ID, self.stream_session_id,
-                  keys.STREAM_NAME, self.stream, keys.STREAM_POSITION, self.position,
-                  keys.JSON, text, keys.LAST_UPDATED, now_ms())
+        record = (
+            "HSET",
+            self.key,
+            keys.STREAM_SESSION_ID,
+            self.stream_session_id,
+            keys.STREAM_NAME,
+            self.stream,
+            keys.STREAM_POSITION,
+            self.position,
+            keys.JSON,
+            text,
+            keys.LAST_UPDATED,
+            now_ms(),
+        )
         return first, [("DEL", self.key), record, self._expire]
 
     def pack(self, burst: Burst) -> list[Message]:
@@ -134,8 +166,18 @@ class SessionCommands:
             commands.append((*self._xadd, message))
             if span is not None:
                 self.see(*span)
-                commands.append(("HSET", self.key, keys.T_START, span[0], keys.T_END, span[1],
-                                 keys.LAST_UPDATED, now_ms()))
+                commands.append(
+                    (
+                        "HSET",
+                        self.key,
+                        keys.T_START,
+                        span[0],
+                        keys.T_END,
+                        span[1],
+                        keys.LAST_UPDATED,
+                        now_ms(),
+                    )
+                )
         if commands:
             commands.append(self._expire)
         return commands
@@ -147,13 +189,16 @@ class SessionCommands:
                 raise TypeError(
                     f"update() got an unexpected keyword argument {name!r}: it takes Session "
                     f"properties ({', '.join(sorted(SESSION_PROPERTIES))}); put your own "
-                    f"fields in details={{...}}")
+                    f"fields in details={{...}}"
+                )
         if changes.get("identity", self.session.identity) != self.session.identity:
             raise ValueError("a session's identity cannot change (it names its Redis hash)")
         state = changes.pop("state", self.session.state)
         if SessionState.parse(state).is_closed:
-            raise ValueError("end a session by closing it (close(state) or leaving its "
-                             "with-block), not with update(state=...)")
+            raise ValueError(
+                "end a session by closing it (close(state) or leaving its "
+                "with-block), not with update(state=...)"
+            )
         self.session = self.session.transition(state, **changes)
         return self._json_update(final=False)
 
@@ -191,22 +236,29 @@ def _message(item: Any) -> Message:
     gives."""
     if type(item) is bytes:
         return item, None
-    if (type(item) is tuple and len(item) == 2 and type(item[0]) is bytes
-            and (item[1] is None or _is_span(item[1]))):
+    if (
+        type(item) is tuple
+        and len(item) == 2
+        and type(item[0]) is bytes
+        and (item[1] is None or _is_span(item[1]))
+    ):
         return item
     raise TypeError(
         "write_messages() takes messages as Burst.pack() gives them (bytes) or as "
         "pack_with_time_ranges() gives them ((bytes, (start, end) or None) pairs), "
-        f"got {_shown(item)}")
+        f"got {_shown(item)}"
+    )
 
 
 def _is_span(span: Any) -> bool:
-    return (type(span) is tuple and len(span) == 2 and all(type(t) is int for t in span)
-            and span[0] <= span[1])
+    return (
+        type(span) is tuple
+        and len(span) == 2
+        and all(type(t) is int for t in span)
+        and span[0] <= span[1]
+    )
 
 
 def _shown(item: Any) -> str:
     text = repr(item)
     return f"{type(item).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
-
-

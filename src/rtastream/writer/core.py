@@ -51,8 +51,10 @@ def end_state(exc_type: type[BaseException] | None) -> SessionState:
     if exc_type is None:
         return SessionState.CLOSED
     # CancelledError is a BaseException; compare by name to keep asyncio out of the sync path.
-    if issubclass(exc_type, (KeyboardInterrupt, Terminated)) or \
-            exc_type.__name__ == "CancelledError":
+    if (
+        issubclass(exc_type, (KeyboardInterrupt, Terminated))
+        or exc_type.__name__ == "CancelledError"
+    ):
         return SessionState.TRUNCATED
     return SessionState.FAILED
 
@@ -65,6 +67,7 @@ def note_close_failure(exc: BaseException, error: Exception) -> None:
 
 
 # ---- What is in flight ----
+
 
 @dataclass(eq=False)
 class Tracker:
@@ -125,7 +128,7 @@ class Round:
         self.acked = 0
 
     def pending(self) -> list[Command]:
-        return self.commands[self.acked:]
+        return self.commands[self.acked :]
 
     def reply(self, value: Any) -> None:
         command, (part, place) = self.commands[self.acked], self.where[self.acked]
@@ -140,7 +143,7 @@ class Round:
 
     def fail(self, error: BaseException) -> None:
         """Every command not acknowledged is lost, reported per session."""
-        for command, (part, _) in zip(self.pending(), self.where[self.acked:], strict=True):
+        for command, (part, _) in zip(self.pending(), self.where[self.acked :], strict=True):
             owner = part.batch.owner
             if owner.error is None:
                 owner.error = error
@@ -194,8 +197,9 @@ class Lane:
         assert self.round is not None
         return pack_commands(self.round.pending())
 
-    def received(self, data: bytes | bytearray | memoryview, start: int = 0,
-                 length: int | None = None) -> bool:
+    def received(
+        self, data: bytes | bytearray | memoryview, start: int = 0, length: int | None = None
+    ) -> bool:
         """Replies read from the connection; True once the round is answered."""
         assert self.round is not None
         # hiredis takes any buffer (its stub says bytes).
@@ -214,6 +218,7 @@ class Lane:
 
 # ---- Sessions ----
 
+
 class SessionCore:
     """One open session: its commands, live data, batches in flight and flush deadline.
 
@@ -221,8 +226,13 @@ class SessionCore:
     nothing under asyncio, whose calls do not interleave between their awaits).
     """
 
-    def __init__(self, commands: SessionCommands, owner: Tracker,
-                 guard: AbstractContextManager[Any], flush_interval: float) -> None:
+    def __init__(
+        self,
+        commands: SessionCommands,
+        owner: Tracker,
+        guard: AbstractContextManager[Any],
+        flush_interval: float,
+    ) -> None:
         self.commands = commands
         self.owner = owner
         self.guard = guard
@@ -235,8 +245,9 @@ class SessionCore:
     def check(self) -> None:
         """Raise what the next call must raise: the session is closed, or Redis failed."""
         if self.closed:
-            raise RuntimeError(f"session {self.commands.session.identity!r} is "
-                               f"{self.commands.state.json_name}")
+            raise RuntimeError(
+                f"session {self.commands.session.identity!r} is {self.commands.state.json_name}"
+            )
         self.owner.check()
 
     def pack(self, burst: Burst) -> list[Message]:
@@ -284,8 +295,10 @@ class SessionCore:
         wrong before (closed() raises it afterwards if the caller has not seen it)."""
         state = SessionState.parse(state)
         if not state.is_closed:
-            raise ValueError(f"close needs a closed state (closed, truncated, failed, "
-                             f"abandoned), got {state.json_name}")
+            raise ValueError(
+                f"close needs a closed state (closed, truncated, failed, "
+                f"abandoned), got {state.json_name}"
+            )
         if self.closed:
             return None
         self.closed = True
@@ -351,8 +364,12 @@ class WriterCore:
         lane.backoff = lane.backoff or Backoff(budget)
         delay = lane.backoff.next()
         if delay is None:
-            lane.round.fail(RedisUnavailable(lane.node.address, (
-                f"connection lost and not restored within {budget} s ({error})")))
+            lane.round.fail(
+                RedisUnavailable(
+                    lane.node.address,
+                    (f"connection lost and not restored within {budget} s ({error})"),
+                )
+            )
             self.round_done(lane)
         return delay
 
@@ -364,9 +381,13 @@ class WriterCore:
 
     # -- sessions --
 
-    def opening(self, identity: str, stream: str,
-                session: Session | Mapping[str, Any] | str | None,
-                guard: AbstractContextManager[Any]) -> Opening:
+    def opening(
+        self,
+        identity: str,
+        stream: str,
+        session: Session | Mapping[str, Any] | str | None,
+        guard: AbstractContextManager[Any],
+    ) -> Opening:
         if self.closed:
             raise RuntimeError("the RedisStreamBuffer is closed")
         model = _session_model(identity, session)
@@ -396,8 +417,9 @@ class Opening:
     once the previous one is answered: the allocation (stream session id, position), the
     first message, the session hash. The session is registered once all are answered."""
 
-    def __init__(self, core: WriterCore, model: Session, stream: str,
-                 guard: AbstractContextManager[Any]) -> None:
+    def __init__(
+        self, core: WriterCore, model: Session, stream: str, guard: AbstractContextManager[Any]
+    ) -> None:
         self.core, self.model, self.stream, self.guard = core, model, stream, guard
         self.owner = Tracker(model.identity)
         self.session: SessionCore | None = None
@@ -407,9 +429,15 @@ class Opening:
         allocation = Batch(self.owner, allocation_commands(self.stream, identity), [None] * 4)
         yield allocation
         session_id, position = parse_allocation(allocation.replies or [], identity)
-        commands = SessionCommands(self.model, self.stream, session_id, position,
-                                   ttl=options.session_ttl, maxlen=options.maxlen,
-                                   target=options.target)
+        commands = SessionCommands(
+            self.model,
+            self.stream,
+            session_id,
+            position,
+            ttl=options.session_ttl,
+            maxlen=options.maxlen,
+            target=options.target,
+        )
         for step in commands.opening():
             yield Batch(self.owner, step)
         self.session = SessionCore(commands, self.owner, self.guard, options.flush_interval)

@@ -79,9 +79,10 @@ class LiveBurst:
         self.burst = Burst()  # rows and events, in call order; merged series join at take()
         self.spare: Burst | None = Burst()
         self.series: dict[tuple[bytes, str], _Series] = {}
-        self.ends: dict[tuple[bytes, str], int | None] = {}  # kept across flushes: bursts never overlap
+        # Where each series and periodic channel ended, kept across flushes: never overlap.
+        self.ends: dict[tuple[bytes, str], int | None] = {}
         self.runs: dict[int, _Run] = {}
-        self.run_ends: dict[int, int] = {}  # each periodic channel's last sample, kept likewise
+        self.run_ends: dict[int, int] = {}
         self.pending = 0  # estimated encoded bytes of the series and runs
         self.first: int | None = None
         self.last: int | None = None
@@ -122,8 +123,14 @@ class LiveBurst:
         self.burst.row(channel_ids, t, buffer)
         self._saw(t, t)
 
-    def event(self, definition_id: Any, timestamp: Any, status_text: str = "",
-              raw_data: Any = (), app_name: str = "") -> None:
+    def event(
+        self,
+        definition_id: Any,
+        timestamp: Any,
+        status_text: str = "",
+        raw_data: Any = (),
+        app_name: str = "",
+    ) -> None:
         t = columns.integer(timestamp, "timestamp", columns.INT64)
         self.burst.event(definition_id, t, status_text, raw_data, app_name)
         self._saw(t, t)

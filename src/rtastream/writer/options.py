@@ -35,11 +35,10 @@ class Options:
         if not isinstance(self.queue_size, int) or self.queue_size < 1:
             raise ValueError(f"queue_size must be a positive int, got {self.queue_size!r}")
         if not self.reconnect_timeout >= 0:
-            raise ValueError(f"reconnect_timeout must be >= 0 seconds, "
-                             f"got {self.reconnect_timeout!r}")
+            raise ValueError(
+                f"reconnect_timeout must be >= 0 seconds, got {self.reconnect_timeout!r}"
+            )
 
 
 OPTIONS = tuple(f.name for f in fields(Options))
 """The writers' own keyword options (any other keyword goes to redis-py)."""
-
-

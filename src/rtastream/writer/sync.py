@@ -56,7 +56,7 @@ def send_all(sock: socket.socket, chunks: list[bytes]) -> None:
     views: list[bytes | memoryview] = list(chunks)
     i, n = 0, len(views)
     while i < n:
-        sent = sock.sendmsg(views[i:i + IOV_MAX])
+        sent = sock.sendmsg(views[i : i + IOV_MAX])
         while i < n and sent >= len(views[i]):
             sent -= len(views[i])
             i += 1
@@ -150,8 +150,9 @@ class Threads:
                 if not self.cond.wait(1.0) and not all(t.is_alive() for t in self.threads):
                     raise RuntimeError("an rtastream I/O thread has stopped")
 
-    def open(self, identity: str, stream: str,
-             session: Session | Mapping[str, Any] | str | None) -> SessionCore:
+    def open(
+        self, identity: str, stream: str, session: Session | Mapping[str, Any] | str | None
+    ) -> SessionCore:
         with self.cond:
             opening = self.core.opening(identity, stream, session, threading.Lock())
             if not self.threads:
@@ -282,8 +283,9 @@ class RedisStreamBuffer(BufferBase):
     _driver = Threads
     _io: Threads
 
-    def open_session(self, identity: str, stream: str,
-                     session: Session | Mapping[str, Any] | str | None = None) -> StreamSession:
+    def open_session(
+        self, identity: str, stream: str, session: Session | Mapping[str, Any] | str | None = None
+    ) -> StreamSession:
         """Start a session on stream `stream`: new stream session id, first Session JSON
         message, session hash. `session` (a Session, its JSON or a mapping of it) defaults
         to Session(identity) in state open."""
@@ -298,13 +300,17 @@ class RedisStreamBuffer(BufferBase):
     def __enter__(self) -> RedisStreamBuffer:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: Any) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
         _close_on_exit(self.close, exc_type, exc)
 
 
-def _close_on_exit(close: Callable[[SessionState], None], exc_type: type[BaseException] | None,
-                   exc: BaseException | None) -> None:
+def _close_on_exit(
+    close: Callable[[SessionState], None],
+    exc_type: type[BaseException] | None,
+    exc: BaseException | None,
+) -> None:
     if exc is None:
         close(end_state(None))
         return
@@ -340,16 +346,18 @@ class StreamSession(SessionView):
         or bare messages as pack() gives them."""
         self._io.send(self._core, self._core.write, list(messages))
 
-    def timestamped(self, channel_ids: SupportsIndex | _ChannelIds, timestamps: ArrayLike,
-                    values: ArrayLike) -> None:
+    def timestamped(
+        self, channel_ids: SupportsIndex | _ChannelIds, timestamps: ArrayLike, values: ArrayLike
+    ) -> None:
         """Buffer samples of channels sharing their timestamps (ns since the epoch, or
         datetime64): values 1-D (channel_ids one int) or 2-D (channels, samples). Merged
         with the previous call for the same channels; refused (ValueError) if it starts
         before where that call ended."""
         self._io.add(self._core, self._core.live.timestamped, channel_ids, timestamps, values)
 
-    def periodic(self, channel_id: SupportsIndex, start: _Time, interval: SupportsIndex,
-                 values: ArrayLike) -> None:
+    def periodic(
+        self, channel_id: SupportsIndex, start: _Time, interval: SupportsIndex, values: ArrayLike
+    ) -> None:
         """Buffer a regular series of one channel: samples at start, start + interval,
         ... (ns). Merged with the previous call for the channel if it continues it; refused
         (ValueError) if it starts before where that call ended."""
@@ -361,11 +369,24 @@ class StreamSession(SessionView):
         array). Rows may come in any time order."""
         self._io.add(self._core, self._core.live.row, channel_ids, timestamp, buffer)
 
-    def event(self, definition_id: SupportsIndex, timestamp: _Time, status_text: str = "",
-              raw_data: _RawData = (), app_name: str = "") -> None:
+    def event(
+        self,
+        definition_id: SupportsIndex,
+        timestamp: _Time,
+        status_text: str = "",
+        raw_data: _RawData = (),
+        app_name: str = "",
+    ) -> None:
         """Buffer an event (any time order)."""
-        self._io.add(self._core, self._core.live.event, definition_id, timestamp, status_text,
-                     raw_data, app_name)
+        self._io.add(
+            self._core,
+            self._core.live.event,
+            definition_id,
+            timestamp,
+            status_text,
+            raw_data,
+            app_name,
+        )
 
     def update(self, **changes: Any) -> None:
         """Stream a Session JSON update with these Session properties changed."""
@@ -385,6 +406,7 @@ class StreamSession(SessionView):
     def __enter__(self) -> StreamSession:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: Any) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
         _close_on_exit(self.close, exc_type, exc)

@@ -1,9 +1,9 @@
 """Where keys live and how to reach them: the writer's connection factory.
 
 A topology names the nodes a buffer writes to (one Lane, so one connection, per node) and
-routes each command to the node of its key; it connects nothing itself. The drivers open the connections through
-redis-py (`Node.connection()`, then its connect(): TCP or unix socket, TLS, AUTH/HELLO,
-SELECT) and then speak RESP on the socket themselves.
+routes each command to the node of its key; it connects nothing itself. The drivers open the
+connections through redis-py (`Node.connection()`, then its connect(): TCP or unix socket,
+TLS, AUTH/HELLO, SELECT) and then speak RESP on the socket themselves.
 
 Standalone is the one topology today: one server, every key on it. The others plug in here:
 
@@ -60,8 +60,13 @@ class Standalone:
     """One Redis server: every key on one node."""
 
     def __init__(self, url: str, options: dict[str, Any], pool_class: type[Any]) -> None:
-        pool = pool_from_url(pool_class, url, {"socket_connect_timeout": 5.0, **options},
-                             caller="RedisStreamBuffer()", own=OPTIONS)
+        pool = pool_from_url(
+            pool_class,
+            url,
+            {"socket_connect_timeout": 5.0, **options},
+            caller="RedisStreamBuffer()",
+            own=OPTIONS,
+        )
         self.node = Node(pool.connection_class, pool.connection_kwargs)
 
     def nodes(self) -> list[Node]:
