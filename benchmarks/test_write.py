@@ -11,12 +11,15 @@ before every round.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -95,6 +98,18 @@ class Rounds:
         self.client.close()
 
 
+@contextlib.contextmanager
+def asyncio_session(url: str, identity: str) -> Iterator[tuple[asyncio.AbstractEventLoop, Any]]:
+    """A session of the asyncio writer on an event loop of its own, closed at the end."""
+    loop = asyncio.new_event_loop()
+    buffer = rtastream.aio.RedisStreamBuffer(url)
+    try:
+        yield loop, loop.run_until_complete(buffer.open_session(identity, STREAM))
+    finally:
+        loop.run_until_complete(buffer.close())
+        loop.close()
+
+
 def run_rounds(benchmark, rounds: Rounds, write_round, smoke: bool, **info) -> None:
     benchmark.pedantic(write_round, setup=rounds.setup, rounds=1 if smoke else ROUNDS)
     if rounds.floor:
@@ -157,10 +172,7 @@ def test_write_prepacked_rtastream_asyncio(benchmark, redis_server, redis_url, p
     messages, _ = prepacked
     n = count(smoke, 2000)
     rounds = Rounds(redis_server, n, messages[0][0])
-    loop = asyncio.new_event_loop()
-    buffer = rtastream.aio.RedisStreamBuffer(redis_url)
-    try:
-        session = loop.run_until_complete(buffer.open_session("bench-prepacked-aio", STREAM))
+    with asyncio_session(redis_url, "bench-prepacked-aio") as (loop, session):
 
         async def write_round() -> None:
             for _ in range(n):
@@ -178,9 +190,6 @@ def test_write_prepacked_rtastream_asyncio(benchmark, redis_server, redis_url, p
             message_bytes=len(messages[0][0]),
         )
         rounds.check(per_burst=1)
-    finally:
-        loop.run_until_complete(buffer.close())
-        loop.close()
 
 
 def test_write_prepacked_pure_python(benchmark, redis_server, redis_url, prepacked, smoke):
@@ -259,10 +268,7 @@ def test_encode_write_rtastream_asyncio(benchmark, redis_server, redis_url, smok
     ids, ts, values, start, end = _burst_args()
     n = count(smoke, 1000)
     rounds = Rounds(redis_server, n)
-    loop = asyncio.new_event_loop()
-    buffer = rtastream.aio.RedisStreamBuffer(redis_url)
-    try:
-        session = loop.run_until_complete(buffer.open_session("bench-e2e-aio", STREAM))
+    with asyncio_session(redis_url, "bench-e2e-aio") as (loop, session):
 
         async def write_round() -> None:
             for _ in range(n):
@@ -283,9 +289,6 @@ def test_encode_write_rtastream_asyncio(benchmark, redis_server, redis_url, smok
             message_bytes=sum(map(len, variants.rtastream_encoder(TYPICAL)())),
         )
         rounds.check(per_burst=1)
-    finally:
-        loop.run_until_complete(buffer.close())
-        loop.close()
 
 
 def test_encode_write_pure_python(benchmark, redis_server, redis_url, smoke):
@@ -389,10 +392,7 @@ def test_encode_write_live_rtastream_asyncio(benchmark, redis_server, redis_url,
     n = count(smoke, 1000)
     rounds = Rounds(redis_server, n)
     calls = iter(range(10**9))
-    loop = asyncio.new_event_loop()
-    buffer = rtastream.aio.RedisStreamBuffer(redis_url)
-    try:
-        session = loop.run_until_complete(buffer.open_session("bench-live-aio", STREAM))
+    with asyncio_session(redis_url, "bench-live-aio") as (loop, session):
 
         async def write_round() -> None:
             for _ in range(n):
@@ -409,9 +409,6 @@ def test_encode_write_live_rtastream_asyncio(benchmark, redis_server, redis_url,
             messages=n,
         )
         rounds.check(per_burst=1)
-    finally:
-        loop.run_until_complete(buffer.close())
-        loop.close()
 
 
 # ---- back-pressure: a stalled Redis must not grow the writer's memory ----------------
