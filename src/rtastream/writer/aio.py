@@ -6,10 +6,11 @@ and feeds the replies to the core as they arrive (hiredis parses them), with no 
 or future per reply. Callers' tasks encode and queue; a round goes out as soon as the lane is
 free, the next one when its replies are in. One timer task per buffer flushes live data.
 
-Close a buffer inside its event loop (`async with`): once the loop is gone its sessions can no
-longer be ended, and stay `open` until their hash expires. One garbage-collected while open
-warns (ResourceWarning). Under asyncio.run(), cancellation (also by SIGTERM with
-end_sessions_on_sigterm) ends `async with` sessions `truncated`.
+A buffer left open is ended when its event loop shuts down under asyncio.run() (which closes
+the loop's async generators, one of which is the buffer's): every open session `truncated`,
+after what was queued is written. Once the loop is gone, nothing can be written. One
+garbage-collected while open warns (ResourceWarning). Under asyncio.run(), cancellation (also
+by SIGTERM with end_sessions_on_sigterm) ends `async with` sessions `truncated`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Coroutine, Generator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Coroutine, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, SupportsIndex
 
 import redis.asyncio
@@ -99,12 +100,24 @@ class Loop:
         self.timer_idle: asyncio.Future[None] | None = None
         self.reconnecting: set[asyncio.Task[None]] = set()  # referenced while they run
         self.starting = asyncio.Lock()
+        self.ending = self._end_at_shutdown()
+        self.ended_by_shutdown = False
 
     async def start(self) -> None:
         """Connect every lane (so that an unreachable Redis raises at once), start the timer."""
         for lane in self.core.lanes.values():
             self.links[lane] = await self._connect(lane)
         self.timer = asyncio.create_task(self._tick(), name="rtastream-timer")
+        await self.ending.asend(None)  # the loop now tracks it, and closes it at shutdown
+
+    async def _end_at_shutdown(self) -> AsyncGenerator[None, None]:
+        """Suspended until the loop's shutdown_asyncgens() closes it, or it is dropped."""
+        try:
+            yield
+        finally:
+            self.ended_by_shutdown = True
+            if not self.core.closed:
+                await self.close(SessionState.TRUNCATED)
 
     async def _connect(self, lane: Lane) -> LaneProtocol:
         conn = lane.node.connection()
@@ -246,6 +259,8 @@ class Loop:
             self.timer.cancel()
         for link in self.links.values():
             link.close()
+        if not self.ended_by_shutdown:  # closed by the caller: the loop has nothing to end
+            await self.ending.aclose()
         if first_error is not None:
             raise first_error
 
