@@ -257,7 +257,7 @@ class Loop:
         self.core.closed = True
         if self.timer is not None:
             self.timer.cancel()
-        for link in self.links.values():
+        for link in list(self.links.values()):  # each close() ends in lost(), which pops it
             link.close()
         if not self.ended_by_shutdown:  # closed by the caller: the loop has nothing to end
             await self.ending.aclose()
