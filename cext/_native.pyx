@@ -19,6 +19,9 @@ from libc.stdlib cimport free, malloc
 
 cimport numpy as cnp
 
+from cburst cimport *
+from clz4 cimport *
+
 import sys
 
 from rtastream import _columns as columns
@@ -33,47 +36,6 @@ cdef extern from "Python.h":
     void *PyUnicode_DATA(object)
     PyThreadState *PyEval_SaveThread() nogil
     void PyEval_RestoreThread(PyThreadState *) nogil
-
-cdef extern from "lz4.h":
-    int LZ4_compressBound(int size) nogil
-    int LZ4_compress_default(const char *src, char *dst, int size, int capacity) nogil
-    int LZ4_decompress_safe(const char *src, char *dst, int size, int capacity) nogil
-    int LZ4_versionNumber() nogil
-
-cdef extern from "burst.h":
-    enum: RS_MAX_SAMPLES, RS_MAX_MESSAGE
-    ctypedef enum rs_status:
-        RS_OK, RS_ENOMEM, RS_EORDER, RS_EOVERFLOW, RS_ETOOLARGE
-    ctypedef struct rs_buf:
-        uint8_t *data
-        size_t len
-    ctypedef struct rs_burst:
-        rs_buf wire
-        size_t nitems
-    ctypedef struct rs_packer:
-        pass
-    ctypedef struct rs_message:
-        const uint8_t *data
-        size_t len
-        int has_range
-        int64_t range_start, range_end
-    void rs_burst_init(rs_burst *b) nogil
-    void rs_burst_free(rs_burst *b) nogil
-    void rs_burst_clear(rs_burst *b) nogil
-    rs_status rs_add_timestamped(rs_burst *b, const uint32_t *channels, size_t nchannels,
-                                 const int64_t *times, size_t n, const uint8_t *values,
-                                 size_t itemsize) nogil
-    rs_status rs_add_periodic(rs_burst *b, uint32_t channel, int64_t start, int64_t interval,
-                              const uint8_t *values, size_t n, size_t itemsize) nogil
-    rs_status rs_add_row(rs_burst *b, const uint32_t *channels, size_t nchannels, int64_t time,
-                         const uint8_t *buffer, size_t len, size_t *size) nogil
-    rs_status rs_add_event(rs_burst *b, int32_t definition, const uint8_t *app, size_t app_len,
-                           int64_t time, const uint8_t *status, size_t status_len,
-                           const double *raw, size_t nraw, size_t *size) nogil
-    rs_status rs_add_time_range(rs_burst *b, int64_t start, int64_t end) nogil
-    rs_status rs_add_session_json(rs_burst *b, const uint8_t *text, size_t len, size_t *size) nogil
-    void rs_pack_begin(rs_packer *pk, size_t target) nogil
-    rs_status rs_pack_next(rs_burst *b, rs_packer *pk, rs_message *out) nogil
 
 MAX_SAMPLES = RS_MAX_SAMPLES
 MAX_MESSAGE = RS_MAX_MESSAGE
@@ -197,21 +159,30 @@ cdef inline const uint8_t *_text(object text, Py_ssize_t *n):
 
 # ---- compression: LZ4 raw blocks, no frame and no size prefix ------------------------
 
+cdef object _take_bytes(PyObject *raw, Py_ssize_t size):
+    """A new bytes object (ours alone) of which the C code wrote the first `size` bytes,
+    shrunk in place, no copy; or, if size < 0 (that C code failed), freed and None."""
+    if size < 0:
+        Py_DECREF(<object>raw)
+        return None
+    _PyBytes_Resize(&raw, size)
+    result = <object>raw
+    Py_DECREF(result)
+    return result
+
+
 cdef object _compress(const uint8_t *src, size_t n):
-    """LZ4-compresses n bytes straight into a new bytes object, shrunk in place."""
+    """LZ4-compresses n bytes straight into a new bytes object."""
     cdef int bound = LZ4_compressBound(<int>n)
     cdef PyObject *out = PyBytes_FromStringAndSize(NULL, bound)
     cdef char *dst = PyBytes_AS_STRING(<object>out)
     cdef PyThreadState *gil = _release_gil(n)
     cdef int size = LZ4_compress_default(<const char *>src, dst, <int>n, bound)
     _restore_gil(gil)
-    if size <= 0:
-        Py_DECREF(<object>out)
+    data = _take_bytes(out, size if size > 0 else -1)
+    if data is None:
         raise RuntimeError("LZ4 compression failed")
-    _PyBytes_Resize(&out, size)
-    result = <object>out
-    Py_DECREF(result)
-    return result
+    return data
 
 
 def compress(data) -> bytes:
@@ -237,16 +208,13 @@ def unpack(message) -> bytes:
     cdef PyThreadState *gil = _release_gil(n)
     cdef int size = LZ4_decompress_safe(src, dst, <int>n, RS_MAX_MESSAGE)
     _restore_gil(gil)
-    if size < 0:
-        Py_DECREF(<object>out)
+    data = _take_bytes(out, size)
+    if data is None:
         raise ValueError(
             "message is not an LZ4 raw block of at most 1 MiB (1048576 bytes) uncompressed: "
             "corrupt, truncated or oversize"
         )
-    _PyBytes_Resize(&out, size)
-    result = <object>out
-    Py_DECREF(result)
-    return result
+    return data
 
 
 # ---- the burst builder ---------------------------------------------------------------
@@ -378,7 +346,7 @@ cdef class Burst:
         if not (_plain(raw_data, 1) and cnp.PyArray_TYPE(<cnp.ndarray>raw_data) == cnp.NPY_FLOAT64):
             raw_data = columns.raw_data(raw_data)
         cdef cnp.ndarray raw = <cnp.ndarray>raw_data
-        cdef Py_ssize_t status_len, app_len
+        cdef Py_ssize_t status_len = 0, app_len = 0
         cdef const uint8_t *status_ptr = _text(status, &status_len)
         cdef const uint8_t *app_ptr = _text(app, &app_len)
         cdef size_t size = 0

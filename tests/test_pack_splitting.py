@@ -6,9 +6,14 @@ import numpy as np
 import pytest
 
 import rtastream
+from rtastream import _columns, _native
 from encoders import ENCODERS, lz4_unpack, parse
 
 START = 1_700_000_000_000_000_000
+
+
+def test_the_c_core_and_the_python_rules_share_their_limits():
+    assert (_native.MAX_SAMPLES, _native.MAX_MESSAGE) == (_columns.MAX_SAMPLES, _columns.MAX_MESSAGE)
 
 
 def periodic_items(data):

@@ -1,0 +1,38 @@
+# The C API of burst.h: building a StreamDataBurst and packing it into messages.
+
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
+
+cdef extern from "burst.h" nogil:
+    enum: RS_MAX_SAMPLES, RS_MAX_MESSAGE
+    ctypedef enum rs_status:
+        RS_OK, RS_ENOMEM, RS_EORDER, RS_EOVERFLOW, RS_ETOOLARGE
+    ctypedef struct rs_buf:
+        uint8_t *data
+        size_t len
+    ctypedef struct rs_burst:
+        rs_buf wire
+        size_t nitems
+    ctypedef struct rs_packer:
+        pass
+    ctypedef struct rs_message:
+        const uint8_t *data
+        size_t len
+        int has_range
+        int64_t range_start, range_end
+    void rs_burst_init(rs_burst *b)
+    void rs_burst_free(rs_burst *b)
+    void rs_burst_clear(rs_burst *b)
+    rs_status rs_add_timestamped(rs_burst *b, const uint32_t *channels, size_t nchannels,
+                                 const int64_t *times, size_t n, const uint8_t *values,
+                                 size_t itemsize)
+    rs_status rs_add_periodic(rs_burst *b, uint32_t channel, int64_t start, int64_t interval,
+                              const uint8_t *values, size_t n, size_t itemsize)
+    rs_status rs_add_row(rs_burst *b, const uint32_t *channels, size_t nchannels, int64_t time,
+                         const uint8_t *buffer, size_t len, size_t *size)
+    rs_status rs_add_event(rs_burst *b, int32_t definition, const uint8_t *app, size_t app_len,
+                           int64_t time, const uint8_t *status, size_t status_len,
+                           const double *raw, size_t nraw, size_t *size)
+    rs_status rs_add_time_range(rs_burst *b, int64_t start, int64_t end)
+    rs_status rs_add_session_json(rs_burst *b, const uint8_t *text, size_t len, size_t *size)
+    void rs_pack_begin(rs_packer *pk, size_t target)
+    rs_status rs_pack_next(rs_burst *b, rs_packer *pk, rs_message *out)
