@@ -10,7 +10,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import lz4.block
+try:
+    import lz4.block
+except ImportError:  # a test dependency: the library itself compresses natively
+    raise ImportError(
+        "rtastream.reference (the pure-Python twin) needs python-lz4: "
+        "pip install 'rtastream[test]' (or pip install lz4)"
+    ) from None
 
 from rtastream import _columns as columns
 from rtastream._proto import model_data_pb2 as model
