@@ -12,7 +12,9 @@ from cpython.bytes cimport PyBytes_AS_STRING
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF
 from libc.string cimport memcpy
+from cpython.list cimport PyList_GET_ITEM
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_CheckExact
+from cpython.tuple cimport PyTuple_GET_ITEM
 from cpython.unicode cimport PyUnicode_CheckExact, PyUnicode_GET_LENGTH
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
@@ -116,13 +118,30 @@ cdef inline bint _plain_uint32(object obj, uint32_t *out) noexcept:
 
 
 cdef bint _plain_ids(object obj, Py_ssize_t n, uint32_t *out) noexcept:
-    """n channel ids from a 1-D integer ndarray, all within uint32."""
+    """n channel ids, all within uint32, from a list, tuple or range of ints or a 1-D
+    integer ndarray."""
+    cdef Py_ssize_t i
+    cdef int64_t v, step
+    if type(obj) is list or type(obj) is tuple:
+        if len(obj) != n:
+            return False
+        for i in range(n):
+            item = <object>(PyList_GET_ITEM(obj, i) if type(obj) is list else PyTuple_GET_ITEM(obj, i))
+            if not _plain_uint32(item, &out[i]):
+                return False
+        return True
+    if type(obj) is range:
+        # Only its ends need checking: a range is monotonic.
+        if (len(obj) != n or not _plain_int64(obj.start, &v) or not _plain_int64(obj.step, &step)
+                or v < 0 or v > 0xFFFFFFFF or not 0 <= v + (n - 1) * step <= 0xFFFFFFFF):
+            return False
+        for i in range(n):
+            out[i] = <uint32_t>(v + i * step)
+        return True
     if not _plain(obj, 1) or cnp.PyArray_DIM(<cnp.ndarray>obj, 0) != n:
         return False
     cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>obj)
     cdef void *p = cnp.PyArray_DATA(<cnp.ndarray>obj)
-    cdef Py_ssize_t i
-    cdef int64_t v
     if t == cnp.NPY_UINT32:
         memcpy(out, p, n * 4)
         return True
@@ -141,6 +160,53 @@ cdef bint _plain_ids(object obj, Py_ssize_t n, uint32_t *out) noexcept:
             return False
         out[i] = <uint32_t>v
     return True
+
+
+cdef Py_ssize_t _plain_ids_len(object obj) noexcept:
+    """How many ids _plain_ids may find in obj: -1 if it is none of the plain kinds."""
+    if type(obj) is list or type(obj) is tuple:
+        return len(obj)
+    if type(obj) is range:
+        return len(obj) if 0 <= obj.start <= 0xFFFFFFFF and 0 <= obj.stop <= 0x100000000 else -1
+    return cnp.PyArray_DIM(<cnp.ndarray>obj, 0) if _plain(obj, 1) else -1
+
+
+# Channel ids of one call, in a buffer on the stack when they are few.
+cdef enum:
+    STACK_IDS = 128
+
+cdef struct Ids:
+    uint32_t *ptr
+    Py_ssize_t n
+    uint32_t stack[STACK_IDS]
+
+
+cdef int _ids_alloc(Ids *ids, Py_ssize_t n) except -1:
+    ids.n = n
+    ids.ptr = &ids.stack[0] if n <= STACK_IDS else <uint32_t *>malloc(n * sizeof(uint32_t))
+    if ids.ptr == NULL:
+        raise MemoryError()
+    return 0
+
+
+cdef void _ids_free(Ids *ids) noexcept:
+    if ids.ptr != &ids.stack[0]:
+        free(ids.ptr)
+
+
+cdef int _ids_from_array(Ids *ids, cnp.ndarray checked) except -1:
+    """Replaces what ids holds with the uint32 array rtastream._columns returns."""
+    _ids_free(ids)
+    _ids_alloc(ids, cnp.PyArray_DIM(checked, 0))
+    memcpy(ids.ptr, cnp.PyArray_DATA(checked), ids.n * sizeof(uint32_t))
+    return 0
+
+
+cdef inline bint _plain_row(object buffer, Py_ssize_t nids) noexcept:
+    """Raw bytes of a size n channels can fill, or one plain value per channel."""
+    if type(buffer) is bytes:
+        return nids <= len(<bytes>buffer) <= 8 * nids
+    return _plain_values(buffer, 1) and cnp.PyArray_DIM(<cnp.ndarray>buffer, 0) == nids
 
 
 cdef inline bint _ascii(object text) noexcept:
@@ -242,30 +308,23 @@ cdef class Burst:
     def timestamped(self, channel_ids, timestamps, values):
         """Append one TimestampedData per channel: values is 1-D (channel_ids an int) or
         2-D (channels, samples) sharing the timestamps (ns since the epoch, or datetime64)."""
-        cdef uint32_t one_id
-        cdef uint32_t *ids_ptr = &one_id
-        cdef Py_ssize_t nids = 1
+        cdef Ids ids
         cdef int nd = cnp.PyArray_NDIM(<cnp.ndarray>values) if cnp.PyArray_CheckExact(values) else 0
         cdef bint fast = (_plain(timestamps, 1) and cnp.PyArray_TYPE(<cnp.ndarray>timestamps) == cnp.NPY_INT64
                           and (nd == 1 or nd == 2) and _plain_values(values, nd)
                           and cnp.PyArray_DIM(<cnp.ndarray>values, nd - 1) == cnp.PyArray_DIM(<cnp.ndarray>timestamps, 0))
-        if fast and nd == 1:
-            fast = _plain_uint32(channel_ids, &one_id)
-        elif fast:
-            nids = cnp.PyArray_DIM(<cnp.ndarray>values, 0)
-            ids_ptr = <uint32_t *>malloc(max(nids, 1) * 4)
-            if ids_ptr == NULL:
-                raise MemoryError()
-            fast = _plain_ids(channel_ids, nids, ids_ptr)
+        _ids_alloc(&ids, cnp.PyArray_DIM(<cnp.ndarray>values, 0) if fast and nd == 2 else 1)
         try:
             if fast:
-                self._timestamped(ids_ptr, nids, <cnp.ndarray>timestamps, <cnp.ndarray>values)
+                fast = _plain_uint32(channel_ids, ids.ptr) if nd == 1 else _plain_ids(channel_ids, ids.n, ids.ptr)
+            if fast:
+                self._timestamped(ids.ptr, ids.n, timestamps, values)
             else:
-                ids, times, samples = columns.timestamped(channel_ids, timestamps, values)
-                self._timestamped(<uint32_t *>cnp.PyArray_DATA(<cnp.ndarray>ids), len(ids), times, samples)
+                checked, times, samples = columns.timestamped(channel_ids, timestamps, values)
+                _ids_from_array(&ids, checked)
+                self._timestamped(ids.ptr, ids.n, times, samples)
         finally:
-            if ids_ptr != &one_id:
-                free(ids_ptr)
+            _ids_free(&ids)
 
     cdef _timestamped(self, const uint32_t *ids, Py_ssize_t nids, cnp.ndarray times,
                       cnp.ndarray samples):
@@ -308,30 +367,20 @@ cdef class Burst:
         cdef int64_t t
         if not _plain_int64(timestamp, &t):
             t = columns.integer(timestamp, "timestamp", columns.INT64)
-        cdef Py_ssize_t nids = cnp.PyArray_DIM(<cnp.ndarray>channel_ids, 0) if _plain(channel_ids, 1) else -1
-        cdef uint32_t *ids = <uint32_t *>malloc(max(nids, 1) * 4)
-        if ids == NULL:
-            raise MemoryError()
+        cdef Ids ids
+        cdef Py_ssize_t n = _plain_ids_len(channel_ids)
+        _ids_alloc(&ids, max(n, 0))
         cdef _Buffer row_buf
         cdef size_t size = 0
         try:
-            if nids < 0 or not _plain_ids(channel_ids, nids, ids):
-                checked = columns.channel_ids(channel_ids)
-                nids = len(checked)
-                free(ids)
-                ids = <uint32_t *>malloc(max(nids, 1) * 4)
-                if ids == NULL:
-                    raise MemoryError()
-                memcpy(ids, cnp.PyArray_DATA(<cnp.ndarray>checked), nids * 4)
-            if type(buffer) is bytes or (_plain(buffer, 1) and cnp.PyArray_TYPE(<cnp.ndarray>buffer) != cnp.NPY_VOID):
-                row_buf = _Buffer(buffer)
-            else:
-                row_buf = _Buffer(columns.row_buffer(buffer, nids))
+            if n < 0 or not _plain_ids(channel_ids, n, ids.ptr):
+                _ids_from_array(&ids, columns.channel_ids(channel_ids))
+            row_buf = _Buffer(buffer if _plain_row(buffer, ids.n) else columns.row_buffer(buffer, ids.n))
             self._enter()
-            st = rs_add_row(&self.c, ids, nids, t, row_buf.ptr(), row_buf.size(), &size)
+            st = rs_add_row(&self.c, ids.ptr, ids.n, t, row_buf.ptr(), row_buf.size(), &size)
             self.busy = False
         finally:
-            free(ids)
+            _ids_free(&ids)
         _check(st, "row", size)
 
     def event(self, definition_id, timestamp, status_text="", raw_data=(), app_name=""):

@@ -9,6 +9,8 @@ import pytest
 
 import rtastream
 from rtastream import _columns as columns
+from rtastream._proto import model_data_pb2 as model
+from rtastream._proto import net_stream_pb2 as stream
 from encoders import ENCODERS, MiB, lz4_unpack
 
 T = np.arange(4, dtype=np.int64) * 1000
@@ -144,7 +146,8 @@ def test_wrong_argument_types(burst):
         burst.event(1, 0, b"x")
     with raises(TypeError, "session_json must be str, not int"):
         burst.session_json(5)
-    with raises(TypeError, "buffer must be bytes-like or a one-row structured array, not int"):
+    with raises(TypeError, "buffer must be a numeric array, a one-row structured array or "
+                           "bytes-like, not int"):
         burst.row([1], 0, 5)
     with raises(TypeError, "channel_id must be an integer, not bool"):
         burst.periodic(True, 0, 1, V)
@@ -158,7 +161,7 @@ def test_lone_surrogate_in_text(burst):
 @pytest.mark.parametrize(
     "call, what",
     [
-        (lambda b: b.row([1], 0, bytes(MiB)), "row"),
+        (lambda b: b.row(range(MiB // 8), 0, bytes(MiB)), "row"),
         (lambda b: b.event(1, 0, "x" * MiB), "event"),
         (lambda b: b.event(1, 0, raw_data=np.zeros(MiB // 8)), "event"),
         (lambda b: b.session_json("x" * MiB), "session_json"),
@@ -172,12 +175,18 @@ def test_single_item_over_one_mebibyte(burst, call, what):
 
 @pytest.mark.parametrize("Burst", ENCODERS)
 def test_largest_row_that_fits_is_accepted(Burst):
-    # Framing of a one-id row: burst tag + 3-byte length, row_data tag + 3-byte length,
-    # channel_ids (tag, length, id), buffer tag + 3-byte length: 15 bytes.
+    ids = range(2**17)  # room for up to 1 MiB of values
+
+    def entry_size(n):  # by protobuf, with a buffer of n bytes
+        row = model.RowData(channel_ids=ids, buffer=bytes(n))
+        return stream.StreamDataBurst(data=[stream.StreamData(row_data=row)]).ByteSize()
+
+    largest = MiB - (entry_size(600_000) - 600_000)  # framing is the same near there
+    assert entry_size(largest) == MiB
     burst = Burst()
     with raises(ValueError, "row encodes to 1048577 bytes, over the 1048576-byte (1 MiB) limit"):
-        burst.row([1], 0, bytes(MiB - 14))
-    burst.row([1], 0, bytes(MiB - 15))
+        burst.row(ids, 0, bytes(largest + 1))
+    burst.row(ids, 0, bytes(largest))
     assert burst.nbytes == MiB
     (message,) = burst.pack()
     assert len(lz4_unpack(message)) == MiB

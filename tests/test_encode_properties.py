@@ -92,9 +92,11 @@ def other_call(draw):
         interval = draw(st.integers(1, 10**9))
         start = draw(st.integers(INT64_MIN, INT64_MAX - interval * (n - 1)))
         return kind, (draw(st.integers(0, 2**32 - 1)), start, interval, draw(values_strategy(dtype, n)))
-    if kind == "row":
+    if kind == "row":  # raw bytes, 1 to 8 a channel
         ids = draw(st.lists(st.integers(0, 2**32 - 1), max_size=8))
-        return kind, (ids, draw(st.integers(INT64_MIN, INT64_MAX)), draw(st.binary(max_size=64)))
+        size = draw(st.integers(len(ids), 8 * len(ids)))
+        buffer = draw(st.binary(min_size=size, max_size=size))
+        return kind, (ids, draw(st.integers(INT64_MIN, INT64_MAX)), buffer)
     if kind == "event":
         raw = draw(st.lists(st.floats(allow_nan=True), max_size=5))
         return kind, (draw(st.integers(-(2**31), 2**31 - 1)), draw(st.integers(INT64_MIN, INT64_MAX)),

@@ -109,7 +109,7 @@ def test_time_ranges_are_reported_per_message():
 def test_unsplittable_item_larger_than_target_gets_its_own_message():
     burst = rtastream.Burst()
     burst.event(1, 0, "a")
-    burst.row([1], 0, bytes(5000))
+    burst.row(range(1000), 0, bytes(5000))
     burst.event(2, 0, "b")
     messages = [parse(lz4_unpack(m)) for m in burst.pack(1000)]
     assert [[e.WhichOneof("data") for e in m.data] for m in messages] == [["event"], ["row_data"], ["event"]]

@@ -29,11 +29,14 @@ UINT32 = (0, (1 << 32) - 1)
 
 _VALUE_TYPES = "int8..int64, uint8..uint64, float32 or float64"
 
+_NS_RANGE = "1677-09-21T00:12:43.145224193..2262-04-11T23:47:16.854775807"
+"""Instants an int64 count of nanoseconds since the epoch can hold (its minimum is NaT)."""
+
 
 def integer(value: Any, name: str, bounds: tuple[int, int], what: str = "int64") -> int:
     """An int within bounds; numpy integers and datetime64 (as ns) are accepted."""
     if isinstance(value, np.datetime64):
-        value = _datetime_ns(value, name)
+        value = int(_datetime_ns(value, name))
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer, not bool")
     try:
@@ -46,10 +49,22 @@ def integer(value: Any, name: str, bounds: tuple[int, int], what: str = "int64")
     return value
 
 
-def _datetime_ns(value: np.datetime64, name: str) -> int:
-    if np.isnat(value):
-        raise ValueError(f"{name} is NaT")
-    return int(value.astype("datetime64[ns]").astype(np.int64))
+def _datetime_ns(value: Any, name: str) -> np.ndarray:
+    """datetime64 values (a scalar or an array, any unit) as int64 ns since the epoch. NaT
+    and instants outside the int64 nanosecond range are refused: numpy would wrap them."""
+    array = np.asarray(value)
+    if np.isnat(array).any():
+        raise ValueError(f"{name} is NaT" if array.ndim == 0 else f"{name} contains NaT")
+    ns = array.astype("datetime64[ns]")
+    if np.datetime_data(array.dtype)[0] not in ("ns", "ps", "fs", "as"):
+        # From a coarser unit, a conversion that wrapped does not convert back.
+        wrapped = ns.astype(array.dtype) != array
+        if wrapped.any():
+            raise ValueError(
+                f"{name} must be within the int64 nanosecond range ({_NS_RANGE}), "
+                f"got {array[wrapped][0] if array.ndim else array}"
+            )
+    return ns.view(np.int64)
 
 
 def timestamps(value: Any, name: str = "timestamps") -> np.ndarray:
@@ -59,10 +74,7 @@ def timestamps(value: Any, name: str = "timestamps") -> np.ndarray:
         array = array.astype(np.int64)
     kind = array.dtype.kind
     if kind == "M":
-        array = array.astype("datetime64[ns]")
-        if np.isnat(array).any():
-            raise ValueError(f"{name} contains NaT")
-        array = array.view(np.int64)
+        array = _datetime_ns(array, name)
     elif kind not in "iu":
         raise TypeError(
             f"{name} must be integer nanoseconds since the Unix epoch or datetime64, "
@@ -75,16 +87,23 @@ def timestamps(value: Any, name: str = "timestamps") -> np.ndarray:
     return np.ascontiguousarray(array, dtype="<i8")
 
 
+def _value_dtype(dtype: np.dtype, name: str) -> np.dtype:
+    """The little-endian form of a dtype the wire carries, judged by kind and size whatever
+    its byte order."""
+    if not ((dtype.kind in "iu" and dtype.itemsize in (1, 2, 4, 8))
+            or (dtype.kind == "f" and dtype.itemsize in (4, 8))):
+        raise TypeError(f"{name} must have a fixed-width numeric dtype ({_VALUE_TYPES}), not {dtype}")
+    return dtype.newbyteorder("<")
+
+
 def values(value: Any, name: str = "values", max_ndim: int = 2) -> np.ndarray:
     """A C-contiguous little-endian array of a fixed-width numeric dtype, kept exactly."""
     array = np.asarray(value)
-    dtype = array.dtype
-    if dtype.kind not in "iuf" or dtype.itemsize not in (1, 2, 4, 8) or dtype == np.float16:
-        raise TypeError(f"{name} must have a fixed-width numeric dtype ({_VALUE_TYPES}), not {dtype}")
+    dtype = _value_dtype(array.dtype, name)
     if not 1 <= array.ndim <= max_ndim:
         shape = "1-D" if max_ndim == 1 else "1-D (one channel) or 2-D (channels, samples)"
         raise ValueError(f"{name} must be {shape}, got {array.ndim}-D")
-    return np.ascontiguousarray(array, dtype=dtype.newbyteorder("<"))
+    return np.ascontiguousarray(array, dtype=dtype)
 
 
 def channel_ids(value: Any, name: str = "channel_ids") -> np.ndarray:
@@ -174,8 +193,12 @@ def check_order(times: np.ndarray, previous: int | None = None) -> None:
         raise _order_error(np.array([previous, times[0]]), 1)
 
 
-def row_buffer(value: Any, nchannels: int) -> bytes | memoryview:
-    """The row's bytes: a bytes-like object, or a one-row structured array packed little-endian."""
+def row_buffer(value: Any, nchannels: int) -> bytes | memoryview | np.ndarray:
+    """The row's bytes, little-endian, from one of:
+    - one value per channel: a numeric array or typed buffer, any byte order and layout;
+    - a one-record structured array, one field per channel (widths may differ);
+    - raw bytes already packed, 1, 2, 4 or 8 per channel: nchannels to 8 * nchannels bytes.
+    """
     if isinstance(value, np.ndarray) and value.dtype.names is not None:
         if value.size != 1:
             raise ValueError(f"buffer must hold one row, got {value.size}")
@@ -185,19 +208,28 @@ def row_buffer(value: Any, nchannels: int) -> bytes | memoryview:
         fields = []
         for field in names:
             dtype = value.dtype.fields[field][0]
-            if dtype.kind not in "iuf" or dtype.shape or dtype == np.float16:
-                raise TypeError(f"buffer field {field!r} must be {_VALUE_TYPES}, not {dtype}")
-            fields.append((field, dtype.newbyteorder("<")))
+            fields.append((field, _value_dtype(dtype, f"buffer field {field!r}")))
         return value.astype(np.dtype(fields)).tobytes()
-    try:
-        view = memoryview(value)
-    except TypeError:
-        raise TypeError(
-            f"buffer must be bytes-like or a one-row structured array, not {type(value).__name__}"
-        ) from None
-    if not view.c_contiguous:
-        raise ValueError("buffer must be C-contiguous")
-    return view.cast("B") if view.ndim != 1 or view.format != "B" else view
+    if not isinstance(value, np.ndarray):
+        try:
+            view = memoryview(value)
+        except TypeError:
+            raise TypeError(
+                "buffer must be a numeric array, a one-row structured array or bytes-like, "
+                f"not {type(value).__name__}"
+            ) from None
+        if view.format in ("B", "b", "c"):
+            if not nchannels <= view.nbytes <= 8 * nchannels:
+                raise ValueError(
+                    f"a raw row buffer of {nchannels} channels takes {nchannels} to "
+                    f"{8 * nchannels} bytes (1, 2, 4 or 8 a channel), got {view.nbytes}"
+                )
+            return view.cast("B") if view.c_contiguous else view.tobytes()
+        value = np.asarray(view)  # typed: array.array, a memoryview of numbers, ...
+    dtype = _value_dtype(value.dtype, "buffer")
+    if value.size != nchannels:
+        raise ValueError(f"buffer has {value.size} values but channel_ids has {nchannels} ids")
+    return np.ascontiguousarray(value.ravel(), dtype=dtype)
 
 
 def text(value: Any, name: str) -> bytes:
