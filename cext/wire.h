@@ -66,6 +66,14 @@ static inline uint8_t *put_fixed64(uint8_t *p, uint64_t v)
     return p + 8;
 }
 
+static inline uint64_t get_fixed64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
 static inline uint8_t *put_bytes(uint8_t *p, const void *src, size_t n)
 {
     if (n)

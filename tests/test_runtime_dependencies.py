@@ -14,7 +14,7 @@ for name in {blocked!r}:
     sys.modules[name] = None  # makes `import name` raise ImportError
 """
 
-TEST_ONLY = ["lz4"]
+TEST_ONLY = ["lz4", "google.protobuf"]
 
 
 def run(code: str) -> subprocess.CompletedProcess:
@@ -37,5 +37,5 @@ def test_library_encodes_and_decodes_without_test_dependencies():
 
 def test_the_twin_says_what_to_install():
     done = run("import rtastream.reference")
-    assert "ImportError: rtastream.reference (the pure-Python twin) needs python-lz4: " \
-           "pip install 'rtastream[test]' (or pip install lz4)" in done.stderr
+    assert "ImportError: rtastream.reference (the pure-Python twins) needs python-lz4 and " \
+           "protobuf: pip install 'rtastream[test]'" in done.stderr

@@ -20,3 +20,7 @@ sizes: int = burst.nbytes + len(burst) + _native.MAX_MESSAGE + _native.MAX_SAMPL
 lz4_version: int = _native.LZ4_VERSION
 data: bytes = rtastream.unpack(rtastream.compress(burst.encode()))
 burst.clear()
+for item in rtastream.decode(messages[0]):
+    if isinstance(item, rtastream.TimestampedItem):
+        times: np.ndarray = item.timestamps
+        samples: np.ndarray = item.values(np.float64)

@@ -1,10 +1,10 @@
 """Types of the compiled core (cext/_native.pyx), for editors and type checkers."""
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, SupportsIndex
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol, SupportsIndex, final
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, DTypeLike
 from typing_extensions import Buffer, disjoint_base
 
 MAX_SAMPLES: int
@@ -74,3 +74,101 @@ class Burst:
         self, target: SupportsIndex = 65536
     ) -> list[tuple[bytes, tuple[int, int] | None]]:
         """Like pack(), as (message, (start, end) or None) pairs."""
+
+@disjoint_base
+class _Item:
+    def __eq__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __reduce__(self) -> tuple[Any, ...]: ...
+
+class _Buffered(_Item):
+    @property
+    def buffer(self) -> memoryview:
+        """The values as written: a read-only memoryview of the message, no copy."""
+
+@final
+class TimestampedItem(_Buffered):
+    """TimestampedData: one channel's samples at the given timestamps."""
+
+    def __init__(self, channel_id: int, timestamps: ArrayLike, buffer: Buffer) -> None: ...
+    @property
+    def channel_id(self) -> int: ...
+    @property
+    def timestamps(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """int64 ns since the epoch, computed once (start + cumulated deltas x scale)."""
+    def values(self, dtype: DTypeLike) -> np.ndarray[Any, Any]:
+        """The samples as the channel's dtype: a read-only view of the message, no copy."""
+
+@final
+class PeriodicItem(_Buffered):
+    """PeriodicData: samples at start, start + interval, ..."""
+
+    def __init__(self, channel_id: int, start: int, interval: int, samples: int, buffer: Buffer) -> None: ...
+    @property
+    def channel_id(self) -> int: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def interval(self) -> int: ...
+    @property
+    def samples(self) -> int: ...
+    @property
+    def timestamps(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """int64 ns since the epoch: start + k * interval."""
+    def values(self, dtype: DTypeLike) -> np.ndarray[Any, Any]:
+        """The samples as the channel's dtype: a read-only view of the message, no copy."""
+
+@final
+class RowItem(_Buffered):
+    """RowData: one instant of several channels, packed in channel order."""
+
+    def __init__(self, channel_ids: Iterable[int], timestamp: int, buffer: Buffer) -> None: ...
+    @property
+    def channel_ids(self) -> tuple[int, ...]: ...
+    @property
+    def timestamp(self) -> int: ...
+    def values(self, dtype: DTypeLike) -> np.ndarray[Any, Any]:
+        """The row as an array of dtype: one value per channel, or a one-element structured
+        array of the channels' packed dtype."""
+
+@final
+class EventItem(_Item):
+    """Event: an occurrence of an event definition, with its text and raw data."""
+
+    def __init__(self, definition_id: int, timestamp: int, status_text: str,
+                 raw_data: ArrayLike, app_name: str) -> None: ...
+    @property
+    def definition_id(self) -> int: ...
+    @property
+    def timestamp(self) -> int: ...
+    @property
+    def status_text(self) -> str: ...
+    @property
+    def app_name(self) -> str: ...
+    @property
+    def raw_data(self) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """float64 array."""
+
+@final
+class TimeRangeItem(_Item):
+    """StreamTimeRange: the session's time span so far (inclusive, ns since the epoch)."""
+
+    def __init__(self, start: int, end: int) -> None: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+
+@final
+class SessionJsonItem(_Item):
+    """A Session JSON update."""
+
+    def __init__(self, text: str) -> None: ...
+    @property
+    def text(self) -> str: ...
+    def json(self) -> Any: ...
+
+def decode(
+    message: Buffer | Any, *, compressed: bool = True
+) -> list[TimestampedItem | PeriodicItem | RowItem | EventItem | TimeRangeItem | SessionJsonItem]:
+    """The items of one message, in order (see rtastream.decoding)."""

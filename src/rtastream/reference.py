@@ -1,8 +1,10 @@
-"""The pure-Python twin of the native Burst, built on the official protobuf classes.
+"""The pure-Python twins of the native Burst and decoder, built on the official protobuf
+classes and python-lz4.
 
 Same API, same rules, same errors; slow but plainly correct. The test suite runs one set
-of fixtures over both and requires byte-identical output, so this is the executable
-specification of the native encoder.
+of fixtures over both encoders and requires byte-identical output, and holds the native
+decoder to the items decode() here reads, so this is the executable specification of the
+native core.
 """
 
 from __future__ import annotations
@@ -10,17 +12,22 @@ from __future__ import annotations
 import math
 from typing import Any
 
-try:
+import numpy as np
+
+try:  # test dependencies: the library itself encodes and decodes natively
     import lz4.block
-except ImportError:  # a test dependency: the library itself compresses natively
+    from google.protobuf.message import DecodeError
+
+    from rtastream._proto import model_data_pb2 as model
+    from rtastream._proto import net_stream_pb2 as stream
+except ImportError:
     raise ImportError(
-        "rtastream.reference (the pure-Python twin) needs python-lz4: "
-        "pip install 'rtastream[test]' (or pip install lz4)"
+        "rtastream.reference (the pure-Python twins) needs python-lz4 and protobuf: "
+        "pip install 'rtastream[test]'"
     ) from None
 
 from rtastream import _columns as columns
-from rtastream._proto import model_data_pb2 as model
-from rtastream._proto import net_stream_pb2 as stream
+from rtastream import decoding
 
 Item = stream.StreamData
 
@@ -207,3 +214,49 @@ def _compress(items: list[Item]) -> bytes:
 def _last_range(items: list[Item]) -> tuple[int, int] | None:
     ranges = [i.time_range for i in items if i.WhichOneof("data") == "time_range"]
     return (ranges[-1].start_time, ranges[-1].end_time) if ranges else None
+
+
+def decode(message: Any, *, compressed: bool = True) -> list[decoding.DecodedItem]:
+    """The items of one message, as rtastream.decode reads them, by protobuf and python-lz4."""
+    if compressed:
+        try:
+            message = lz4.block.decompress(message, uncompressed_size=columns.MAX_MESSAGE)
+        except lz4.block.LZ4BlockError:
+            raise ValueError(
+                "message is not an LZ4 raw block of at most 1 MiB (1048576 bytes) uncompressed: "
+                "corrupt, truncated or oversize"
+            ) from None
+    burst = stream.StreamDataBurst()
+    try:
+        burst.ParseFromString(bytes(message))
+    except DecodeError as exc:
+        raise ValueError(f"not a valid StreamDataBurst: {exc}") from None
+    return [_decoded(entry) for entry in burst.data]
+
+
+def _wrapped_times(d: model.TimestampedData) -> np.ndarray:
+    # int64 arithmetic wraps as the encoder's does: true timestamps always fit int64.
+    deltas = np.array(d.timestamp_deltas, dtype=np.int64)
+    with np.errstate(over="ignore"):
+        return d.start_timestamp + np.cumsum(deltas * d.timestamp_deltas_scale, dtype=np.int64)
+
+
+def _decoded(entry: Item) -> decoding.DecodedItem:
+    kind = entry.WhichOneof("data")
+    if kind == "timestamped_data":
+        d = entry.timestamped_data
+        return decoding.TimestampedItem(d.channel_id, _wrapped_times(d), d.buffer)
+    if kind == "periodic_data":
+        d = entry.periodic_data
+        return decoding.PeriodicItem(d.channel_id, d.start_timestamp, d.interval, d.samples, d.buffer)
+    if kind == "row_data":
+        d = entry.row_data
+        return decoding.RowItem(d.channel_ids, d.timestamp, d.buffer)
+    if kind == "event":
+        d = entry.event
+        return decoding.EventItem(d.event_definition_id, d.timestamp, d.status_text, d.raw_data, d.app_name)
+    if kind == "time_range":
+        return decoding.TimeRangeItem(entry.time_range.start_time, entry.time_range.end_time)
+    if kind == "session_json":
+        return decoding.SessionJsonItem(entry.session_json)
+    raise ValueError("not a valid StreamDataBurst: a StreamData holds no data")

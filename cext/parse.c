@@ -1,0 +1,293 @@
+/* Reading StreamDataBurst messages. See parse.h. */
+#include "parse.h"
+
+#include "wire.h"
+
+enum { WT_START_GROUP = 3, WT_END_GROUP = 4, WT_FIXED32 = 5 };
+#define KEY(field, wire_type) (((uint32_t)(field) << 3) | (uint32_t)(wire_type))
+#define MAX_GROUP_DEPTH 64
+
+typedef struct {
+    uint32_t number;
+    int type;
+    uint64_t value;           /* varint or fixed64 */
+    const uint8_t *payload;   /* length-delimited */
+    size_t len;
+} field;
+
+/* Records why and where reading failed; NULL, or -1 from reject(), for the caller to return. */
+static const uint8_t *fail(rs_reader *r, const uint8_t *at, const char *why)
+{
+    r->error = why;
+    r->error_at = (size_t)(at - r->data);
+    return NULL;
+}
+
+static int reject(rs_reader *r, const uint8_t *at, const char *why)
+{
+    fail(r, at, why);
+    return -1;
+}
+
+static const uint8_t *next_field(rs_reader *r, const uint8_t *p, const uint8_t *end, field *f,
+                                 int depth);
+
+/* Skips the fields of a group up to its end, which must carry the same number. */
+static const uint8_t *skip_group(rs_reader *r, const uint8_t *p, const uint8_t *end,
+                                 uint32_t number, int depth, const uint8_t *start)
+{
+    if (depth > MAX_GROUP_DEPTH)
+        return fail(r, start, "groups nested too deep");
+    while (p < end) {
+        uint64_t key;
+        const uint8_t *q = get_varint(p, end, &key);
+        if (q && (key & 7) == WT_END_GROUP)
+            return key >> 3 == number ? q : fail(r, p, "group ends with another field number");
+        field f;
+        if (!(p = next_field(r, p, end, &f, depth)))
+            return NULL;
+    }
+    return fail(r, start, "group without its end");
+}
+
+/* Reads one field (skipping a group whole); returns where the next one starts. */
+static const uint8_t *next_field(rs_reader *r, const uint8_t *p, const uint8_t *end, field *f,
+                                 int depth)
+{
+    const uint8_t *start = p;
+    uint64_t key, n;
+    if (!(p = get_varint(p, end, &key)))
+        return fail(r, start, "truncated field key");
+    if (key > UINT32_MAX || key >> 3 == 0)
+        return fail(r, start, "invalid field number");
+    f->number = (uint32_t)(key >> 3);
+    f->type = (int)(key & 7);
+    switch (f->type) {
+    case WT_VARINT:
+        if (!(p = get_varint(p, end, &f->value)))
+            return fail(r, start, "truncated varint");
+        return p;
+    case WT_FIXED64:
+        if (end - p < 8)
+            return fail(r, start, "truncated fixed64 field");
+        f->value = get_fixed64(p);
+        return p + 8;
+    case WT_FIXED32:
+        if (end - p < 4)
+            return fail(r, start, "truncated fixed32 field");
+        return p + 4;
+    case WT_LEN:
+        if (!(p = get_varint(p, end, &n)) || n > (uint64_t)(end - p))
+            return fail(r, start, "truncated length-delimited field");
+        f->payload = p;
+        f->len = (size_t)n;
+        return p + n;
+    case WT_START_GROUP:
+        return skip_group(r, p, end, f->number, depth + 1, start);
+    case WT_END_GROUP:
+        return fail(r, start, "end of a group that was not started");
+    default:
+        return fail(r, start, "invalid wire type");
+    }
+}
+
+/* Adds the number of varints in a packed field to *count; -1 if one runs past the field
+ * or takes more than 10 bytes. */
+static int count_varints(const uint8_t *p, size_t n, size_t *count)
+{
+    size_t ends = 0, run = 0;
+    for (size_t i = 0; i < n; i++)
+        ends += p[i] < 0x80;
+    if (ends < n) { /* some take several bytes: check each */
+        if (p[n - 1] >= 0x80)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            if (p[i] < 0x80)
+                run = 0;
+            else if (++run == 10)
+                return -1;
+    }
+    *count += ends;
+    return 0;
+}
+
+static size_t offset(const rs_reader *r, const uint8_t *p) { return (size_t)(p - r->data); }
+
+/* Reads the fields of one member message into e; -1 on malformed input. */
+static int read_member(rs_reader *r, const uint8_t *p, const uint8_t *end, rs_entry *e)
+{
+    field f;
+    while (p < end) {
+        if (!(p = next_field(r, p, end, &f, 0)))
+            return -1;
+        uint32_t key = KEY(f.number, f.type);
+        switch (e->kind) {
+        case KIND_TIMESTAMPED:
+        case KIND_PERIODIC:
+            if (key == KEY(1, WT_VARINT))
+                e->channel = (uint32_t)f.value;
+            else if (key == KEY(2, WT_FIXED64))
+                e->start = (int64_t)f.value;
+            else if (key == KEY(3, WT_VARINT))
+                e->step = (int64_t)f.value;
+            else if (key == KEY(5, WT_LEN)) {
+                e->buffer = offset(r, f.payload);
+                e->buffer_len = f.len;
+            } else if (e->kind == KIND_PERIODIC && key == KEY(4, WT_VARINT))
+                e->samples = (int32_t)(uint32_t)f.value;
+            else if (e->kind == KIND_TIMESTAMPED && key == KEY(4, WT_VARINT))
+                e->count++;
+            else if (e->kind == KIND_TIMESTAMPED && key == KEY(4, WT_LEN)
+                     && count_varints(f.payload, f.len, &e->count))
+                return reject(r, f.payload, "malformed packed varint");
+            break;
+        case KIND_ROW:
+            if (key == KEY(1, WT_VARINT))
+                e->count++;
+            else if (key == KEY(1, WT_LEN) && count_varints(f.payload, f.len, &e->count))
+                return reject(r, f.payload, "malformed packed varint");
+            else if (key == KEY(2, WT_FIXED64))
+                e->start = (int64_t)f.value;
+            else if (key == KEY(3, WT_LEN)) {
+                e->buffer = offset(r, f.payload);
+                e->buffer_len = f.len;
+            }
+            break;
+        case KIND_EVENT:
+            if (key == KEY(1, WT_VARINT))
+                e->definition = (int32_t)(uint32_t)f.value;
+            else if (key == KEY(2, WT_LEN)) {
+                e->text = offset(r, f.payload);
+                e->text_len = f.len;
+            } else if (key == KEY(3, WT_FIXED64))
+                e->start = (int64_t)f.value;
+            else if (key == KEY(4, WT_LEN)) {
+                e->buffer = offset(r, f.payload);
+                e->buffer_len = f.len;
+            } else if (key == KEY(5, WT_FIXED64))
+                e->count++;
+            else if (key == KEY(5, WT_LEN)) {
+                if (f.len % 8)
+                    return reject(r, f.payload, "packed doubles not a multiple of 8 bytes");
+                e->count += f.len / 8;
+            }
+            break;
+        case KIND_TIME_RANGE:
+            if (key == KEY(1, WT_FIXED64))
+                e->start = (int64_t)f.value;
+            else if (key == KEY(2, WT_FIXED64))
+                e->step = (int64_t)f.value;
+            break;
+        }
+    }
+    return 0;
+}
+
+void rs_reader_init(rs_reader *r, const uint8_t *data, size_t len)
+{
+    memset(r, 0, sizeof *r);
+    r->data = data;
+    r->len = len;
+}
+
+int rs_read_entry(rs_reader *r, rs_entry *e)
+{
+    const uint8_t *p = r->data + r->pos, *end = r->data + r->len;
+    field f;
+    while (p < end) {
+        if (!(p = next_field(r, p, end, &f, 0)))
+            return -1;
+        if (KEY(f.number, f.type) != KEY(1, WT_LEN))
+            continue; /* unknown: skipped */
+        r->pos = offset(r, p);
+        /* StreamData: a oneof of length-delimited members 2..7; the last one set wins. */
+        memset(e, 0, sizeof *e);
+        const uint8_t *q = f.payload, *stop = f.payload + f.len, *body = NULL;
+        field m;
+        while (q < stop) {
+            if (!(q = next_field(r, q, stop, &m, 0)))
+                return -1;
+            if (m.type != WT_LEN || m.number < KIND_SESSION_JSON || m.number > KIND_EVENT)
+                continue;
+            if ((int)m.number == e->kind)
+                return reject(r, m.payload, "a StreamData sets the same member twice");
+            e->kind = (int)m.number;
+            body = m.payload;
+            e->body_len = m.len;
+        }
+        if (!e->kind)
+            return 1;
+        e->body = offset(r, body);
+        if (e->kind == KIND_SESSION_JSON) {
+            e->buffer = e->body;
+            e->buffer_len = e->body_len;
+            return 1;
+        }
+        return read_member(r, body, body + e->body_len, e) ? -1 : 1;
+    }
+    r->pos = r->len;
+    return 0;
+}
+
+void rs_collect(const rs_reader *r, const rs_entry *e, int number, int fixed, uint64_t *out)
+{
+    rs_reader scratch = *r; /* next_field reports errors into it; there are none: e was read */
+    const uint8_t *p = r->data + e->body, *end = p + e->body_len;
+    size_t k = 0;
+    field f;
+    while (p < end && k < e->count) {
+        if (!(p = next_field(&scratch, p, end, &f, 0)))
+            return;
+        if (f.number != (uint32_t)number)
+            continue;
+        if (fixed && f.type == WT_FIXED64)
+            out[k++] = f.value;
+        else if (!fixed && f.type == WT_VARINT)
+            out[k++] = f.value;
+        else if (f.type == WT_LEN) {
+            const uint8_t *q = f.payload, *stop = f.payload + f.len;
+            while (q < stop && k < e->count) {
+                if (fixed) {
+                    out[k++] = get_fixed64(q);
+                    q += 8;
+                } else if (!(q = get_varint(q, stop, &out[k++])))
+                    return;
+            }
+        }
+    }
+}
+
+int64_t rs_lz4_size(const uint8_t *src, size_t n, size_t cap)
+{
+    const uint8_t *p = src, *end = src + n;
+    size_t size = 0;
+    while (p < end) {
+        unsigned token = *p++, more;
+        size_t literals = token >> 4, match = token & 15;
+        if (literals == 15)
+            do {
+                if (p == end)
+                    return -1;
+                literals += more = *p++;
+            } while (more == 255);
+        if ((size_t)(end - p) < literals)
+            return -1;
+        p += literals;
+        size += literals;
+        if (p == end) /* the last sequence holds literals only */
+            break;
+        if (end - p < 2)
+            return -1;
+        p += 2; /* the match offset */
+        if (match == 15)
+            do {
+                if (p == end)
+                    return -1;
+                match += more = *p++;
+            } while (more == 255);
+        size += match + 4;
+        if (size > cap)
+            return -1;
+    }
+    return size > cap ? -1 : (int64_t)size;
+}
