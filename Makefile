@@ -8,8 +8,8 @@ INSTALLED := $(VENV)/.installed
 NATIVE := pyproject.toml CMakeLists.txt $(wildcard cext/*)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: test demo bench bench-smoke wheel-check lint debug docs check-workflows protos system \
-	install clean
+.PHONY: test demo bench bench-smoke fuzz wheel-check lint debug docs check-workflows protos \
+	system install clean
 
 test: install
 	$(BIN)/python -m pytest tests
@@ -31,6 +31,14 @@ bench: install
 # CI: every benchmark runs once on small inputs, untimed, so the suite cannot rot.
 bench-smoke: install
 	$(BIN)/python -m pytest benchmarks -q --benchmark-disable
+
+# The decoder fuzz check of the test suite for longer: libFuzzer (atheris) feeds mutated
+# messages to the native decoder and its twin; stats at the end (tests/fuzz_decoder.py).
+FUZZ_SECONDS ?= 300
+fuzz: install
+	$(BIN)/pip install -q atheris
+	mkdir -p build/fuzz && cd tests && ../$(BIN)/python fuzz_decoder.py -max_total_time=$(FUZZ_SECONDS) \
+	  -print_final_stats=1 -artifact_prefix=../build/fuzz/
 
 # The release check (tools/wheel-check.sh): sdist, wheel built from it, auditwheel repair
 # bundling liblz4, install into a fresh venv, tests run against that wheel, not src/.

@@ -9,7 +9,6 @@ a buffer pulled from under the C code.
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_CheckBuffer, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING
-from cpython.bytes cimport PyBytes_FromStringAndSize as new_bytes
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF
 from libc.string cimport memcpy
@@ -53,6 +52,7 @@ LZ4_VERSION = LZ4_versionNumber()
 # thread may take it and make us wait for its switch interval.
 cdef enum:
     NOGIL_BYTES = 16384
+    LZ4_END_ROOM = 64
 
 
 cdef inline PyThreadState *_release_gil(size_t work) noexcept:
@@ -283,21 +283,25 @@ cdef bytes _unpack(object message):
     cdef size_t n = buf.size()
     if n > <size_t>LZ4_compressBound(RS_MAX_MESSAGE):
         raise ValueError(f"message is {n} bytes: no LZ4 block of at most 1 MiB is that large")
-    # The block's sequence headers tell its size: the output is allocated once, exactly.
+    # The block's sequence headers tell its size: the output is allocated once. A little
+    # room past the end lets LZ4 accept every block it would accept with a 1 MiB buffer,
+    # as the Stream Service gives it (LZ4 checks its end rules against the room it has).
     cdef int64_t size = rs_lz4_size(buf.ptr(), n, RS_MAX_MESSAGE)
-    cdef bytes out = new_bytes(NULL, size) if size >= 0 else None
+    cdef int room = <int>min(size + LZ4_END_ROOM, RS_MAX_MESSAGE)
+    cdef PyObject *out = PyBytes_FromStringAndSize(NULL, room if size >= 0 else 0)
     cdef const char *src = <const char *>buf.ptr()
-    cdef PyThreadState *gil
-    if out is not None:
-        gil = _release_gil(n)
-        size = size if LZ4_decompress_safe(src, PyBytes_AS_STRING(out), <int>n, <int>size) == size else -1
-        _restore_gil(gil)
-    if size < 0:
+    cdef char *dst = PyBytes_AS_STRING(<object>out)
+    cdef PyThreadState *gil = _release_gil(n)
+    if size >= 0 and LZ4_decompress_safe(src, dst, <int>n, room) != size:
+        size = -1
+    _restore_gil(gil)
+    data = _take_bytes(out, size)
+    if data is None:
         raise ValueError(
             "message is not an LZ4 raw block of at most 1 MiB (1048576 bytes) uncompressed: "
             "corrupt, truncated or oversize"
         )
-    return out
+    return data
 
 
 # ---- the burst builder ---------------------------------------------------------------
@@ -875,7 +879,7 @@ def decode(message, *, compressed=True) -> list:
         data = message
     else:  # a copy the items can keep: the caller may change its own buffer later
         buf = _Buffer(message, "message")
-        data = new_bytes(<const char *>buf.ptr(), buf.size())
+        data = (<const char *>buf.ptr())[:buf.size()]
     cdef rs_reader r
     cdef rs_entry e
     cdef list items = []

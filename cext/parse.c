@@ -5,7 +5,8 @@
 
 enum { WT_START_GROUP = 3, WT_END_GROUP = 4, WT_FIXED32 = 5 };
 #define KEY(field, wire_type) (((uint32_t)(field) << 3) | (uint32_t)(wire_type))
-#define MAX_GROUP_DEPTH 64
+#define MAX_DEPTH 100 /* messages and groups nested, as protobuf (upb) allows */
+enum { DEPTH_BURST, DEPTH_DATA, DEPTH_MEMBER }; /* StreamDataBurst, StreamData, its member */
 
 typedef struct {
     uint32_t number;
@@ -30,13 +31,14 @@ static int reject(rs_reader *r, const uint8_t *at, const char *why)
 }
 
 static const uint8_t *next_field(rs_reader *r, const uint8_t *p, const uint8_t *end, field *f,
-                                 int depth);
+                                 int depth, int in_group);
 
-/* Skips the fields of a group up to its end, which must carry the same number. */
+/* Skips the fields of a group up to its end, which must carry the same number. (Within a
+ * group protobuf lets field number 0 pass.) */
 static const uint8_t *skip_group(rs_reader *r, const uint8_t *p, const uint8_t *end,
                                  uint32_t number, int depth, const uint8_t *start)
 {
-    if (depth > MAX_GROUP_DEPTH)
+    if (depth > MAX_DEPTH)
         return fail(r, start, "groups nested too deep");
     while (p < end) {
         uint64_t key;
@@ -44,22 +46,23 @@ static const uint8_t *skip_group(rs_reader *r, const uint8_t *p, const uint8_t *
         if (q && (key & 7) == WT_END_GROUP)
             return key >> 3 == number ? q : fail(r, p, "group ends with another field number");
         field f;
-        if (!(p = next_field(r, p, end, &f, depth)))
+        if (!(p = next_field(r, p, end, &f, depth, 1)))
             return NULL;
     }
     return fail(r, start, "group without its end");
 }
 
-/* Reads one field (skipping a group whole); returns where the next one starts. */
+/* Reads one field of a message (or group) nested `depth` deep, skipping a group whole;
+ * returns where the next field starts. */
 static const uint8_t *next_field(rs_reader *r, const uint8_t *p, const uint8_t *end, field *f,
-                                 int depth)
+                                 int depth, int in_group)
 {
     const uint8_t *start = p;
     uint64_t key, n;
     if (!(p = get_varint(p, end, &key)))
         return fail(r, start, "truncated field key");
-    if (key > UINT32_MAX || key >> 3 == 0)
-        return fail(r, start, "invalid field number");
+    if (key > UINT32_MAX || p - start > 5 || (key >> 3 == 0 && !in_group))
+        return fail(r, start, "invalid field key");
     f->number = (uint32_t)(key >> 3);
     f->type = (int)(key & 7);
     switch (f->type) {
@@ -118,7 +121,7 @@ static int read_member(rs_reader *r, const uint8_t *p, const uint8_t *end, rs_en
 {
     field f;
     while (p < end) {
-        if (!(p = next_field(r, p, end, &f, 0)))
+        if (!(p = next_field(r, p, end, &f, DEPTH_MEMBER, 0)))
             return -1;
         uint32_t key = KEY(f.number, f.type);
         switch (e->kind) {
@@ -195,7 +198,7 @@ int rs_read_entry(rs_reader *r, rs_entry *e)
     const uint8_t *p = r->data + r->pos, *end = r->data + r->len;
     field f;
     while (p < end) {
-        if (!(p = next_field(r, p, end, &f, 0)))
+        if (!(p = next_field(r, p, end, &f, DEPTH_BURST, 0)))
             return -1;
         if (KEY(f.number, f.type) != KEY(1, WT_LEN))
             continue; /* unknown: skipped */
@@ -205,7 +208,7 @@ int rs_read_entry(rs_reader *r, rs_entry *e)
         const uint8_t *q = f.payload, *stop = f.payload + f.len, *body = NULL;
         field m;
         while (q < stop) {
-            if (!(q = next_field(r, q, stop, &m, 0)))
+            if (!(q = next_field(r, q, stop, &m, DEPTH_DATA, 0)))
                 return -1;
             if (m.type != WT_LEN || m.number < KIND_SESSION_JSON || m.number > KIND_EVENT)
                 continue;
@@ -236,7 +239,7 @@ void rs_collect(const rs_reader *r, const rs_entry *e, int number, int fixed, ui
     size_t k = 0;
     field f;
     while (p < end && k < e->count) {
-        if (!(p = next_field(&scratch, p, end, &f, 0)))
+        if (!(p = next_field(&scratch, p, end, &f, DEPTH_MEMBER, 0)))
             return;
         if (f.number != (uint32_t)number)
             continue;

@@ -81,6 +81,7 @@ UNUSUAL = {
         field(TIME_RANGE, LEN, field(1, FIXED64, 1)),
         field(EVENT, LEN, field(1, VARINT, 5)),
         field(TIME_RANGE, LEN, field(2, FIXED64, 2)))),
+    "field number 0 inside a group": entry(TIME_RANGE, field(9, START_GROUP, b"\x00\x05\x02\x00")),
     "unknown top-level and StreamData fields": body(
         field(2, VARINT, 1), field(1, LEN, field(TIME_RANGE, LEN, b"") + field(1, FIXED64, 4)),
         field(15, LEN, b"zz")),
@@ -92,6 +93,16 @@ def test_protobuf_encodings_the_encoder_never_writes(data):
     expected = reference.decode(data, compressed=False)
     assert rtastream.decode(data, compressed=False) == expected
     assert rtastream.decode(rtastream.compress(data)) == expected
+
+
+@pytest.mark.parametrize("decode", DECODERS)
+def test_groups_nest_as_deep_as_protobuf_allows(decode):
+    def nested(depth):  # groups inside a time range, itself two messages deep
+        return entry(TIME_RANGE, b"\x4b" * depth + b"\x4c" * depth)
+
+    assert decode(nested(98), compressed=False) == [rtastream.TimeRangeItem(0, 0)]
+    with pytest.raises(ValueError, match="^not a valid StreamDataBurst: "):
+        decode(nested(99), compressed=False)
 
 
 def test_a_member_given_twice_is_refused():
@@ -131,7 +142,7 @@ def test_an_item_that_lies_about_its_buffer_is_refused(decode, data, message):
 def test_truncated_or_corrupt_bursts_are_refused(decode):
     good = entry(TIMESTAMPED, field(4, LEN, bytes(2)) + field(5, LEN, bytes(16)))
     for data in (good[:-1], good[:3], b"\x0a\xff\xff\xff", entry(EVENT, field(4, LEN, b"\xc3\x28")),
-                 b"\x0c", field(1, LEN, b"\x0b\x14")):
+                 b"\x0c", field(1, LEN, b"\x0b\x14"), b"\x88\x80\x80\x80\x80\x00\x01"):
         with pytest.raises(ValueError, match="^not a valid StreamDataBurst: "):
             decode(data, compressed=False)
 
