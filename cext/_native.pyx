@@ -17,7 +17,7 @@ from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_CheckExact
 from cpython.tuple cimport PyTuple_GET_ITEM
 from cpython.unicode cimport PyUnicode_CheckExact, PyUnicode_DecodeUTF8, PyUnicode_GET_LENGTH
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free, malloc
 
 cimport cython
 cimport numpy as cnp
@@ -27,7 +27,9 @@ from clz4 cimport *
 from cparse cimport *
 
 import json
+import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -466,44 +468,147 @@ cdef class Burst:
 
     def encode(self) -> bytes:
         """The uncompressed StreamDataBurst."""
+        self._enter()  # pack() may be writing piece headers into it on another thread
+        self.busy = False
         return (<char *>self.c.wire.data)[:self.c.wire.len] if self.c.wire.len else b""
 
-    def pack(self, target=columns.DEFAULT_TARGET) -> list:
+    def pack(self, target=columns.DEFAULT_TARGET, threads=None) -> list:
         """The burst as LZ4 raw-block messages of about `target` uncompressed bytes each.
 
         Items stay whole unless one alone is larger than the target; then it is split by
-        sample ranges. No message decompresses to more than 1 MiB.
+        sample ranges. No message decompresses to more than 1 MiB. threads: how many
+        threads compress the messages (None: the machine's cores when the burst is large
+        enough to pay for them); the messages are the same whatever the number.
         """
-        return self._pack(_target(target), False)
+        return self._pack(_target(target), threads, False)
 
-    def pack_with_time_ranges(self, target=columns.DEFAULT_TARGET) -> list:
+    def pack_with_time_ranges(self, target=columns.DEFAULT_TARGET, threads=None) -> list:
         """Like pack(), as (message, (start, end) or None) pairs: the last time range each
         message carries, which is what a writer records in the session hash."""
-        return self._pack(_target(target), True)
+        return self._pack(_target(target), threads, True)
 
-    cdef list _pack(self, size_t target, bint ranges):
-        cdef rs_packer pk
-        cdef rs_message msg
-        cdef rs_status st
-        cdef list out = []
-        cdef PyThreadState *gil
-        rs_pack_begin(&pk, target)
+    cdef list _pack(self, size_t target, object threads, bint ranges):
         self._enter()
+        cdef _Compression job
         try:
-            while True:
-                gil = _release_gil(self.c.wire.len)
-                st = rs_pack_next(&self.c, &pk, &msg)
-                _restore_gil(gil)
-                _check(st)
-                if not msg.len:
-                    return out
-                data = _compress(msg.data, msg.len)
-                if ranges:
-                    out.append((data, (msg.range_start, msg.range_end) if msg.has_range else None))
-                else:
-                    out.append(data)
+            gil = _release_gil(self.c.wire.len)
+            st = rs_plan(&self.c, target)
+            _restore_gil(gil)
+            _check(st)
+            job = _Compression(self)
+            job.run_all(_threads(threads, self.c.nmessages, self.c.wire.len))
+            return job.results(ranges)
         finally:
             self.busy = False
+
+
+# ---- compressing the messages of a plan, on one thread or several -----------------------
+
+cdef enum:
+    PARALLEL_BYTES = 1 << 20    # threads=None: below this much wire, one thread
+    PARALLEL_MESSAGE_BYTES = 4 * 65536  # and at least this much per thread
+
+cdef object _pool = None
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+cdef size_t _threads(object threads, size_t nmessages, size_t nbytes) except 0:
+    cdef size_t n
+    if threads is None:
+        n = 1 if nbytes < PARALLEL_BYTES else min(_cores(), nbytes // PARALLEL_MESSAGE_BYTES)
+    else:
+        n = columns.threads(threads)
+    return max(1, min(n, nmessages))
+
+
+cdef class _Compression:
+    """The messages of a planned burst and their LZ4 blocks: one bytes object per message,
+    allocated to the LZ4 bound and shrunk in place once written."""
+    cdef Burst burst
+    cdef size_t n
+    cdef PyObject **blocks
+    cdef char **out
+    cdef int *cap
+    cdef int *size
+
+    def __cinit__(self, Burst burst):
+        self.burst = burst
+        self.n = burst.c.nmessages
+        self.blocks = <PyObject **>calloc(max(self.n, 1), sizeof(PyObject *))
+        self.out = <char **>malloc(max(self.n, 1) * sizeof(char *))
+        self.cap = <int *>malloc(max(self.n, 1) * sizeof(int))
+        self.size = <int *>calloc(max(self.n, 1), sizeof(int))
+        if not (self.blocks and self.out and self.cap and self.size):
+            raise MemoryError()
+        cdef size_t m
+        for m in range(self.n):
+            self.cap[m] = LZ4_compressBound(<int>burst.c.messages[m].len)
+            self.blocks[m] = PyBytes_FromStringAndSize(NULL, self.cap[m])
+            self.out[m] = PyBytes_AS_STRING(<object>self.blocks[m])
+
+    def run(self, size_t lo, size_t hi):
+        """Compresses messages [lo, hi), without the GIL: called on a pool thread."""
+        with nogil:
+            rs_compress_messages(&self.burst.c, lo, hi, self.out, self.cap, self.size)
+
+    cdef int run_all(self, size_t threads) except -1:
+        cdef PyThreadState *gil
+        if threads == 1:
+            gil = _release_gil(self.burst.c.wire.len)
+            rs_compress_messages(&self.burst.c, 0, self.n, self.out, self.cap, self.size)
+            _restore_gil(gil)
+            return 0
+        global _pool
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max(_cores() - 1, 1), thread_name_prefix="rtastream-pack")
+        # Contiguous shares of about equal bytes; this thread takes the first one.
+        cdef size_t total = self.burst.c.wire.len, done = 0, m, lo = 0, k = 1
+        bounds = []
+        for m in range(self.n):
+            done += self.burst.c.messages[m].len
+            if done * threads >= k * total and m + 1 < self.n and k < threads:
+                bounds.append((lo, m + 1))
+                lo, k = m + 1, k + 1
+        bounds.append((lo, self.n))
+        futures = [_pool.submit(self.run, a, b) for a, b in bounds[1:]]
+        self.run(*bounds[0])
+        for future in futures:
+            future.result()
+        return 0
+
+    cdef list results(self, bint ranges):
+        cdef list out = []
+        cdef size_t m
+        cdef rs_message *msg
+        for m in range(self.n):
+            if self.size[m] <= 0:
+                raise MemoryError("out of memory or LZ4 failure while packing a burst")
+        for m in range(self.n):
+            data = _take_bytes(self.blocks[m], self.size[m])
+            self.blocks[m] = NULL
+            msg = &self.burst.c.messages[m]
+            if ranges:
+                out.append((data, (msg.range_start, msg.range_end) if msg.has_range else None))
+            else:
+                out.append(data)
+        return out
+
+    def __dealloc__(self):
+        cdef size_t m
+        if self.blocks != NULL:  # what results() did not hand over, after an error
+            for m in range(self.n):
+                if self.blocks[m] != NULL:
+                    Py_DECREF(<object>self.blocks[m])
+        free(self.blocks)
+        free(self.out)
+        free(self.cap)
+        free(self.size)
 
 
 cdef size_t _target(object target) except 0:

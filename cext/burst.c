@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 
+#include <lz4.h>
+
 #include "wire.h"
 
 /* ---- growable buffers ------------------------------------------------------------ */
@@ -73,9 +75,11 @@ void rs_burst_free(rs_burst *b)
     free(b->wire.data);
     free(b->items);
     free(b->deltas.data);
-    free(b->message.data);
+    free(b->segments);
+    free(b->messages);
     free(b->times);
     free(b->quotients);
+    free(b->varint_bytes);
     rs_burst_init(b);
 }
 
@@ -92,14 +96,20 @@ static inline uint64_t step(const int64_t *t, size_t i)
     return (uint64_t)t[i] - (uint64_t)t[i - 1];
 }
 
-/* Timestamps may repeat but never go back, and each step must fit the int64 delta field.
- * (The caller words the error: rtastream._columns.check_order.) */
-static rs_status check_times(const int64_t *t, size_t n)
+/* Timestamps may repeat but never go back, and each step must fit the int64 delta field
+ * (the caller words the error: rtastream._columns.check_order); *regular tells whether
+ * every step is the same. One pass of bit operations the compiler vectorises: a step is bad
+ * when its top bit is set or the subtraction overflowed. */
+static rs_status scan_times(const int64_t *t, size_t n, int *regular)
 {
-    for (size_t i = 1; i < n; i++)
-        if (t[i] < t[i - 1] || step(t, i) > (uint64_t)INT64_MAX)
-            return RS_EORDER;
-    return RS_OK;
+    uint64_t bad = 0, differ = 0, first = n > 1 ? (uint64_t)t[1] - (uint64_t)t[0] : 0;
+    for (size_t i = 1; i < n; i++) {
+        uint64_t a = (uint64_t)t[i], b = (uint64_t)t[i - 1], s = a - b;
+        bad |= s | ((a ^ b) & (a ^ s));
+        differ |= s ^ first;
+    }
+    *regular = !differ;
+    return bad >> 63 ? RS_EORDER : RS_OK;
 }
 
 static uint64_t gcd(uint64_t a, uint64_t b)
@@ -112,18 +122,16 @@ static uint64_t gcd(uint64_t a, uint64_t b)
     return a;
 }
 
-/* The delta scale: the greatest common divisor of the steps, 1 when there are none.
- * *uniform tells whether every step is the same (regular sampling: no division needed). */
-static uint64_t delta_scale(const int64_t *t, size_t n, int *uniform)
+/* The delta scale: the greatest common divisor of the steps, 1 when there are none (or all
+ * are 0). For regular sampling, the step itself. */
+static uint64_t delta_scale(const int64_t *t, size_t n, int regular)
 {
+    if (regular)
+        return n > 1 && step(t, 1) ? step(t, 1) : 1;
     uint64_t g = 0;
-    *uniform = 1;
-    for (size_t i = 1; i < n; i++) {
-        uint64_t s = step(t, i);
-        *uniform &= s == step(t, 1);
-        if (g != 1)
-            g = gcd(s, g);
-    }
+    for (size_t i = 1; i < n && g != 1; i++)
+        if (step(t, i) != g) /* dividing is the slow part: skip it when nothing changes */
+            g = gcd(step(t, i), g);
     return g ? g : 1;
 }
 
@@ -172,7 +180,8 @@ rs_status rs_add_timestamped(rs_burst *b, const uint32_t *channels, size_t nchan
                              const int64_t *times, size_t n, const uint8_t *values,
                              size_t itemsize)
 {
-    rs_status st = check_times(times, n);
+    int all_regular;
+    rs_status st = scan_times(times, n, &all_regular);
     if (st != RS_OK)
         return st;
     size_t wire0 = b->wire.len, items0 = b->nitems;
@@ -181,8 +190,10 @@ rs_status rs_add_timestamped(rs_burst *b, const uint32_t *channels, size_t nchan
         const int64_t *t = times + lo;
         size_t vlen = m * itemsize;
         /* The deltas are the same for every channel: encode them once. */
-        int uniform;
-        uint64_t scale = delta_scale(t, m, &uniform);
+        int uniform = all_regular;
+        if (!uniform && n > RS_MAX_SAMPLES)
+            scan_times(t, m, &uniform); /* this part of it may be regular */
+        uint64_t scale = delta_scale(t, m, uniform);
         b->deltas.len = 0;
         if (buf_reserve(&b->deltas, 10 * m))
             goto nomem;
@@ -199,6 +210,7 @@ rs_status rs_add_timestamped(rs_burst *b, const uint32_t *channels, size_t nchan
             put_timestamped(base + b->wire.len, channels[c], t[0], scale, b->deltas.data, dlen,
                             values + (c * n + lo) * itemsize, vlen, &dpos, &vpos);
             it->itemsize = (uint8_t)itemsize;
+            it->regular = (int8_t)(!uniform ? -1 : m > 1 && step(t, 1) ? 1 : 0);
             it->channel = channels[c];
             it->samples = (uint32_t)m;
             it->start = t[0];
@@ -359,12 +371,22 @@ rs_status rs_add_session_json(rs_burst *b, const uint8_t *text, size_t len, size
     return RS_OK;
 }
 
-/* ---- packing --------------------------------------------------------------------- */
+/* ---- packing: the plan --------------------------------------------------------- */
 
-void rs_pack_begin(rs_packer *pk, size_t target)
+/* Grows an array of elements of `size` bytes to hold `need`; -1 when out of memory. */
+static int grow(void **array, size_t *cap, size_t need, size_t size)
 {
-    memset(pk, 0, sizeof *pk);
-    pk->target = target;
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *p = realloc(*array, n * size);
+    if (!p)
+        return -1;
+    *array = p;
+    *cap = n;
+    return 0;
 }
 
 static int splittable(const rs_item *it)
@@ -379,98 +401,124 @@ static void piece_bounds(size_t n, size_t k, size_t j, size_t *lo, size_t *hi)
     *hi = n * (j + 1) / k;
 }
 
-/* Recovers a TimestampedData item's timestamps and its deltas (in units of its scale)
- * from its own bytes: pieces are cut from these without dividing again. */
-static rs_status load_times(rs_burst *b, const rs_item *it)
+/* Recovers an irregular TimestampedData item's timestamps, its deltas in units of its
+ * scale, and their running size as varints, from its own bytes: pieces are cut from
+ * these without dividing again, and sized without encoding. */
+static rs_status load_times(rs_burst *b, rs_item *it)
 {
-    if (b->times_cap < it->samples) {
-        int64_t *times = realloc(b->times, it->samples * sizeof *times);
-        uint64_t *quotients = realloc(b->quotients, it->samples * sizeof *quotients);
+    size_t n = it->samples, at = b->nloaded;
+    if (at + n > b->cap_loaded) {
+        size_t cap = b->cap_loaded ? b->cap_loaded : 1024;
+        while (cap < at + n)
+            cap *= 2;
+        int64_t *times = realloc(b->times, cap * sizeof *times);
         if (times)
             b->times = times;
+        uint64_t *quotients = realloc(b->quotients, cap * sizeof *quotients);
         if (quotients)
             b->quotients = quotients;
-        if (!times || !quotients)
+        size_t *varint_bytes = realloc(b->varint_bytes, cap * sizeof *varint_bytes);
+        if (varint_bytes)
+            b->varint_bytes = varint_bytes;
+        if (!times || !quotients || !varint_bytes)
             return RS_ENOMEM;
-        b->times_cap = it->samples;
+        b->cap_loaded = cap;
     }
     const uint8_t *p = b->wire.data + it->deltas, *end = b->wire.data + it->offset + it->size;
     uint64_t t = (uint64_t)it->start;
-    for (size_t i = 0; i < it->samples; i++) {
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
         uint64_t d = 0;
-        p = get_varint(p, end, &d); /* we wrote these bytes: they are well formed */
+        const uint8_t *next = get_varint(p, end, &d); /* we wrote these bytes: well formed */
+        total += (size_t)(next - p);
+        p = next;
         t += d * (uint64_t)it->step;
-        b->times[i] = (int64_t)t;
-        b->quotients[i] = d;
+        b->times[at + i] = (int64_t)t;
+        b->quotients[at + i] = d;
+        b->varint_bytes[at + i] = total;
     }
+    it->loaded = at;
+    b->nloaded = at + n;
     return RS_OK;
 }
 
 /* A piece's deltas are the item's divided by their gcd g; its scale is the item's times g,
- * or 1 when every step in it is 0. */
-static uint64_t piece_divisor(const rs_burst *b, size_t lo, size_t hi)
+ * or 1 when every step in it is 0 (g = 0). Regular items need none of this. */
+static uint64_t piece_divisor(const rs_burst *b, const rs_item *it, size_t lo, size_t hi)
 {
+    const uint64_t *q = b->quotients + it->loaded;
     uint64_t g = 0;
     for (size_t i = lo + 1; i < hi && g != 1; i++)
-        g = gcd(b->quotients[i], g);
+        g = gcd(q[i], g);
     return g;
 }
 
-static size_t piece_deltas(const rs_burst *b, size_t lo, size_t hi, uint64_t g, uint8_t *out)
+typedef struct {
+    size_t samples;
+    int64_t start;
+    uint64_t scale, g;  /* timestamped */
+    size_t dlen, vlen;  /* bytes of deltas (timestamped) and of values */
+} piece;
+
+static piece piece_of(const rs_burst *b, const rs_item *it, size_t lo, size_t hi)
 {
-    size_t size = 1;
-    if (out)
-        *out++ = 0;
-    for (size_t i = lo + 1; i < hi; i++) {
-        uint64_t d = g > 1 ? b->quotients[i] / g : b->quotients[i];
-        size += varint_size(d);
-        if (out)
-            out = put_varint(out, d);
+    size_t m = hi - lo;
+    piece pc = {m, 0, (uint64_t)it->step, 1, m, m * it->itemsize};
+    if (it->kind == KIND_PERIODIC || it->regular >= 0) {
+        uint64_t unit = it->kind == KIND_PERIODIC ? 1 : (uint64_t)it->regular;
+        pc.start = (int64_t)((uint64_t)it->start + lo * unit * (uint64_t)it->step);
+        return pc;
     }
-    return size;
+    const uint64_t *q = b->quotients + it->loaded;
+    const size_t *vb = b->varint_bytes + it->loaded;
+    pc.start = b->times[it->loaded + lo];
+    pc.g = piece_divisor(b, it, lo, hi);
+    pc.scale = pc.g ? pc.scale * pc.g : 1;
+    if (pc.g <= 1) /* the deltas as they are: their size is a difference of running sizes */
+        pc.dlen = 1 + vb[hi - 1] - vb[lo];
+    else
+        for (size_t i = lo + 1; i < hi; i++)
+            pc.dlen += varint_size(q[i] / pc.g) - 1;
+    return pc;
 }
 
-static uint64_t piece_scale(const rs_item *it, uint64_t g)
+static size_t piece_size(const rs_item *it, const piece *pc)
 {
-    return g ? (uint64_t)it->step * g : 1;
+    if (it->kind == KIND_PERIODIC)
+        return entry_size(periodic_inner(it->channel, pc->start, it->step, pc->samples, pc->vlen));
+    return entry_size(timestamped_inner(it->channel, pc->start, pc->scale, pc->dlen, pc->vlen));
 }
 
-/* Encoded size of samples [lo, hi) of an item, as an entry of its own. */
-static size_t piece_size(const rs_burst *b, const rs_item *it, size_t lo, size_t hi)
+/* Writes a piece's entry up to its values, which go at the returned address. */
+static uint8_t *put_piece_head(uint8_t *p, const rs_burst *b, const rs_item *it, size_t lo,
+                               size_t hi, const piece *pc)
 {
-    size_t m = hi - lo, vlen = m * it->itemsize;
+    size_t m = pc->samples;
     if (it->kind == KIND_PERIODIC) {
-        int64_t t0 = (int64_t)((uint64_t)it->start + (uint64_t)lo * (uint64_t)it->step);
-        return entry_size(periodic_inner(it->channel, t0, it->step, m, vlen));
+        p = put_entry_header(p, KIND_PERIODIC,
+                             periodic_inner(it->channel, pc->start, it->step, m, pc->vlen));
+        p = put_varint_field(p, 1, it->channel);
+        p = put_fixed64_field(p, 2, (uint64_t)pc->start);
+        p = put_varint_field(p, 3, (uint64_t)it->step);
+        p = put_varint_field(p, 4, m);
+        return put_len_header(p, 5, pc->vlen);
     }
-    uint64_t g = piece_divisor(b, lo, hi);
-    size_t dlen = piece_deltas(b, lo, hi, g, NULL);
-    return entry_size(timestamped_inner(it->channel, b->times[lo], piece_scale(it, g), dlen, vlen));
-}
-
-/* Appends samples [lo, hi) of an item to the message scratch as an entry of its own. */
-static rs_status put_piece(rs_burst *b, const rs_item *it, size_t lo, size_t hi, size_t size)
-{
-    size_t m = hi - lo, vlen = m * it->itemsize;
-    const uint8_t *values = b->wire.data + it->values + lo * it->itemsize;
-    uint8_t *dpos, *vpos;
-    if (buf_reserve(&b->message, size))
-        return RS_ENOMEM;
-    uint8_t *p = b->message.data + b->message.len;
-    if (it->kind == KIND_PERIODIC) {
-        int64_t t0 = (int64_t)((uint64_t)it->start + (uint64_t)lo * (uint64_t)it->step);
-        put_periodic(p, it->channel, t0, it->step, m, values, vlen, &vpos);
+    p = put_entry_header(p, KIND_TIMESTAMPED,
+                         timestamped_inner(it->channel, pc->start, pc->scale, pc->dlen, pc->vlen));
+    p = put_varint_field(p, 1, it->channel);
+    p = put_fixed64_field(p, 2, (uint64_t)pc->start);
+    p = put_varint_field(p, 3, pc->scale);
+    p = put_len_header(p, 4, pc->dlen);
+    *p++ = 0;
+    if (it->regular >= 0) {
+        memset(p, it->regular, m - 1);
+        p += m - 1;
     } else {
-        uint64_t g = piece_divisor(b, lo, hi);
-        b->deltas.len = 0;
-        if (buf_reserve(&b->deltas, 10 * m))
-            return RS_ENOMEM;
-        size_t dlen = piece_deltas(b, lo, hi, g, b->deltas.data);
-        put_timestamped(p, it->channel, b->times[lo], piece_scale(it, g), b->deltas.data, dlen,
-                        values, vlen, &dpos, &vpos);
+        const uint64_t *q = b->quotients + it->loaded;
+        for (size_t i = lo + 1; i < hi; i++)
+            p = put_varint(p, pc->g > 1 ? q[i] / pc->g : q[i]);
     }
-    b->message.len += size;
-    return RS_OK;
+    return put_len_header(p, 5, pc->vlen);
 }
 
 /* Even pieces within the target (or single samples). From k = size / target, a miss grows
@@ -483,7 +531,8 @@ static size_t count_pieces(const rs_burst *b, const rs_item *it, size_t target)
         size_t worst = 0, lo, hi;
         for (size_t j = 0; j < k; j++) {
             piece_bounds(n, k, j, &lo, &hi);
-            size_t size = piece_size(b, it, lo, hi);
+            piece pc = piece_of(b, it, lo, hi);
+            size_t size = piece_size(it, &pc);
             worst = size > worst ? size : worst;
         }
         if (worst <= target)
@@ -494,69 +543,168 @@ static size_t count_pieces(const rs_burst *b, const rs_item *it, size_t target)
     return n;
 }
 
-static rs_status append_wire(rs_burst *b, size_t from, size_t to)
+static rs_status new_message(rs_burst *b)
 {
-    if (buf_reserve(&b->message, to - from))
+    if (grow((void **)&b->messages, &b->cap_messages, b->nmessages + 1, sizeof *b->messages))
         return RS_ENOMEM;
-    memcpy(b->message.data + b->message.len, b->wire.data + from, to - from);
-    b->message.len += to - from;
+    rs_message *msg = &b->messages[b->nmessages++];
+    memset(msg, 0, sizeof *msg);
+    msg->first = b->nsegments;
     return RS_OK;
 }
 
-rs_status rs_pack_next(rs_burst *b, rs_packer *pk, rs_message *out)
+/* Adds a segment to the last message, opening a new one if it would overflow the target.
+ * Whole items right after whole items extend their run. */
+static rs_status add_segment(rs_burst *b, const rs_segment *seg, size_t target)
 {
-    size_t size = 0, run_from = 0, run_to = 0;
-    int scratch = 0; /* the message is being assembled in b->message */
+    rs_message *msg = &b->messages[b->nmessages - 1];
     rs_status st;
-    memset(out, 0, sizeof *out);
-    b->message.len = 0;
-    while (pk->item < b->nitems) {
-        const rs_item *it = &b->items[pk->item];
-        if (!pk->pieces && (it->size <= pk->target || !splittable(it))) {
-            if (size && size + it->size > pk->target)
-                break;
-            if (scratch) {
-                if ((st = append_wire(b, it->offset, it->offset + it->size)) != RS_OK)
-                    return st;
-            } else {
-                if (!size)
-                    run_from = it->offset;
-                run_to = it->offset + it->size;
-            }
+    if (msg->len && msg->len + seg->size > target) {
+        if ((st = new_message(b)) != RS_OK)
+            return st;
+        msg = &b->messages[b->nmessages - 1];
+    }
+    rs_segment *last = msg->count ? &b->segments[b->nsegments - 1] : NULL;
+    if (last && seg->run_to && last->run_to == seg->run_from) {
+        last->run_to = seg->run_to;
+        last->size += seg->size;
+    } else {
+        if (grow((void **)&b->segments, &b->cap_segments, b->nsegments + 1, sizeof *seg))
+            return RS_ENOMEM;
+        b->segments[b->nsegments++] = *seg;
+        msg->count++;
+    }
+    msg->len += seg->size;
+    return RS_OK;
+}
+
+rs_status rs_plan(rs_burst *b, size_t target)
+{
+    rs_status st;
+    b->nsegments = b->nmessages = b->nloaded = 0;
+    if (!b->nitems)
+        return RS_OK;
+    if ((st = new_message(b)) != RS_OK)
+        return st;
+    for (size_t i = 0; i < b->nitems; i++) {
+        rs_item *it = &b->items[i];
+        if (it->size <= target || !splittable(it)) {
+            rs_segment seg = {it->offset, it->offset + it->size, i, 0, 0, it->size};
+            if ((st = add_segment(b, &seg, target)) != RS_OK)
+                return st;
             if (it->kind == KIND_TIME_RANGE) {
-                out->has_range = 1;
-                out->range_start = it->start;
-                out->range_end = it->step;
+                rs_message *msg = &b->messages[b->nmessages - 1];
+                msg->has_range = 1;
+                msg->range_start = it->start;
+                msg->range_end = it->step;
             }
-            size += it->size;
-            pk->item++;
             continue;
         }
-        if (!pk->pieces) {
-            if (it->kind == KIND_TIMESTAMPED && (st = load_times(b, it)) != RS_OK)
-                return st;
-            pk->pieces = count_pieces(b, it, pk->target);
-            pk->piece = 0;
-        }
-        size_t lo, hi;
-        piece_bounds(it->samples, pk->pieces, pk->piece, &lo, &hi);
-        size_t psize = piece_size(b, it, lo, hi);
-        if (size && size + psize > pk->target)
-            break;
-        if (!scratch) {
-            scratch = 1;
-            if (size && (st = append_wire(b, run_from, run_to)) != RS_OK)
-                return st;
-        }
-        if ((st = put_piece(b, it, lo, hi, psize)) != RS_OK)
+        if (it->kind == KIND_TIMESTAMPED && it->regular < 0 && (st = load_times(b, it)) != RS_OK)
             return st;
-        size += psize;
-        if (++pk->piece == pk->pieces) {
-            pk->pieces = 0;
-            pk->item++;
+        size_t k = count_pieces(b, it, target);
+        for (size_t j = 0; j < k; j++) {
+            rs_segment seg = {0, 0, i, 0, 0, 0};
+            piece_bounds(it->samples, k, j, &seg.lo, &seg.hi);
+            piece pc = piece_of(b, it, seg.lo, seg.hi);
+            seg.size = piece_size(it, &pc);
+            if ((st = add_segment(b, &seg, target)) != RS_OK)
+                return st;
         }
     }
-    out->data = scratch ? b->message.data : b->wire.data + run_from;
-    out->len = size;
     return RS_OK;
+}
+
+/* ---- packing: each message's bytes, compressed --------------------------------- */
+
+typedef struct {
+    rs_buf message;     /* a message assembled by copying */
+    rs_buf stash;       /* wire bytes a piece's header covers while it is compressed in place */
+    size_t stash_at;
+} scratch;
+
+static size_t values_at(const rs_item *it, size_t lo) { return it->values + lo * it->itemsize; }
+
+/* A message that a piece leads, alone or followed by the whole items after its item, is
+ * compressed where it lies: the piece's header is written over the bytes just before its
+ * values (the previous piece's values, or the item's own header), kept aside meanwhile. */
+static int put_in_place(rs_burst *b, const rs_message *msg, scratch *s, const uint8_t **data)
+{
+    const rs_segment *seg = &b->segments[msg->first];
+    const rs_item *it = &b->items[seg->item];
+    if (seg->run_to || (msg->count == 2 ? seg->hi != it->samples || !seg[1].run_to
+                                         : msg->count != 1))
+        return 0;
+    piece pc = piece_of(b, it, seg->lo, seg->hi);
+    size_t head = seg->size - pc.vlen, values = values_at(it, seg->lo);
+    if (values - it->offset < head || buf_reserve(&s->stash, head))
+        return 0;
+    s->stash_at = values - head;
+    s->stash.len = head;
+    memcpy(s->stash.data, b->wire.data + s->stash_at, head);
+    put_piece_head(b->wire.data + s->stash_at, b, it, seg->lo, seg->hi, &pc);
+    *data = b->wire.data + s->stash_at;
+    return 1;
+}
+
+/* Message m's bytes: in the wire when it is whole items; in place when a piece leads it
+ * (unless in_place is 0: another thread may be reading the bytes before the piece); else
+ * assembled in the scratch. message_done puts back what an in-place header covered. */
+static rs_status message_data(rs_burst *b, size_t m, int in_place, scratch *s,
+                              const uint8_t **data)
+{
+    const rs_message *msg = &b->messages[m];
+    const rs_segment *seg = &b->segments[msg->first];
+    if (msg->count == 1 && seg->run_to) {
+        *data = b->wire.data + seg->run_from;
+        return RS_OK;
+    }
+    if (in_place && put_in_place(b, msg, s, data))
+        return RS_OK;
+    if (buf_reserve(&s->message, msg->len))
+        return RS_ENOMEM;
+    uint8_t *p = s->message.data;
+    for (size_t k = 0; k < msg->count; k++, seg++) {
+        if (seg->run_to) {
+            p = put_bytes(p, b->wire.data + seg->run_from, seg->run_to - seg->run_from);
+            continue;
+        }
+        const rs_item *it = &b->items[seg->item];
+        piece pc = piece_of(b, it, seg->lo, seg->hi);
+        p = put_piece_head(p, b, it, seg->lo, seg->hi, &pc);
+        p = put_bytes(p, b->wire.data + values_at(it, seg->lo), pc.vlen);
+    }
+    *data = s->message.data;
+    return RS_OK;
+}
+
+static void message_done(rs_burst *b, scratch *s)
+{
+    if (s->stash.len)
+        memcpy(b->wire.data + s->stash_at, s->stash.data, s->stash.len);
+    s->stash.len = 0;
+}
+
+void rs_compress_messages(rs_burst *b, size_t lo, size_t hi, char *const *out, const int *cap,
+                          int *size)
+{
+    scratch s;
+    memset(&s, 0, sizeof s);
+    for (size_t m = lo; m < hi; m++) {
+        const uint8_t *data;
+        /* The first message of a share that is not the first: the previous one, in another
+         * thread's share, may hold the bytes just before it. */
+        if (message_data(b, m, m > lo || lo == 0, &s, &data) != RS_OK) {
+            size[m] = -1;
+            break;
+        }
+        size[m] = LZ4_compress_default((const char *)data, out[m], (int)b->messages[m].len, cap[m]);
+        message_done(b, &s);
+        if (size[m] <= 0) {
+            size[m] = -1;
+            break;
+        }
+    }
+    free(s.message.data);
+    free(s.stash.data);
 }

@@ -31,6 +31,8 @@ typedef struct {
 typedef struct {
     uint8_t kind;       /* KIND_* of wire.h */
     uint8_t itemsize;   /* sample width (timestamped, periodic) */
+    int8_t regular;     /* timestamped: the one delta (0 or 1) of every sample but the
+                         * first, when sampling is regular; -1 otherwise */
     uint32_t channel;
     uint32_t samples;
     size_t offset;      /* entry start in wire */
@@ -39,17 +41,40 @@ typedef struct {
     size_t values;      /* offset of the sample bytes (timestamped, periodic) */
     int64_t start;      /* first timestamp, or time range start */
     int64_t step;       /* delta scale, interval, or time range end */
+    size_t loaded;      /* irregular timestamped item being split: its place in the times */
 } rs_item;
+
+/* A packed message is a list of segments: whole items (their bytes in the wire, run_to >
+ * run_from) or samples [lo, hi) of an item split into pieces. */
+typedef struct {
+    size_t run_from, run_to;
+    size_t item, lo, hi;
+    size_t size;        /* encoded bytes */
+} rs_segment;
+
+typedef struct {
+    size_t first, count; /* its segments */
+    size_t len;          /* uncompressed bytes */
+    int has_range;       /* it carries a time range: the last one is below */
+    int64_t range_start, range_end;
+} rs_message;
 
 typedef struct {
     rs_buf wire;        /* the burst, entry after entry */
     rs_item *items;
     size_t nitems, cap_items;
     rs_buf deltas;      /* scratch: packed deltas shared by the channels of one call */
-    rs_buf message;     /* scratch: a message holding split pieces */
-    int64_t *times;     /* scratch: timestamps of an item being split */
-    uint64_t *quotients; /* scratch: and its deltas, in units of its scale */
-    size_t times_cap;
+    /* The packing plan (rs_plan) */
+    rs_segment *segments;
+    size_t nsegments, cap_segments;
+    rs_message *messages;
+    size_t nmessages, cap_messages;
+    /* Irregular timestamped items being split: timestamps, deltas in units of the item's
+     * scale, and the running size of those deltas as varints. */
+    int64_t *times;
+    uint64_t *quotients;
+    size_t *varint_bytes;
+    size_t nloaded, cap_loaded;
 } rs_burst;
 
 void rs_burst_init(rs_burst *b);
@@ -70,22 +95,15 @@ rs_status rs_add_event(rs_burst *b, int32_t definition, const uint8_t *app, size
 rs_status rs_add_time_range(rs_burst *b, int64_t start, int64_t end);
 rs_status rs_add_session_json(rs_burst *b, const uint8_t *text, size_t len, size_t *size);
 
-/* Packing: call rs_pack_next until it returns 0 bytes. Each message is at most `target`
- * bytes unless one unsplittable item is larger; never over RS_MAX_MESSAGE. */
-typedef struct {
-    size_t target;
-    size_t item;        /* next item to place */
-    size_t piece, pieces; /* split progress of that item (pieces == 0: not split) */
-} rs_packer;
-
-typedef struct {
-    const uint8_t *data;  /* points into wire or the message scratch */
-    size_t len;
-    int has_range;        /* the message carries a time range: the last one is below */
-    int64_t range_start, range_end;
-} rs_message;
-
-void rs_pack_begin(rs_packer *pk, size_t target);
-rs_status rs_pack_next(rs_burst *b, rs_packer *pk, rs_message *out);
+/* Packing, in two steps. rs_plan cuts the burst into messages of at most `target` bytes
+ * (unless one unsplittable item is larger; never over RS_MAX_MESSAGE): items stay whole
+ * unless one alone is larger than the target, then it is split by sample ranges.
+ * rs_compress_messages then LZ4-compresses messages [lo, hi) of the plan: out[m] (room
+ * cap[m]) gets message m's block and size[m] its size, or -1 if it failed. Several threads
+ * may each compress a share, in contiguous ranges: the output does not depend on how the
+ * messages are shared out. */
+rs_status rs_plan(rs_burst *b, size_t target);
+void rs_compress_messages(rs_burst *b, size_t lo, size_t hi, char *const *out, const int *cap,
+                          int *size);
 
 #endif

@@ -9,16 +9,15 @@ cdef extern from "burst.h" nogil:
     ctypedef struct rs_buf:
         uint8_t *data
         size_t len
-    ctypedef struct rs_burst:
-        rs_buf wire
-        size_t nitems
-    ctypedef struct rs_packer:
-        pass
     ctypedef struct rs_message:
-        const uint8_t *data
         size_t len
         int has_range
         int64_t range_start, range_end
+    ctypedef struct rs_burst:
+        rs_buf wire
+        size_t nitems
+        rs_message *messages
+        size_t nmessages
     void rs_burst_init(rs_burst *b)
     void rs_burst_free(rs_burst *b)
     void rs_burst_clear(rs_burst *b)
@@ -34,5 +33,6 @@ cdef extern from "burst.h" nogil:
                            const double *raw, size_t nraw, size_t *size)
     rs_status rs_add_time_range(rs_burst *b, int64_t start, int64_t end)
     rs_status rs_add_session_json(rs_burst *b, const uint8_t *text, size_t len, size_t *size)
-    void rs_pack_begin(rs_packer *pk, size_t target)
-    rs_status rs_pack_next(rs_burst *b, rs_packer *pk, rs_message *out)
+    rs_status rs_plan(rs_burst *b, size_t target)
+    void rs_compress_messages(rs_burst *b, size_t lo, size_t hi, char *const *out,
+                              const int *cap, int *size)

@@ -129,3 +129,27 @@ def test_empty_input_adds_nothing():
     burst.timestamped([1, 2], [], np.zeros((2, 0)))
     burst.periodic(1, 0, 1, np.zeros(0, dtype=np.int8))
     assert len(burst) == 0 and burst.encode() == b""
+
+
+@pytest.mark.parametrize("regular", [True, False], ids=["regular", "irregular"])
+def test_threads_give_the_same_messages_and_leave_the_burst_as_it_was(regular):
+    rng = np.random.default_rng(7)
+    steps = np.full(25_000, 10**6) if regular else rng.integers(1, 4, 25_000) * 10**6
+    burst = rtastream.Burst()
+    burst.timestamped(range(8), START + np.cumsum(steps), rng.normal(size=(8, 25_000)))
+    burst.periodic(9, START, 10, rng.integers(0, 9, 30_000, dtype=np.int8))
+    burst.time_range(START, START + 1)
+    encoded = burst.encode()
+    one = burst.pack_with_time_ranges(threads=1)
+    assert len(one) > 20
+    for threads in (2, 3, None, 64):
+        assert burst.pack_with_time_ranges(threads=threads) == one
+    assert burst.encode() == encoded  # piece headers written in place were put back
+    assert b"".join(lz4_unpack(m) for m, _ in one) != encoded  # split: pieces, not the items
+    assert [e for m, _ in one for e in parse(lz4_unpack(m)).data][-1].time_range.end_time == START + 1
+
+
+@pytest.mark.parametrize("threads, error", [(0, ValueError), (-1, ValueError), ("2", TypeError)])
+def test_threads_must_be_a_positive_count(threads, error):
+    with pytest.raises(error, match="threads must be"):
+        rtastream.Burst().pack(threads=threads)

@@ -267,6 +267,13 @@ def target(value: Any) -> int:
     return value
 
 
+def threads(value: Any) -> int:
+    value = integer(value, "threads", INT64)
+    if value < 1:
+        raise ValueError(f"threads must be at least 1, or None for the machine's cores, got {value}")
+    return value
+
+
 # Errors found while encoding, worded once for both encoders.
 
 def _order_error(times: np.ndarray, index: int) -> ValueError:

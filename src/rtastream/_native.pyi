@@ -68,10 +68,11 @@ class Burst:
         """Remove every item; the buffers are kept for reuse."""
     def encode(self) -> bytes:
         """The uncompressed StreamDataBurst."""
-    def pack(self, target: SupportsIndex = 65536) -> list[bytes]:
-        """The burst as LZ4 raw-block messages of about `target` uncompressed bytes each."""
+    def pack(self, target: SupportsIndex = 65536, threads: SupportsIndex | None = None) -> list[bytes]:
+        """The burst as LZ4 raw-block messages of about `target` uncompressed bytes each;
+        threads: how many compress them (None: the cores, when the burst is large)."""
     def pack_with_time_ranges(
-        self, target: SupportsIndex = 65536
+        self, target: SupportsIndex = 65536, threads: SupportsIndex | None = None
     ) -> list[tuple[bytes, tuple[int, int] | None]]:
         """Like pack(), as (message, (start, end) or None) pairs."""
 

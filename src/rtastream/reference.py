@@ -187,9 +187,11 @@ class Burst:
         return stream.StreamDataBurst(data=self._items).SerializeToString()
 
     def pack_with_time_ranges(
-        self, target: int = columns.DEFAULT_TARGET
+        self, target: int = columns.DEFAULT_TARGET, threads: int | None = None
     ) -> list[tuple[bytes, tuple[int, int] | None]]:
         target = columns.target(target)
+        if threads is not None:  # one thread here, whatever is asked: the output is the same
+            columns.threads(threads)
         messages: list[list[Item]] = []
         size = 0
         for item in self._items:
@@ -202,8 +204,8 @@ class Burst:
                 size += piece_size
         return [(_compress(items), _last_range(items)) for items in messages]
 
-    def pack(self, target: int = columns.DEFAULT_TARGET) -> list[bytes]:
-        return [message for message, _ in self.pack_with_time_ranges(target)]
+    def pack(self, target: int = columns.DEFAULT_TARGET, threads: int | None = None) -> list[bytes]:
+        return [message for message, _ in self.pack_with_time_ranges(target, threads)]
 
 
 def _compress(items: list[Item]) -> bytes:
