@@ -227,6 +227,18 @@ cdef inline bint _ascii(object text) noexcept:
     return PyUnicode_CheckExact(text) and PyUnicode_IS_ASCII(text)
 
 
+cdef bint _plain_texts(object texts, size_t n) noexcept:
+    """One ASCII str, or a list of n of them."""
+    if _ascii(texts):
+        return True
+    if type(texts) is not list or len(<list>texts) != n:
+        return False
+    for text in <list>texts:
+        if not _ascii(text):
+            return False
+    return True
+
+
 cdef inline const uint8_t *_text(object text, Py_ssize_t *n):
     """The UTF-8 bytes of an ASCII str (its own buffer) or of bytes."""
     if type(text) is bytes:
@@ -385,6 +397,41 @@ cdef class Burst:
             columns.periodic(channel_id, start, interval, values)  # raises the error, worded
         _check(st)
 
+    def periodics(self, channel_ids, start, interval, values):
+        """Append one PeriodicData per channel, all sampled at start, start + interval, ...
+        (ns): values is 2-D (channels, samples)."""
+        cdef int64_t t0, step
+        cdef Ids ids
+        cdef bint fast = (_plain_int64(start, &t0) and _plain_int64(interval, &step) and step > 0
+                          and _plain_values(values, 2))
+        _ids_alloc(&ids, cnp.PyArray_DIM(<cnp.ndarray>values, 0) if fast else 0)
+        try:
+            if not (fast and _plain_ids(channel_ids, ids.n, ids.ptr)):
+                checked, t0, step, values = columns.periodics(channel_ids, start, interval, values)
+                _ids_from_array(&ids, checked)
+            self._periodics(&ids, t0, step, <cnp.ndarray>values)
+        finally:
+            _ids_free(&ids)
+
+    cdef int _periodics(self, Ids *ids, int64_t t0, int64_t step, cnp.ndarray samples) except -1:
+        cdef const uint8_t *p = <const uint8_t *>cnp.PyArray_DATA(samples)
+        cdef size_t n = cnp.PyArray_DIM(samples, 1), itemsize = cnp.PyArray_ITEMSIZE(samples)
+        cdef size_t wire0 = self.c.wire.len, items0 = self.c.nitems
+        cdef rs_status st = RS_OK
+        cdef Py_ssize_t c
+        self._enter()
+        cdef PyThreadState *gil = _release_gil(cnp.PyArray_NBYTES(samples))
+        for c in range(ids.n):
+            st = rs_add_periodic(&self.c, ids.ptr[c], t0, step, p + c * n * itemsize, n, itemsize)
+            if st != RS_OK:
+                self.c.wire.len, self.c.nitems = wire0, items0
+                break
+        _restore_gil(gil)
+        self.busy = False
+        if st == RS_EOVERFLOW:
+            columns.periodic(0, t0, step, samples[0])  # raises the error, worded
+        return _check(st)
+
     def row(self, channel_ids, timestamp, buffer):
         """Append RowData: one row of several channels, packed in channel order."""
         cdef int64_t t
@@ -405,6 +452,108 @@ cdef class Burst:
         finally:
             _ids_free(&ids)
         _check(st, "row", size)
+
+    def rows(self, channel_ids, timestamps, values):
+        """Append one RowData per timestamp, all of the same channels: values is 2-D
+        (instants, channels) of one dtype, or structured, one record per instant and one
+        field per channel."""
+        cdef Ids ids
+        cdef bint fast = (_plain(timestamps, 1) and cnp.PyArray_TYPE(<cnp.ndarray>timestamps) == cnp.NPY_INT64
+                          and _plain_values(values, 2)
+                          and cnp.PyArray_DIM(<cnp.ndarray>values, 0) == cnp.PyArray_DIM(<cnp.ndarray>timestamps, 0))
+        _ids_alloc(&ids, cnp.PyArray_DIM(<cnp.ndarray>values, 1) if fast else 0)
+        try:
+            if not (fast and _plain_ids(channel_ids, ids.n, ids.ptr)):
+                checked, timestamps, values = columns.rows(channel_ids, timestamps, values)
+                _ids_from_array(&ids, checked)
+            self._rows(&ids, <cnp.ndarray>timestamps, <cnp.ndarray>values)
+        finally:
+            _ids_free(&ids)
+
+    cdef int _rows(self, Ids *ids, cnp.ndarray times, cnp.ndarray data) except -1:
+        cdef const int64_t *t = <const int64_t *>cnp.PyArray_DATA(times)
+        cdef const uint8_t *p = <const uint8_t *>cnp.PyArray_DATA(data)
+        cdef size_t nrows = cnp.PyArray_DIM(times, 0), width = cnp.PyArray_NBYTES(data) // max(nrows, 1)
+        cdef size_t wire0 = self.c.wire.len, items0 = self.c.nitems, size = 0, r
+        cdef rs_status st = RS_OK
+        self._enter()
+        for r in range(nrows):
+            st = rs_add_row(&self.c, ids.ptr, ids.n, t[r], p + r * width, width, &size)
+            if st != RS_OK:
+                self.c.wire.len, self.c.nitems = wire0, items0
+                break
+        self.busy = False
+        return _check(st, "row", size)
+
+    def events(self, definition_ids, timestamps, status_texts="", raw_data=(), app_names=""):
+        """Append one Event per timestamp: definition_ids one per event, status_texts and
+        app_names one str for all or one per event, raw_data 2-D (events, numbers)."""
+        cdef size_t n, i
+        cdef bint fast = (type(definition_ids) is list and _plain(timestamps, 1)
+                          and cnp.PyArray_TYPE(<cnp.ndarray>timestamps) == cnp.NPY_INT64
+                          and (type(raw_data) is tuple and not raw_data
+                               or _plain(raw_data, 2) and cnp.PyArray_TYPE(<cnp.ndarray>raw_data) == cnp.NPY_FLOAT64))
+        if fast:
+            n = cnp.PyArray_DIM(<cnp.ndarray>timestamps, 0)
+            fast = (len(definition_ids) == n and _plain_texts(status_texts, n) and _plain_texts(app_names, n)
+                    and (type(raw_data) is tuple or cnp.PyArray_DIM(<cnp.ndarray>raw_data, 0) == n))
+        cdef int32_t *defs = NULL
+        cdef int64_t v
+        if fast:
+            defs = <int32_t *>malloc(max(n, 1) * sizeof(int32_t))
+            if defs == NULL:
+                raise MemoryError()
+            for i in range(n):
+                if not (_plain_int64(definition_ids[i], &v) and -2**31 <= v < 2**31):
+                    fast = False
+                    break
+                defs[i] = <int32_t>v
+        try:
+            if not fast:
+                ids, timestamps, status_texts, raw_data, app_names = columns.events(
+                    definition_ids, timestamps, status_texts, raw_data, app_names)
+                n = len(timestamps)
+                free(defs)
+                defs = <int32_t *>malloc(max(n, 1) * sizeof(int32_t))
+                if defs == NULL:
+                    raise MemoryError()
+                memcpy(defs, cnp.PyArray_DATA(<cnp.ndarray>ids), n * sizeof(int32_t))
+            raw = np.zeros((n, 0)) if type(raw_data) is tuple else raw_data
+            self._events(n, defs, <cnp.ndarray>timestamps, status_texts, <cnp.ndarray>raw, app_names)
+        finally:
+            free(defs)
+
+    cdef int _events(self, size_t n, const int32_t *defs, cnp.ndarray times, object status,
+                     cnp.ndarray raw, object apps) except -1:
+        cdef const int64_t *t = <const int64_t *>cnp.PyArray_DATA(times)
+        cdef const double *r = <const double *>cnp.PyArray_DATA(raw)
+        cdef size_t k = cnp.PyArray_DIM(raw, 1), wire0 = self.c.wire.len, items0 = self.c.nitems
+        cdef size_t i, size = 0
+        cdef Py_ssize_t status_len = 0, app_len = 0
+        cdef const uint8_t *status_ptr = NULL
+        cdef const uint8_t *app_ptr = NULL
+        cdef bint one_status = type(status) is str or type(status) is bytes
+        cdef bint one_app = type(apps) is str or type(apps) is bytes
+        cdef rs_status st = RS_OK
+        if one_status:
+            status_ptr = _text(status, &status_len)
+        if one_app:
+            app_ptr = _text(apps, &app_len)
+        self._enter()
+        try:
+            for i in range(n):
+                if not one_status:
+                    status_ptr = _text((<list>status)[i], &status_len)
+                if not one_app:
+                    app_ptr = _text((<list>apps)[i], &app_len)
+                st = rs_add_event(&self.c, defs[i], app_ptr, app_len, t[i], status_ptr, status_len,
+                                  r + i * k, k, &size)
+                if st != RS_OK:
+                    self.c.wire.len, self.c.nitems = wire0, items0
+                    break
+        finally:
+            self.busy = False
+        return _check(st, "event", size)
 
     def event(self, definition_id, timestamp, status_text="", raw_data=(), app_name=""):
         """Append an Event."""

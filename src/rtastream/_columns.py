@@ -193,6 +193,77 @@ def check_order(times: np.ndarray, previous: int | None = None) -> None:
         raise _order_error(np.array([previous, times[0]]), 1)
 
 
+_channel_ids = channel_ids  # the column functions take arguments of this name
+
+
+def periodics(channel_ids: Any, start: Any, interval: Any, values: Any) -> tuple[np.ndarray, int, int, np.ndarray]:
+    """(channel ids, start, interval, samples as (channels, samples)) for Burst.periodics:
+    several channels sampled alike, every sample time within int64."""
+    samples = _values(values)
+    if samples.ndim != 2:
+        raise ValueError(f"values must be 2-D (channels, samples), got {samples.ndim}-D")
+    ids = _channel_ids(channel_ids)
+    if len(ids) != samples.shape[0]:
+        raise ValueError(f"channel_ids has {len(ids)} ids but values has {samples.shape[0]} rows")
+    _, start, step, _ = periodic(0, start, interval, samples[0] if len(samples) else samples.reshape(-1))
+    return ids, start, step, samples
+
+
+def rows(channel_ids: Any, timestamps_: Any, values_: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(channel ids, timestamps, rows as bytes (instants, row bytes)) for Burst.rows: values
+    2-D (instants, channels) of one dtype, or a structured array of one record per instant
+    and one field per channel."""
+    ids, times = _channel_ids(channel_ids), timestamps(timestamps_)
+    value = np.asarray(values_)
+    if value.dtype.names is not None:
+        if value.ndim != 1:
+            raise ValueError(f"values must be 1-D when structured, got {value.ndim}-D")
+        if len(value.dtype.names) != len(ids):
+            raise ValueError(f"values has {len(value.dtype.names)} fields but channel_ids has {len(ids)} ids")
+        packed = np.dtype([(name, _value_dtype(value.dtype.fields[name][0], f"values field {name!r}"))
+                           for name in value.dtype.names])
+        data = np.ascontiguousarray(value.astype(packed)).view(np.uint8).reshape(len(value), -1)
+    else:
+        array = _values(value)
+        if array.ndim != 2:
+            raise ValueError(f"values must be 2-D (instants, channels), got {array.ndim}-D")
+        if array.shape[1] != len(ids):
+            raise ValueError(f"values has {array.shape[1]} columns but channel_ids has {len(ids)} ids")
+        data = array.view(np.uint8).reshape(len(array), -1)
+    if len(data) != len(times):
+        raise ValueError(f"timestamps has {len(times)} instants but values has {len(data)} rows")
+    return ids, times, data
+
+
+def events(definition_ids: Any, timestamps_: Any, status_texts: Any, raw_data_: Any,
+           app_names: Any) -> tuple[np.ndarray, np.ndarray, list[bytes], np.ndarray, list[bytes]]:
+    """(definition ids as int32, timestamps, status texts, raw data as (events, doubles),
+    app names) for Burst.events: texts are one str for all or one per event."""
+    times = timestamps(timestamps_)
+    n = len(times)
+    ids = np.asarray(definition_ids)
+    if ids.ndim != 1 or ids.size and ids.dtype.kind not in "iu":
+        raise TypeError(f"definition_ids must be a sequence of integers, not {ids.dtype}")
+    if len(ids) != n:
+        raise ValueError(f"definition_ids has {len(ids)} ids but timestamps has {n} events")
+    for bad in ids[(ids < INT32[0]) | (ids > INT32[1])][:1]:
+        raise ValueError(f"definition_ids must fit int32 ({INT32[0]}..{INT32[1]}), got {bad}")
+    raw = np.zeros((n, 0)) if isinstance(raw_data_, tuple) and not raw_data_ else raw_data(raw_data_, ndim=2)
+    if len(raw) != n:
+        raise ValueError(f"raw_data has {len(raw)} rows but timestamps has {n} events")
+    return (np.ascontiguousarray(ids, dtype=np.int32), times, _texts(status_texts, "status_texts", n),
+            raw, _texts(app_names, "app_names", n))
+
+
+def _texts(value: Any, name: str, n: int) -> list[bytes]:
+    if isinstance(value, str):
+        return [text(value, name)] * n
+    texts = [text(t, name) for t in value]
+    if len(texts) != n:
+        raise ValueError(f"{name} has {len(texts)} texts but timestamps has {n} events")
+    return texts
+
+
 def row_buffer(value: Any, nchannels: int) -> bytes | memoryview | np.ndarray:
     """The row's bytes, little-endian, from one of:
     - one value per channel: a numeric array or typed buffer, any byte order and layout;
@@ -250,13 +321,15 @@ def session_json(value: Any) -> bytes:
     return text(value, "session_json")
 
 
-def raw_data(value: Any) -> np.ndarray:
+def raw_data(value: Any, ndim: int = 1) -> np.ndarray:
+    """float64 numbers: a flat sequence (ndim 1), or one row per event (ndim 2)."""
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError("raw_data must be a sequence of numbers") from None
-    if array.ndim != 1:
-        raise ValueError(f"raw_data must be a flat sequence of numbers, got {array.ndim}-D")
+    if array.ndim != ndim:
+        shape = "a flat sequence of numbers" if ndim == 1 else "2-D (events, numbers)"
+        raise ValueError(f"raw_data must be {shape}, got {array.ndim}-D")
     return np.ascontiguousarray(array, dtype="<f8")
 
 

@@ -46,6 +46,26 @@ class Burst:
         self, channel_id: SupportsIndex, start: _Time, interval: SupportsIndex, values: ArrayLike
     ) -> None:
         """Append PeriodicData: samples at start, start + interval, ... (ns)."""
+    def periodics(
+        self, channel_ids: Sequence[SupportsIndex] | ArrayLike, start: _Time,
+        interval: SupportsIndex, values: ArrayLike,
+    ) -> None:
+        """Append one PeriodicData per channel, all sampled at start, start + interval, ...
+        (ns): values is 2-D (channels, samples)."""
+    def rows(
+        self, channel_ids: Sequence[SupportsIndex] | ArrayLike, timestamps: ArrayLike,
+        values: ArrayLike,
+    ) -> None:
+        """Append one RowData per timestamp, all of the same channels: values is 2-D
+        (instants, channels) of one dtype, or structured, one record per instant and one
+        field per channel."""
+    def events(
+        self, definition_ids: Sequence[SupportsIndex] | ArrayLike, timestamps: ArrayLike,
+        status_texts: str | Sequence[str] = "", raw_data: ArrayLike = (),
+        app_names: str | Sequence[str] = "",
+    ) -> None:
+        """Append one Event per timestamp: definition_ids one per event, status_texts and
+        app_names one str for all or one per event, raw_data 2-D (events, numbers)."""
     def row(
         self, channel_ids: _ChannelIds, timestamp: _Time, buffer: _RowBuffer,
     ) -> None:

@@ -138,6 +138,24 @@ class Burst:
             chunk = samples[lo : lo + columns.MAX_SAMPLES]
             self._append(_periodic(channel, start + lo * interval, interval, len(chunk), chunk.tobytes()))
 
+    def periodics(self, channel_ids: Any, start: Any, interval: Any, values: Any) -> None:
+        ids, start, interval, samples = columns.periodics(channel_ids, start, interval, values)
+        for channel, row in zip(ids, samples):
+            self.periodic(int(channel), start, interval, row)
+
+    def rows(self, channel_ids: Any, timestamps: Any, values: Any) -> None:
+        ids, times, data = columns.rows(channel_ids, timestamps, values)
+        for t, row in zip(times, data):
+            self.row(ids, int(t), row.tobytes())
+
+    def events(self, definition_ids: Any, timestamps: Any, status_texts: Any = "",
+               raw_data: Any = (), app_names: Any = "") -> None:
+        ids, times, texts, raw, apps = columns.events(definition_ids, timestamps, status_texts,
+                                                      raw_data, app_names)
+        for event in zip(ids.tolist(), times.tolist(), texts, raw, apps):
+            definition, t, text, numbers, app = event
+            self.event(definition, t, text.decode(), numbers, app.decode())
+
     def row(self, channel_ids: Any, timestamp: Any, buffer: Any) -> None:
         ids = columns.channel_ids(channel_ids)
         timestamp = columns.integer(timestamp, "timestamp", columns.INT64)
