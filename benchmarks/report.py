@@ -18,6 +18,7 @@ from pathlib import Path
 from benchmarks.workloads import PERIOD, PROFILES
 
 RTA, PURE, LZ4, COPY = "rtastream", "pure-python", "lz4 floor", "copy floor"
+FRESH, PER_ITEM, ONE_BLOCK = "rtastream, fresh Burst", "rtastream, one call per item", "lz4 one block"
 BARE_THREAD, BARE_INLINE = "floor: bare I/O thread", "floor: bare, caller sends"
 
 ENCODE_TARGETS = [
@@ -26,6 +27,11 @@ ENCODE_TARGETS = [
     ("timestamped 1000x8 sine", 15.0, None),
     ("timestamped 3x10 sine", 10.0, None),
 ]
+FLOOR_TARGET = 1.2
+"""Encoding: at most this times the LZ4 floor, from 100 B of values up."""
+IDS_TARGET = 1.05
+THREADS_TARGET = 1.6
+DECODE_TARGET = 3.0
 WRITE_FLOOR_TARGET = 0.80
 END_TO_END_TARGET = 10.0
 
@@ -38,8 +44,10 @@ writer figures, where a redis-server competes with the writer for the same cores
 Every variant of a workload runs in the same session, back to back, and is reported as the
 best of its rounds, so the *ratios* are much steadier than the absolute times, but not steady:
 compare ratios within one run, not absolute times across runs.
-The floors are not competitors: python-lz4 compressing the bytes rtastream's encoder produced
-(the encoder cannot beat the compression it includes), a plain copy of the sample values, and
+The floors are not competitors: python-lz4 compressing the very bytes rtastream compresses,
+message by message (the encoder cannot beat the compression it includes; the sample sweep
+also shows the whole burst compressed as one block, as this floor was measured before), a
+plain copy of the sample values, and
 `redis-benchmark` (one connection, 16 pipelined requests) sending the same payload to the same
 server. The pure-Python path is what a careful user would write without rtastream: official
 protobuf classes (upb), numpy for the deltas and their gcd, one StreamDataBurst, python-lz4,
@@ -140,6 +148,8 @@ def encode_section(groups: dict) -> list[str]:
             info["workload"], fmt_bytes(info["value_bytes"]),
             fmt_ratio(best(v[PURE]) / rta) if PURE in v else "-",
             fmt_ratio(rta / best(v[LZ4])) if LZ4 in v else "-",
+            *(fmt_ratio(best(v[k]) / best(v[LZ4])) if k in v and LZ4 in v else "-"
+              for k in (FRESH, PER_ITEM)),
             fmt_ratio(rta / best(v[COPY])) if COPY in v else "-",
         ])
         abs_rows.append([
@@ -150,9 +160,11 @@ def encode_section(groups: dict) -> list[str]:
         ])
     return [
         "## Encoding one burst (build + pack)", "",
-        "A fresh `rtastream.Burst`, the workload's items plus a time range, then `pack()` "
-        "(LZ4 raw blocks of about 64 KiB). The pure-Python path builds the same burst with "
-        "protobuf and compresses it with python-lz4.", "",
+        "An `rtastream.Burst` reused with `clear()` (as the writers keep theirs), the "
+        "workload's items plus a time range, then `pack()` (LZ4 raw blocks of about 64 KiB); "
+        "periodic, row and event items by the column APIs (`periodics`, `rows`, `events`). "
+        "Beside it: a fresh Burst each time, and one call per item. The pure-Python path "
+        "builds the same burst with protobuf and compresses it with python-lz4.", "",
         f"Workloads are `kind channels x samples profile`, timestamps every {PERIOD // 10**6} ms "
         "unless irregular; `periodic` is one PeriodicData per channel, `row` one RowData per "
         "instant (128 rows of 64 float64), `event` 100 events of 4 raw doubles. Profiles:", "",
@@ -160,11 +172,45 @@ def encode_section(groups: dict) -> list[str]:
         "Ratios (best of rounds; above 1x in the first column means rtastream is faster, the "
         "floor columns say how many times the floor's time rtastream takes):", "",
         *table(["workload", "values", "speed-up vs pure-Python", "time vs lz4 floor",
+                "fresh Burst vs lz4 floor", "one call per item vs lz4 floor",
                 "time vs copy floor"], ratio_rows),
         "Absolute (best of rounds):", "",
         *table(["workload", "rtastream", "pure-Python", "lz4 floor", "copy floor",
                 "rtastream MB/s of values", "rtastream ns/sample"], abs_rows),
     ]
+
+
+def _floor_rows(groups: dict) -> list[list[str]]:
+    """Every encode workload and sweep point from 100 B of values up, against the floor."""
+    rows = []
+    for prefix in ("encode: ", "sweep channels: ", "sweep samples: "):
+        for info, v in encode_groups(groups, prefix):
+            if LZ4 in v and info["value_bytes"] >= 100:
+                got = best(v[RTA]) / best(v[LZ4])
+                rows.append([f"{prefix}{info['workload']}: time vs lz4 floor", f"<= {FLOOR_TARGET:g}x",
+                             f"{got:.3f}x", _met(got <= FLOOR_TARGET)])
+    return rows
+
+
+def _speed_rows(groups: dict) -> list[list[str]]:
+    rows = []
+    for name, v in groups.items():
+        if name.startswith("channel ids: ") and "numpy array" in v:
+            array = best(v["numpy array"])
+            for form in ("list", "tuple", "range"):
+                if form in v:
+                    got = best(v[form]) / array
+                    rows.append([f"{name}: ids as a {form} vs a numpy array", f"<= {IDS_TARGET:g}x",
+                                 f"{got:.3f}x", _met(got <= IDS_TARGET)])
+        if name.startswith("pack threads: ") and "1 thread" in v and "2 threads" in v:
+            got = best(v["1 thread"]) / best(v["2 threads"])
+            rows.append([f"{name}: speed-up of 2 threads over 1", f">= {THREADS_TARGET:g}x",
+                         fmt_ratio(got), _met(got >= THREADS_TARGET)])
+        if name == "decode: timestamped 64x128 sine" and RTA in v and LZ4 in v:
+            got = best(v[RTA]) / best(v[LZ4])
+            rows.append([f"{name}: time vs lz4 floor (decompression alone)",
+                         f"<= {DECODE_TARGET:g}x", f"{got:.3f}x", _met(got <= DECODE_TARGET)])
+    return rows
 
 
 def targets_section(groups: dict) -> list[str]:
@@ -182,6 +228,7 @@ def targets_section(groups: dict) -> list[str]:
             got = rta / best(v[LZ4])
             rows.append([f"{workload}: build + pack time vs lz4 alone", f"<= {lz4_cap:g}x",
                          f"{got:.3f}x", _met(got <= lz4_cap)])
+    rows += _floor_rows(groups) + _speed_rows(groups)
     for name, v in groups.items():
         if not name.startswith("write: "):
             continue
@@ -221,12 +268,14 @@ def sweep_section(groups: dict, plot_link: str) -> list[str]:
                 str(info[key]), fmt_bytes(info["value_bytes"]),
                 fmt_ratio(best(v[PURE]) / rta) if PURE in v else "-",
                 fmt_ratio(rta / best(v[LZ4])) if LZ4 in v else "-",
+                fmt_ratio(rta / best(v[ONE_BLOCK])) if ONE_BLOCK in v else "-",
                 fmt_time(rta), f"{rta / info['total_samples'] * 1e9:.1f}",
                 fmt_time(best(v[PURE])) if PURE in v else "-",
                 f"{best(v[PURE]) / info['total_samples'] * 1e9:.0f}" if PURE in v else "-",
             ])
         lines += [f"### {title}", ""] + table(
-            [key, "values", "speed-up vs pure-Python", "time vs lz4 floor", "rtastream / burst",
+            [key, "values", "speed-up vs pure-Python", "time vs lz4 floor",
+             "time vs lz4 of the burst as one block", "rtastream / burst",
              "rtastream ns/sample", "pure-Python / burst", "pure-Python ns/sample"], rows)
         if split:
             lines += [f"At {key} = {', '.join(split)}, single items are larger than pack()'s "
@@ -236,6 +285,62 @@ def sweep_section(groups: dict, plot_link: str) -> list[str]:
         return []
     return ["## How cost grows", "",
             f"![throughput vs burst size]({plot_link})", ""] + lines
+
+
+def ids_section(groups: dict) -> list[str]:
+    lines = []
+    for name, v in groups.items():
+        if name.startswith("channel ids: ") and "numpy array" in v:
+            array = best(v["numpy array"])
+            rows = [[form, fmt_time(best(b)), fmt_ratio(best(b) / array)] for form, b in v.items()]
+            lines += [f"### {name}", "", "Build + pack of the same burst, the channel ids given "
+                      "in four forms (one Burst reused with `clear()`).", ""]
+            lines += table(["channel ids as", "time", "vs numpy array"], rows)
+    return ["## Channel ids as lists, tuples, ranges", ""] + lines if lines else []
+
+
+def threads_section(groups: dict) -> list[str]:
+    lines = []
+    for name, v in groups.items():
+        if name.startswith("pack threads: ") and "1 thread" in v:
+            one = best(v["1 thread"])
+            info = v["1 thread"]["extra_info"]
+            rows = [[label, fmt_time(best(b)), fmt_ratio(one / best(b)),
+                     f"{info['value_bytes'] / best(b) / 1e6:.0f}"] for label, b in v.items()]
+            lines += [f"### {name}", "",
+                      f"`pack(threads=...)` of one built burst ({info['messages']} messages; "
+                      f"this machine has {info['cores']} cores): the messages are compressed "
+                      "by a pool of threads, the C core running without the GIL; they are "
+                      "byte-identical whatever the number.", ""]
+            lines += table(["threads", "time", "speed-up vs 1 thread", "MB/s of values"], rows)
+    return ["## Packing on several cores", ""] + lines if lines else []
+
+
+def decode_section(groups: dict) -> list[str]:
+    rows = []
+    for name, v in groups.items():
+        if not name.startswith("decode: ") or RTA not in v:
+            continue
+        info, rta = v[RTA]["extra_info"], best(v[RTA])
+        read = v.get("rtastream + timestamps and values")
+        rows.append([
+            info["workload"], str(info["items"]), fmt_bytes(info["message_bytes"]),
+            fmt_ratio(rta / best(v[LZ4])) if LZ4 in v else "-",
+            fmt_ratio(rta / best(v["rtastream.unpack"])) if "rtastream.unpack" in v else "-",
+            fmt_ratio(best(read) / best(v[LZ4])) if read and LZ4 in v else "-",
+            fmt_ratio(best(v[PURE]) / rta) if PURE in v else "-",
+            fmt_time(rta), fmt_time(best(v[LZ4])) if LZ4 in v else "-",
+        ])
+    if not rows:
+        return []
+    return ["## Decoding one message", "",
+            "`rtastream.decode` (the wire format parsed in C; values are views of the "
+            "decompressed message, timestamps computed when read) beside LZ4 decompression "
+            "alone: python-lz4 with the 1 MiB cap a reader must give it (the floor), and "
+            "`rtastream.unpack`. The pure-Python twin decodes with protobuf.", "",
+            *table(["workload", "items", "message", "time vs lz4 floor", "time vs unpack",
+                    "with every item's timestamps and values, vs lz4 floor",
+                    "speed-up vs pure-Python", "rtastream", "lz4 floor"], rows)]
 
 
 def write_rate(bench: dict) -> float:
@@ -377,7 +482,8 @@ def plot(groups: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), gridspec_kw={"width_ratios": [2, 2, 1]})
+    axes[1].sharey(axes[0])
     styles = {RTA: ("C0", "o-"), PURE: ("C3", "s-"), LZ4: ("0.4", "--")}
     for ax, prefix, key, title in (
         (axes[0], "sweep channels: ", "channels", "1 to 10 000 channels x 16 samples"),
@@ -398,6 +504,14 @@ def plot(groups: dict, path: Path) -> None:
         ax.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("encode throughput (MB/s of sample values)")
     axes[0].legend()
+    threads = next((v for name, v in groups.items() if name.startswith("pack threads: ")), {})
+    if threads:
+        labels = list(threads)
+        one = best(threads["1 thread"]) if "1 thread" in threads else None
+        axes[2].bar(labels, [one / best(threads[k]) if one else 0 for k in labels], color="C0")
+        axes[2].set_title("pack() of 40 x 25 000, speed-up")
+        axes[2].set_ylabel("speed-up vs 1 thread")
+        axes[2].grid(True, axis="y", alpha=0.3)
     fig.suptitle("Burst build + pack throughput vs burst size (best of rounds)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -413,7 +527,8 @@ def markdown(data: dict, groups: dict, plot_link: str = "benchmarks.png") -> str
         HONESTY, "", steadiness(data), "",
     ]
     lines += targets_section(groups) + encode_section(groups) + sweep_section(groups, plot_link)
-    for section in (write_section, memory_section, queue_section, live_section):
+    for section in (ids_section, threads_section, decode_section, write_section, memory_section,
+                    queue_section, live_section):
         lines += section(groups)
     lines += machine_section(data)
     return "\n".join(lines)

@@ -32,6 +32,7 @@ def results() -> dict:
             bench(group, report.PURE, 360e-6, **ENCODE),
             bench(group, report.LZ4, 25e-6, **ENCODE),
             bench(group, report.COPY, 1e-6, **ENCODE),
+            bench(group, report.PER_ITEM, 35e-6, **ENCODE),
             bench("write: pre-packed", report.RTA, 0.125, redis_benchmark_rps=[10000.0, 8000.0],
                   **WRITE),
             bench("write: encode + write", report.RTA, 0.3, **WRITE),
@@ -47,7 +48,8 @@ def test_report_computes_ratios_and_targets(tmp_path):
     path.write_text(json.dumps(results()))
     data, groups = report.load(path)
     text = report.markdown(data, groups)
-    assert "| timestamped 64x128 sine | 64 KiB | 12x | 1.2x | 30x |" in text
+    assert "| timestamped 64x128 sine | 64 KiB | 12x | 1.2x | - | 1.4x | 30x |" in text
+    assert "| encode: timestamped 64x128 sine: time vs lz4 floor | <= 1.2x | 1.200x | yes |" in text
     assert "| timestamped 64x128 sine: build + pack time vs lz4 alone | <= 1.1x | 1.200x | **no** |" in text
     # 1000 bursts in 0.125 s = 8000/s: 80 % of the best floor; each round 80 % of its own floor.
     assert "vs redis-benchmark XADD (best vs best; median of paired rounds 80%) | >= 80% | 80% | yes" in text
@@ -63,6 +65,31 @@ def test_report_computes_ratios_and_targets(tmp_path):
             "benchmark's median round took 13% longer than its best on average, and at most 13% "
             "longer (write: encode + write, rtastream).") in text
     assert "issue" not in text.lower()
+
+
+def test_report_speed_sections():
+    ids = "channel ids: timestamped 64x128 sine"
+    threads = "pack threads: timestamped 40x25000 sine"
+    decode = "decode: timestamped 64x128 sine"
+    info = dict(messages=200, cores=2, value_bytes=8_000_000)
+    dec = dict(workload="timestamped 64x128 sine", items=65, message_bytes=66_000)
+    benches = [
+        bench(ids, "numpy array", 20e-6), bench(ids, "list", 21e-6), bench(ids, "range", 22e-6),
+        bench(threads, "1 thread", 1.6e-3, **info), bench(threads, "2 threads", 0.8e-3, **info),
+        bench(decode, report.RTA, 9e-6, **dec), bench(decode, report.LZ4, 4e-6, **dec),
+        bench(decode, "rtastream.unpack", 3e-6, **dec), bench(decode, report.PURE, 270e-6, **dec),
+    ]
+    groups: dict = {}
+    for b in benches:
+        groups.setdefault(b["group"], {})[b["extra_info"]["variant"]] = b
+    text = "\n".join(report.targets_section(groups) + report.ids_section(groups)
+                     + report.threads_section(groups) + report.decode_section(groups))
+    assert f"| {ids}: ids as a list vs a numpy array | <= 1.05x | 1.050x | yes |" in text
+    assert f"| {ids}: ids as a range vs a numpy array | <= 1.05x | 1.100x | **no** |" in text
+    assert f"| {threads}: speed-up of 2 threads over 1 | >= 1.6x | 2x | yes |" in text
+    assert f"| {decode}: time vs lz4 floor (decompression alone) | <= 3x | 2.250x | yes |" in text
+    assert "| 2 threads | 800 µs | 2x | 10000 |" in text
+    assert "| timestamped 64x128 sine | 65 | 64.5 KiB | 2.25x | 3x | - | 30x | 9 µs | 4 µs |" in text
 
 
 def test_report_plots_and_links_the_plot_from_the_page(tmp_path):
