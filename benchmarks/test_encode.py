@@ -33,7 +33,7 @@ def test_encode_one_call_per_item(benchmark, w):
     """The per-item kinds by one call per item, beside the column APIs above."""
     benchmark.group = f"encode: {w.name}"
     benchmark.extra_info.update(variant="rtastream, one call per item", workload=w.name)
-    benchmark(variants.rtastream_encoder(w, variants.fill_per_item))
+    benchmark(variants.rtastream_encoder(w, variants.per_item_calls))
 
 
 SWEEP_VARIANTS = ["rtastream", "pure-python", "lz4 floor"]

@@ -79,6 +79,22 @@ class Workload:
         """Row kind: (samples, channels), each row one RowData buffer."""
         return np.ascontiguousarray(self.values.T)
 
+    @cached_property
+    def event_timestamps(self) -> np.ndarray:
+        """Event kind: one event every ms."""
+        return self.timestamps[0] + np.arange(self.channels, dtype=np.int64) * 1_000_000
+
+    @cached_property
+    def time_span(self) -> tuple[int, int]:
+        """The burst's time range (first, last) as ints."""
+        ts = self.event_timestamps if self.kind == "event" else self.timestamps
+        return int(ts[0]), int(ts[-1])
+
+    @cached_property
+    def event_texts(self) -> list[str]:
+        """Event kind: one status text per event."""
+        return [event_text(i) for i in range(self.channels)]
+
     @property
     def nbytes(self) -> int:
         """Bytes of sample values the burst carries."""

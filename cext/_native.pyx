@@ -175,6 +175,38 @@ cdef bint _plain_ids(object obj, Py_ssize_t n, uint32_t *out) noexcept:
     return True
 
 
+cdef bint _plain_int32s(object obj, Py_ssize_t n, int32_t *out) noexcept:
+    """n int32 values (event definition ids) from a list of ints or a 1-D integer array."""
+    cdef Py_ssize_t i
+    cdef int64_t v
+    cdef int t
+    cdef void *p
+    if type(obj) is list:
+        if len(<list>obj) != n:
+            return False
+        for i in range(n):
+            if not (_plain_int64(<object>PyList_GET_ITEM(obj, i), &v) and -2**31 <= v < 2**31):
+                return False
+            out[i] = <int32_t>v
+        return True
+    if not _plain(obj, 1) or cnp.PyArray_DIM(<cnp.ndarray>obj, 0) != n:
+        return False
+    t, p = cnp.PyArray_TYPE(<cnp.ndarray>obj), cnp.PyArray_DATA(<cnp.ndarray>obj)
+    for i in range(n):
+        if t == cnp.NPY_INT32:
+            v = (<int32_t *>p)[i]
+        elif t == cnp.NPY_INT64:
+            v = (<int64_t *>p)[i]
+        elif t == cnp.NPY_UINT32:
+            v = (<uint32_t *>p)[i]
+        else:
+            return False
+        if not -2**31 <= v < 2**31:
+            return False
+        out[i] = <int32_t>v
+    return True
+
+
 cdef Py_ssize_t _plain_ids_len(object obj) noexcept:
     """How many ids _plain_ids may find in obj: -1 if it is none of the plain kinds."""
     if type(obj) is list or type(obj) is tuple:
@@ -488,26 +520,21 @@ cdef class Burst:
     def events(self, definition_ids, timestamps, status_texts="", raw_data=(), app_names=""):
         """Append one Event per timestamp: definition_ids one per event, status_texts and
         app_names one str for all or one per event, raw_data 2-D (events, numbers)."""
-        cdef size_t n, i
-        cdef bint fast = (type(definition_ids) is list and _plain(timestamps, 1)
+        cdef size_t n
+        cdef bint fast = (_plain(timestamps, 1)
                           and cnp.PyArray_TYPE(<cnp.ndarray>timestamps) == cnp.NPY_INT64
                           and (type(raw_data) is tuple and not raw_data
                                or _plain(raw_data, 2) and cnp.PyArray_TYPE(<cnp.ndarray>raw_data) == cnp.NPY_FLOAT64))
         if fast:
             n = cnp.PyArray_DIM(<cnp.ndarray>timestamps, 0)
-            fast = (len(definition_ids) == n and _plain_texts(status_texts, n) and _plain_texts(app_names, n)
+            fast = (_plain_texts(status_texts, n) and _plain_texts(app_names, n)
                     and (type(raw_data) is tuple or cnp.PyArray_DIM(<cnp.ndarray>raw_data, 0) == n))
         cdef int32_t *defs = NULL
-        cdef int64_t v
         if fast:
             defs = <int32_t *>malloc(max(n, 1) * sizeof(int32_t))
             if defs == NULL:
                 raise MemoryError()
-            for i in range(n):
-                if not (_plain_int64(definition_ids[i], &v) and -2**31 <= v < 2**31):
-                    fast = False
-                    break
-                defs[i] = <int32_t>v
+            fast = _plain_int32s(definition_ids, n, defs)
         try:
             if not fast:
                 ids, timestamps, status_texts, raw_data, app_names = columns.events(
@@ -639,11 +666,17 @@ cdef class Burst:
     cdef list _pack(self, size_t target, object threads, bint ranges):
         self._enter()
         cdef _Compression job
+        cdef rs_message *msg
         try:
             gil = _release_gil(self.c.wire.len)
             st = rs_plan(&self.c, target)
             _restore_gil(gil)
             _check(st)
+            if self.c.nmessages == 1:  # whole items, the wire as it is: the common case
+                msg = &self.c.messages[0]
+                data = _compress(self.c.wire.data, self.c.wire.len)
+                return [(data, (msg.range_start, msg.range_end) if msg.has_range else None)
+                        if ranges else data]
             job = _Compression(self)
             job.run_all(_threads(threads, self.c.nmessages, self.c.wire.len))
             return job.results(ranges)
@@ -829,6 +862,10 @@ cdef object _uint64s(bytes data, rs_entry *e, int field, int fixed, object dtype
     return out
 
 
+# Items are not tracked by the cycle collector: they refer only to bytes, str, int tuples and
+# arrays of numbers, which cannot lead back to them; a message of 1000 items would otherwise
+# set a collection going on every decode.
+@cython.no_gc
 cdef class _Item:
     """What every decoded item has: the burst it was read from and where it lies in it."""
     cdef bytes _data
@@ -851,6 +888,7 @@ cdef class _Item:
         return type(self), self._args()
 
 
+@cython.no_gc
 cdef class _Buffered(_Item):
     """An item with a buffer of values."""
 
@@ -868,6 +906,7 @@ cdef class _Buffered(_Item):
 
 
 @cython.final
+@cython.no_gc
 cdef class TimestampedItem(_Buffered):
     """TimestampedData: one channel's samples at the given timestamps."""
     cdef object _timestamps
@@ -915,6 +954,7 @@ cdef class TimestampedItem(_Buffered):
 
 
 @cython.final
+@cython.no_gc
 cdef class PeriodicItem(_Buffered):
     """PeriodicData: samples at start, start + interval, ..."""
 
@@ -965,12 +1005,13 @@ cdef class PeriodicItem(_Buffered):
 
 
 @cython.final
+@cython.no_gc
 cdef class RowItem(_Buffered):
     """RowData: one instant of several channels, packed in channel order."""
     cdef object _channel_ids
 
     def __init__(self, channel_ids, timestamp, buffer):
-        self._channel_ids = tuple(channel_ids)
+        self._channel_ids = tuple(int(c) for c in channel_ids)
         self._hold(buffer, len(self._channel_ids))
         self._e.start = timestamp
         _check_row(self._e.count, self._e.buffer_len)
@@ -1006,6 +1047,7 @@ cdef class RowItem(_Buffered):
 
 
 @cython.final
+@cython.no_gc
 cdef class EventItem(_Item):
     """Event: an occurrence of an event definition, with its text and raw data."""
     cdef readonly str status_text
@@ -1045,6 +1087,7 @@ cdef class EventItem(_Item):
 
 
 @cython.final
+@cython.no_gc
 cdef class TimeRangeItem(_Item):
     """StreamTimeRange: the session's time span so far (inclusive, ns since the epoch)."""
 
@@ -1070,6 +1113,7 @@ cdef class TimeRangeItem(_Item):
 
 
 @cython.final
+@cython.no_gc
 cdef class SessionJsonItem(_Item):
     """A Session JSON update."""
     cdef readonly str text

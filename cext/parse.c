@@ -98,17 +98,22 @@ static const uint8_t *next_field(rs_reader *r, const uint8_t *p, const uint8_t *
  * or takes more than 10 bytes. */
 static int count_varints(const uint8_t *p, size_t n, size_t *count)
 {
-    size_t ends = 0, run = 0;
+    size_t ends = 0;
     for (size_t i = 0; i < n; i++)
         ends += p[i] < 0x80;
-    if (ends < n) { /* some take several bytes: check each */
+    if (ends < n) { /* some take several bytes: none may take more than 10 */
         if (p[n - 1] >= 0x80)
             return -1;
-        for (size_t i = 0; i < n; i++)
-            if (p[i] < 0x80)
-                run = 0;
-            else if (++run == 10)
-                return -1;
+        uint8_t run = 0; /* high bit: 10 continuation bytes in a row somewhere */
+        if (n - ends >= 10)
+            for (size_t i = 0; i + 10 <= n; i++) {
+                uint8_t all = 0xFF;
+                for (size_t k = 0; k < 10; k++)
+                    all &= p[i + k];
+                run |= all;
+            }
+        if (run & 0x80)
+            return -1;
     }
     *count += ends;
     return 0;
