@@ -51,7 +51,7 @@ def timestamped(channel_ids: np.ndarray, timestamps: np.ndarray, values: np.ndar
                 buffer=row.tobytes(),
             )
         )
-        for channel, row in zip(channel_ids.tolist(), values)
+        for channel, row in zip(channel_ids.tolist(), values, strict=True)
     ]
     items.append(_time_range(timestamps))
     return _compress(items)
@@ -62,11 +62,14 @@ def periodic(channel_ids: np.ndarray, timestamps: np.ndarray, values: np.ndarray
     items = [
         stream.StreamData(
             periodic_data=model.PeriodicData(
-                channel_id=channel, start_timestamp=start, interval=interval, samples=n,
+                channel_id=channel,
+                start_timestamp=start,
+                interval=interval,
+                samples=n,
                 buffer=row.tobytes(),
             )
         )
-        for channel, row in zip(channel_ids.tolist(), values)
+        for channel, row in zip(channel_ids.tolist(), values, strict=True)
     ]
     items.append(_time_range(timestamps))
     return _compress(items)
@@ -76,21 +79,31 @@ def rows(channel_ids: np.ndarray, timestamps: np.ndarray, rows: np.ndarray) -> b
     """One RowData per instant: rows is (instants, channels)."""
     ids = channel_ids.tolist()
     items = [
-        stream.StreamData(row_data=model.RowData(channel_ids=ids, timestamp=t, buffer=row.tobytes()))
-        for t, row in zip(timestamps.tolist(), rows)
+        stream.StreamData(
+            row_data=model.RowData(channel_ids=ids, timestamp=t, buffer=row.tobytes())
+        )
+        for t, row in zip(timestamps.tolist(), rows, strict=True)
     ]
     items.append(_time_range(timestamps))
     return _compress(items)
 
 
-def events(definition_ids: np.ndarray, timestamps: np.ndarray, raw: np.ndarray,
-           texts: list[str]) -> bytes:
+def events(
+    definition_ids: np.ndarray, timestamps: np.ndarray, raw: np.ndarray, texts: list[str]
+) -> bytes:
     items = [
         stream.StreamData(
-            event=model.Event(event_definition_id=d, timestamp=t, status_text=text,
-                              raw_data=values.tolist(), app_name="bench")
+            event=model.Event(
+                event_definition_id=d,
+                timestamp=t,
+                status_text=text,
+                raw_data=values.tolist(),
+                app_name="bench",
+            )
         )
-        for d, t, values, text in zip(definition_ids.tolist(), timestamps.tolist(), raw, texts)
+        for d, t, values, text in zip(
+            definition_ids.tolist(), timestamps.tolist(), raw, texts, strict=True
+        )
     ]
     items.append(_time_range(timestamps))
     return _compress(items)
@@ -107,17 +120,25 @@ class Writer:
         session_id = client.incr(keys.LAST_STREAM_SESSION_ID)
         self.entry_id = str(session_id)
         client.sadd(keys.STREAMS, stream_name)
-        client.hset(self.session_key, mapping={
-            keys.STREAM_SESSION_ID: session_id,
-            keys.STREAM_NAME: stream_name,
-            keys.STREAM_POSITION: keys.NO_STREAM_POSITION,
-        })
+        client.hset(
+            self.session_key,
+            mapping={
+                keys.STREAM_SESSION_ID: session_id,
+                keys.STREAM_NAME: stream_name,
+                keys.STREAM_POSITION: keys.NO_STREAM_POSITION,
+            },
+        )
 
     def write(self, message: bytes, start: int, end: int) -> None:
         pipe = self.client.pipeline(transaction=False)
         pipe.xadd(self.stream_key, {keys.ENTRY_ID: self.entry_id, keys.ENTRY_DATA: message})
-        pipe.hset(self.session_key, mapping={
-            keys.T_START: start, keys.T_END: end, keys.LAST_UPDATED: int(time.time() * 1000),
-        })
+        pipe.hset(
+            self.session_key,
+            mapping={
+                keys.T_START: start,
+                keys.T_END: end,
+                keys.LAST_UPDATED: int(time.time() * 1000),
+            },
+        )
         pipe.expire(self.session_key, keys.DEFAULT_SESSION_TTL)
         pipe.execute()

@@ -17,10 +17,12 @@ DECODE_WORKLOADS = [TYPICAL, Workload(64, 128, "irregular"), Workload(1000, 8), 
 
 def native_decode_and_read(message: bytes):
     """decode, then what a reader does with every item: its timestamps and values."""
+
     def run():
         for item in rtastream.decode(message):
             if isinstance(item, (rtastream.TimestampedItem, rtastream.PeriodicItem)):
                 item.timestamps, item.values(np.float64)
+
     return run
 
 
@@ -40,6 +42,11 @@ def test_decode(benchmark, w, variant):
     variants.fill(burst, w)
     (message,) = burst.pack(1 << 20)
     benchmark.group = f"decode: {w.name}"
-    benchmark.extra_info.update(variant=variant, workload=w.name, value_bytes=w.nbytes,
-                                message_bytes=len(message), items=len(burst))
+    benchmark.extra_info.update(
+        variant=variant,
+        workload=w.name,
+        value_bytes=w.nbytes,
+        message_bytes=len(message),
+        items=len(burst),
+    )
     benchmark(VARIANTS[variant](message))

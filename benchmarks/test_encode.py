@@ -7,17 +7,29 @@ import pytest
 
 import rtastream
 from benchmarks import variants
-from benchmarks.workloads import (CHANNEL_SWEEP, ENCODE_WORKLOADS, KIND_WORKLOADS, SAMPLE_SWEEP,
-                                  TYPICAL, Workload)
+from benchmarks.workloads import (
+    CHANNEL_SWEEP,
+    ENCODE_WORKLOADS,
+    KIND_WORKLOADS,
+    SAMPLE_SWEEP,
+    TYPICAL,
+    Workload,
+)
 
 
 def _run(benchmark, w: Workload, variant: str, group: str) -> None:
     encode = variants.ENCODERS[variant](w)
     benchmark.group = group
     benchmark.extra_info.update(
-        variant=variant, workload=w.name, kind=w.kind, profile=w.profile,
-        channels=w.channels, samples=w.samples, total_samples=w.total_samples,
-        value_bytes=w.nbytes, encoded_bytes=len(variants.encoded(w)),
+        variant=variant,
+        workload=w.name,
+        kind=w.kind,
+        profile=w.profile,
+        channels=w.channels,
+        samples=w.samples,
+        total_samples=w.total_samples,
+        value_bytes=w.nbytes,
+        encoded_bytes=len(variants.encoded(w)),
     )
     benchmark(encode)
 
@@ -37,7 +49,6 @@ def test_encode_one_call_per_item(benchmark, w):
 
 
 SWEEP_VARIANTS = ["rtastream", "pure-python", "lz4 floor"]
-
 
 
 @pytest.mark.parametrize("variant", SWEEP_VARIANTS)
@@ -95,9 +106,14 @@ def test_pack_threads(benchmark, threads):
     variants.fill(burst, w)
     label = "all cores (None)" if threads is None else f"{threads} thread" + "s" * (threads > 1)
     benchmark.group = f"pack threads: {w.name}"
-    benchmark.extra_info.update(variant=label, workload=w.name, threads=threads,
-                                cores=_native_cores(), messages=len(burst.pack(threads=1)),
-                                value_bytes=w.nbytes)
+    benchmark.extra_info.update(
+        variant=label,
+        workload=w.name,
+        threads=threads,
+        cores=_native_cores(),
+        messages=len(burst.pack(threads=1)),
+        value_bytes=w.nbytes,
+    )
     benchmark(burst.pack, threads=threads)
 
 

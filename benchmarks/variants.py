@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import lz4.block
+
 import rtastream
 from benchmarks import purepython
 from benchmarks.workloads import Workload
-
 
 Call = tuple[str, tuple]
 """A Burst method name and its arguments, prepared once (as the pure-Python path binds its
@@ -42,13 +42,25 @@ def per_item_calls(w: Workload) -> list[Call]:
     """The same items, one call per item (periodic, row, event)."""
     ts = w.timestamps
     if w.kind == "periodic":
-        calls = [("periodic", (c, int(ts[0]), int(ts[1] - ts[0]), row))
-                 for c, row in zip(w.channel_ids.tolist(), w.values)]
+        calls = [
+            ("periodic", (c, int(ts[0]), int(ts[1] - ts[0]), row))
+            for c, row in zip(w.channel_ids.tolist(), w.values, strict=True)
+        ]
     elif w.kind == "row":
-        calls = [("row", (w.channel_ids, t, row)) for t, row in zip(ts.tolist(), w.rows)]
+        calls = [
+            ("row", (w.channel_ids, t, row)) for t, row in zip(ts.tolist(), w.rows, strict=True)
+        ]
     else:
-        calls = [("event", (d, t, text, raw, "bench")) for d, t, raw, text in
-                 zip(w.channel_ids.tolist(), w.event_timestamps.tolist(), w.values, w.event_texts)]
+        calls = [
+            ("event", (d, t, text, raw, "bench"))
+            for d, t, raw, text in zip(
+                w.channel_ids.tolist(),
+                w.event_timestamps.tolist(),
+                w.values,
+                w.event_texts,
+                strict=True,
+            )
+        ]
     return [*calls, ("time_range", w.time_span)]
 
 
@@ -75,6 +87,7 @@ def rtastream_encoder(w: Workload, plan: Callable = column_calls) -> Callable[[]
 
 def fresh_burst_encoder(w: Workload) -> Callable[[], list[bytes]]:
     """A new Burst for every burst (cold buffers: allocation and first-touch page faults)."""
+
     def encode() -> list[bytes]:
         burst = rtastream.Burst()
         fill(burst, w)

@@ -19,7 +19,8 @@ PERIOD = 10_000_000
 """10 ms between samples (100 Hz), the common telemetry rate."""
 
 PROFILES = {
-    "sine": "smooth float64 sines, a different frequency and phase per channel (nearly incompressible)",
+    "sine": "smooth float64 sines, a different frequency and phase per channel "
+    "(nearly incompressible)",
     "adc": "quantized int16 ADC counts: a sine plus noise, rounded",
     "constant": "slow or constant float64 channels (highly compressible)",
     "irregular": "float64 sines at irregular timestamps (jittered by up to 1 ms, ns resolution)",

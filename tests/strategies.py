@@ -12,7 +12,9 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 DTYPES = ["i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f4", "f8"]
 
 settings.register_profile(
-    "rtastream", max_examples=150, deadline=None,
+    "rtastream",
+    max_examples=150,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile("rtastream")
@@ -21,8 +23,9 @@ settings.load_profile("rtastream")
 @st.composite
 def sorted_times(draw, n):
     """n non-decreasing int64 timestamps: regular, irregular, equal, huge gaps, pre-1970."""
-    start = draw(st.one_of(
-        st.integers(INT64_MIN, INT64_MAX), st.integers(-10**18, 2 * 10**18), st.just(0)))
+    start = draw(
+        st.one_of(st.integers(INT64_MIN, INT64_MAX), st.integers(-(10**18), 2 * 10**18), st.just(0))
+    )
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     room = INT64_MAX - start  # keep every step within int64 and the end within range
@@ -33,7 +36,8 @@ def sorted_times(draw, n):
         steps = np.minimum(steps, room // n)
         return start + np.concatenate([[0], np.cumsum(steps)]).astype(np.int64)
     step = st.one_of(
-        st.just(0), st.integers(1, 10**3),
+        st.just(0),
+        st.integers(1, 10**3),
         st.sampled_from([10**6, 10**7, 10**9]).map(lambda s: s * draw(st.integers(1, 5))),
         st.integers(0, max(0, min(room // max(n - 1, 1), INT64_MAX))),
     )
@@ -49,8 +53,14 @@ def sorted_times(draw, n):
 def values_strategy(dtype, shape):
     dtype = np.dtype(dtype)
     if np.prod(shape) > 2000:  # too large to draw element by element: random bytes
-        return st.integers(0, 2**32).map(lambda seed: np.random.default_rng(seed).integers(
-            0, 256, size=int(np.prod(shape)) * dtype.itemsize, dtype=np.uint8).view(dtype).reshape(shape))
+        return st.integers(0, 2**32).map(
+            lambda seed: (
+                np.random.default_rng(seed)
+                .integers(0, 256, size=int(np.prod(shape)) * dtype.itemsize, dtype=np.uint8)
+                .view(dtype)
+                .reshape(shape)
+            )
+        )
     elements = None
     if dtype.kind == "f":
         elements = st.floats(width=8 * dtype.itemsize, allow_nan=True, allow_infinity=True)
@@ -83,7 +93,12 @@ def other_call(draw):
         dtype = draw(st.sampled_from(DTYPES))
         interval = draw(st.integers(1, 10**9))
         start = draw(st.integers(INT64_MIN, INT64_MAX - interval * (n - 1)))
-        return kind, (draw(st.integers(0, 2**32 - 1)), start, interval, draw(values_strategy(dtype, n)))
+        return kind, (
+            draw(st.integers(0, 2**32 - 1)),
+            start,
+            interval,
+            draw(values_strategy(dtype, n)),
+        )
     if kind == "row":  # raw bytes, 1 to 8 a channel
         ids = draw(st.lists(st.integers(0, 2**32 - 1), max_size=8))
         size = draw(st.integers(len(ids), 8 * len(ids)))
@@ -91,8 +106,13 @@ def other_call(draw):
         return kind, (ids, draw(st.integers(INT64_MIN, INT64_MAX)), buffer)
     if kind == "event":
         raw = draw(st.lists(st.floats(allow_nan=True), max_size=5))
-        return kind, (draw(st.integers(-(2**31), 2**31 - 1)), draw(st.integers(INT64_MIN, INT64_MAX)),
-                      draw(text), raw, draw(text))
+        return kind, (
+            draw(st.integers(-(2**31), 2**31 - 1)),
+            draw(st.integers(INT64_MIN, INT64_MAX)),
+            draw(text),
+            raw,
+            draw(text),
+        )
     if kind == "time_range":
         a, b = sorted(draw(st.lists(st.integers(INT64_MIN, INT64_MAX), min_size=2, max_size=2)))
         return kind, (a, b)
@@ -100,4 +120,6 @@ def other_call(draw):
 
 
 calls = st.lists(st.one_of(timestamped_call(), other_call()), min_size=1, max_size=6)
-small_calls = st.lists(st.one_of(timestamped_call(long=False), other_call()), min_size=1, max_size=4)
+small_calls = st.lists(
+    st.one_of(timestamped_call(long=False), other_call()), min_size=1, max_size=4
+)

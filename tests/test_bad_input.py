@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import rtastream
+from encoders import ENCODERS, MiB, lz4_unpack
 from rtastream import _columns as columns
 from rtastream._proto import model_data_pb2 as model
 from rtastream._proto import net_stream_pb2 as stream
-from encoders import ENCODERS, MiB, lz4_unpack
 
 T = np.arange(4, dtype=np.int64) * 1000
 V = np.ones(4)
@@ -43,14 +43,19 @@ def burst(request):
     ids=["object", "complex", "str", "bool", "float16", "datetime"],
 )
 def test_value_dtypes_without_a_wire_type(burst, values, dtype):
-    with raises(TypeError, f"values must have a fixed-width numeric dtype "
-                           f"(int8..int64, uint8..uint64, float32 or float64), not {dtype}"):
+    with raises(
+        TypeError,
+        f"values must have a fixed-width numeric dtype "
+        f"(int8..int64, uint8..uint64, float32 or float64), not {dtype}",
+    ):
         burst.timestamped(1, T, values)
 
 
 def test_timestamps_must_be_integers(burst):
-    with raises(TypeError, "timestamps must be integer nanoseconds since the Unix epoch "
-                           "or datetime64, not float64"):
+    with raises(
+        TypeError,
+        "timestamps must be integer nanoseconds since the Unix epoch or datetime64, not float64",
+    ):
         burst.timestamped(1, T.astype(float), V)
 
 
@@ -84,8 +89,10 @@ def test_timestamps_going_backwards(burst):
 
 def test_step_larger_than_int64(burst):
     times = np.array([-(2**63), 0, 1, 2])
-    with raises(ValueError, f"timestamps step from {-(2**63)} to 0 at index 1, "
-                            "more than an int64 delta can hold"):
+    with raises(
+        ValueError,
+        f"timestamps step from {-(2**63)} to 0 at index 1, more than an int64 delta can hold",
+    ):
         burst.timestamped(1, times, V)
 
 
@@ -97,11 +104,16 @@ def test_the_first_order_problem_is_reported(burst):
 
 def test_order_against_the_previous_call():
     columns.check_order(np.array([6, 6, 9]), previous=6)
-    with raises(ValueError, "timestamps go backwards: this call starts at 5, before 6 where "
-                            "the previous call for these channels ended"):
+    with raises(
+        ValueError,
+        "timestamps go backwards: this call starts at 5, before 6 where "
+        "the previous call for these channels ended",
+    ):
         columns.check_order(np.array([5, 7]), previous=6)
-    with raises(ValueError, f"timestamps step from {-(2**63)} to 1 at index 1, "
-                            "more than an int64 delta can hold"):
+    with raises(
+        ValueError,
+        f"timestamps step from {-(2**63)} to 1 at index 1, more than an int64 delta can hold",
+    ):
         columns.check_order(np.array([1]), previous=-(2**63))
 
 
@@ -119,7 +131,9 @@ def test_channel_ids_outside_uint32(burst, channel):
 
 @pytest.mark.parametrize("definition", [-(2**31) - 1, 2**31])
 def test_event_definition_outside_int32(burst, definition):
-    with raises(ValueError, f"definition_id must fit int32 (-2147483648..2147483647), got {definition}"):
+    with raises(
+        ValueError, f"definition_id must fit int32 (-2147483648..2147483647), got {definition}"
+    ):
         burst.event(definition, 0)
 
 
@@ -146,8 +160,10 @@ def test_wrong_argument_types(burst):
         burst.event(1, 0, b"x")
     with raises(TypeError, "session_json must be str, not int"):
         burst.session_json(5)
-    with raises(TypeError, "buffer must be a numeric array, a one-row structured array or "
-                           "bytes-like, not int"):
+    with raises(
+        TypeError,
+        "buffer must be a numeric array, a one-row structured array or bytes-like, not int",
+    ):
         burst.row([1], 0, 5)
     with raises(TypeError, "channel_id must be an integer, not bool"):
         burst.periodic(True, 0, 1, V)
@@ -169,7 +185,11 @@ def test_lone_surrogate_in_text(burst):
     ids=["row", "event text", "event raw_data", "session_json"],
 )
 def test_single_item_over_one_mebibyte(burst, call, what):
-    with pytest.raises(ValueError, match=rf"^{what} encodes to \d+ bytes, over the 1048576-byte \(1 MiB\) limit of one message$"):
+    with pytest.raises(
+        ValueError,
+        match=rf"^{what} encodes to \d+ bytes, over the 1048576-byte \(1 MiB\) limit of one "
+        r"message$",
+    ):
         call(burst)
 
 
@@ -231,5 +251,7 @@ def test_decode_rejects_bytes_that_are_not_a_burst():
 
 
 def test_compress_refuses_more_than_a_message():
-    with raises(ValueError, "data is 1048577 bytes, over the 1048576-byte (1 MiB) limit of one message"):
+    with raises(
+        ValueError, "data is 1048577 bytes, over the 1048576-byte (1 MiB) limit of one message"
+    ):
         rtastream.compress(bytes(MiB + 1))

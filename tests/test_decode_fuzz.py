@@ -46,9 +46,9 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
         elif op == "insert":
             out[at:at] = rng.randbytes(rng.randint(1, 12))
         elif op == "delete":
-            del out[at:at + rng.randint(1, 16)]
+            del out[at : at + rng.randint(1, 16)]
         elif op == "duplicate":
-            out[at:at] = out[at:at + rng.randint(1, 32)]
+            out[at:at] = out[at : at + rng.randint(1, 32)]
         elif op == "truncate":
             del out[at:]
     return bytes(out)

@@ -8,6 +8,7 @@ protobuf reads back is the input (timestamps, sample bytes, strings, numbers).
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import numpy as np
 from hypothesis import given, settings
@@ -19,7 +20,7 @@ from strategies import calls, timestamped_call
 
 
 def expected_scale(times):
-    steps = [int(b) - int(a) for a, b in zip(times, times[1:])]
+    steps = [int(b) - int(a) for a, b in pairwise(times)]
     return math.gcd(*steps) or 1
 
 
@@ -44,14 +45,16 @@ def test_timestamped_reads_back_as_written(call):
     assert len(items) == len(chunks) * len(ids)
     k = 0
     for lo, hi in chunks:
-        for channel, row in zip(ids, values):
+        for channel, row in zip(ids, values, strict=True):
             item = items[k]
             k += 1
             assert item.channel_id == channel
             assert item.start_timestamp == times[lo]
             assert item.timestamp_deltas_scale == expected_scale(times[lo:hi])
-            rebuilt = np.cumsum([0] + [int(d) * item.timestamp_deltas_scale
-                                       for d in item.timestamp_deltas[1:]], dtype=object)
+            rebuilt = np.cumsum(
+                [0] + [int(d) * item.timestamp_deltas_scale for d in item.timestamp_deltas[1:]],
+                dtype=object,
+            )
             assert [item.start_timestamp + int(x) for x in rebuilt] == times[lo:hi].tolist()
             little = row[lo:hi].astype(row.dtype.newbyteorder("<"))
             assert item.buffer == little.tobytes()
@@ -96,6 +99,8 @@ def _flatten(entries):
             flat.append(entry.SerializeToString())
             continue
         width = len(d.buffer) // len(times)
-        flat += [(kind, d.channel_id, t, d.buffer[i * width:(i + 1) * width])
-                 for i, t in enumerate(times)]
+        flat += [
+            (kind, d.channel_id, t, d.buffer[i * width : (i + 1) * width])
+            for i, t in enumerate(times)
+        ]
     return flat

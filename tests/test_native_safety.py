@@ -29,7 +29,9 @@ def test_encoding_from_many_threads_gives_the_same_bytes():
     expected = [(typical_burst(s).encode(), typical_burst(s).pack()) for s in range(8)]
     with ThreadPoolExecutor(4) as pool:
         for _ in range(5):
-            got = list(pool.map(lambda s: (typical_burst(s).encode(), typical_burst(s).pack()), range(8)))
+            got = list(
+                pool.map(lambda s: (typical_burst(s).encode(), typical_burst(s).pack()), range(8))
+            )
             assert got == expected
 
 
@@ -63,7 +65,9 @@ def test_strided_big_endian_readonly_and_fortran_arrays_encode_as_their_values(B
     readonly.flags.writeable = False
     layouts = [base[::2], base[:, ::3].copy(order="F"), readonly[1:3], np.asfortranarray(base)]
     for values in layouts:
-        times = np.arange(values.shape[1])[::-1][::-1] * 5  # a view with negative then positive strides
+        times = (
+            np.arange(values.shape[1])[::-1][::-1] * 5
+        )  # a view with negative then positive strides
         burst = Burst()
         burst.timestamped(list(range(values.shape[0])), times, values)
         items = [d.timestamped_data for d in parse(burst.encode()).data]
@@ -76,7 +80,9 @@ def test_datetime64_timestamps_and_numpy_scalars_are_accepted():
     burst.timestamped(np.uint16(4), times, np.array([1.5, 2.5], dtype=np.float32))
     burst.time_range(times[0], np.int64(5 * 10**18))
     data = parse(burst.encode()).data
-    assert data[0].timestamped_data.start_timestamp == times[0].astype("datetime64[ns]").astype(np.int64)
+    assert data[0].timestamped_data.start_timestamp == times[0].astype("datetime64[ns]").astype(
+        np.int64
+    )
     assert data[0].timestamped_data.channel_id == 4
     assert data[1].time_range.end_time == 5 * 10**18
 

@@ -6,14 +6,17 @@ import numpy as np
 import pytest
 
 import rtastream
-from rtastream import _columns, _native
 from encoders import ENCODERS, lz4_unpack, parse
+from rtastream import _columns, _native
 
 START = 1_700_000_000_000_000_000
 
 
 def test_the_c_core_and_the_python_rules_share_their_limits():
-    assert (_native.MAX_SAMPLES, _native.MAX_MESSAGE) == (_columns.MAX_SAMPLES, _columns.MAX_MESSAGE)
+    assert (_native.MAX_SAMPLES, _native.MAX_MESSAGE) == (
+        _columns.MAX_SAMPLES,
+        _columns.MAX_MESSAGE,
+    )
 
 
 def periodic_items(data):
@@ -21,7 +24,9 @@ def periodic_items(data):
 
 
 @pytest.mark.parametrize("Burst", ENCODERS)
-@pytest.mark.parametrize("n, sizes", [(10_000, [10_000]), (10_001, [10_000, 1]), (25_000, [10_000, 10_000, 5_000])])
+@pytest.mark.parametrize(
+    "n, sizes", [(10_000, [10_000]), (10_001, [10_000, 1]), (25_000, [10_000, 10_000, 5_000])]
+)
 def test_items_hold_at_most_10000_samples_in_encode(Burst, n, sizes):
     burst = Burst()
     burst.timestamped([1, 2], START + 10 * np.arange(n), np.ones((2, n), dtype=np.int16))
@@ -29,7 +34,9 @@ def test_items_hold_at_most_10000_samples_in_encode(Burst, n, sizes):
     assert [(i.channel_id, len(i.timestamp_deltas)) for i in items] == [
         (c, s) for s in sizes for c in (1, 2)
     ]
-    assert [i.start_timestamp for i in items[::2]] == [START + 10 * lo for lo in np.cumsum([0] + sizes[:-1])]
+    assert [i.start_timestamp for i in items[::2]] == [
+        START + 10 * lo for lo in np.cumsum([0] + sizes[:-1])
+    ]
 
 
 @pytest.mark.parametrize("Burst", ENCODERS)
@@ -38,14 +45,18 @@ def test_periodic_split_keeps_start_plus_k_intervals(Burst):
     burst.periodic(9, START, 250, np.arange(23_456, dtype=np.uint32))
     items = periodic_items(burst.encode())
     assert [(i.start_timestamp, i.samples) for i in items] == [
-        (START, 10_000), (START + 10_000 * 250, 10_000), (START + 20_000 * 250, 3_456)
+        (START, 10_000),
+        (START + 10_000 * 250, 10_000),
+        (START + 20_000 * 250, 3_456),
     ]
     assert b"".join(i.buffer for i in items) == np.arange(23_456, dtype="<u4").tobytes()
 
 
 def test_burst_within_the_target_is_one_message():
     burst = rtastream.Burst()
-    burst.timestamped(range(48), START + 10**7 * np.arange(128), np.random.default_rng(1).normal(size=(48, 128)))
+    burst.timestamped(
+        range(48), START + 10**7 * np.arange(128), np.random.default_rng(1).normal(size=(48, 128))
+    )
     burst.time_range(START, START + 127 * 10**7)
     (message,) = burst.pack()
     assert lz4_unpack(message) == burst.encode()
@@ -78,8 +89,8 @@ def test_item_larger_than_target_is_split_by_sample_ranges(Burst):
     assert [len(p.timestamp_deltas) for p in pieces] == [5000, 5000]
     assert [p.start_timestamp for p in pieces] == [times[0], times[5000]]
     assert b"".join(p.buffer for p in pieces) == values.tobytes()
-    for p, lo in zip(pieces, (0, 5000)):
-        steps = np.diff(times[lo:lo + 5000])
+    for p, lo in zip(pieces, (0, 5000), strict=True):
+        steps = np.diff(times[lo : lo + 5000])
         assert p.timestamp_deltas_scale == np.gcd.reduce(steps)
         assert list(p.timestamp_deltas) == [0] + list(steps // np.gcd.reduce(steps))
 
@@ -91,7 +102,11 @@ def test_split_pieces_share_messages_with_following_items():
     messages = [parse(lz4_unpack(m)) for m in burst.pack(10_000)]
     kinds = [[e.WhichOneof("data") for e in m.data] for m in messages]
     assert kinds == [["periodic_data"]] * 2 + [["periodic_data", "time_range"]]
-    assert [e.periodic_data.start_timestamp for m in messages for e in m.data[:1]] == [0, 1000, 2000]
+    assert [e.periodic_data.start_timestamp for m in messages for e in m.data[:1]] == [
+        0,
+        1000,
+        2000,
+    ]
 
 
 def test_time_ranges_are_reported_per_message():
@@ -112,7 +127,11 @@ def test_unsplittable_item_larger_than_target_gets_its_own_message():
     burst.row(range(1000), 0, bytes(5000))
     burst.event(2, 0, "b")
     messages = [parse(lz4_unpack(m)) for m in burst.pack(1000)]
-    assert [[e.WhichOneof("data") for e in m.data] for m in messages] == [["event"], ["row_data"], ["event"]]
+    assert [[e.WhichOneof("data") for e in m.data] for m in messages] == [
+        ["event"],
+        ["row_data"],
+        ["event"],
+    ]
 
 
 def test_clear_empties_and_the_burst_is_reusable():
@@ -146,7 +165,9 @@ def test_threads_give_the_same_messages_and_leave_the_burst_as_it_was(regular):
         assert burst.pack_with_time_ranges(threads=threads) == one
     assert burst.encode() == encoded  # piece headers written in place were put back
     assert b"".join(lz4_unpack(m) for m, _ in one) != encoded  # split: pieces, not the items
-    assert [e for m, _ in one for e in parse(lz4_unpack(m)).data][-1].time_range.end_time == START + 1
+    assert [e for m, _ in one for e in parse(lz4_unpack(m)).data][
+        -1
+    ].time_range.end_time == START + 1
 
 
 @pytest.mark.parametrize("threads, error", [(0, ValueError), (-1, ValueError), ("2", TypeError)])

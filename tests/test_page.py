@@ -206,12 +206,10 @@ def appends(draw):
         t = draw(TIMES) + np.cumsum([0, *steps], dtype=np.int64)
         channel = draw(ID)
         return lambda burst: burst.timestamped(channel, t, values)
-    if kind == "row":
-        args = (
-            draw(st.lists(ID, min_size=1, max_size=8)),
-            draw(TIMES),
-            draw(st.binary(min_size=1, max_size=64)),
-        )
+    if kind == "row":  # raw bytes of 1, 2, 4 or 8 a channel
+        ids = draw(st.lists(ID, min_size=1, max_size=8))
+        size = draw(st.integers(len(ids), 8 * len(ids)))
+        args = (ids, draw(TIMES), draw(st.binary(min_size=size, max_size=size)))
         return lambda burst: burst.row(*args)
     if kind == "event":
         args = (

@@ -19,7 +19,9 @@ TEST_ONLY = ["lz4", "google.protobuf"]
 
 def run(code: str) -> subprocess.CompletedProcess:
     script = BLOCK.format(blocked=TEST_ONLY) + textwrap.dedent(code)
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_library_encodes_and_decodes_without_test_dependencies():
@@ -37,5 +39,7 @@ def test_library_encodes_and_decodes_without_test_dependencies():
 
 def test_the_twin_says_what_to_install():
     done = run("import rtastream.reference")
-    assert "ImportError: rtastream.reference (the pure-Python twins) needs python-lz4 and " \
-           "protobuf: pip install 'rtastream[test]'" in done.stderr
+    assert (
+        "ImportError: rtastream.reference (the pure-Python twins) needs python-lz4 and "
+        "protobuf: pip install 'rtastream[test]'" in done.stderr
+    )

@@ -53,7 +53,10 @@ def test_periodic_encodes_any_byte_order_and_layout_as_its_values(burst):
 
 @pytest.mark.parametrize("dtype", ["<f2", ">f2", "=f2"])
 def test_float16_is_refused_whatever_its_byte_order(burst, dtype):
-    message = f"must have a fixed-width numeric dtype (int8..int64, uint8..uint64, float32 or float64), not {np.dtype(dtype)}"
+    message = (
+        "must have a fixed-width numeric dtype (int8..int64, uint8..uint64, float32 or "
+        f"float64), not {np.dtype(dtype)}"
+    )
     values = np.ones(2, dtype=dtype)
     with pytest.raises(TypeError, match=re.escape("values " + message)):
         burst.timestamped(1, [0, 1], values)
@@ -75,8 +78,12 @@ def test_datetime64_outside_the_int64_ns_range_is_refused_in_every_unit(burst, u
     when = np.datetime64(day, "D").astype(f"M8[{unit}]")
 
     def refused(name):
-        return pytest.raises(ValueError, match=re.escape(
-            f"{name} must be within the int64 nanosecond range ({NS_RANGE}), got {when}"))
+        return pytest.raises(
+            ValueError,
+            match=re.escape(
+                f"{name} must be within the int64 nanosecond range ({NS_RANGE}), got {when}"
+            ),
+        )
 
     with refused("timestamps"):
         burst.timestamped(1, np.array([when]), [1.0])
@@ -98,17 +105,27 @@ def test_datetime64_just_inside_the_range_is_kept_in_every_unit(burst, unit):
     burst.time_range(first, last)
     item = only_item(burst)
     assert (item.start_time, item.end_time) == tuple(
-        int(t.astype("M8[ns]").astype(np.int64)) for t in (first, last))
+        int(t.astype("M8[ns]").astype(np.int64)) for t in (first, last)
+    )
 
 
 def test_row_buffer_size_is_checked_against_the_channels(burst):
-    with pytest.raises(ValueError, match=re.escape("buffer has 3 values but channel_ids has 2 ids")):
+    with pytest.raises(
+        ValueError, match=re.escape("buffer has 3 values but channel_ids has 2 ids")
+    ):
         burst.row([1, 2], 0, np.ones(3))
-    with pytest.raises(ValueError, match=re.escape("buffer has 1 values but channel_ids has 2 ids")):
+    with pytest.raises(
+        ValueError, match=re.escape("buffer has 1 values but channel_ids has 2 ids")
+    ):
         burst.row([1, 2], 0, array.array("f", [1.0]))
     for size in (1, 17):
-        with pytest.raises(ValueError, match=re.escape(
-                f"a raw row buffer of 2 channels takes 2 to 16 bytes (1, 2, 4 or 8 a channel), got {size}")):
+        with pytest.raises(
+            ValueError,
+            match=re.escape(
+                "a raw row buffer of 2 channels takes 2 to 16 bytes (1, 2, 4 or 8 a channel), "
+                f"got {size}"
+            ),
+        ):
             burst.row([1, 2], 0, bytes(size))
     assert len(burst) == 0
     burst.row([1, 2], 0, bytes(2))
@@ -135,9 +152,15 @@ def test_channel_ids_as_list_tuple_range_or_array_encode_alike(Burst):
     assert len(encoded) == 3  # [3, 1, max] in three forms, 7..9 in two, 9..7
 
 
-@pytest.mark.parametrize("ids, bad", [([1, -1], -1), ((1, 2**32), 2**32), (range(2**32 - 1, 2**32 + 1), 2**32)])
+@pytest.mark.parametrize(
+    "ids, bad", [([1, -1], -1), ((1, 2**32), 2**32), (range(2**32 - 1, 2**32 + 1), 2**32)]
+)
 def test_channel_ids_out_of_range_in_any_form(burst, ids, bad):
-    with pytest.raises(ValueError, match=re.escape(f"channel_ids must fit uint32 (0..4294967295), got {bad}")):
+    with pytest.raises(
+        ValueError, match=re.escape(f"channel_ids must fit uint32 (0..4294967295), got {bad}")
+    ):
         burst.timestamped(ids, [0], np.ones((2, 1)))
-    with pytest.raises(ValueError, match=re.escape(f"channel_ids must fit uint32 (0..4294967295), got {bad}")):
+    with pytest.raises(
+        ValueError, match=re.escape(f"channel_ids must fit uint32 (0..4294967295), got {bad}")
+    ):
         burst.row(ids, 0, np.ones(2))

@@ -22,9 +22,7 @@ def test_three_doubles_at_irregular_seconds(Burst):
     assert item.start_timestamp == times[0]
     assert item.timestamp_deltas_scale == 1_000_000_000
     assert list(item.timestamp_deltas) == [0, 4, 5]
-    assert item.buffer == bytes.fromhex(
-        "6666666666662940" "CDCCCCCCCCCC2D40" "3333333333333540"
-    )
+    assert item.buffer == bytes.fromhex("6666666666662940CDCCCCCCCCCC2D403333333333333540")
 
 
 @pytest.mark.parametrize("Burst", ENCODERS)

@@ -40,13 +40,13 @@ def integer(value: Any, name: str, bounds: tuple[int, int], what: str = "int64")
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer, not bool")
     try:
-        value = operator.index(value)
+        number = operator.index(value)
     except TypeError:
         raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
     lo, hi = bounds
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} must fit {what} ({lo}..{hi}), got {value}")
-    return value
+    if not lo <= number <= hi:
+        raise ValueError(f"{name} must fit {what} ({lo}..{hi}), got {number}")
+    return number
 
 
 def _datetime_ns(value: Any, name: str) -> np.ndarray:
@@ -90,9 +90,13 @@ def timestamps(value: Any, name: str = "timestamps") -> np.ndarray:
 def _value_dtype(dtype: np.dtype, name: str) -> np.dtype:
     """The little-endian form of a dtype the wire carries, judged by kind and size whatever
     its byte order."""
-    if not ((dtype.kind in "iu" and dtype.itemsize in (1, 2, 4, 8))
-            or (dtype.kind == "f" and dtype.itemsize in (4, 8))):
-        raise TypeError(f"{name} must have a fixed-width numeric dtype ({_VALUE_TYPES}), not {dtype}")
+    if not (
+        (dtype.kind in "iu" and dtype.itemsize in (1, 2, 4, 8))
+        or (dtype.kind == "f" and dtype.itemsize in (4, 8))
+    ):
+        raise TypeError(
+            f"{name} must have a fixed-width numeric dtype ({_VALUE_TYPES}), not {dtype}"
+        )
     return dtype.newbyteorder("<")
 
 
@@ -109,7 +113,9 @@ def values(value: Any, name: str = "values", max_ndim: int = 2) -> np.ndarray:
 def channel_ids(value: Any, name: str = "channel_ids") -> np.ndarray:
     """A 1-D uint32 array of channel ids."""
     if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name} must be a sequence of integer channel ids, not {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be a sequence of integer channel ids, not {type(value).__name__}"
+        )
     array = np.asarray(value)
     if array.ndim != 1:
         raise ValueError(f"{name} must be a flat sequence of channel ids, got {array.ndim}-D")
@@ -155,16 +161,18 @@ def _is_scalar(value: Any) -> bool:
 
 
 def interval(value: Any) -> int:
-    value = integer(value, "interval", INT64)
-    if value <= 0:
-        raise ValueError(f"interval must be > 0 ns, got {value}")
-    return value
+    step = integer(value, "interval", INT64)
+    if step <= 0:
+        raise ValueError(f"interval must be > 0 ns, got {step}")
+    return step
 
 
 _interval, _values = interval, values  # periodic() takes arguments of these names
 
 
-def periodic(channel_id: Any, start: Any, interval: Any, values: Any) -> tuple[int, int, int, np.ndarray]:
+def periodic(
+    channel_id: Any, start: Any, interval: Any, values: Any
+) -> tuple[int, int, int, np.ndarray]:
     """(channel, start, interval, samples) for Burst.periodic: one channel sampled at start,
     start + interval, ..., every sample time within int64."""
     channel = integer(channel_id, "channel_id", UINT32, "uint32")
@@ -196,7 +204,9 @@ def check_order(times: np.ndarray, previous: int | None = None) -> None:
 _channel_ids = channel_ids  # the column functions take arguments of this name
 
 
-def periodics(channel_ids: Any, start: Any, interval: Any, values: Any) -> tuple[np.ndarray, int, int, np.ndarray]:
+def periodics(
+    channel_ids: Any, start: Any, interval: Any, values: Any
+) -> tuple[np.ndarray, int, int, np.ndarray]:
     """(channel ids, start, interval, samples as (channels, samples)) for Burst.periodics:
     several channels sampled alike, every sample time within int64."""
     samples = _values(values)
@@ -205,11 +215,15 @@ def periodics(channel_ids: Any, start: Any, interval: Any, values: Any) -> tuple
     ids = _channel_ids(channel_ids)
     if len(ids) != samples.shape[0]:
         raise ValueError(f"channel_ids has {len(ids)} ids but values has {samples.shape[0]} rows")
-    _, start, step, _ = periodic(0, start, interval, samples[0] if len(samples) else samples.reshape(-1))
+    _, start, step, _ = periodic(
+        0, start, interval, samples[0] if len(samples) else samples.reshape(-1)
+    )
     return ids, start, step, samples
 
 
-def rows(channel_ids: Any, timestamps_: Any, values_: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rows(
+    channel_ids: Any, timestamps_: Any, values_: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(channel ids, timestamps, rows as bytes (instants, row bytes)) for Burst.rows: values
     2-D (instants, channels) of one dtype, or a structured array of one record per instant
     and one field per channel."""
@@ -218,25 +232,25 @@ def rows(channel_ids: Any, timestamps_: Any, values_: Any) -> tuple[np.ndarray, 
     if value.dtype.names is not None:
         if value.ndim != 1:
             raise ValueError(f"values must be 1-D when structured, got {value.ndim}-D")
-        if len(value.dtype.names) != len(ids):
-            raise ValueError(f"values has {len(value.dtype.names)} fields but channel_ids has {len(ids)} ids")
-        packed = np.dtype([(name, _value_dtype(value.dtype.fields[name][0], f"values field {name!r}"))
-                           for name in value.dtype.names])
+        packed = _packed(value.dtype, "values", len(ids))
         data = np.ascontiguousarray(value.astype(packed)).view(np.uint8).reshape(len(value), -1)
     else:
         array = _values(value)
         if array.ndim != 2:
             raise ValueError(f"values must be 2-D (instants, channels), got {array.ndim}-D")
         if array.shape[1] != len(ids):
-            raise ValueError(f"values has {array.shape[1]} columns but channel_ids has {len(ids)} ids")
+            raise ValueError(
+                f"values has {array.shape[1]} columns but channel_ids has {len(ids)} ids"
+            )
         data = array.view(np.uint8).reshape(len(array), -1)
     if len(data) != len(times):
         raise ValueError(f"timestamps has {len(times)} instants but values has {len(data)} rows")
     return ids, times, data
 
 
-def events(definition_ids: Any, timestamps_: Any, status_texts: Any, raw_data_: Any,
-           app_names: Any) -> tuple[np.ndarray, np.ndarray, list[bytes], np.ndarray, list[bytes]]:
+def events(
+    definition_ids: Any, timestamps_: Any, status_texts: Any, raw_data_: Any, app_names: Any
+) -> tuple[np.ndarray, np.ndarray, list[bytes], np.ndarray, list[bytes]]:
     """(definition ids as int32, timestamps, status texts, raw data as (events, doubles),
     app names) for Burst.events: texts are one str for all or one per event."""
     times = timestamps(timestamps_)
@@ -248,11 +262,20 @@ def events(definition_ids: Any, timestamps_: Any, status_texts: Any, raw_data_: 
         raise ValueError(f"definition_ids has {len(ids)} ids but timestamps has {n} events")
     for bad in ids[(ids < INT32[0]) | (ids > INT32[1])][:1]:
         raise ValueError(f"definition_ids must fit int32 ({INT32[0]}..{INT32[1]}), got {bad}")
-    raw = np.zeros((n, 0)) if isinstance(raw_data_, tuple) and not raw_data_ else raw_data(raw_data_, ndim=2)
+    raw = (
+        np.zeros((n, 0))
+        if isinstance(raw_data_, tuple) and not raw_data_
+        else raw_data(raw_data_, ndim=2)
+    )
     if len(raw) != n:
         raise ValueError(f"raw_data has {len(raw)} rows but timestamps has {n} events")
-    return (np.ascontiguousarray(ids, dtype=np.int32), times, _texts(status_texts, "status_texts", n),
-            raw, _texts(app_names, "app_names", n))
+    return (
+        np.ascontiguousarray(ids, dtype=np.int32),
+        times,
+        _texts(status_texts, "status_texts", n),
+        raw,
+        _texts(app_names, "app_names", n),
+    )
 
 
 def _texts(value: Any, name: str, n: int) -> list[bytes]:
@@ -264,6 +287,15 @@ def _texts(value: Any, name: str, n: int) -> list[bytes]:
     return texts
 
 
+def _packed(dtype: np.dtype, name: str, nchannels: int) -> np.dtype:
+    """A structured dtype of one field per channel, as its packed little-endian form."""
+    names = dtype.names or ()
+    if len(names) != nchannels:
+        raise ValueError(f"{name} has {len(names)} fields but channel_ids has {nchannels} ids")
+    fields: Mapping[str, Any] = dtype.fields or {}
+    return np.dtype([(f, _value_dtype(fields[f][0], f"{name} field {f!r}")) for f in names])
+
+
 def row_buffer(value: Any, nchannels: int) -> bytes | memoryview | np.ndarray:
     """The row's bytes, little-endian, from one of:
     - one value per channel: a numeric array or typed buffer, any byte order and layout;
@@ -273,14 +305,7 @@ def row_buffer(value: Any, nchannels: int) -> bytes | memoryview | np.ndarray:
     if isinstance(value, np.ndarray) and value.dtype.names is not None:
         if value.size != 1:
             raise ValueError(f"buffer must hold one row, got {value.size}")
-        names = value.dtype.names
-        if len(names) != nchannels:
-            raise ValueError(f"buffer has {len(names)} fields but channel_ids has {nchannels} ids")
-        fields = []
-        for field in names:
-            dtype = value.dtype.fields[field][0]
-            fields.append((field, _value_dtype(dtype, f"buffer field {field!r}")))
-        return value.astype(np.dtype(fields)).tobytes()
+        return value.astype(_packed(value.dtype, "buffer", nchannels)).tobytes()
     if not isinstance(value, np.ndarray):
         try:
             view = memoryview(value)
@@ -334,20 +359,23 @@ def raw_data(value: Any, ndim: int = 1) -> np.ndarray:
 
 
 def target(value: Any) -> int:
-    value = integer(value, "target", INT64)
-    if not 1 <= value <= MAX_MESSAGE:
-        raise ValueError(f"target must be between 1 and {MAX_MESSAGE} bytes, got {value}")
-    return value
+    size = integer(value, "target", INT64)
+    if not 1 <= size <= MAX_MESSAGE:
+        raise ValueError(f"target must be between 1 and {MAX_MESSAGE} bytes, got {size}")
+    return size
 
 
 def threads(value: Any) -> int:
-    value = integer(value, "threads", INT64)
-    if value < 1:
-        raise ValueError(f"threads must be at least 1, or None for the machine's cores, got {value}")
-    return value
+    count = integer(value, "threads", INT64)
+    if count < 1:
+        raise ValueError(
+            f"threads must be at least 1, or None for the machine's cores, got {count}"
+        )
+    return count
 
 
 # Errors found while encoding, worded once for both encoders.
+
 
 def _order_error(times: np.ndarray, index: int) -> ValueError:
     if times[index] < times[index - 1]:

@@ -19,7 +19,8 @@ _Time = SupportsIndex | np.datetime64
 _ChannelIds = Sequence[SupportsIndex] | ArrayLike
 """Channel ids: ints in a list, tuple or range, or an integer array."""
 _RowBuffer = Buffer | np.ndarray[Any, Any]
-"""One row's bytes: a bytes-like object, or a one-row structured array."""
+"""One row: one value per channel (a numeric array or typed buffer), a one-record structured
+array, or raw bytes already packed (1, 2, 4 or 8 a channel)."""
 _RawData = Sequence[float] | ArrayLike
 """An event's raw data: numbers, as a sequence or an array."""
 
@@ -38,7 +39,10 @@ class Burst:
 
     def __init__(self) -> None: ...
     def timestamped(
-        self, channel_ids: SupportsIndex | _ChannelIds, timestamps: ArrayLike, values: ArrayLike,
+        self,
+        channel_ids: SupportsIndex | _ChannelIds,
+        timestamps: ArrayLike,
+        values: ArrayLike,
     ) -> None:
         """Append one TimestampedData per channel: values is 1-D (channel_ids an int) or
         2-D (channels, samples) sharing the timestamps (ns since the epoch, or datetime64)."""
@@ -47,32 +51,47 @@ class Burst:
     ) -> None:
         """Append PeriodicData: samples at start, start + interval, ... (ns)."""
     def periodics(
-        self, channel_ids: Sequence[SupportsIndex] | ArrayLike, start: _Time,
-        interval: SupportsIndex, values: ArrayLike,
+        self,
+        channel_ids: _ChannelIds,
+        start: _Time,
+        interval: SupportsIndex,
+        values: ArrayLike,
     ) -> None:
         """Append one PeriodicData per channel, all sampled at start, start + interval, ...
         (ns): values is 2-D (channels, samples)."""
     def rows(
-        self, channel_ids: Sequence[SupportsIndex] | ArrayLike, timestamps: ArrayLike,
+        self,
+        channel_ids: _ChannelIds,
+        timestamps: ArrayLike,
         values: ArrayLike,
     ) -> None:
         """Append one RowData per timestamp, all of the same channels: values is 2-D
         (instants, channels) of one dtype, or structured, one record per instant and one
         field per channel."""
     def events(
-        self, definition_ids: Sequence[SupportsIndex] | ArrayLike, timestamps: ArrayLike,
-        status_texts: str | Sequence[str] = "", raw_data: ArrayLike = (),
+        self,
+        definition_ids: _ChannelIds,
+        timestamps: ArrayLike,
+        status_texts: str | Sequence[str] = "",
+        raw_data: ArrayLike = (),
         app_names: str | Sequence[str] = "",
     ) -> None:
         """Append one Event per timestamp: definition_ids one per event, status_texts and
         app_names one str for all or one per event, raw_data 2-D (events, numbers)."""
     def row(
-        self, channel_ids: _ChannelIds, timestamp: _Time, buffer: _RowBuffer,
+        self,
+        channel_ids: _ChannelIds,
+        timestamp: _Time,
+        buffer: _RowBuffer,
     ) -> None:
         """Append RowData: one row of several channels, packed in channel order."""
     def event(
-        self, definition_id: SupportsIndex, timestamp: _Time, status_text: str = "",
-        raw_data: _RawData = (), app_name: str = "",
+        self,
+        definition_id: SupportsIndex,
+        timestamp: _Time,
+        status_text: str = "",
+        raw_data: _RawData = (),
+        app_name: str = "",
     ) -> None:
         """Append an Event."""
     def time_range(self, start: _Time, end: _Time) -> None:
@@ -88,7 +107,9 @@ class Burst:
         """Remove every item; the buffers are kept for reuse."""
     def encode(self) -> bytes:
         """The uncompressed StreamDataBurst."""
-    def pack(self, target: SupportsIndex = 65536, threads: SupportsIndex | None = None) -> list[bytes]:
+    def pack(
+        self, target: SupportsIndex = 65536, threads: SupportsIndex | None = None
+    ) -> list[bytes]:
         """The burst as LZ4 raw-block messages of about `target` uncompressed bytes each;
         threads: how many compress them (None: the cores, when the burst is large)."""
     def pack_with_time_ranges(
@@ -124,7 +145,9 @@ class TimestampedItem(_Buffered):
 class PeriodicItem(_Buffered):
     """PeriodicData: samples at start, start + interval, ..."""
 
-    def __init__(self, channel_id: int, start: int, interval: int, samples: int, buffer: Buffer) -> None: ...
+    def __init__(
+        self, channel_id: int, start: int, interval: int, samples: int, buffer: Buffer
+    ) -> None: ...
     @property
     def channel_id(self) -> int: ...
     @property
@@ -156,8 +179,14 @@ class RowItem(_Buffered):
 class EventItem(_Item):
     """Event: an occurrence of an event definition, with its text and raw data."""
 
-    def __init__(self, definition_id: int, timestamp: int, status_text: str,
-                 raw_data: ArrayLike, app_name: str) -> None: ...
+    def __init__(
+        self,
+        definition_id: int,
+        timestamp: int,
+        status_text: str,
+        raw_data: ArrayLike,
+        app_name: str,
+    ) -> None: ...
     @property
     def definition_id(self) -> int: ...
     @property

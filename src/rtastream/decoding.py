@@ -9,7 +9,7 @@ protobuf classes: the tests hold the two to the same items.
 
 from __future__ import annotations
 
-from typing import Union
+from typing import TypeAlias
 
 from rtastream._native import (
     EventItem,
@@ -21,7 +21,9 @@ from rtastream._native import (
     decode,
 )
 
-DecodedItem = Union[TimestampedItem, PeriodicItem, RowItem, EventItem, TimeRangeItem, SessionJsonItem]
+DecodedItem: TypeAlias = (
+    TimestampedItem | PeriodicItem | RowItem | EventItem | TimeRangeItem | SessionJsonItem
+)
 
 __all__ = [
     "DecodedItem",

@@ -10,6 +10,7 @@ native core.
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -34,11 +35,12 @@ Item = stream.StreamData
 
 def _entry_size(item: Item) -> int:
     """Bytes the item takes in a StreamDataBurst, as a burst of its own."""
-    return stream.StreamDataBurst(data=[item]).ByteSize()
+    size: int = stream.StreamDataBurst(data=[item]).ByteSize()
+    return size
 
 
 def _timestamped(channel: int, times: list[int], buffer: bytes) -> Item:
-    steps = [b - a for a, b in zip(times, times[1:])]
+    steps = [b - a for a, b in pairwise(times)]
     scale = math.gcd(*steps) or 1
     return Item(
         timestamped_data=model.TimestampedData(
@@ -72,12 +74,22 @@ def _pieces(item: Item, bounds: list[tuple[int, int]]) -> list[Item]:
     if item.WhichOneof("data") == "periodic_data":
         d = item.periodic_data
         width = len(d.buffer) // d.samples
-        return [_periodic(d.channel_id, d.start_timestamp + lo * d.interval, d.interval, hi - lo,
-                          d.buffer[lo * width : hi * width]) for lo, hi in bounds]
+        return [
+            _periodic(
+                d.channel_id,
+                d.start_timestamp + lo * d.interval,
+                d.interval,
+                hi - lo,
+                d.buffer[lo * width : hi * width],
+            )
+            for lo, hi in bounds
+        ]
     d = item.timestamped_data
     times, width = _times(d), len(d.buffer) // len(d.timestamp_deltas)
-    return [_timestamped(d.channel_id, times[lo:hi], d.buffer[lo * width : hi * width])
-            for lo, hi in bounds]
+    return [
+        _timestamped(d.channel_id, times[lo:hi], d.buffer[lo * width : hi * width])
+        for lo, hi in bounds
+    ]
 
 
 def _samples(item: Item) -> int:
@@ -129,30 +141,39 @@ class Burst:
         ts = [int(t) for t in times]
         for lo in range(0, len(ts), columns.MAX_SAMPLES):
             hi = lo + columns.MAX_SAMPLES
-            for channel, row in zip(ids, samples):
+            for channel, row in zip(ids, samples, strict=True):
                 self._append(_timestamped(int(channel), ts[lo:hi], row[lo:hi].tobytes()))
 
     def periodic(self, channel_id: Any, start: Any, interval: Any, values: Any) -> None:
         channel, start, interval, samples = columns.periodic(channel_id, start, interval, values)
         for lo in range(0, len(samples), columns.MAX_SAMPLES):
             chunk = samples[lo : lo + columns.MAX_SAMPLES]
-            self._append(_periodic(channel, start + lo * interval, interval, len(chunk), chunk.tobytes()))
+            self._append(
+                _periodic(channel, start + lo * interval, interval, len(chunk), chunk.tobytes())
+            )
 
     def periodics(self, channel_ids: Any, start: Any, interval: Any, values: Any) -> None:
         ids, start, interval, samples = columns.periodics(channel_ids, start, interval, values)
-        for channel, row in zip(ids, samples):
+        for channel, row in zip(ids, samples, strict=True):
             self.periodic(int(channel), start, interval, row)
 
     def rows(self, channel_ids: Any, timestamps: Any, values: Any) -> None:
         ids, times, data = columns.rows(channel_ids, timestamps, values)
-        for t, row in zip(times, data):
+        for t, row in zip(times, data, strict=True):
             self.row(ids, int(t), row.tobytes())
 
-    def events(self, definition_ids: Any, timestamps: Any, status_texts: Any = "",
-               raw_data: Any = (), app_names: Any = "") -> None:
-        ids, times, texts, raw, apps = columns.events(definition_ids, timestamps, status_texts,
-                                                      raw_data, app_names)
-        for event in zip(ids.tolist(), times.tolist(), texts, raw, apps):
+    def events(
+        self,
+        definition_ids: Any,
+        timestamps: Any,
+        status_texts: Any = "",
+        raw_data: Any = (),
+        app_names: Any = "",
+    ) -> None:
+        ids, times, texts, raw, apps = columns.events(
+            definition_ids, timestamps, status_texts, raw_data, app_names
+        )
+        for event in zip(ids.tolist(), times.tolist(), texts, raw, apps, strict=True):
             definition, t, text, numbers, app = event
             self.event(definition, t, text.decode(), numbers, app.decode())
 
@@ -172,7 +193,9 @@ class Burst:
         app_name: str = "",
     ) -> None:
         event = model.Event(
-            event_definition_id=columns.integer(definition_id, "definition_id", columns.INT32, "int32"),
+            event_definition_id=columns.integer(
+                definition_id, "definition_id", columns.INT32, "int32"
+            ),
             timestamp=columns.integer(timestamp, "timestamp", columns.INT64),
             status_text=columns.text(status_text, "status_text").decode(),
             raw_data=columns.raw_data(raw_data).tolist(),
@@ -202,7 +225,8 @@ class Burst:
         self._nbytes = 0
 
     def encode(self) -> bytes:
-        return stream.StreamDataBurst(data=self._items).SerializeToString()
+        data: bytes = stream.StreamDataBurst(data=self._items).SerializeToString()
+        return data
 
     def pack_with_time_ranges(
         self, target: int = columns.DEFAULT_TARGET, threads: int | None = None
@@ -228,7 +252,8 @@ class Burst:
 
 def _compress(items: list[Item]) -> bytes:
     data = stream.StreamDataBurst(data=items).SerializeToString()
-    return lz4.block.compress(data, mode="default", store_size=False)
+    block: bytes = lz4.block.compress(data, mode="default", store_size=False)
+    return block
 
 
 def _last_range(items: list[Item]) -> tuple[int, int] | None:
@@ -268,13 +293,17 @@ def _decoded(entry: Item) -> decoding.DecodedItem:
         return decoding.TimestampedItem(d.channel_id, _wrapped_times(d), d.buffer)
     if kind == "periodic_data":
         d = entry.periodic_data
-        return decoding.PeriodicItem(d.channel_id, d.start_timestamp, d.interval, d.samples, d.buffer)
+        return decoding.PeriodicItem(
+            d.channel_id, d.start_timestamp, d.interval, d.samples, d.buffer
+        )
     if kind == "row_data":
         d = entry.row_data
         return decoding.RowItem(d.channel_ids, d.timestamp, d.buffer)
     if kind == "event":
         d = entry.event
-        return decoding.EventItem(d.event_definition_id, d.timestamp, d.status_text, d.raw_data, d.app_name)
+        return decoding.EventItem(
+            d.event_definition_id, d.timestamp, d.status_text, d.raw_data, d.app_name
+        )
     if kind == "time_range":
         return decoding.TimeRangeItem(entry.time_range.start_time, entry.time_range.end_time)
     if kind == "session_json":

@@ -25,7 +25,7 @@ TARGET = 65536  # bytes of StreamDataBurst before compression, as the protocol a
 log = logging.getLogger("rtastream.server")
 
 
-def _raw(buffer: bytes, samples: int) -> np.ndarray | None:
+def _raw(buffer: bytes | memoryview, samples: int) -> np.ndarray | None:
     """The samples as unsigned integers of their width (None: no whole width)."""
     size = memoryview(buffer).nbytes
     if samples <= 0 or size % samples or size // samples not in (1, 2, 4, 8):
