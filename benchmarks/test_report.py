@@ -61,7 +61,7 @@ def test_report_computes_ratios_and_targets(tmp_path):
     assert "| CPU | Test CPU, 2 cores" in text
     # Every hand-made benchmark's median round is 1.125x its best (rounds of 1x and 1.25x),
     # printed as 13 %; the last of the equal spreads in sort order is named.
-    assert ("The load average was 3.9 when this run began (2 cores). Across its 9 benchmarks, a "
+    assert ("The load average was 3.9 when this run began (2 cores). Across its 10 benchmarks, a "
             "benchmark's median round took 13% longer than its best on average, and at most 13% "
             "longer (write: encode + write, rtastream).") in text
     assert "issue" not in text.lower()
