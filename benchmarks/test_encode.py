@@ -15,6 +15,7 @@ from benchmarks.workloads import (
     TYPICAL,
     Workload,
 )
+from rtastream._native import _cores
 
 
 def _run(benchmark, w: Workload, variant: str, group: str) -> None:
@@ -110,17 +111,11 @@ def test_pack_threads(benchmark, threads):
         variant=label,
         workload=w.name,
         threads=threads,
-        cores=_native_cores(),
+        cores=_cores(),
         messages=len(burst.pack(threads=1)),
         value_bytes=w.nbytes,
     )
     benchmark(burst.pack, threads=threads)
-
-
-def _native_cores() -> int:
-    from rtastream._native import _cores
-
-    return _cores()
 
 
 @pytest.mark.parametrize("w", ENCODE_WORKLOADS, ids=lambda w: w.name.replace(" ", "-"))

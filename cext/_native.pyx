@@ -461,7 +461,7 @@ cdef class Burst:
         _restore_gil(gil)
         self.busy = False
         if st == RS_EOVERFLOW:
-            columns.periodic(0, t0, step, samples[0])  # raises the error, worded
+            columns.check_span(t0, step, n)  # raises the error, worded
         return _check(st)
 
     def row(self, channel_ids, timestamp, buffer):
@@ -570,9 +570,9 @@ cdef class Burst:
         try:
             for i in range(n):
                 if not one_status:
-                    status_ptr = _text((<list>status)[i], &status_len)
+                    status_ptr = _text(<object>PyList_GET_ITEM(status, i), &status_len)
                 if not one_app:
-                    app_ptr = _text((<list>apps)[i], &app_len)
+                    app_ptr = _text(<object>PyList_GET_ITEM(apps, i), &app_len)
                 st = rs_add_event(&self.c, defs[i], app_ptr, app_len, t[i], status_ptr, status_len,
                                   r + i * k, k, &size)
                 if st != RS_OK:

@@ -179,9 +179,14 @@ def periodic(
     start = integer(start, "start", INT64)
     step = _interval(interval)
     samples = _values(values, max_ndim=1)
-    if len(samples) and start + (len(samples) - 1) * step > INT64[1]:
-        raise periodic_overflow_error()
+    check_span(start, step, len(samples))
     return channel, start, step, samples
+
+
+def check_span(start: int, interval: int, n: int) -> None:
+    """The last of n samples' time, start + (n - 1) * interval, fits int64."""
+    if n and start + (n - 1) * interval > INT64[1]:
+        raise ValueError("periodic: start + (samples - 1) * interval runs past the int64 range")
 
 
 def check_order(times: np.ndarray, previous: int | None = None) -> None:
@@ -215,9 +220,9 @@ def periodics(
     ids = _channel_ids(channel_ids)
     if len(ids) != samples.shape[0]:
         raise ValueError(f"channel_ids has {len(ids)} ids but values has {samples.shape[0]} rows")
-    _, start, step, _ = periodic(
-        0, start, interval, samples[0] if len(samples) else samples.reshape(-1)
-    )
+    start = integer(start, "start", INT64)
+    step = _interval(interval)
+    check_span(start, step, samples.shape[1])
     return ids, start, step, samples
 
 
@@ -379,25 +384,13 @@ def threads(value: Any) -> int:
 
 def _order_error(times: np.ndarray, index: int) -> ValueError:
     if times[index] < times[index - 1]:
-        return backwards_error(times, index)
-    return step_error(times, index)
-
-
-def backwards_error(times: np.ndarray, index: int) -> ValueError:
-    return ValueError(
-        f"timestamps go backwards at index {index}: {times[index]} < {times[index - 1]}"
-    )
-
-
-def step_error(times: np.ndarray, index: int) -> ValueError:
+        return ValueError(
+            f"timestamps go backwards at index {index}: {times[index]} < {times[index - 1]}"
+        )
     return ValueError(
         f"timestamps step from {times[index - 1]} to {times[index]} at index {index}, "
         "more than an int64 delta can hold"
     )
-
-
-def periodic_overflow_error() -> ValueError:
-    return ValueError("periodic: start + (samples - 1) * interval runs past the int64 range")
 
 
 def too_large_error(what: str, size: int) -> ValueError:
