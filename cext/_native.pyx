@@ -1,10 +1,11 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""The native core: Burst (encoding and packing) and the LZ4 raw-block codec.
+"""The native core: Burst (encoding and packing), the LZ4 raw-block codec, and decoding.
 
-Arguments are checked and made canonical by rtastream._columns (once per call, never per
-sample); the C core in burst.c then encodes them without the GIL. While the GIL is
-released a Burst is marked busy, so another thread touching it gets an error instead of
-a buffer pulled from under the C code.
+Plain arguments (exact ints, canonical arrays, lists of ints, ASCII str) go straight to the
+C core in burst.c; anything else is checked and made canonical by rtastream._columns, which
+also words every error (once per call, never per sample). The C core encodes without the
+GIL; meanwhile a Burst is marked busy, so another thread touching it gets an error instead
+of a buffer pulled from under the C code. parse.c reads messages back (see decode()).
 """
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_CheckBuffer, PyObject_GetBuffer
@@ -208,7 +209,8 @@ cdef bint _plain_int32s(object obj, Py_ssize_t n, int32_t *out) noexcept:
 
 
 cdef Py_ssize_t _plain_ids_len(object obj) noexcept:
-    """How many ids _plain_ids may find in obj: -1 if it is none of the plain kinds."""
+    """How many ids _plain_ids may find in obj: -1 if it is none of the plain kinds (or a
+    range that cannot hold uint32 ids, whose len() might not even fit)."""
     if type(obj) is list or type(obj) is tuple:
         return len(obj)
     if type(obj) is range:
