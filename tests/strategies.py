@@ -67,6 +67,14 @@ def values_strategy(dtype, shape):
     return hnp.arrays(dtype, shape, elements=elements)
 
 
+def as_columns(call):
+    """(channel ids as a list, timestamps, values as (channels, samples)) of a timestamped
+    call, whichever form it took."""
+    ids, times, values = call[1]
+    ids = [ids] if np.ndim(ids) == 0 else ids
+    return ids, times, np.asarray(values).reshape(len(ids), -1)
+
+
 @st.composite
 def timestamped_call(draw, long=True):
     """long: sometimes more than one item's 10 000 samples."""

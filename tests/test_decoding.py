@@ -13,7 +13,7 @@ import rtastream
 from encoders import build_both
 from rtastream import reference
 from rtastream._proto import net_stream_pb2 as stream
-from strategies import calls, timestamped_call
+from strategies import as_columns, calls, timestamped_call
 from wire import (
     EVENT,
     FIXED32,
@@ -44,9 +44,7 @@ def test_native_decoder_reads_what_the_twin_reads(calls):
 
 @given(timestamped_call())
 def test_timestamps_and_values_read_back_as_written(call):
-    ids, times, values = call[1]
-    ids = [ids] if np.ndim(ids) == 0 else ids
-    values = np.asarray(values).reshape(len(ids), -1)
+    ids, times, values = as_columns(call)
     burst = rtastream.Burst()
     burst.timestamped(*call[1])
     items = rtastream.decode(burst.encode(), compressed=False)

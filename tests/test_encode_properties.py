@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import rtastream
 from encoders import build_both, lz4_unpack, parse
-from strategies import calls, timestamped_call
+from strategies import as_columns, calls, timestamped_call
 
 
 def expected_scale(times):
@@ -35,9 +35,7 @@ def test_native_bytes_equal_protobuf_twin(calls):
 
 @given(timestamped_call())
 def test_timestamped_reads_back_as_written(call):
-    ids, times, values = call[1]
-    ids = [ids] if np.ndim(ids) == 0 else ids
-    values = np.asarray(values).reshape(len(ids), -1)
+    ids, times, values = as_columns(call)
     burst = rtastream.Burst()
     burst.timestamped(*call[1])
     items = [d.timestamped_data for d in parse(burst.encode()).data]
