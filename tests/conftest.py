@@ -1,11 +1,13 @@
-"""Shared fixtures: a real redis-server the suite starts itself, on a free loopback port."""
+"""Shared fixtures: a real redis-server the suite starts itself, on a free loopback port (and
+a Redis Cluster of them)."""
 
 from __future__ import annotations
 
 import pytest
 import redis
+from redis.cluster import RedisCluster
 
-from rtastream.redis_server import RedisServer, missing_server_message, server_binary
+from rtastream.redis_server import LocalCluster, RedisServer, missing_server_message, server_binary
 
 
 def _need_redis_server() -> None:
@@ -14,7 +16,7 @@ def _need_redis_server() -> None:
         pytest.skip(f"{missing_server_message()}: the tests that need Redis are skipped")
 
 
-REDIS_FIXTURES = {"redis_server", "private_redis"}
+REDIS_FIXTURES = {"redis_server", "private_redis", "redis_cluster"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -60,5 +62,31 @@ def redis_url(redis_server) -> str:
 def r(redis_url):
     """An independent redis-py client for reading back what the library wrote."""
     client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster():
+    """A Redis Cluster of three masters (no replicas), started once for the suite."""
+    _need_redis_server()
+    with LocalCluster(masters=3) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def cluster_url(redis_cluster) -> str:
+    """URL of one node of the suite's cluster, every master emptied."""
+    for server in redis_cluster.running():
+        with redis.Redis(port=server.port) as client:
+            if client.info("replication")["role"] == "master":
+                client.flushall()
+    return redis_cluster.url
+
+
+@pytest.fixture
+def rc(cluster_url):
+    """An independent redis-py cluster client, for reading back what the library wrote."""
+    client = RedisCluster.from_url(cluster_url)
     yield client
     client.close()

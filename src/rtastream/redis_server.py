@@ -7,12 +7,15 @@ nothing on disk and is stopped when the context ends.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 # Which server to start: a name on PATH or a path, e.g. valkey-server or a build of
 # another Redis version (CI runs the suite against several).
@@ -46,7 +49,7 @@ class RedisServer:
     """
 
     def __init__(self, *, unix_socket: bool = False, port: int | None = None,
-                 binary: str | None = None) -> None:
+                 binary: str | None = None, args: Sequence[str] = ()) -> None:
         self.binary = binary or server_binary()
         if self.binary is None:
             raise FileNotFoundError(missing_server_message())
@@ -54,6 +57,7 @@ class RedisServer:
         self.unix_socket = unix_socket
         self.port = 0 if unix_socket else (port or free_port())
         self.socket_path = self.dir / "redis.sock"
+        self.args = list(args)  # more server options, e.g. a cluster node's
         self.process: subprocess.Popen | None = None
 
     @property
@@ -67,6 +71,7 @@ class RedisServer:
             self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
             "--dir", str(self.dir), "--save", "", "--appendonly", "no",
             "--protected-mode", "yes", "--daemonize", "no", "--loglevel", "warning",
+            *self.args,
         ]
         if self.unix_socket:
             args += ["--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
@@ -127,3 +132,140 @@ class RedisServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+CLUSTER_SLOTS = 16384
+BUS_OFFSET = 10000  # a cluster node's bus listens on its port + 10000 (so port <= 55535)
+
+
+def free_cluster_port() -> int:
+    """A loopback port whose cluster bus port (port + 10000) is free too. Both come from
+    below Linux's ephemeral range (32768 up), where clients' own sockets do not land."""
+    rng = random.SystemRandom()
+    while True:
+        port = rng.randrange(20000, 32768 - BUS_OFFSET)
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + BUS_OFFSET))
+        except OSError:
+            continue
+        return port
+
+
+class LocalCluster:
+    """A private Redis Cluster on loopback for the tests and benchmarks: `masters` masters
+    sharing the 16384 slots evenly, each with `replicas` replicas, every node a RedisServer
+    in its own temporary directory. Ready (cluster_state:ok on every node, every replica
+    in sync) once start() returns; close() stops every node.
+
+    `node_timeout` (ms) is how long a silent node takes to be failed over.
+    """
+
+    def __init__(self, masters: int = 3, replicas: int = 0, *, node_timeout: int = 2000,
+                 binary: str | None = None) -> None:
+        options = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                   "--cluster-node-timeout", str(node_timeout),
+                   "--repl-diskless-sync-delay", "0"]  # replicas in sync at once, not in 5 s
+        self.servers = [RedisServer(port=free_cluster_port(), binary=binary, args=options)
+                        for _ in range(masters * (1 + replicas))]
+        self.masters = masters
+
+    @property
+    def url(self) -> str:
+        """A URL of one node (any node leads a cluster client to every other)."""
+        return self.servers[0].url
+
+    def start(self, timeout: float = 30.0) -> LocalCluster:
+        try:
+            for server in self.servers:
+                server.start()
+            self._form()
+            self.wait_ok(timeout)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _form(self) -> None:
+        masters, replicas = self.servers[:self.masters], self.servers[self.masters:]
+        share = -(-CLUSTER_SLOTS // self.masters)
+        for i, master in enumerate(masters):
+            _command(master, "CLUSTER", "SET-CONFIG-EPOCH", i + 1)
+            slots = range(i * share, min((i + 1) * share, CLUSTER_SLOTS))
+            _command(master, "CLUSTER", "ADDSLOTS", *slots)
+        for server in self.servers[1:]:
+            _command(self.servers[0], "CLUSTER", "MEET", "127.0.0.1", server.port)
+        self._wait(lambda: all(_known_nodes(s) == len(self.servers) for s in self.servers),
+                   10.0, "every node to know every other")
+        ids = [_command(master, "CLUSTER", "MYID").decode() for master in masters]
+        for i, replica in enumerate(replicas):
+            _command(replica, "CLUSTER", "REPLICATE", ids[i % self.masters])
+
+    def running(self) -> list[RedisServer]:
+        return [s for s in self.servers if s.process is not None and s.process.poll() is None]
+
+    def wait_ok(self, timeout: float = 30.0) -> None:
+        """Until every running node says cluster_state:ok, they agree on which master holds
+        which slots, and every replica is in sync with its master."""
+        self._wait(self._settled, timeout, "the cluster to settle")
+
+    def _settled(self) -> bool:
+        import redis
+
+        views = []
+        for server in self.running():
+            try:
+                if b"cluster_state:ok" not in _command(server, "CLUSTER", "INFO"):
+                    return False
+                replication = _command(server, "INFO", "replication")
+                if replication["role"] != "master" and (
+                        replication.get("master_link_status") != "up"
+                        or replication.get("master_sync_in_progress")):
+                    return False
+                slots = _command(server, "CLUSTER", "SLOTS")
+                views.append(sorted((start, end, node[1]) for start, end, node, *_ in slots))
+            except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
+                return False
+        return all(view == views[0] for view in views)
+
+    def master_of(self, slot: int) -> RedisServer:
+        """The running node that holds `slot` now."""
+        for start, end, node, *_ in _command(self.running()[0], "CLUSTER", "SLOTS"):
+            if start <= slot <= end:
+                return next(s for s in self.servers if s.port == node[1])
+        raise LookupError(f"no node holds slot {slot}")
+
+    @staticmethod
+    def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.close()
+
+    def __enter__(self) -> LocalCluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _command(server: RedisServer, *command: object) -> Any:
+    """One command's raw reply from a node (redis-py: the package depends on it; imported
+    here, where only the cluster needs it)."""
+    import redis
+
+    client: Any = redis.Redis(port=server.port, socket_timeout=5)
+    with client:
+        return client.execute_command(*command)
+
+
+def _known_nodes(server: RedisServer) -> int:
+    """Nodes the node knows and has finished the handshake with."""
+    lines = _command(server, "CLUSTER", "NODES").decode().splitlines()
+    return sum("handshake" not in line and "noaddr" not in line for line in lines)
