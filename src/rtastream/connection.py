@@ -13,11 +13,17 @@ from urllib.parse import urlsplit
 
 import redis
 import redis.asyncio
+import redis.cluster
 import redis.exceptions
 
 from rtastream.errors import RedisAuthenticationError, RedisRefused, RedisUnavailable
 
 SCHEMES = "redis://HOST[:PORT][/DB], rediss://... or unix:///PATH"
+
+CLUSTER_OVER_UNIX = (
+    "it belongs to a Redis Cluster, whose nodes are reached over TCP: use a redis:// or "
+    "rediss:// url of any node"
+)
 
 
 def redact(url: str) -> str:
@@ -126,6 +132,12 @@ def connect_failure(error: Exception, node: Any) -> Exception:
         return RedisAuthenticationError(address, f"user {user!r}: {error}")
     if isinstance(error, redis.exceptions.ResponseError) and "DB index" in str(error):
         return RedisRefused(address, f"no database {connection_kwargs.get('db')} ({error})")
+    if isinstance(error, redis.exceptions.ResponseError) and "cluster mode" in str(error):
+        return RedisRefused(
+            address,
+            f"it is a Redis Cluster node, and a cluster has database 0 only: drop "
+            f"/{connection_kwargs.get('db')} from the url ({error})",
+        )
     if isinstance(error, RedisUnavailable | RedisRefused) or not isinstance(
         error, CONNECTION_ERRORS
     ):
@@ -135,3 +147,46 @@ def connect_failure(error: Exception, node: Any) -> Exception:
         # A plain server never answers the TLS handshake, or answers it with garbage.
         reason += " (rediss:// speaks TLS: is this a plain redis:// server?)"
     return RedisUnavailable(address, reason)
+
+
+def client_for(url: str, **options: Any) -> redis.Redis | redis.cluster.RedisCluster:
+    """A redis-py client for `url`: a RedisCluster if the node says it belongs to a cluster
+    (INFO cluster), else a Redis; `options` are redis-py's. The node is asked here, so
+    failing to reach it raises what connect_failure() makes of it."""
+    check_url(url)
+    probe = redis.Redis.from_url(url, **options)
+    try:
+        clustered = _clustered(probe.info("cluster"), probe.connection_pool)
+    except CONNECT_ERRORS as e:
+        probe.close()
+        raise connect_failure(e, probe.connection_pool) from e
+    if not clustered:
+        return probe
+    probe.close()
+    return redis.cluster.RedisCluster.from_url(url, **options)
+
+
+async def async_client_for(
+    url: str, **options: Any
+) -> redis.asyncio.Redis | redis.asyncio.RedisCluster:
+    """The asyncio twin of client_for()."""
+    check_url(url)
+    probe = redis.asyncio.Redis.from_url(url, **options)
+    try:
+        clustered = _clustered(await probe.info("cluster"), probe.connection_pool)
+    except CONNECT_ERRORS as e:
+        await probe.aclose()
+        raise connect_failure(e, probe.connection_pool) from e
+    if not clustered:
+        return probe
+    await probe.aclose()
+    return redis.asyncio.RedisCluster.from_url(url, **options)
+
+
+def _clustered(info: dict[str, Any], pool: Any) -> bool:
+    """Whether INFO cluster says the node belongs to a cluster (reached over TCP only)."""
+    if not info.get("cluster_enabled"):
+        return False
+    if "path" in pool.connection_kwargs:
+        raise RedisRefused(address_of(pool.connection_kwargs), CLUSTER_OVER_UNIX)
+    return True

@@ -4,6 +4,8 @@
                  acknowledgement, reconnect and re-send decisions (commands.py: the Redis
                  commands of each step of a session; live.py: live data between flushes)
     topology.py  which node each key lives on, and how to reach it (the connection factory)
+    cluster.py   Redis Cluster: the slot map, keys pinned to their node, a MULTI/EXEC block
+                 per key in a round, redirections and refusals for now sent again
     sync.py      the sync driver: an I/O thread per connection, a timer thread per buffer
     aio.py       the asyncio driver: an asyncio.Protocol per connection, a timer task
 
@@ -12,10 +14,13 @@ sends it, hands back what it reads (Lane.received()) and reports a lost connecti
 (WriterCore.connection_lost(), which says when to reconnect or that the round failed).
 
 Cluster and Sentinel plug in as topologies (see topology.py): a topology lists the nodes and
-the node of each key; the core keeps one lane per node, each with its own round in flight, and
-routes each command of a batch to its node's lane (WriterCore.submit). Redirections (MOVED,
-ASK, TRYAGAIN), a demoted master (READONLY) and waiting for replicas (WAIT) are decisions of
-the core, taken where replies and lost connections are handled: Round.reply and
+the node of each key; the core keeps one lane per node (made when a node is first written
+to), each with its own round in flight, and routes each command of a batch to its node's lane
+(WriterCore.submit). Redirections (MOVED, ASK) and refusals for now (CLUSTERDOWN, TRYAGAIN)
+come back from a round as leftovers, queued again on the right lane (WriterCore.round_done);
+a lane in trouble backs off and has the topology asked again (WriterCore.discovery) before it
+sends again. A demoted master (READONLY) and waiting for replicas (WAIT) are decisions of the
+core, taken where replies and lost connections are handled: Round.reply and
 WriterCore.connection_lost.
 """
 

@@ -38,6 +38,7 @@ from rtastream.writer.core import (
     end_state,
     note_close_failure,
 )
+from rtastream.writer.topology import Node
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -47,6 +48,20 @@ if TYPE_CHECKING:
     from rtastream._native import _ChannelIds, _RawData, _RowBuffer, _Time
 
 __all__ = ["Opening", "RedisStreamBuffer", "StreamSession"]
+
+
+async def ask(node: Node, command: Command) -> Any:
+    """One command's reply on a connection of its own (asking where keys live is rare), or
+    the exception if it failed."""
+    conn = node.connection()
+    try:
+        await conn.connect()
+        await conn.send_command(*command)
+        return await conn.read_response()
+    except CONNECT_ERRORS as e:
+        return connect_failure(e, node)
+    finally:
+        await conn.disconnect()
 
 
 class LaneProtocol(asyncio.Protocol):
@@ -98,17 +113,29 @@ class Loop:
         self.waiters: list[asyncio.Future[None]] = []
         self.timer: asyncio.Task[None] | None = None
         self.timer_idle: asyncio.Future[None] | None = None
-        self.reconnecting: set[asyncio.Task[None]] = set()  # referenced while they run
+        self.retrying: dict[Lane, asyncio.Task[None]] = {}  # a lane's wait, then reconnect
         self.starting = asyncio.Lock()
         self.ending = self._end_at_shutdown()
         self.ended_by_shutdown = False
 
     async def start(self) -> None:
-        """Connect every lane (so that an unreachable Redis raises at once), start the timer."""
+        """Find the nodes and connect every lane (so that an unreachable Redis raises at
+        once), start the timer."""
+        await self._discover(None)
         for lane in self.core.lanes.values():
             self.links[lane] = await self._connect(lane)
         self.timer = asyncio.create_task(self._tick(), name="rtastream-timer")
         await self.ending.asend(None)  # the loop now tracks it, and closes it at shutdown
+
+    async def _discover(self, lane: Lane | None) -> None:
+        steps = self.core.discovery(lane)
+        reply = None
+        while True:
+            try:
+                node, command = steps.send(reply)
+            except StopIteration:
+                return
+            reply = await ask(node, command)
 
     async def _end_at_shutdown(self) -> AsyncGenerator[None, None]:
         """Suspended until the loop's shutdown_asyncgens() closes it, or it is dropped."""
@@ -144,8 +171,7 @@ class Loop:
         while not self.core.has_room:
             await self._change()
         self.core.submit(batch)
-        for lane in self.core.lanes.values():
-            self._pump(lane)
+        self._pump_all()
 
     async def wait(self, owner: Tracker) -> None:
         """Until Redis has answered every batch of `owner`; then raise its error, if any."""
@@ -162,6 +188,10 @@ class Loop:
         self._changed()  # room in the queue
         self._send(lane)
 
+    def _pump_all(self) -> None:
+        for lane in list(self.core.lanes.values()):
+            self._pump(lane)
+
     def _send(self, lane: Lane) -> None:
         assert lane.round is not None
         link = self.links.get(lane)
@@ -170,7 +200,7 @@ class Loop:
         elif link is not None:
             link.write(lane.outgoing())
         else:
-            self._reconnect_later(lane, 0.0)
+            self._retry_later(lane, 0.0, trouble=False)
 
     def received(self, lane: Lane, data: bytes) -> None:
         try:
@@ -181,32 +211,48 @@ class Loop:
             self._changed()
 
     def _done(self, lane: Lane) -> None:
-        self.core.round_done(lane)
+        delay = self.core.round_done(lane)
         self._changed()
-        self._pump(lane)
+        if delay is not None:
+            self._retry_later(lane, delay, trouble=True)
+        self._pump_all()  # this lane's next round, and what was redirected to others
 
     def lost(self, lane: Lane, error: Exception) -> None:
         self.links.pop(lane, None)
+        if lane in self.retrying:  # already waiting to send again: it reconnects
+            return
         delay = self.core.connection_lost(lane, error)
         self._changed()
         if delay is not None:
-            self._reconnect_later(lane, delay)
+            self._retry_later(lane, delay, trouble=True)
         else:
             self._pump(lane)
 
-    def _reconnect_later(self, lane: Lane, delay: float) -> None:
-        task = asyncio.create_task(self._reconnect(lane, delay))
-        self.reconnecting.add(task)
-        task.add_done_callback(self.reconnecting.discard)
+    def _retry_later(self, lane: Lane, delay: float, trouble: bool) -> None:
+        self.retrying[lane] = asyncio.create_task(self._retry(lane, delay, trouble))
 
-    async def _reconnect(self, lane: Lane, delay: float) -> None:
+    async def _retry(self, lane: Lane, delay: float, trouble: bool) -> None:
+        """After `delay`, send the lane's round again: after trouble, once the core has
+        asked where keys live now; on a new connection if the last one is gone."""
         await asyncio.sleep(delay)
         try:
-            self.links[lane] = await self._connect(lane)
+            if trouble:
+                await self._discover(lane)
+            if not lane.retired and lane not in self.links:
+                self.links[lane] = await self._connect(lane)
         except Exception as e:  # the core decides: try again later, or give up
+            del self.retrying[lane]
             self.lost(lane, e)
             return
-        self._send(lane)
+        del self.retrying[lane]
+        if lane.retired:  # its commands went to other lanes
+            link = self.links.pop(lane, None)
+            if link is not None:
+                link.close()
+            self._changed()
+            self._pump_all()
+        else:
+            self._send(lane)
 
     # -- sessions --
 

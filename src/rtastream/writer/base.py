@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from rtastream import _columns as columns
 from rtastream import keys
 from rtastream.session import Session, SessionState
+from rtastream.writer.cluster import detect
 from rtastream.writer.core import SessionCore, WriterCore
 from rtastream.writer.options import DEFAULT_FLUSH_INTERVAL, Options
 from rtastream.writer.topology import Standalone
@@ -25,14 +26,19 @@ class BufferBase:
 
     `url` is a redis-py URL (redis://, rediss://, unix://, user, password, db); `options`
     are redis-py's connection options (socket_timeout, ssl_ca_certs, ...). A malformed URL
-    or an unknown keyword is refused here. Nothing connects until the first session.
+    or an unknown keyword is refused here. Nothing connects until the first session. Any node
+    of a Redis Cluster will do: the writer then writes to every master, each command to the
+    master of its key (docs/cluster.md).
 
     session_ttl: seconds a session hash lives after its last update.
     maxlen: approximate MAXLEN trimming on every XADD (off when None).
     target: uncompressed bytes per stream message (bursts are split near it).
     flush_interval: seconds between automatic flushes of live-buffered rows and blocks.
     queue_size: batches waiting to be sent before writers wait.
-    reconnect_timeout: seconds to keep reconnecting after the connection drops.
+    reconnect_timeout: seconds to keep reconnecting after the connection drops (or while a
+        cluster refuses for now: a failover, a slot moving).
+    cluster: None asks the server when first connecting (INFO cluster) whether it is a
+        cluster node; True or False says so without asking.
     """
 
     _pool_class: ClassVar[type[Any]]  # redis-py's pool of the flavour: it parses the URL
@@ -48,12 +54,14 @@ class BufferBase:
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
         queue_size: int = 64,
         reconnect_timeout: float = 10.0,
+        cluster: bool | None = None,
         **options: Any,
     ) -> None:
         self.options = Options(
-            session_ttl, maxlen, target, flush_interval, queue_size, reconnect_timeout
+            session_ttl, maxlen, target, flush_interval, queue_size, reconnect_timeout, cluster
         )
-        self._core = WriterCore(self.options, Standalone(url, options, self._pool_class))
+        topology = detect(Standalone(url, options, self._pool_class), cluster)
+        self._core = WriterCore(self.options, topology)
         self._io = self._driver(self._core)
         self._started = False  # set once connected
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hiredis
 import redis.exceptions
@@ -40,7 +40,9 @@ from rtastream.writer.commands import (
 )
 from rtastream.writer.live import LiveBurst
 from rtastream.writer.options import Options
-from rtastream.writer.topology import Node, Topology
+
+if TYPE_CHECKING:  # the topology module builds on this one
+    from rtastream.writer.topology import Discovery, Node, Topology
 
 MAX_ROUND = 256
 """Most batches sent in one pipeline before reading their replies."""
@@ -115,24 +117,40 @@ class Round:
     """Parts sent in one pipeline; replies arrive in order, so the first `acked` commands
     are done and the rest are re-sent after a reconnect."""
 
+    refusal: BaseException | None = None  # why leftovers() holds commands to send again here
+
     def __init__(self, parts: list[Part]) -> None:
         self.parts = parts
         self.commands: list[Command] = []
         self.where: list[tuple[Part, int]] = []
+        self.dropped: list[Command] = []  # of sessions that had already failed: not written
         for part in parts:
             if part.batch.owner.error is not None:  # that session already failed: do not write
                 _lose(part.batch.owner, part.commands)
+                self.dropped += part.commands
                 continue
             self.commands += part.commands
             self.where += zip([part] * len(part.places), part.places, strict=True)
         self.acked = 0
 
+    @property
+    def answered(self) -> bool:
+        return self.acked == len(self.commands)
+
     def pending(self) -> list[Command]:
+        """What to send (again, after a reconnect): what is not acknowledged yet."""
         return self.commands[self.acked :]
 
+    def restart(self) -> None:
+        """The connection was lost: the replies to pending() will start afresh."""
+
     def reply(self, value: Any) -> None:
-        command, (part, place) = self.commands[self.acked], self.where[self.acked]
+        self.settle(self.acked, value)
         self.acked += 1
+
+    def settle(self, i: int, value: Any) -> None:
+        """Command i's reply: kept if its batch asks for replies; an error is its session's."""
+        command, (part, place) = self.commands[i], self.where[i]
         batch = part.batch
         if isinstance(value, redis.exceptions.ResponseError):
             if batch.owner.error is None:
@@ -143,12 +161,38 @@ class Round:
 
     def fail(self, error: BaseException) -> None:
         """Every command not acknowledged is lost, reported per session."""
-        for command, (part, _) in zip(self.pending(), self.where[self.acked :], strict=True):
-            owner = part.batch.owner
+        self.lose(range(self.acked, len(self.commands)), error)
+        self.acked = len(self.commands)
+
+    def lose(self, indices: Iterable[int], error: BaseException) -> None:
+        for i in indices:
+            owner = self.where[i][0].batch.owner
             if owner.error is None:
                 owner.error = error
-            _lose(owner, [command])
+            _lose(owner, [self.commands[i]])
+
+    def rest(self) -> list[Part]:
+        """What is not acknowledged, as parts to queue elsewhere (the node is gone)."""
+        rest = self.parts_of(range(self.acked, len(self.commands)))
         self.acked = len(self.commands)
+        return rest
+
+    def parts_of(self, indices: Iterable[int]) -> list[Part]:
+        """Commands of the round as new parts, in order, one per run of the same part."""
+        runs: list[tuple[Batch, list[Command], list[int]]] = []
+        for i in indices:
+            part, place = self.where[i]
+            if not runs or runs[-1][0] is not part.batch:
+                runs.append((part.batch, [], []))
+            runs[-1][1].append(self.commands[i])
+            runs[-1][2].append(place)
+        return [Part(batch, commands, places) for batch, commands, places in runs]
+
+    def leftovers(self) -> list[tuple[Part, Node | None]]:
+        """Commands answered "not here" or "not now", to queue again: on another node's
+        lane, or (None) on this one after a backoff (`refusal` says why). A single server
+        never answers so."""
+        return []
 
 
 def _lose(owner: Tracker, commands: list[Command]) -> None:
@@ -191,6 +235,7 @@ class Lane:
         self.round: Round | None = None
         self.reader = reply_reader()
         self.backoff: Backoff | None = None
+        self.retired = False  # its node holds no keys any more: its driver lets it go
 
     def outgoing(self) -> list[bytes]:
         """The round's commands not yet acknowledged, as RESP chunks for one send."""
@@ -208,7 +253,7 @@ class Lane:
         else:
             self.reader.feed(data, start, length)  # type: ignore[arg-type]
         rnd = self.round
-        while rnd.acked < len(rnd.commands):
+        while not rnd.answered:
             reply = self.reader.gets()
             if reply is False:
                 return False
@@ -307,15 +352,25 @@ class SessionCore:
 
 
 class WriterCore:
-    """The state of one buffer: its options, open sessions and lanes (one per node)."""
+    """The state of one buffer: its options, open sessions and lanes (one per node, made
+    when a node is first written to)."""
 
     def __init__(self, options: Options, topology: Topology) -> None:
         self.options = options
         self.topology = topology
         self.sessions: dict[str, SessionCore] = {}
-        self.lanes = {node: Lane(node) for node in topology.nodes()}
+        self.lanes: dict[Node, Lane] = {}
+        self.on_lane: Callable[[Lane], None] | None = None  # the driver's, for lanes made later
         self.queued = 0  # parts waiting in lanes, bounded by options.queue_size
         self.closed = False
+
+    def lane(self, node: Node) -> Lane:
+        lane = self.lanes.get(node)
+        if lane is None:
+            lane = self.lanes[node] = Lane(node)
+            if self.on_lane is not None:
+                self.on_lane(lane)
+        return lane
 
     # -- submitting --
 
@@ -331,7 +386,7 @@ class WriterCore:
             raise RuntimeError("the RedisStreamBuffer is closed")
         routes = self.topology.route(batch.commands)
         for node, commands, places in routes:
-            self.lanes[node].waiting.append(Part(batch, commands, places))
+            self.lane(node).waiting.append(Part(batch, commands, places))
         batch.parts = len(routes)
         batch.owner.pending += 1
         self.queued += len(routes)
@@ -341,37 +396,108 @@ class WriterCore:
         if lane.round is None and lane.waiting:
             parts = [lane.waiting.popleft() for _ in range(min(MAX_ROUND, len(lane.waiting)))]
             self.queued -= len(parts)
-            lane.round = Round(parts)
+            lane.round = self.topology.round(parts, lane.node)
         return lane.round
 
-    def round_done(self, lane: Lane) -> None:
-        """The round is answered (or failed): its batches count as done."""
-        assert lane.round is not None
-        for part in lane.round.parts:
+    def round_done(self, lane: Lane) -> float | None:
+        """The round is answered (or failed): its batches count as done, and what was
+        redirected is queued on its node's lane, behind what is there. What was refused
+        for now is the lane's next round: seconds to wait before sending it (and asking
+        where keys live, WriterCore.discovery); None when the lane is free."""
+        rnd = lane.round
+        assert rnd is not None
+        again: list[Part] = []
+        redirected = False
+        for part, node in rnd.leftovers():
+            part.batch.parts += 1
+            if node is None:
+                again.append(part)
+            else:
+                self.lane(node).waiting.append(part)
+                self.queued += 1
+                redirected = True
+        self._finish(rnd)
+        lane.round = None
+        if redirected:  # the lane's waiting commands of keys that moved follow them
+            self._requeue(lane)
+        if not again:
+            lane.backoff = None
+            return None
+        lane.round = self.topology.round(again, lane.node)
+        refusal = rnd.refusal
+        return self._retry(
+            lane,
+            lambda budget: f"still refused after {budget} s ({type(refusal).__name__}: {refusal})",
+        )
+
+    def _finish(self, rnd: Round) -> None:
+        for part in rnd.parts:
             part.batch.parts -= 1
             if part.batch.parts == 0:
                 part.batch.owner.pending -= 1
-        lane.round = None
-        lane.backoff = None
 
     def connection_lost(self, lane: Lane, error: BaseException) -> float | None:
         """Seconds to wait before reconnecting to re-send the round's unacknowledged
-        commands, or None: Redis stayed away past the budget, the round is failed."""
+        commands (asking where keys live first), or None: Redis stayed away past the
+        budget, the round is failed."""
         lane.reader = reply_reader()  # a reply cut short must not prefix the next one
         if lane.round is None:
             return None
+        lane.round.restart()
+        return self._retry(
+            lane, lambda budget: f"connection lost and not restored within {budget} s ({error})"
+        )
+
+    def _retry(self, lane: Lane, reason: Callable[[float], str]) -> float | None:
+        """The next delay of the lane's backoff; past the budget, the round fails with
+        RedisUnavailable (for `reason`, given the budget)."""
+        assert lane.round is not None
         budget = self.options.reconnect_timeout
         lane.backoff = lane.backoff or Backoff(budget)
         delay = lane.backoff.next()
         if delay is None:
-            lane.round.fail(
-                RedisUnavailable(
-                    lane.node.address,
-                    (f"connection lost and not restored within {budget} s ({error})"),
-                )
-            )
+            lane.round.fail(RedisUnavailable(lane.node.address, reason(budget)))
             self.round_done(lane)
         return delay
+
+    def discovery(self, lane: Lane | None = None) -> Discovery[None]:
+        """Ask the servers where keys live (the driver runs the flow): before the first
+        session, with a lane for each node; then before a lane in trouble tries again. A
+        lane whose node holds no keys any more hands its commands over and is retired."""
+        self.topology = yield from self.topology.discover(lane.node if lane else None)
+        nodes = self.topology.nodes()
+        if lane is None:
+            for node in nodes:
+                self.lane(node)
+        elif lane.node not in nodes:
+            self._retire(lane)
+
+    def _retire(self, lane: Lane) -> None:
+        """What the lane holds (its round's unacknowledged commands first) goes to the lanes
+        of the nodes that hold those keys now; its driver lets it go."""
+        del self.lanes[lane.node]
+        lane.retired = True
+        if lane.round is not None:
+            rest = lane.round.rest()
+            for part in rest:
+                part.batch.parts += 1
+            self._finish(lane.round)
+            lane.round = None
+            lane.waiting.extendleft(reversed(rest))
+            self.queued += len(rest)
+        self._requeue(lane)
+
+    def _requeue(self, lane: Lane) -> None:
+        """Route the lane's waiting parts again (keys whose node changed go to its lane)."""
+        waiting, lane.waiting = lane.waiting, deque()
+        self.queued -= len(waiting)
+        for part in waiting:
+            routes = self.topology.route(part.commands, again=True)
+            for node, commands, indices in routes:
+                places = [part.places[i] for i in indices]
+                self.lane(node).waiting.append(Part(part.batch, commands, places))
+            part.batch.parts += len(routes) - 1
+            self.queued += len(routes)
 
     def abort(self, lane: Lane, error: BaseException) -> None:
         """A bug in a driver: the round's sessions get the error rather than hang."""

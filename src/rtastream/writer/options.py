@@ -22,6 +22,7 @@ class Options:
     flush_interval: float = DEFAULT_FLUSH_INTERVAL
     queue_size: int = 64
     reconnect_timeout: float = 10.0
+    cluster: bool | None = None
 
     def __post_init__(self) -> None:
         ttl, maxlen = self.session_ttl, self.maxlen
@@ -38,6 +39,8 @@ class Options:
             raise ValueError(
                 f"reconnect_timeout must be >= 0 seconds, got {self.reconnect_timeout!r}"
             )
+        if self.cluster not in (None, True, False):
+            raise ValueError(f"cluster must be None, True or False, got {self.cluster!r}")
 
 
 OPTIONS = tuple(f.name for f in fields(Options))

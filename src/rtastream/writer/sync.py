@@ -94,6 +94,20 @@ class Link:
         self.conn.disconnect()
 
 
+def ask(node: Node, command: Command) -> Any:
+    """One command's reply on a connection of its own (asking where keys live is rare), or
+    the exception if it failed."""
+    conn = node.connection()
+    try:
+        conn.connect()
+        conn.send_command(*command)
+        return conn.read_response()
+    except CONNECT_ERRORS as e:
+        return connect_failure(e, node)
+    finally:
+        conn.disconnect()
+
+
 class Threads:
     """The driver of one buffer: an I/O thread per lane and a timer thread, started with the
     first session, all coordinated by one condition around the core."""
@@ -102,29 +116,47 @@ class Threads:
         self.core = core
         self.cond = threading.Condition()
         self.links: dict[Lane, Link] = {}
-        self.threads: list[threading.Thread] = []
+        self.threads: dict[Lane | None, threading.Thread] = {}  # None: the timer's
         self.stopping = False
 
     def start(self) -> None:
-        """Connect every lane (here, so that an unreachable Redis raises at once) and start
-        the threads."""
+        """Find the nodes and connect every lane (here, so that an unreachable Redis raises
+        at once), and start the threads; a lane made later gets its thread at once."""
+        self._discover(None)
         for lane in self.core.lanes.values():
             self.links[lane] = Link(lane.node)
         for lane in self.core.lanes.values():
-            self._spawn(self._io, lane, f"rtastream-io-{lane.node.address}")
+            self._spawn_io(lane)
+        self.core.on_lane = self._spawn_io
         self._spawn(self._timer, None, "rtastream-timer")
         _OPEN.add(self)
 
-    def _spawn(self, run: Callable[[Any], None], arg: Any, name: str) -> None:
-        thread = threading.Thread(target=run, args=(arg,), name=name, daemon=True)
+    def _spawn_io(self, lane: Lane) -> None:
+        self._spawn(self._io, lane, f"rtastream-io-{lane.node.address}")
+
+    def _spawn(self, run: Callable[[Any], None], lane: Lane | None, name: str) -> None:
+        thread = threading.Thread(target=run, args=(lane,), name=name, daemon=True)
         thread.start()
-        self.threads.append(thread)
+        self.threads[lane] = thread
+
+    def _discover(self, lane: Lane | None) -> None:
+        """Run the core's discovery: its steps under the condition, the I/O outside."""
+        steps = self.core.discovery(lane)
+        reply = None
+        while True:
+            with self.cond:
+                try:
+                    node, command = steps.send(reply)
+                except StopIteration:
+                    return
+            reply = ask(node, command)
 
     def stop(self) -> None:
         with self.cond:
             self.stopping = True
             self.cond.notify_all()
-        for thread in self.threads:
+            threads = list(self.threads.values())
+        for thread in threads:
             thread.join()
         for link in self.links.values():
             link.close()
@@ -147,7 +179,7 @@ class Threads:
     def _settle(self, owner: Tracker) -> None:
         with self.cond:
             while owner.pending:
-                if not self.cond.wait(1.0) and not all(t.is_alive() for t in self.threads):
+                if not self.cond.wait(1.0) and not all(t.is_alive() for t in self.threads.values()):
                     raise RuntimeError("an rtastream I/O thread has stopped")
 
     def open(
@@ -229,9 +261,14 @@ class Threads:
         buffer = bytearray(1 << 16)
         while True:
             with self.cond:
-                while self.core.take_round(lane) is None and not self.stopping:
+                while self.core.take_round(lane) is None and not (self.stopping or lane.retired):
                     self.cond.wait()
                 if lane.round is None:
+                    if lane.retired:  # its commands went to other lanes
+                        del self.threads[lane]
+                        link = self.links.pop(lane, None)
+                        if link is not None:
+                            link.close()
                     return
                 self.cond.notify_all()  # room in the queue
             try:
@@ -243,25 +280,35 @@ class Threads:
                 self.cond.notify_all()
 
     def _exchange(self, lane: Lane, buffer: bytearray) -> None:
-        """Send the lane's round and read its replies, reconnecting and re-sending what was
-        not acknowledged as the core decides."""
+        """Send the lane's round and read its replies. After trouble (a lost connection, a
+        refusal for now), wait as the core says, ask where keys live now, and send again
+        what is left (reconnecting if need be)."""
+        trouble = False
         while lane.round is not None:
+            delay = None
             try:
+                if trouble:
+                    self._discover(lane)
+                    trouble = False
+                    if lane.retired:
+                        return
                 link = self.links.get(lane) or self.links.setdefault(lane, Link(lane.node))
                 if lane.round.pending():
                     link.send(lane.outgoing())
                     while not lane.received(buffer, 0, link.recv_into(buffer)):
                         pass
                 with self.cond:
-                    self.core.round_done(lane)
+                    delay = self.core.round_done(lane)
+                    self.cond.notify_all()  # redirected commands may wait on other lanes
             except CONNECTION_ERRORS as e:
                 dropped = self.links.pop(lane, None)
                 if dropped is not None:
                     dropped.close()
                 with self.cond:
                     delay = self.core.connection_lost(lane, e)
-                if delay is not None:
-                    time.sleep(delay)
+            if delay is not None:
+                time.sleep(delay)
+                trouble = True
 
 
 _OPEN: set[Threads] = set()

@@ -1,19 +1,18 @@
 """Where keys live and how to reach them: the writer's connection factory.
 
-A topology names the nodes a buffer writes to (one Lane, so one connection, per node) and
-routes each command to the node of its key; it connects nothing itself. The drivers open the
-connections through redis-py (`Node.connection()`, then its connect(): TCP or unix socket,
-TLS, AUTH/HELLO, SELECT) and then speak RESP on the socket themselves.
+A topology names the nodes a buffer writes to (one Lane, so one connection, per node),
+routes each command to the node of its key, and says how a lane's round is sent and its
+replies read (round()); it connects nothing itself. discover() asks the servers where keys
+live, as a flow of commands the driver runs (before the first session, and before a lane in
+trouble tries again). The drivers open the connections through redis-py
+(`Node.connection()`, then its connect(): TCP or unix socket, TLS, AUTH/HELLO, SELECT) and
+then speak RESP on the socket themselves.
 
-Standalone is the one topology today: one server, every key on it. The others plug in here:
+Standalone is one server, every key on it. Redis Cluster is writer/cluster.py: the slot
+map, each key pinned to the node its commands went to, a MULTI/EXEC block per key in a
+round, MOVED/ASK/CLUSTERDOWN replies turned into commands queued again (Round.leftovers)
+rather than errors. The others plug in the same way:
 
-- Redis Cluster: nodes() lists the masters (discovered with CLUSTER SHARDS through any seed
-  node), route() splits a batch by its keys' slots' masters (commands.command_key() names
-  each command's key; CRC16 of the key, 16384 slots). MOVED,
-  ASK and TRYAGAIN replies reach the core as error replies (MovedError, AskError,
-  TryAgainError from redis-py's parser): the core's Round.reply is where they become "refresh
-  the slot map and re-queue this command, and every later command of the same stream, on the
-  new node's lane" instead of a RedisCommandError, so that order per stream is kept.
 - Sentinel: nodes() is the one master, found through the sentinels; a dropped connection or a
   READONLY reply (a demoted master) makes the core ask the topology to discover the master
   again before the driver reconnects (WriterCore.connection_lost), and the round's
@@ -24,12 +23,15 @@ Standalone is the one topology today: one server, every key on it. The others pl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Generator, Sequence
+from typing import Any, Protocol, TypeVar
 
 from rtastream.connection import address_of, pool_from_url
 from rtastream.writer.commands import Command
+from rtastream.writer.core import Part, Round
 from rtastream.writer.options import OPTIONS
+
+T = TypeVar("T")
 
 
 class Node:
@@ -48,12 +50,24 @@ class Node:
 Route = tuple["Node", list[Command], Sequence[int]]
 """Commands of a batch that go to one node, with their places in the batch."""
 
+Discovery = Generator[tuple[Node, Command], Any, T]
+"""Asking servers where keys live, without I/O: it yields (node, command) for the driver
+to run on a connection of its own, and gets the reply back (an exception if it failed)."""
+
 
 class Topology(Protocol):
     def nodes(self) -> list[Node]: ...
 
-    def route(self, commands: list[Command]) -> list[Route]:
-        """The batch's commands split by node, in order (by each command's key)."""
+    def route(self, commands: list[Command], *, again: bool = False) -> list[Route]:
+        """The commands split by node, in order (by each command's key); `again`: they
+        were routed before (the lane they waited on hands them over)."""
+
+    def round(self, parts: list[Part], node: Node) -> Round:
+        """How the parts are sent to the node in one pipeline, and their replies read."""
+
+    def discover(self, suspect: Node | None) -> Discovery[Topology]:
+        """Ask the servers where keys live now (`suspect`'s connection failed: asked last);
+        the topology to use from then on."""
 
 
 class Standalone:
@@ -72,5 +86,12 @@ class Standalone:
     def nodes(self) -> list[Node]:
         return [self.node]
 
-    def route(self, commands: list[Command]) -> list[Route]:
+    def route(self, commands: list[Command], *, again: bool = False) -> list[Route]:
         return [(self.node, commands, range(len(commands)))]
+
+    def round(self, parts: list[Part], node: Node) -> Round:
+        return Round(parts)
+
+    def discover(self, suspect: Node | None) -> Discovery[Topology]:
+        return self  # nothing to ask: one server holds every key
+        yield  # unreachable: makes this a flow that asks nothing
