@@ -5,13 +5,18 @@ from __future__ import annotations
 import os
 
 import redis
+import redis.cluster
 
 from rtastream import connection
 from rtastream.connection import redact as redact  # the commands take it from here
+from rtastream.errors import RedisAuthenticationError, RedisRefused, RedisUnavailable
 
 URL_ENV = "RTASTREAM_REDIS_URL"
 FALLBACK_URL = "redis://localhost:6379/0"
 CONNECT_TIMEOUT = 3.0  # seconds: an unreachable host should fail fast, not hang the tool
+
+
+Client = redis.Redis | redis.cluster.RedisCluster
 
 
 class CliError(Exception):
@@ -35,19 +40,18 @@ def check_url(url: str) -> None:
         raise CliError(str(exc), code=2) from None
 
 
-def connect(url: str) -> redis.Redis:
-    """A client that has answered PING, or CliError naming the URL and the cause."""
+def connect(url: str) -> Client:
+    """A client of the Redis at `url` (a RedisCluster when the node belongs to a cluster)
+    that has answered, or CliError naming the URL and the cause."""
     check_url(url)
     try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT)
+        return connection.client_for(url, socket_connect_timeout=CONNECT_TIMEOUT)
     except ValueError as exc:
         raise CliError(f"bad --redis URL {redact(url)!r}: {exc}", code=2) from None
-    try:
-        client.ping()
-    except redis.AuthenticationError as exc:
-        client.close()
-        raise CliError(f"Redis at {redact(url)} refused the credentials: {exc}") from None
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-        client.close()
-        raise CliError(f"cannot reach Redis at {redact(url)}: {exc}") from None
-    return client
+    except RedisAuthenticationError as exc:
+        raise CliError(f"Redis at {redact(url)} refused the credentials: {exc.reason}") from None
+    except RedisRefused as exc:  # a database it lacks
+        raise CliError(f"Redis at {redact(url)} refused the connection: {exc.reason}") from None
+    except (RedisUnavailable, redis.exceptions.RedisClusterException) as exc:
+        reason = exc.reason if isinstance(exc, RedisUnavailable) else exc
+        raise CliError(f"cannot reach Redis at {redact(url)}: {reason}") from None

@@ -21,6 +21,7 @@ from rtastream.reader import (
     list_sessions,
     read_stream,
     run,
+    scan_sessions,
     stream_names,
 )
 
@@ -34,12 +35,20 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
         "then the streams listed in the `streams` set (entries, first and last "
         "entry time, memory) and the session hashes (state, stream, time range, "
         "last update, TTL), most recently updated first, narrowed by the filters. "
+        "The sessions are those the streams' Session JSON messages name (no scan of "
+        "the keyspace); --scan lists every session hash instead. "
         "With IDENTITY: decode that session's messages and report channels, item "
         "kinds, samples, rates, events, burst sizes and compression; a bad entry is "
         "reported on stderr in one line and skipped.",
     )
     parser.add_argument("identity", nargs="?", metavar="IDENTITY", help="a session identity")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead")
+    parser.add_argument(
+        "--scan",
+        action="store_true",
+        help="list every session hash, found with SCAN (on every master of a cluster), "
+        "also those no listed stream names any more",
+    )
     filters.add_options(parser)
     parser.set_defaults(run=run_command)
 
@@ -59,7 +68,7 @@ def run_command(args: argparse.Namespace) -> int:
                 for name in run(client, stream_names())
                 if chosen.stream(name)
             ]
-            every = run(client, list_sessions())
+            every = run(client, scan_sessions() if args.scan else list_sessions())
             sessions = chosen.sessions(every, now_ms)
             if args.json:
                 print(

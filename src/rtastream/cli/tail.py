@@ -7,22 +7,20 @@ import json
 import sys
 from typing import Any
 
-import redis
-
 from rtastream import SessionNotFound, SessionReader
 from rtastream.cli import format as fmt
 from rtastream.cli.arguments import natural_int, positive_int
-from rtastream.cli.connection import CliError, connect
+from rtastream.cli.connection import Client, CliError, connect
 from rtastream.cli.inspect import report_bad_entry
 from rtastream.cli.stats import MessageSummary, summarize
 from rtastream.reader import (
     CLOSED_STATES,
     Entry,
     StreamReader,
-    list_sessions,
     read_session,
     read_stream,
     run,
+    stream_sessions,
 )
 
 
@@ -69,10 +67,10 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
 
 
 class Names:
-    """The identity behind each stream session id of a stream (sessions listed again once
-    per new id)."""
+    """The identity behind each stream session id of a stream, from the stream's Session
+    JSON messages (read again once per new id)."""
 
-    def __init__(self, client: redis.Redis, stream: str, known: dict[int, str]) -> None:
+    def __init__(self, client: Client, stream: str, known: dict[int, str]) -> None:
         self.client = client
         self.stream = stream
         self.names = known
@@ -81,13 +79,7 @@ class Names:
     def __call__(self, stream_session_id: int) -> str:
         if stream_session_id not in self.names and stream_session_id not in self.looked_up:
             self.looked_up.add(stream_session_id)
-            self.names.update(
-                {
-                    location[1]: s.identity
-                    for s in run(self.client, list_sessions())
-                    if (location := s.location) and location[0] == self.stream
-                }
-            )
+            self.names.update(run(self.client, stream_sessions(self.stream)))
         return self.names.get(stream_session_id, f"#{stream_session_id}")
 
 

@@ -7,14 +7,12 @@ import json
 import time
 from typing import Any
 
-import redis
-
 from rtastream import keys
 from rtastream.cli import filters
 from rtastream.cli import format as fmt
 from rtastream.cli.arguments import positive_int, positive_number
-from rtastream.cli.connection import connect
-from rtastream.reader import entry_time_ms, list_sessions, read_stream, run, stream_names
+from rtastream.cli.connection import Client, connect
+from rtastream.reader import entry_time_ms, read_stream, run, scan_sessions, stream_names
 
 DEFAULT_MAXLEN = 10_000  # the Stream Service trimmer's default target
 
@@ -37,8 +35,10 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
         "trim", parents=[parent], help="cap stream lengths and remove stale sessions",
         description="Cap every stream listed in the `streams` set to --maxlen entries, as the "
                     "Stream Service's trimmer does. With --stale-after, first remove session "
-                    "hashes whose lastUpdated is older than that, then streams that no remaining "
-                    "session uses and that received nothing for that long. The filters narrow "
+                    "hashes whose lastUpdated is older than that (found with SCAN, on every "
+                    "master of a cluster: a stale session's messages may be trimmed away), then "
+                    "streams that no remaining session uses and that received nothing for that "
+                    "long. The filters narrow "
                     "what is trimmed and removed (--stream, --state) and how much is listed "
                     "(--limit, --all); the totals come first.")
     parser.add_argument("--maxlen", type=positive_int, default=DEFAULT_MAXLEN, metavar="N",
@@ -69,7 +69,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 class Trimmer:
-    def __init__(self, client: redis.Redis, dry_run: bool, chosen: filters.Filter) -> None:
+    def __init__(self, client: Client, dry_run: bool, chosen: filters.Filter) -> None:
         self.client = client
         self.dry_run = dry_run
         self.chosen = chosen
@@ -92,7 +92,7 @@ class Trimmer:
     def remove_stale_sessions(self, cutoff: int, out: list[dict[str, Any]]) -> set[str | None]:
         """Delete stale session hashes; the stream names the remaining ones use."""
         live: set[str | None] = set()
-        for session in run(self.client, list_sessions()):
+        for session in run(self.client, scan_sessions()):  # stale ones may be in no stream
             updated = session.last_updated_ms
             if not self.chosen.session(session, self.now_ms) or (
                     updated is not None and updated >= cutoff):  # left alone: its stream is in use

@@ -23,7 +23,9 @@ from rtastream.reader.records import (
     list_sessions,
     read_session,
     read_stream,
+    scan_sessions,
     stream_names,
+    stream_sessions,
 )
 from rtastream.reader.sync import SessionReader, StreamReader, run
 
@@ -46,5 +48,7 @@ __all__ = [
     "read_stream",
     "run",
     "run_async",
+    "scan_sessions",
     "stream_names",
+    "stream_sessions",
 ]

@@ -7,9 +7,10 @@ from typing import Any, cast
 
 import redis.asyncio
 
+from rtastream.connection import async_client_for
 from rtastream.decoding import DecodedItem
 from rtastream.reader.entries import DTypes, Entry, Series, collect
-from rtastream.reader.flow import Commands, Flow, T
+from rtastream.reader.flow import Commands, Flow, Scan, T
 from rtastream.reader.plans import (
     BadEntryHandler,
     Plan,
@@ -22,7 +23,9 @@ from rtastream.reader.records import SessionRecord
 from rtastream.reader.sync import check_client
 
 
-async def execute(client: Any, step: Commands) -> list[Any]:
+async def execute(client: Any, step: Commands | Scan) -> list[Any]:
+    if isinstance(step, Scan):
+        return [key async for key in client.scan_iter(match=step.pattern, count=step.count)]
     if len(step.commands) == 1 and step.raise_on_error:
         return [await client.execute_command(*step.commands[0])]
     pipe = client.pipeline(transaction=False)
@@ -38,7 +41,7 @@ async def run(client: Any, flow: Flow[T]) -> T:
             step = flow.send(reply)
         except StopIteration as done:
             return cast(T, done.value)
-        assert isinstance(step, Commands), "a query yields commands only"
+        assert not isinstance(step, Entry), "a query yields no entries"
         reply = await execute(client, step)
 
 
@@ -49,33 +52,42 @@ async def drive(client: Any, flow: Flow[Any]) -> AsyncIterator[Entry]:
             step = flow.send(reply)
         except StopIteration:
             return
-        if isinstance(step, Commands):
-            reply = await execute(client, step)
-        else:
+        if isinstance(step, Entry):
             reply = None
             yield step
+        else:
+            reply = await execute(client, step)
+
+
+Client = redis.asyncio.Redis | redis.asyncio.RedisCluster
 
 
 class _Reader(ReaderView):
-    def __init__(self, source: str | redis.asyncio.Redis, plan: Plan) -> None:
+    def __init__(self, source: str | Client, plan: Plan) -> None:
         self._plan = plan
+        self._client: Client | None = None
         if isinstance(source, str):
-            self._client, self._owned = redis.asyncio.Redis.from_url(source), True
+            self._url, self._owned = source, True  # connected when first used
         else:
             check_client(source)
             self._client, self._owned = source, False
 
+    async def _connected(self) -> Client:
+        if self._client is None:
+            self._client = await async_client_for(self._url)
+        return self._client
+
     async def open(self) -> None:
         if self._plan.after is None:
-            await run(self._client, self._plan.opening())
+            await run(await self._connected(), self._plan.opening())
 
     async def entries(self) -> AsyncIterator[Entry]:
         await self.open()
-        async for entry in drive(self._client, self._plan.reading()):
+        async for entry in drive(await self._connected(), self._plan.reading()):
             yield entry
 
     async def close(self) -> None:
-        if self._owned:
+        if self._owned and self._client is not None:
             await self._client.aclose()
 
     async def __aenter__(self) -> Any:
@@ -96,7 +108,7 @@ class AsyncSessionReader(SessionView, _Reader):
 
     def __init__(
         self,
-        redis: str | redis.asyncio.Redis,
+        redis: str | Client,
         identity: str,
         *,
         start: str | int = "first",
@@ -130,10 +142,9 @@ class AsyncSessionReader(SessionView, _Reader):
         channels: Iterable[int] | None = None,
     ) -> dict[int, Series]:
         plan = self._window_plan()
-        await run(self._client, plan.opening())
-        items = [
-            item async for entry in drive(self._client, plan.reading()) for item in entry.items
-        ]
+        client = await self._connected()
+        await run(client, plan.opening())
+        items = [item async for entry in drive(client, plan.reading()) for item in entry.items]
         return collect(items, dtype, start, end, channels)
 
 
@@ -142,7 +153,7 @@ class AsyncStreamReader(_Reader):
 
     def __init__(
         self,
-        redis: str | redis.asyncio.Redis,
+        redis: str | Client,
         stream: str,
         *,
         start: str | int = "new",

@@ -1,9 +1,10 @@
 """How readers move through Redis, written once without I/O (sans-I/O).
 
 A flow is a generator that yields `Commands` for its driver to run, and gets the replies
-back (a list, one per command); a reading flow also yields the `Entry` objects it has read
-(the driver passes those on and sends back None). The sync and asyncio readers are thin
-drivers over the same flows, so every reading rule has one home.
+back (a list, one per command), or a `Scan`, and gets the keys back; a reading flow also
+yields the `Entry` objects it has read (the driver passes those on and sends back None).
+The sync and asyncio readers are thin drivers over the same flows, so every reading rule
+has one home.
 """
 
 from __future__ import annotations
@@ -26,7 +27,16 @@ class Commands:
     raise_on_error: bool = True  # False: an error reply comes back in its place
 
 
-Flow = Generator[Commands | Entry, Any, T]
+@dataclass(frozen=True)
+class Scan:
+    """Every key matching `pattern`, on every node (a SCAN per master on a cluster): the
+    reply is a list of keys."""
+
+    pattern: str
+    count: int  # keys per SCAN call
+
+
+Flow = Generator[Commands | Scan | Entry, Any, T]
 
 
 def ask(*commands: tuple[Any, ...], raise_on_error: bool = True) -> Flow[list[Any]]:

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rtastream import keys
-from rtastream.reader.entries import entry_time_ms, text
-from rtastream.reader.flow import Flow, ask
+from rtastream.decoding import SessionJsonItem
+from rtastream.reader.entries import Entry, decode_entry, entry_time_ms, text
+from rtastream.reader.flow import Flow, Scan, ask
 
 # Length, first and last entry ids without sending the (large) payloads back.
 _STREAM_ENDS = """
@@ -159,22 +160,95 @@ def read_session(identity: str) -> Flow[SessionRecord | None]:
     return _record(identity, fields, ttl)
 
 
-def list_sessions(batch: int = 1000) -> Flow[list[SessionRecord]]:
-    """Every session hash, by identity. Keys of another type are skipped."""
-    names: set[str] = set()
-    cursor = 0
-    while True:
-        ((cursor, found),) = yield from ask(
-            ("SCAN", cursor, "MATCH", keys.SESSION_PATTERN, "COUNT", batch)
-        )
-        names.update(text(name) for name in found)
-        if not int(cursor):
-            break
-    ordered = sorted(names)
-    commands = [command for name in ordered for command in (("HGETALL", name), ("TTL", name))]
+def read_sessions(identities: list[str]) -> Flow[list[SessionRecord]]:
+    """The hashes of these sessions that exist, in the same order (one pipeline: on a
+    cluster, each command goes to its key's node)."""
+    names = [keys.session_key(identity) for identity in identities]
+    commands = [command for name in names for command in (("HGETALL", name), ("TTL", name))]
     replies = (yield from ask(*commands, raise_on_error=False)) if commands else []
     return [
-        _record(keys.session_identity(name), fields, ttl)
-        for name, fields, ttl in zip(ordered, replies[::2], replies[1::2], strict=True)
+        _record(identity, fields, ttl)
+        for identity, fields, ttl in zip(identities, replies[::2], replies[1::2], strict=True)
         if isinstance(fields, dict) and fields
     ]
+
+
+def list_sessions(batch: int = 500) -> Flow[list[SessionRecord]]:
+    """The session hashes the listed streams name, by identity, found without scanning the
+    keyspace: each stream in `streams` is read for its Session JSON messages, which name
+    their sessions (stream_sessions). A hash whose Session JSON messages are all trimmed
+    away, or whose stream is not listed, is not found: scan_sessions() finds every one."""
+    identities: set[str] = set()
+    for name in (yield from stream_names()):
+        identities.update((yield from stream_sessions(name, batch)).values())
+    return (yield from read_sessions(sorted(identities)))
+
+
+def scan_sessions(batch: int = 1000) -> Flow[list[SessionRecord]]:
+    """Every session hash, by identity: SCAN over the whole keyspace (on a cluster, of every
+    master). Keys of another type are skipped."""
+    found = yield Scan(keys.SESSION_PATTERN, batch)
+    return (yield from read_sessions(sorted({keys.session_identity(key) for key in found})))
+
+
+SMALL_MESSAGE = 16 * 1024
+"""Bytes (compressed) up to which a stream message may be a Session JSON update: data
+bursts are larger (the protocol asks for about 64 KiB), Session JSON messages far smaller."""
+
+# The entries after ARGV[1] (at most ARGV[2]) of stream sessions not named yet (ARGV[4...])
+# whose data is at most ARGV[3] bytes: {last entry id looked at, entries looked at, {{stream
+# session id, data}...}}. Run on the stream's node, so large messages never leave it.
+_UNNAMED = """
+if redis.call('TYPE', KEYS[1]).ok ~= 'stream' then return {'', 0, {}} end
+local named = {}
+for i = 4, #ARGV do named[ARGV[i]] = true end
+local entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])
+local found = {}
+for _, entry in ipairs(entries) do
+  local id, data
+  local fields = entry[2]
+  for j = 1, #fields, 2 do
+    if fields[j] == 'id' then id = fields[j + 1] end
+    if fields[j] == 'data' then data = fields[j + 1] end
+  end
+  if id and data and not named[id] and #data <= tonumber(ARGV[3]) then
+    found[#found + 1] = {id, data}
+  end
+end
+local last = entries[#entries]
+return {last and last[1] or '', #entries, found}
+"""
+
+
+def stream_sessions(name: str, batch: int = 500) -> Flow[dict[int, str]]:
+    """The identity of each stream session of stream `name`, read from its Session JSON
+    messages: the stream is walked on its node, `batch` entries at a time, and only small
+    messages of sessions not named yet come back (see SMALL_MESSAGE)."""
+    key = keys.stream_key(name)
+    names: dict[int, str] = {}
+    after = keys.NO_STREAM_POSITION
+    while True:
+        ((last, looked, found),) = yield from ask(
+            ("EVAL", _UNNAMED, 1, key, after, batch, SMALL_MESSAGE, *names)
+        )
+        for session_id, data in found:
+            identity = _identity(key, data)
+            if identity is not None and session_id.isdigit():
+                names.setdefault(int(session_id), identity)
+        if looked < batch:
+            return names
+        after = text(last)
+
+
+def _identity(key: str, data: bytes) -> str | None:
+    """The identity a Session JSON update in this message names, if it has one."""
+    entry = decode_entry(key, "", 0, data)
+    for item in entry.items if isinstance(entry, Entry) else ():
+        if isinstance(item, SessionJsonItem):
+            try:
+                model = item.json()
+            except ValueError:
+                continue
+            if isinstance(model, dict) and isinstance(model.get("identity"), str):
+                return str(model["identity"])
+    return None

@@ -6,10 +6,12 @@ from collections.abc import Iterable, Iterator
 from typing import Any, cast
 
 import redis
+from redis.cluster import RedisCluster
 
+from rtastream.connection import client_for
 from rtastream.decoding import DecodedItem
 from rtastream.reader.entries import DTypes, Entry, Series, collect
-from rtastream.reader.flow import Commands, Flow, T
+from rtastream.reader.flow import Commands, Flow, Scan, T
 from rtastream.reader.plans import (
     BadEntryHandler,
     Plan,
@@ -21,7 +23,9 @@ from rtastream.reader.plans import (
 from rtastream.reader.records import SessionRecord
 
 
-def execute(client: Any, step: Commands) -> list[Any]:
+def execute(client: Any, step: Commands | Scan) -> list[Any]:
+    if isinstance(step, Scan):
+        return list(client.scan_iter(match=step.pattern, count=step.count))
     if len(step.commands) == 1 and step.raise_on_error:
         return [client.execute_command(*step.commands[0])]
     pipe = client.pipeline(transaction=False)
@@ -38,7 +42,7 @@ def run(client: Any, flow: Flow[T]) -> T:
             step = flow.send(reply)
         except StopIteration as done:
             return cast(T, done.value)
-        assert isinstance(step, Commands), "a query yields commands only"
+        assert not isinstance(step, Entry), "a query yields no entries"
         reply = execute(client, step)
 
 
@@ -50,11 +54,11 @@ def drive(client: Any, flow: Flow[Any]) -> Iterator[Entry]:
             step = flow.send(reply)
         except StopIteration:
             return
-        if isinstance(step, Commands):
-            reply = execute(client, step)
-        else:
+        if isinstance(step, Entry):
             reply = None
             yield step
+        else:
+            reply = execute(client, step)
 
 
 def check_client(client: Any) -> None:
@@ -66,10 +70,10 @@ def check_client(client: Any) -> None:
 
 
 class _Reader(ReaderView):
-    def __init__(self, source: str | redis.Redis, plan: Plan) -> None:
+    def __init__(self, source: str | redis.Redis | RedisCluster, plan: Plan) -> None:
         self._plan = plan
         if isinstance(source, str):
-            self._client, self._owned = redis.Redis.from_url(source), True
+            self._client, self._owned = client_for(source), True
         else:
             check_client(source)
             self._client, self._owned = source, False
@@ -107,7 +111,8 @@ class SessionReader(SessionView, _Reader):
             for item in reader:          # decoded items, in stream order
                 ...
 
-    `redis` is a URL or a redis-py client (decode_responses=False). `start` is "first"
+    `redis` is a URL (of any node, for a Redis Cluster) or a redis-py client (Redis or
+    RedisCluster, decode_responses=False). `start` is "first"
     (the session's first message), "new" (only messages from now on) or N (its last N
     messages). With follow=False, reading stops at the stream's current end. Each bad entry
     (foreign fields, corrupt data) is passed to `on_bad_entry` (default: a warning on the
@@ -117,7 +122,7 @@ class SessionReader(SessionView, _Reader):
 
     def __init__(
         self,
-        redis: str | redis.Redis,
+        redis: str | redis.Redis | RedisCluster,
         identity: str,
         *,
         start: str | int = "first",
@@ -166,7 +171,7 @@ class StreamReader(_Reader):
 
     def __init__(
         self,
-        redis: str | redis.Redis,
+        redis: str | redis.Redis | RedisCluster,
         stream: str,
         *,
         start: str | int = "new",

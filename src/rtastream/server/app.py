@@ -20,6 +20,7 @@ import redis.asyncio
 from aiohttp import WSCloseCode, web
 
 from rtastream import __version__
+from rtastream.connection import async_client_for
 from rtastream.reader import CLOSED_STATES, SessionRecord, list_sessions, read_session, run_async
 from rtastream.server import packing
 from rtastream.server.client import Client
@@ -30,18 +31,24 @@ SUBPROTOCOL = "mat.ocs.rta.stream-lz4"
 QUEUE_BYTES = 8 << 20  # per client: 128 messages of 64 KiB
 MAX_REQUEST = 1 << 20  # a StreamRequest is a few bytes; a megabyte is plenty
 HUB = web.AppKey("hub", Hub)
-REDIS = web.AppKey("redis", redis.asyncio.Redis)
+RedisClient = redis.asyncio.Redis | redis.asyncio.RedisCluster
+REDIS: web.AppKey[RedisClient] = web.AppKey("redis")
 STATIC = resources.files("rtastream.server") / "static"
 
 log = logging.getLogger("rtastream.server")
 
 
 def make_app(redis_url: str, *, queue_bytes: int = QUEUE_BYTES) -> web.Application:
-    """The server for the Redis at `redis_url`; `queue_bytes` bounds each client's queue."""
+    """The server for the Redis at `redis_url` (any node of a Redis Cluster); `queue_bytes`
+    bounds each client's queue. It connects when it starts."""
     app = web.Application()
-    client = redis.asyncio.Redis.from_url(redis_url)
-    app[REDIS] = client
-    app[HUB] = Hub(client, queue_bytes)
+
+    async def connect(app: web.Application) -> None:
+        client = await async_client_for(redis_url)
+        app[REDIS] = client
+        app[HUB] = Hub(client, queue_bytes)
+
+    app.on_startup.append(connect)
     app.router.add_get("/", index)
     app.router.add_get("/health", health)
     app.router.add_get("/rta/v2/sessions", sessions_page)

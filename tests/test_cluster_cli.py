@@ -1,0 +1,167 @@
+"""Reading a Redis Cluster: the readers, every command of the command line and `rtastream
+serve`, pointed at any node. Sessions are written by the protocol with plain redis-py
+(tests/cli_helpers.py) on streams spread over every master.
+
+Finding sessions does not scan the keyspace: the streams listed in `streams` name their
+sessions in their Session JSON messages; only `inspect --scan` and `trim --stale-after` scan
+(every master), because a hash whose messages are trimmed away is found no other way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import pytest
+import redis
+
+from cli_helpers import open_session, run_cli, send_data, send_json, write_session
+from cluster_helpers import streams_on_masters
+from rtastream import AsyncSessionReader, SessionReader, keys
+from rtastream.reader import list_sessions, run, scan_sessions, stream_sessions
+from serve_helpers import Received, receive_all, request, served
+
+
+def cli(url: str, *args: str) -> str:
+    result = run_cli(*args, "--redis", url)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def scans(urls: list[str]) -> int:
+    """SCAN calls the nodes have answered so far."""
+    total = 0
+    for url in urls:
+        with redis.Redis.from_url(url) as client:
+            total += client.info("commandstats").get("cmdstat_scan", {}).get("calls", 0)
+    return total
+
+
+def spread_sessions(r, names: list[str]) -> dict[str, object]:
+    """Two closed sessions per stream, and a hash whose stream messages are gone."""
+    written = {}
+    for name in names:
+        for who in ("a", "b"):
+            written[f"{who}-{name}"] = write_session(r, f"{who}-{name}", name, bursts=2)
+    orphan = write_session(r, "orphan", "gone", bursts=1)
+    r.delete(keys.stream_key("gone"))
+    r.srem(keys.STREAMS, "gone")
+    written["orphan"] = orphan
+    return written
+
+
+@pytest.fixture(params=["single", "cluster"])
+def any_redis(request):
+    """(url, client, every node's url): a single Redis, or the suite's cluster."""
+    if request.param == "single":
+        url = request.getfixturevalue("redis_url")
+        return url, request.getfixturevalue("r"), [url]
+    cluster = request.getfixturevalue("redis_cluster")
+    url = request.getfixturevalue("cluster_url")
+    return url, request.getfixturevalue("rc"), [s.url for s in cluster.running()]
+
+
+def test_sessions_are_found_from_the_streams_without_a_scan(any_redis):
+    url, r, nodes = any_redis
+    written = spread_sessions(r, ["alpha", "beta", "gamma"])
+    before = scans(nodes)
+    listed = run(r, list_sessions(batch=3))  # small slices: the walk goes on
+    assert scans(nodes) == before
+    assert [s.identity for s in listed] == sorted(set(written) - {"orphan"})
+    assert {s.identity: s.stream_session_id for s in listed}["a-beta"] == str(
+        written["a-beta"].stream_session_id
+    )
+    every = run(r, scan_sessions())
+    assert [s.identity for s in every] == sorted(written)
+    assert scans(nodes) > before
+    assert run(r, stream_sessions("alpha")) == {
+        written["a-alpha"].stream_session_id: "a-alpha",
+        written["b-alpha"].stream_session_id: "b-alpha",
+    }
+
+
+def test_readers_from_any_node_url(redis_cluster, cluster_url, rc):
+    session = write_session(rc, "read-me", "readers", bursts=3)
+    url = redis_cluster.servers[-1].url
+    with SessionReader(url, "read-me", follow=False) as reader:
+        kinds = [type(item).__name__ for item in reader]
+    assert reader.state == "closed" and reader.last_id == session.entry_ids[-1]
+
+    async def read() -> list[str]:
+        async with AsyncSessionReader(url, "read-me", follow=False) as reader:
+            return [type(item).__name__ async for item in reader]
+
+    assert asyncio.run(read()) == kinds
+    assert kinds.count("TimestampedItem") == 3 * 3  # 3 bursts of 3 channels
+
+
+def test_inspect_tail_and_trim_on_a_cluster(redis_cluster, cluster_url, rc):
+    names = streams_on_masters(redis_cluster, 1, prefix="cli")
+    written = spread_sessions(rc, names)
+    url = redis_cluster.servers[1].url
+
+    doc = json.loads(cli(url, "inspect", "--json"))
+    assert {s["name"]: s["length"] for s in doc["streams"]} == {
+        name: rc.xlen(keys.stream_key(name)) for name in names
+    }
+    assert sorted(s["identity"] for s in doc["sessions"]) == sorted(set(written) - {"orphan"})
+    scanned = json.loads(cli(url, "inspect", "--json", "--scan"))
+    assert sorted(s["identity"] for s in scanned["sessions"]) == sorted(written)
+    one = json.loads(cli(url, "inspect", f"a-{names[0]}", "--json"))
+    assert one["messages"]["messages"] == len(written[f"a-{names[0]}"].entry_ids)
+
+    lines = cli(url, "tail", names[1], "--from-start", "--count", "8").splitlines()
+    assert [line.split()[1] for line in lines] == [f"a-{names[1]}"] * 4 + [f"b-{names[1]}"] * 4
+
+    rc.hset(keys.session_key("orphan"), keys.LAST_UPDATED, 1_000)  # stale, in no stream
+    report = json.loads(cli(url, "trim", "--maxlen", "3", "--stale-after", "3600", "--json"))
+    assert [(s["identity"], s["action"]) for s in report["sessions"]] == [("orphan", "removed")]
+    assert not rc.exists(keys.session_key("orphan"))
+    assert {s["name"]: s["removed"] for s in report["streams"]} == {name: 5 for name in names}
+    assert all(rc.xlen(keys.stream_key(name)) == 3 for name in names)
+
+
+def test_demo_on_a_cluster(redis_cluster, cluster_url, rc):
+    out = cli(
+        redis_cluster.servers[2].url,
+        "demo",
+        "--fast",
+        "--duration",
+        "1",
+        "--identity",
+        "demo-on-cluster",
+        "--stream",
+        "democ",
+    )
+    assert "state       closed" in out
+    record = rc.hgetall(keys.session_key("demo-on-cluster"))
+    assert record[keys.STREAM_NAME.encode()] == b"democ"
+
+
+def test_serve_on_a_cluster(redis_cluster, cluster_url, rc):
+    """REST lists the sessions the streams name; a live session streams to a WebSocket
+    client from the shared reader of its stream, on whichever master holds it."""
+    names = streams_on_masters(redis_cluster, 1, prefix="served")
+    for name in names:
+        write_session(rc, f"done-{name}", name, bursts=1)
+    live = open_session(rc, "live", names[-1])
+
+    async def main():
+        async with served(redis_cluster.servers[0].url) as server:
+            async with server.http.get(f"{server.base}/rta/v2/sessions") as response:
+                listed = [s["identity"] for s in (await response.json())["sessions"]]
+            assert sorted(listed) == sorted(["live", *(f"done-{n}" for n in names)])
+            async with server.ws("live") as ws:
+                got = Received()
+                got.add((await ws.receive(timeout=10)).data)  # joined: its reader follows
+                await ws.send_bytes(request(all_data=True))
+                await asyncio.get_running_loop().run_in_executor(
+                    None, lambda: (send_data(rc, live, bursts=2), send_json(rc, live, "closed"))
+                )
+                await receive_all(ws, got)
+            assert got.states[0] == "open" and got.states[-1] == "closed"
+            assert [len(got.samples[c]) for c in (0, 1, 2)] == [200] * 3
+            assert got.close_code == aiohttp.WSCloseCode.OK
+
+    asyncio.run(main())
