@@ -1,4 +1,5 @@
-"""Fixtures of the benchmark suite: smoke mode, a private redis-server, version records."""
+"""Fixtures of the benchmark suite: smoke mode, a private redis-server (and a private Redis
+Cluster), version records."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from google.protobuf.internal import api_implementation
 
 import rtastream
 from rtastream import _native
-from rtastream.redis_server import RedisServer, server_binary
+from rtastream.redis_server import LocalCluster, RedisServer, server_binary
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +67,10 @@ def redis_server_version() -> str:
         return "not installed"
     out = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
     return next((part[2:] for part in out.split() if part.startswith("v=")), out.strip())
+
+
+@pytest.fixture(scope="session")
+def redis_cluster():
+    """A Redis Cluster of three masters on this machine, beside the single redis_server."""
+    with LocalCluster(masters=3) as cluster:
+        yield cluster

@@ -115,3 +115,26 @@ def test_report_live_edge_table():
     text = "\n".join(report.live_section(groups))
     assert "| 10 | 1,000 of 1,000 | 3.0% | 0.30% | 290 µs | 3.6 ms | 5.6 ms |" in text
     assert "(65 KiB compressed) 10 s long at 10 bursts a second" in text
+
+
+def test_cluster_section_sets_both_topologies_side_by_side():
+    def run(variant: str, sessions: int, seconds: float, writer: float, server: float) -> dict:
+        return bench(f"cluster: {sessions} sessions", variant, seconds, sessions=sessions,
+                     messages=1200, message_bytes=57000, writer_cpu_per_burst=writer,
+                     redis_cpu_per_burst=server, cores=2, about="about the cluster")
+
+    groups: dict = {}
+    for b in (
+        run(report.SINGLE, 1, 0.12, 40e-6, 80e-6),
+        run(report.CLUSTER, 1, 0.15, 50e-6, 70e-6),
+        run(report.SINGLE, 12, 0.12, 40e-6, 80e-6),
+        run(report.CLUSTER, 12, 0.08, 50e-6, 60e-6),
+    ):
+        groups.setdefault(b["group"], {})[b["extra_info"]["variant"]] = b
+    text = "\n".join(report.cluster_section(groups))
+    assert "| 1 | 10,000 | 8,000 | 0.8x | 40 µs | 50 µs | 80 µs | 70 µs |" in text
+    assert "| 12 | 10,000 | 15,000 | 1.5x | 40 µs | 50 µs | 80 µs | 60 µs |" in text
+    assert "at about 80 µs of server CPU per burst it tops out near 12,500 bursts/s" in text
+    assert "what it costs is the writer's time: +10 µs of CPU per burst" in text
+    assert "capacity grows by about 16,667 bursts/s (~950 MB/s) per master" in text
+    assert "one process writes at most about 20,000 bursts/s" in text
