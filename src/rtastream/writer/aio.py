@@ -219,8 +219,10 @@ class Loop:
 
     def lost(self, lane: Lane, error: Exception) -> None:
         self.links.pop(lane, None)
-        if lane in self.retrying:  # already waiting to send again: it reconnects
-            return
+        if lane not in self.retrying:  # else it reconnects once its wait is over
+            self._trouble(lane, error)
+
+    def _trouble(self, lane: Lane, error: Exception) -> None:
         delay = self.core.connection_lost(lane, error)
         self._changed()
         if delay is not None:
@@ -242,7 +244,7 @@ class Loop:
                 self.links[lane] = await self._connect(lane)
         except Exception as e:  # the core decides: try again later, or give up
             del self.retrying[lane]
-            self.lost(lane, e)
+            self._trouble(lane, e)
             return
         del self.retrying[lane]
         if lane.retired:  # its commands went to other lanes

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import hiredis
-import redis.exceptions
 from redis._parsers import BaseParser  # redis-py's names for Redis error replies
 
 from rtastream._native import Burst
@@ -152,7 +151,7 @@ class Round:
         """Command i's reply: kept if its batch asks for replies; an error is its session's."""
         command, (part, place) = self.commands[i], self.where[i]
         batch = part.batch
-        if isinstance(value, redis.exceptions.ResponseError):
+        if isinstance(value, Exception):  # an error reply (LOADING, NOAUTH: no ResponseError)
             if batch.owner.error is None:
                 batch.owner.error = RedisCommandError(command[0], command_key(command), value)
             _lose(batch.owner, [command])
