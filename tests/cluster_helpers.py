@@ -87,14 +87,20 @@ def name_on(cluster: LocalCluster, server: RedisServer, key, prefix: str) -> str
     )
 
 
-def replica_of(cluster: LocalCluster, master: RedisServer) -> RedisServer | None:
-    """A running replica of `master`, if it has one."""
+def replicas(cluster: LocalCluster) -> dict[RedisServer, int]:
+    """Each running replica, and the port of its master."""
+    found = {}
     for server in cluster.running():
         with redis.Redis(port=server.port) as client:
             info = client.info("replication")
-        if info["role"] == "slave" and info["master_port"] == master.port:
-            return server
-    return None
+        if info["role"] == "slave":
+            found[server] = info["master_port"]
+    return found
+
+
+def replica_of(cluster: LocalCluster, master: RedisServer) -> RedisServer | None:
+    """A running replica of `master`, if it has one."""
+    return next((s for s, port in replicas(cluster).items() if port == master.port), None)
 
 
 def kill_after_replica_caught_up(master: RedisServer, replica: RedisServer) -> None:

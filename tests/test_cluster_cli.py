@@ -122,6 +122,17 @@ def test_inspect_tail_and_trim_on_a_cluster(redis_cluster, cluster_url, rc):
     assert all(rc.xlen(keys.stream_key(name)) == 3 for name in names)
 
 
+def test_a_database_other_than_0_is_refused_in_one_line(redis_cluster):
+    url = f"redis://127.0.0.1:{redis_cluster.servers[0].port}/3"
+    result = run_cli("inspect", "--redis", url)
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"rtastream: error: Redis at {url} refused the connection: it is a Redis Cluster node, "
+        "and a cluster has database 0 only: drop /3 from the url"
+    )
+    assert result.stderr.count("\n") == 1
+
+
 def test_demo_on_a_cluster(redis_cluster, cluster_url, rc):
     out = cli(
         redis_cluster.servers[2].url,

@@ -21,6 +21,7 @@ from cluster_helpers import (
     name_on,
     redirections,
     replica_of,
+    replicas,
     slot_of,
     streams_on_masters,
 )
@@ -133,7 +134,7 @@ def test_master_killed_and_replica_promoted(replicated_cluster, writer):
         time.sleep(0.5)
         stop.set()
 
-    url = cluster.running()[0].url  # a node still there (an earlier test killed one)
+    url = next(s for s in replicas(cluster) if s is not replica).url  # any node will do
     options = dict(reconnect_timeout=30, queue_size=10_000)  # room while a master is away
     if writer == "sync":
         with RedisStreamBuffer(url, **options) as buffer:

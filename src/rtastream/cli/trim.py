@@ -38,9 +38,8 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
                     "hashes whose lastUpdated is older than that (found with SCAN, on every "
                     "master of a cluster: a stale session's messages may be trimmed away), then "
                     "streams that no remaining session uses and that received nothing for that "
-                    "long. The filters narrow "
-                    "what is trimmed and removed (--stream, --state) and how much is listed "
-                    "(--limit, --all); the totals come first.")
+                    "long. The filters narrow what is trimmed and removed (--stream, --state) "
+                    "and how much is listed (--limit, --all); the totals come first.")
     parser.add_argument("--maxlen", type=positive_int, default=DEFAULT_MAXLEN, metavar="N",
                         help=f"entries to keep per stream (default {DEFAULT_MAXLEN})")
     parser.add_argument("--approx", action="store_true",

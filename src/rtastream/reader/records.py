@@ -192,8 +192,9 @@ def scan_sessions(batch: int = 1000) -> Flow[list[SessionRecord]]:
 
 
 SMALL_MESSAGE = 16 * 1024
-"""Bytes (compressed) up to which a stream message may be a Session JSON update: data
-bursts are larger (the protocol asks for about 64 KiB), Session JSON messages far smaller."""
+"""Bytes (compressed) up to which a stream message may be a Session JSON update: those are
+far smaller than data bursts near the protocol's 64 KiB (a small data burst comes back too,
+and names nobody)."""
 
 # The entries after ARGV[1] (at most ARGV[2]) of stream sessions not named yet (ARGV[4...])
 # whose data is at most ARGV[3] bytes: {last entry id looked at, entries looked at, {{stream
