@@ -2,9 +2,10 @@
 serve`, pointed at any node. Sessions are written by the protocol with plain redis-py
 (tests/cli_helpers.py) on streams spread over every master.
 
-Finding sessions does not scan the keyspace: the streams listed in `streams` name their
-sessions in their Session JSON messages; only `inspect --scan` and `trim --stale-after` scan
-(every master), because a hash whose messages are trimmed away is found no other way.
+The command line finds sessions without scanning the keyspace: the streams listed in `streams`
+name their sessions in their Session JSON messages. `inspect --scan` and `trim --stale-after`
+scan every master (a hash whose messages are trimmed away is found no other way), and so does
+the server's session list, which the page asks for every 2 s (reading streams costs more).
 """
 
 from __future__ import annotations
@@ -151,8 +152,8 @@ def test_demo_on_a_cluster(redis_cluster, cluster_url, rc):
 
 
 def test_serve_on_a_cluster(redis_cluster, cluster_url, rc):
-    """REST lists the sessions the streams name; a live session streams to a WebSocket
-    client from the shared reader of its stream, on whichever master holds it."""
+    """REST lists every session hash (SCAN on every master); a live session streams to a
+    WebSocket client from the shared reader of its stream, on whichever master holds it."""
     names = streams_on_masters(redis_cluster, 1, prefix="served")
     for name in names:
         write_session(rc, f"done-{name}", name, bursts=1)

@@ -173,11 +173,14 @@ def read_sessions(identities: list[str]) -> Flow[list[SessionRecord]]:
     ]
 
 
-def list_sessions(batch: int = 500) -> Flow[list[SessionRecord]]:
+def list_sessions(batch: int = 100) -> Flow[list[SessionRecord]]:
     """The session hashes the listed streams name, by identity, found without scanning the
     keyspace: each stream in `streams` is read for its Session JSON messages, which name
     their sessions (stream_sessions). A hash whose Session JSON messages are all trimmed
-    away, or whose stream is not listed, is not found: scan_sessions() finds every one."""
+    away, or whose stream is not listed, is not found: scan_sessions() finds every one.
+    Reading a stream costs Redis about 0.3 ms of CPU per 56 KiB entry (Lua gets every entry
+    whole): far more than SCAN over a keyspace of session hashes, so nothing that asks
+    often should use it."""
     identities: set[str] = set()
     for name in (yield from stream_names()):
         identities.update((yield from stream_sessions(name, batch)).values())
@@ -221,7 +224,7 @@ return {last and last[1] or '', #entries, found}
 """
 
 
-def stream_sessions(name: str, batch: int = 500) -> Flow[dict[int, str]]:
+def stream_sessions(name: str, batch: int = 100) -> Flow[dict[int, str]]:
     """The identity of each stream session of stream `name`, read from its Session JSON
     messages: the stream is walked on its node, `batch` entries at a time, and only small
     messages of sessions not named yet come back (see SMALL_MESSAGE)."""

@@ -21,7 +21,7 @@ from aiohttp import WSCloseCode, web
 
 from rtastream import __version__
 from rtastream.connection import async_client_for
-from rtastream.reader import CLOSED_STATES, SessionRecord, list_sessions, read_session, run_async
+from rtastream.reader import CLOSED_STATES, SessionRecord, read_session, run_async, scan_sessions
 from rtastream.server import packing
 from rtastream.server.client import Client
 from rtastream.server.hub import Hub
@@ -115,7 +115,9 @@ async def sessions_page(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(
             text="pageIndex >= 0, pageSize >= 1 and sort prop:asc|desc expected"
         ) from None
-    records = await run_async(request.app[REDIS], list_sessions())
+    # SCAN (every master of a cluster): the page asks every 2 s, and finding sessions from
+    # the streams' messages costs Redis far more (each entry read, payload included).
+    records = await run_async(request.app[REDIS], scan_sessions())
     models = [m for m in map(session_model, records) if m is not None]
     models.sort(key=lambda m: sort_key(m.get(prop)), reverse=order != "asc")
     if size is not None:
