@@ -17,6 +17,7 @@ from rtastream.reader import (
     CLOSED_STATES,
     Entry,
     StreamReader,
+    identity_of,
     read_session,
     read_stream,
     run,
@@ -67,8 +68,8 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
 
 
 class Names:
-    """The identity behind each stream session id of a stream, from the stream's Session
-    JSON messages (read again once per new id)."""
+    """The identity behind each stream session id of a stream: from the Session JSON
+    messages tailed, else from the stream's own (read again once per new id)."""
 
     def __init__(self, client: Client, stream: str, known: dict[int, str]) -> None:
         self.client = client
@@ -76,11 +77,15 @@ class Names:
         self.names = known
         self.looked_up: set[int] = set()
 
-    def __call__(self, stream_session_id: int) -> str:
-        if stream_session_id not in self.names and stream_session_id not in self.looked_up:
-            self.looked_up.add(stream_session_id)
+    def __call__(self, entry: Entry) -> str:
+        session_id = entry.stream_session_id
+        identity = identity_of(entry.items)
+        if identity is not None:
+            self.names[session_id] = identity
+        elif session_id not in self.names and session_id not in self.looked_up:
+            self.looked_up.add(session_id)
             self.names.update(run(self.client, stream_sessions(self.stream)))
-        return self.names.get(stream_session_id, f"#{stream_session_id}")
+        return self.names.get(session_id, f"#{session_id}")
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -133,7 +138,7 @@ def follow(reader: SessionReader | StreamReader, args: argparse.Namespace, name:
     shown = 0
     for entry in reader.entries():
         summary = summarize(entry)
-        who = name(entry.stream_session_id)
+        who = name(entry)
         print(json.dumps(as_json(summary, who)) if args.json else line(summary, who), flush=True)
         shown += 1
         if args.count and shown >= args.count:

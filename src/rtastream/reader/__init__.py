@@ -15,6 +15,7 @@ from rtastream.reader.entries import (
     Series,
     collect,
     entry_time_ms,
+    identity_of,
 )
 from rtastream.reader.plans import SessionNotFound
 from rtastream.reader.records import (
@@ -43,6 +44,7 @@ __all__ = [
     "StreamRecord",
     "collect",
     "entry_time_ms",
+    "identity_of",
     "list_sessions",
     "read_session",
     "read_stream",

@@ -50,6 +50,19 @@ def state_of(item: SessionJsonItem) -> str:
     return str(model.get("state", "(no state)")) if isinstance(model, dict) else "(bad json)"
 
 
+def identity_of(items: Iterable[DecodedItem]) -> str | None:
+    """The identity the first readable Session JSON update among the items names."""
+    for item in items:
+        if isinstance(item, SessionJsonItem):
+            try:
+                model = item.json()
+            except ValueError:
+                continue
+            if isinstance(model, dict) and isinstance(model.get("identity"), str):
+                return str(model["identity"])
+    return None
+
+
 @dataclass(frozen=True)
 class Entry:
     """One stream entry (one message): who sent it, what it weighs, its decoded items."""

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rtastream import keys
-from rtastream.decoding import SessionJsonItem
-from rtastream.reader.entries import Entry, decode_entry, entry_time_ms, text
+from rtastream.reader.entries import Entry, decode_entry, entry_time_ms, identity_of, text
 from rtastream.reader.flow import Flow, Scan, ask
 
 # Length, first and last entry ids without sending the (large) payloads back.
@@ -247,12 +246,4 @@ def stream_sessions(name: str, batch: int = 100) -> Flow[dict[int, str]]:
 def _identity(key: str, data: bytes) -> str | None:
     """The identity a Session JSON update in this message names, if it has one."""
     entry = decode_entry(key, "", 0, data)
-    for item in entry.items if isinstance(entry, Entry) else ():
-        if isinstance(item, SessionJsonItem):
-            try:
-                model = item.json()
-            except ValueError:
-                continue
-            if isinstance(model, dict) and isinstance(model.get("identity"), str):
-                return str(model["identity"])
-    return None
+    return identity_of(entry.items) if isinstance(entry, Entry) else None
