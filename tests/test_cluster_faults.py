@@ -200,8 +200,8 @@ def test_a_cluster_down_past_the_budget_reports_what_was_not_written():
             sessions[server] = buffer.open_session(identity, stream)
         victim.process.kill()
         victim.process.wait()
-        messages = burst_at(1).pack_with_time_ranges(2 * sessions[victim]._core.commands.target)
-        sessions[victim].write(burst_at(1))
+        messages = burst_at(1).pack_with_time_ranges(8192)
+        sessions[victim].write_messages(messages)
         with pytest.raises(
             RedisUnavailable, match="connection lost and not restored within 1 s"
         ) as lost:
@@ -213,11 +213,12 @@ def test_a_cluster_down_past_the_budget_reports_what_was_not_written():
                 10.0,
                 "the cluster to fail",
             )
-        sessions[other].write(burst_at(1))
+        sessions[other].write_messages(messages)
         with pytest.raises(
             RedisUnavailable,
             match=f"cannot reach Redis at 127.0.0.1:{other.port}: still refused after 1 s "
-            r"\(ClusterDownError: The cluster is down\); 1 stream messages were not written",
+            rf"\(ClusterDownError: The cluster is down\); {len(messages)} stream messages were "
+            "not written",
         ) as refused:
             sessions[other].flush()
         assert refused.value.unsent == [m for m, _ in messages]
