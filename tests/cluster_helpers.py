@@ -47,6 +47,12 @@ def redirections(server: RedisServer) -> dict[str, int]:
     return {kind: stats.get(f"errorstat_{kind}", {}).get("count", 0) for kind in ("ASK", "MOVED")}
 
 
+def refusals(server: RedisServer) -> int:
+    """How many commands the node has refused with CLUSTERDOWN so far."""
+    with redis.Redis(port=server.port) as client:
+        return client.info("errorstats").get("errorstat_CLUSTERDOWN", {}).get("count", 0)
+
+
 class SlotMove:
     """Moving one slot to another master by hand, as redis-cli --cluster reshard does, in
     the steps a client notices: begin() (both nodes know), migrate() (the keys go: ASK from

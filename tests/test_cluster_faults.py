@@ -20,6 +20,7 @@ from cluster_helpers import (
     masters,
     name_on,
     redirections,
+    refusals,
     replica_of,
     replicas,
     slot_of,
@@ -124,6 +125,7 @@ def test_master_killed_and_replica_promoted(replicated_cluster, writer):
     victim = cluster.master_of(slot_of(keys.stream_key(names[0])))
     replica = replica_of(cluster, victim)
     assert replica is not None
+    others = {server: refusals(server) for server in masters(cluster) if server is not victim}
     written: dict[str, int] = {}
     stop = threading.Event()
 
@@ -176,11 +178,13 @@ def test_master_killed_and_replica_promoted(replicated_cluster, writer):
 
         address = asyncio.run(main())
     assert f":{replica.port}" in address and f":{victim.port}" not in address
+    refused = sum(refusals(server) - before for server, before in others.items())
+    assert refused > 0  # the other masters refused while the cluster was down
     duplicates = read_back(cluster, names, written)
     print(
         f"{writer}: {sum(written.values())} bursts written by {len(names)} sessions, all read "
         f"back in order, {duplicates} duplicates; master {victim.port} killed, replica "
-        f"{replica.port} promoted"
+        f"{replica.port} promoted; {refused} commands refused with CLUSTERDOWN meanwhile"
     )
 
 

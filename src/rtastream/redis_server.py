@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import redis
+
 # Which server to start: a name on PATH or a path, e.g. valkey-server or a build of
 # another Redis version (CI runs the suite against several).
 SERVER_ENV = "RTASTREAM_REDIS_SERVER"
@@ -169,7 +171,7 @@ class LocalCluster:
                    "--repl-diskless-sync-delay", "0"]  # replicas in sync at once, not in 5 s
         self.servers = [RedisServer(port=free_cluster_port(), binary=binary, args=options)
                         for _ in range(masters * (1 + replicas))]
-        self.masters = masters
+        self.master_count = masters
 
     @property
     def url(self) -> str:
@@ -188,8 +190,8 @@ class LocalCluster:
         return self
 
     def _form(self) -> None:
-        masters, replicas = self.servers[:self.masters], self.servers[self.masters:]
-        share = -(-CLUSTER_SLOTS // self.masters)
+        masters, replicas = self.servers[:self.master_count], self.servers[self.master_count:]
+        share = -(-CLUSTER_SLOTS // self.master_count)
         for i, master in enumerate(masters):
             _command(master, "CLUSTER", "SET-CONFIG-EPOCH", i + 1)
             slots = range(i * share, min((i + 1) * share, CLUSTER_SLOTS))
@@ -200,7 +202,7 @@ class LocalCluster:
                    10.0, "every node to know every other")
         ids = [_command(master, "CLUSTER", "MYID").decode() for master in masters]
         for i, replica in enumerate(replicas):
-            _command(replica, "CLUSTER", "REPLICATE", ids[i % self.masters])
+            _command(replica, "CLUSTER", "REPLICATE", ids[i % self.master_count])
 
     def running(self) -> list[RedisServer]:
         return [s for s in self.servers if s.process is not None and s.process.poll() is None]
@@ -211,8 +213,6 @@ class LocalCluster:
         self._wait(self._settled, timeout, "the cluster to settle")
 
     def _settled(self) -> bool:
-        import redis
-
         views = []
         for server in self.running():
             try:
@@ -256,10 +256,7 @@ class LocalCluster:
 
 
 def _command(server: RedisServer, *command: object) -> Any:
-    """One command's raw reply from a node (redis-py: the package depends on it; imported
-    here, where only the cluster needs it)."""
-    import redis
-
+    """One command's reply from a node."""
     client: Any = redis.Redis(port=server.port, socket_timeout=5)
     with client:
         return client.execute_command(*command)
