@@ -42,8 +42,27 @@ def test_a_misspelled_keyword_is_refused_by_the_constructor(writer):
         ),
         ("redis://:secret@/0", "no host"),
         ("unix://", "unix:// needs a socket path"),
-        ("http://host", "expected redis://HOST[:PORT][/DB], rediss://... or unix:///PATH"),
+        (
+            "http://host",
+            "expected redis://HOST[:PORT][/DB], rediss://..., unix:///PATH or "
+            "redis+sentinel://HOST[:PORT][,HOST[:PORT]...]/SERVICE[/DB]",
+        ),
         ("redis://host/0?db=x", "Invalid value for 'db' in connection URL."),
+        (
+            "redis+sentinel://h1:1,h2:2",
+            "no service name: expected redis+sentinel://HOST[:PORT][,...]/SERVICE",
+        ),
+        (
+            "rediss+sentinel://:secret@h1/",
+            "no service name: expected rediss+sentinel://HOST[:PORT][,...]/SERVICE",
+        ),
+        ("redis+sentinel://h1,,h2/m", "no host"),
+        ("redis+sentinel://h1:x/m", "Port could not be cast to integer value as 'x'"),
+        ("redis+sentinel://h1/m/one", "database 'one' is not a number"),
+        (
+            "redis+sentinel://h1/m?socket_timeout=soon",
+            "Invalid value for 'socket_timeout' in connection URL.",
+        ),
     ],
 )
 def test_a_malformed_url_is_refused_by_the_library(writer, url, problem):

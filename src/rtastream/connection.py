@@ -1,6 +1,10 @@
 """Where to reach Redis: URL checks and connection options, in one place for the writers and
 the command line. redis-py parses the URL; what it would accept silently (a database that is
 not a number, a misspelled keyword) is refused here first, with a message naming it.
+
+A Sentinel URL, `redis+sentinel://[USER:PASSWORD@]HOST[:PORT][,HOST[:PORT]...]/SERVICE[/DB]`
+(`rediss+sentinel://` for TLS), names the sentinels to ask and the service whose master to
+use; redis-py has no URL for it, so it is read here.
 """
 
 from __future__ import annotations
@@ -8,17 +12,26 @@ from __future__ import annotations
 import difflib
 import inspect
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import redis
 import redis.asyncio
+import redis.asyncio.sentinel
 import redis.cluster
 import redis.exceptions
+import redis.sentinel
+from redis.connection import parse_url
 
 from rtastream.errors import RedisAuthenticationError, RedisRefused, RedisUnavailable
 
-SCHEMES = "redis://HOST[:PORT][/DB], rediss://... or unix:///PATH"
+SCHEMES = (
+    "redis://HOST[:PORT][/DB], rediss://..., unix:///PATH or "
+    "redis+sentinel://HOST[:PORT][,HOST[:PORT]...]/SERVICE[/DB]"
+)
+SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
+SENTINEL_PORT = 26379
 
 CLUSTER_OVER_UNIX = (
     "it belongs to a Redis Cluster, whose nodes are reached over TCP: use a redis:// or "
@@ -44,6 +57,9 @@ def _url_problem(url: str) -> str | None:
         return f"expected {SCHEMES}, not {type(url).__name__}"
     try:
         parts = urlsplit(url)
+        if parts.scheme in SENTINEL_SCHEMES:
+            parse_sentinel_url(url)
+            return None
         _ = parts.port  # raises on a non-numeric or out-of-range port
     except ValueError as e:
         return str(e)
@@ -57,6 +73,104 @@ def _url_problem(url: str) -> str | None:
     if db and not db.isdigit():
         return f"database {db!r} is not a number"
     return None
+
+
+def is_sentinel_url(url: str) -> bool:
+    return isinstance(url, str) and urlsplit(url).scheme in SENTINEL_SCHEMES
+
+
+@dataclass(frozen=True)
+class SentinelURL:
+    """A Sentinel URL's parts: the sentinels' addresses, the service, and the master's
+    connection options (credentials, database, query arguments) as a redis:// URL (rediss://
+    for TLS) with a stand-in host."""
+
+    sentinels: list[tuple[str, int]]
+    service: str
+    master_url: str
+    address: str  # the URL without password nor query, for messages
+
+
+def parse_sentinel_url(url: str) -> SentinelURL:
+    """Raise ValueError naming the problem unless `url` is a well-formed Sentinel URL."""
+    parts = urlsplit(url)
+    userinfo, _, hosts = parts.netloc.rpartition("@")
+    sentinels = [_sentinel_address(host) for host in hosts.split(",")]
+    service, _, db = parts.path.strip("/").partition("/")
+    if not service:
+        raise ValueError(f"no service name: expected {parts.scheme}://HOST[:PORT][,...]/SERVICE")
+    if db and not db.isdigit():
+        raise ValueError(f"database {db!r} is not a number")
+    scheme = "rediss" if parts.scheme == "rediss+sentinel" else "redis"
+    at = f"{userinfo}@" if userinfo else ""
+    master_url = f"{scheme}://{at}master/{db}?{parts.query}"
+    parse_url(master_url)  # type: ignore[no-untyped-call]  # query arguments as redis-py reads them
+    return SentinelURL(sentinels, service, master_url, redact(url).partition("?")[0])
+
+
+def _sentinel_address(host_port: str) -> tuple[str, int]:
+    address = urlsplit(f"//{host_port}")
+    if not address.hostname:
+        raise ValueError("no host")
+    return address.hostname, address.port or SENTINEL_PORT
+
+
+def sentinel_options(options: dict[str, Any], tls: bool) -> dict[str, Any]:
+    """How the sentinels are reached: `sentinel_kwargs` if the options give it, else the
+    options' socket_* and ssl* ones (TLS to the sentinels too with rediss+sentinel://)."""
+    given = options.get("sentinel_kwargs")
+    if given is not None:
+        return dict(given)
+    kwargs = {k: v for k, v in options.items() if k.startswith(("socket_", "ssl"))}
+    return {**kwargs, "ssl": True} if tls else kwargs
+
+
+class _Sentinel(redis.sentinel.Sentinel):
+    """Asks the sentinels, then closes the connections to them: discovery is rare (each new
+    connection to the master), and an idle connection left open would outlive its owner."""
+
+    def discover_master(self, service_name: str) -> Any:
+        try:
+            return super().discover_master(service_name)  # type: ignore[no-untyped-call]
+        finally:
+            for sentinel in self.sentinels:
+                sentinel.connection_pool.disconnect()
+
+
+class _AsyncSentinel(redis.asyncio.sentinel.Sentinel):
+    """asyncio twin of _Sentinel."""
+
+    async def discover_master(self, service_name: str) -> Any:
+        try:
+            return await super().discover_master(service_name)
+        finally:
+            for sentinel in self.sentinels:
+                await sentinel.connection_pool.disconnect()
+
+
+def _client(client_class: Any, url: str, options: dict[str, Any]) -> Any:
+    """client_class (redis-py's Redis, sync or asyncio) for `url`; for a Sentinel URL, one
+    whose connections ask the sentinels where the master is (redis-py's Sentinel)."""
+    if not is_sentinel_url(url):
+        return client_class.from_url(url, **options)
+    parsed = parse_sentinel_url(url)
+    master = parse_url(parsed.master_url)  # type: ignore[no-untyped-call]
+    del master["host"]
+    tls = master.pop("connection_class", None) is not None
+    master.update(options)
+    kwargs = sentinel_options(master, tls)
+    master.pop("sentinel_kwargs", None)
+    asynchronous = client_class is redis.asyncio.Redis
+    sentinel_class = _AsyncSentinel if asynchronous else _Sentinel
+    sentinel = sentinel_class(parsed.sentinels, sentinel_kwargs=kwargs)
+    module: Any = redis.asyncio.sentinel if asynchronous else redis.sentinel
+    pool = module.SentinelConnectionPool(parsed.service, sentinel, ssl=tls, **master)
+    return client_class.from_pool(pool)
+
+
+def _address(url: str) -> str | None:
+    """What to name in messages for `url`, if its pool's own address would not do."""
+    return parse_sentinel_url(url).address if is_sentinel_url(url) else None
 
 
 def pool_from_url(
@@ -117,12 +231,12 @@ CONNECT_ERRORS = (*CONNECTION_ERRORS, redis.exceptions.ResponseError)
 """What redis-py raises when connecting fails (SELECT's refusal is a ResponseError)."""
 
 
-def connect_failure(error: Exception, node: Any) -> Exception:
+def connect_failure(error: Exception, node: Any, address: str | None = None) -> Exception:
     """redis-py's failure to connect (and authenticate, select the database) to a node (a
     redis-py connection pool, or anything with its connection_class and connection_kwargs)
-    as one of ours, naming the address and the cause in one line."""
+    as one of ours, naming the address (the node's, if not given) and the cause in one line."""
     connection_kwargs = node.connection_kwargs
-    address = address_of(connection_kwargs)
+    address = address or address_of(connection_kwargs)
     if isinstance(error, redis.exceptions.AuthenticationError):
         if connection_kwargs.get("password") is None:
             return RedisAuthenticationError(
@@ -151,15 +265,16 @@ def connect_failure(error: Exception, node: Any) -> Exception:
 
 def client_for(url: str, **options: Any) -> redis.Redis | redis.cluster.RedisCluster:
     """A redis-py client for `url`: a RedisCluster if the node says it belongs to a cluster
-    (INFO cluster), else a Redis; `options` are redis-py's. The node is asked here, so
-    failing to reach it raises what connect_failure() makes of it."""
+    (INFO cluster), else a Redis (for a Sentinel URL, of the master the sentinels name);
+    `options` are redis-py's. The node is asked here, so failing to reach it raises what
+    connect_failure() makes of it."""
     check_url(url)
-    probe = redis.Redis.from_url(url, **options)
+    probe: redis.Redis = _client(redis.Redis, url, options)
     try:
         clustered = _clustered(probe.info("cluster"), probe.connection_pool)
     except CONNECT_ERRORS as e:
         probe.close()
-        raise connect_failure(e, probe.connection_pool) from e
+        raise connect_failure(e, probe.connection_pool, _address(url)) from e
     if not clustered:
         return probe
     probe.close()
@@ -171,12 +286,12 @@ async def async_client_for(
 ) -> redis.asyncio.Redis | redis.asyncio.RedisCluster:
     """The asyncio twin of client_for()."""
     check_url(url)
-    probe = redis.asyncio.Redis.from_url(url, **options)
+    probe: redis.asyncio.Redis = _client(redis.asyncio.Redis, url, options)
     try:
         clustered = _clustered(await probe.info("cluster"), probe.connection_pool)
     except CONNECT_ERRORS as e:
         await probe.aclose()
-        raise connect_failure(e, probe.connection_pool) from e
+        raise connect_failure(e, probe.connection_pool, _address(url)) from e
     if not clustered:
         return probe
     await probe.aclose()

@@ -33,8 +33,8 @@ def redis_option(default: str) -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument(
         "--redis", metavar="URL", default=None,
-        help=f"Redis to use: redis://HOST[:PORT][/DB], rediss://..., unix:///PATH "
-             f"(default: {default})")
+        help=f"Redis to use: redis://HOST[:PORT][/DB], rediss://..., unix:///PATH, "
+             f"redis+sentinel://HOST[:PORT][,...]/SERVICE[/DB] (default: {default})")
     return parent
 
 

@@ -111,8 +111,8 @@ class SessionReader(SessionView, _Reader):
             for item in reader:          # decoded items, in stream order
                 ...
 
-    `redis` is a URL (of any node, for a Redis Cluster) or a redis-py client (Redis or
-    RedisCluster, decode_responses=False). `start` is "first"
+    `redis` is a URL (of any node, for a Redis Cluster; a Sentinel URL too) or a redis-py
+    client (Redis or RedisCluster, decode_responses=False). `start` is "first"
     (the session's first message), "new" (only messages from now on) or N (its last N
     messages). With follow=False, reading stops at the stream's current end. Each bad entry
     (foreign fields, corrupt data) is passed to `on_bad_entry` (default: a warning on the
