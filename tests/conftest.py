@@ -7,6 +7,7 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
+from replication import SentinelGroup
 from rtastream.redis_server import LocalCluster, RedisServer, missing_server_message, server_binary
 
 
@@ -16,7 +17,9 @@ def _need_redis_server() -> None:
         pytest.skip(f"{missing_server_message()}: the tests that need Redis are skipped")
 
 
-REDIS_FIXTURES = {"redis_server", "private_redis", "redis_cluster"}
+REDIS_FIXTURES = {
+    "redis_server", "private_redis", "redis_cluster", "sentinel_group", "own_sentinel_group"
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -45,7 +48,7 @@ def private_redis():
         return servers[-1]
 
     yield start
-    for server in servers:
+    for server in reversed(servers):  # replicas before their master, which would wait for them
         server.close()
 
 
@@ -88,3 +91,20 @@ def rc(cluster_url):
     client = RedisCluster.from_url(cluster_url)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="module")
+def sentinel_group():
+    """One master, two replicas and three sentinels (tests/replication.py), shared by a
+    module's tests; those that switch masters leave it with a master the sentinels name."""
+    _need_redis_server()
+    with SentinelGroup() as group:
+        yield group
+
+
+@pytest.fixture
+def own_sentinel_group():
+    """A Sentinel group of the test's own, to fail over."""
+    _need_redis_server()
+    with SentinelGroup() as group:
+        yield group

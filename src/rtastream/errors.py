@@ -43,7 +43,8 @@ class RedisAuthenticationError(RedisRefused, redis.exceptions.AuthenticationErro
 
 
 class RedisCommandError(redis.exceptions.ResponseError):
-    """Redis refused a command (WRONGTYPE, OOM, READONLY, ...); `key` names the key.
+    """Redis refused a command (WRONGTYPE, OOM, READONLY, ...); `key` names the key ("" for
+    a command without one: WAIT).
 
     `unsent` holds the stream messages of this session that were not written because of it.
     """
@@ -60,4 +61,5 @@ class RedisCommandError(redis.exceptions.ResponseError):
         # redis-py turns some error prefixes (OOM, READONLY, ...) into classes: keep the name.
         kind = type(self.error).__name__
         reason = str(self.error) if kind == "ResponseError" else f"{kind}: {self.error}"
-        return f"Redis refused {self.command} on key {self.key!r}: {reason}{lost}"
+        on_key = f" on key {self.key!r}" if self.key else ""
+        return f"Redis refused {self.command}{on_key}: {reason}{lost}"

@@ -47,11 +47,12 @@ class RedisServer:
     """redis-server in a temporary directory. `url` is what a client connects to.
 
     stop() and start() keep the same address, so a test can take Redis away mid-session
-    and bring it back.
+    and bring it back. sentinel=True starts a Sentinel instead.
     """
 
     def __init__(self, *, unix_socket: bool = False, port: int | None = None,
-                 binary: str | None = None, args: Sequence[str] = ()) -> None:
+                 binary: str | None = None, args: Sequence[str] = (),
+                 sentinel: bool = False) -> None:
         self.binary = binary or server_binary()
         if self.binary is None:
             raise FileNotFoundError(missing_server_message())
@@ -60,6 +61,7 @@ class RedisServer:
         self.port = 0 if unix_socket else (port or free_port())
         self.socket_path = self.dir / "redis.sock"
         self.args = list(args)  # more server options, e.g. a cluster node's
+        self.sentinel = sentinel  # a Sentinel, with a configuration file of its own
         self.process: subprocess.Popen | None = None
 
     @property
@@ -75,6 +77,10 @@ class RedisServer:
             "--protected-mode", "yes", "--daemonize", "no", "--loglevel", "warning",
             *self.args,
         ]
+        if self.sentinel:  # it needs a configuration file, which it rewrites
+            config = self.dir / "sentinel.conf"
+            config.touch()
+            args[1:1] = [str(config), "--sentinel"]
         if self.unix_socket:
             args += ["--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
         log = open(self.dir / "redis.log", "ab")

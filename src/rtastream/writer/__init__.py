@@ -6,6 +6,7 @@
     topology.py  which node each key lives on, and how to reach it (the connection factory)
     cluster.py   Redis Cluster: the slot map, keys pinned to their node, a MULTI/EXEC block
                  per key in a round, redirections and refusals for now sent again
+    sentinel.py  Sentinel: the master the sentinels name, asked again when in trouble
     sync.py      the sync driver: an I/O thread per connection, a timer thread per buffer
     aio.py       the asyncio driver: an asyncio.Protocol per connection, a timer task
 
@@ -19,9 +20,9 @@ to), each with its own round in flight, and routes each command of a batch to it
 (WriterCore.submit). Redirections (MOVED, ASK) and refusals for now (CLUSTERDOWN, TRYAGAIN)
 come back from a round as leftovers, queued again on the right lane (WriterCore.round_done);
 a lane in trouble backs off and has the topology asked again (WriterCore.discovery) before it
-sends again. A demoted master (READONLY) and waiting for replicas (WAIT) are decisions of the
-core, taken where replies and lost connections are handled: Round.reply and
-WriterCore.connection_lost.
+sends again: a master that Sentinel no longer names retires its lane the same way. A demoted
+master (READONLY: Lane.received raises NodeMoved, a lost connection) and waiting for replicas
+(Round.wait; WriterCore.round_done asks a short WAIT again) are decisions of the core.
 """
 
 from rtastream.writer.sync import RedisStreamBuffer, StreamSession

@@ -32,6 +32,7 @@ from rtastream.writer.commands import Command, Message
 from rtastream.writer.core import (
     Batch,
     Lane,
+    NodeMoved,
     SessionCore,
     Tracker,
     WriterCore,
@@ -74,13 +75,15 @@ class LaneProtocol(asyncio.Protocol):
         self.transport.set_protocol(self)
         self.outbox: deque[bytes] = deque()  # chunks waiting for the transport to drain
         self.paused = False
+        self.closed_for: Exception | None = None  # why we closed it, if we did
 
     def data_received(self, data: bytes) -> None:
         self.loop.received(self.lane, data)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.conn._writer = self.conn._reader = None  # closed here, not by redis-py
-        self.loop.lost(self.lane, exc or ConnectionError("Redis closed the connection"))
+        exc = exc or self.closed_for or ConnectionError("Redis closed the connection")
+        self.loop.lost(self.lane, exc)
 
     def write(self, chunks: list[bytes]) -> None:
         """Chunk by chunk, as the transport drains: write() sends each from our bytes when
@@ -100,7 +103,8 @@ class LaneProtocol(asyncio.Protocol):
         self.paused = False
         self._drain()
 
-    def close(self) -> None:
+    def close(self, why: Exception | None = None) -> None:
+        self.closed_for = why
         self.transport.close()  # connection_lost() follows
 
 
@@ -206,6 +210,8 @@ class Loop:
         try:
             if lane.received(data):
                 self._done(lane)
+        except NodeMoved as e:  # as a lost connection: ask where the master is, reconnect
+            self.links[lane].close(e)
         except Exception as e:  # a bug here must reach the callers, not hang them
             self.core.abort(lane, e)
             self._changed()
@@ -219,8 +225,10 @@ class Loop:
 
     def lost(self, lane: Lane, error: Exception) -> None:
         self.links.pop(lane, None)
-        if lane not in self.retrying:  # else it reconnects once its wait is over
+        if lane not in self.retrying:
             self._trouble(lane, error)
+        else:  # it reconnects once its wait is over, to send what this one was told again
+            self.core.disconnected(lane)
 
     def _trouble(self, lane: Lane, error: Exception) -> None:
         delay = self.core.connection_lost(lane, error)

@@ -8,11 +8,13 @@ from typing import Any, ClassVar
 
 from rtastream import _columns as columns
 from rtastream import keys
+from rtastream.connection import is_sentinel_url
 from rtastream.session import Session, SessionState
 from rtastream.writer.cluster import detect
 from rtastream.writer.core import SessionCore, WriterCore
 from rtastream.writer.options import DEFAULT_FLUSH_INTERVAL, Options
-from rtastream.writer.topology import Standalone
+from rtastream.writer.sentinel import SentinelMaster
+from rtastream.writer.topology import Standalone, Topology
 
 
 class BufferBase:
@@ -28,7 +30,11 @@ class BufferBase:
     are redis-py's connection options (socket_timeout, ssl_ca_certs, ...). A malformed URL
     or an unknown keyword is refused here. Nothing connects until the first session. Any node
     of a Redis Cluster will do: the writer then writes to every master, each command to the
-    master of its key (docs/cluster.md).
+    master of its key (docs/cluster.md). A Sentinel URL,
+    redis+sentinel://[USER:PASSWORD@]HOST[:PORT][,HOST[:PORT]...]/SERVICE[/DB]
+    (rediss+sentinel:// for TLS), names the sentinels: the writer writes to the master they
+    name, and after a failover to the new one (docs/high-availability.md); sentinel_kwargs
+    are the redis-py options for the sentinels' own connections.
 
     session_ttl: seconds a session hash lives after its last update.
     maxlen: approximate MAXLEN trimming on every XADD (off when None).
@@ -36,9 +42,14 @@ class BufferBase:
     flush_interval: seconds between automatic flushes of live-buffered rows and blocks.
     queue_size: batches waiting to be sent before writers wait.
     reconnect_timeout: seconds to keep reconnecting after the connection drops (or while a
-        cluster refuses for now: a failover, a slot moving).
+        cluster refuses for now: a failover, a slot moving; or while too few replicas have
+        a round, see wait_replicas).
     cluster: None asks the server when first connecting (INFO cluster) whether it is a
         cluster node; True or False says so without asking.
+    wait_replicas: with N > 0, every pipeline round ends with WAIT N, and counts as
+        acknowledged (flush() returns, its queue slots are freed) only once N replicas have
+        it; asked again until reconnect_timeout, then RedisUnavailable with `unsent`.
+    wait_timeout: seconds each WAIT waits for the replicas.
     """
 
     _pool_class: ClassVar[type[Any]]  # redis-py's pool of the flavour: it parses the URL
@@ -55,12 +66,28 @@ class BufferBase:
         queue_size: int = 64,
         reconnect_timeout: float = 10.0,
         cluster: bool | None = None,
+        wait_replicas: int = 0,
+        wait_timeout: float = 1.0,
         **options: Any,
     ) -> None:
         self.options = Options(
-            session_ttl, maxlen, target, flush_interval, queue_size, reconnect_timeout, cluster
+            session_ttl,
+            maxlen,
+            target,
+            flush_interval,
+            queue_size,
+            reconnect_timeout,
+            cluster,
+            wait_replicas,
+            wait_timeout,
         )
-        topology = detect(Standalone(url, options, self._pool_class), cluster)
+        topology: Topology
+        if is_sentinel_url(url):
+            if cluster:
+                raise ValueError("cluster=True, but a Sentinel URL names a master, not a cluster")
+            topology = SentinelMaster(url, options, self._pool_class)
+        else:
+            topology = detect(Standalone(url, options, self._pool_class), cluster)
         self._core = WriterCore(self.options, topology)
         self._io = self._driver(self._core)
         self._started = False  # set once connected

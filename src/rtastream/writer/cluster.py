@@ -100,6 +100,8 @@ class Cluster:
     """Every master of a Redis Cluster, the slot each key hashes to, and the node of each
     slot; nodes() are the masters (one lane each)."""
 
+    waits_for_replicas = False  # a block is settled (its key's pin let go) once answered
+
     def __init__(self, seed: Standalone) -> None:
         kwargs = seed.node.connection_kwargs
         if "path" in kwargs:

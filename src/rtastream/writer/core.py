@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import hiredis
+import redis.exceptions
 from redis._parsers import BaseParser  # redis-py's names for Redis error replies
 
 from rtastream._native import Burst
@@ -114,9 +115,19 @@ class Part:
 
 class Round:
     """Parts sent in one pipeline; replies arrive in order, so the first `acked` commands
-    are done and the rest are re-sent after a reconnect."""
+    are done and the rest are re-sent after a reconnect.
+
+    With `wait` (WAIT N timeout, ending the pipeline: wait_replicas), no command is done
+    until a WAIT reply counts N replicas. A short count is asked again, WAIT alone, on the
+    same connection: WAIT waits for that connection's own writes, which its master still
+    holds, so nothing is written twice. After a reconnect, or on another node, every
+    command goes again: the master reached then may lack them, and a WAIT on a new
+    connection would vouch for nothing.
+    """
 
     refusal: BaseException | None = None  # why leftovers() holds commands to send again here
+    wait: Command | None = None  # set by the core when it waits for replicas
+    replicas: Any = None  # the WAIT reply, once in
 
     def __init__(self, parts: list[Part]) -> None:
         self.parts = parts
@@ -131,19 +142,36 @@ class Round:
             self.commands += part.commands
             self.where += zip([part] * len(part.places), part.places, strict=True)
         self.acked = 0
+        self.refused: set[int] = set()  # commands Redis refused (reported, not sent again)
 
     @property
     def answered(self) -> bool:
-        return self.acked == len(self.commands)
+        return self.acked == len(self.commands) and (self.wait is None or self.replicas is not None)
 
     def pending(self) -> list[Command]:
         """What to send (again, after a reconnect): what is not acknowledged yet."""
-        return self.commands[self.acked :]
+        rest = self.commands[self.acked :]
+        return rest if self.wait is None else [*rest, self.wait]
 
     def restart(self) -> None:
         """The connection was lost: the replies to pending() will start afresh."""
+        self.unconfirm()
+
+    def unconfirm(self) -> None:
+        """With WAIT, nothing answered counts: every command not refused is to be sent again."""
+        if self.wait is None:
+            return
+        kept = [i for i in range(len(self.commands)) if i not in self.refused]
+        self.commands = [self.commands[i] for i in kept]
+        self.where = [self.where[i] for i in kept]
+        self.refused, self.acked, self.replicas = set(), 0, None
+        if not self.commands:
+            self.wait = None
 
     def reply(self, value: Any) -> None:
+        if self.acked == len(self.commands):  # WAIT's
+            self.replicas = value
+            return
         self.settle(self.acked, value)
         self.acked += 1
 
@@ -152,6 +180,7 @@ class Round:
         command, (part, place) = self.commands[i], self.where[i]
         batch = part.batch
         if isinstance(value, Exception):  # an error reply (LOADING, NOAUTH: no ResponseError)
+            self.refused.add(i)
             if batch.owner.error is None:
                 batch.owner.error = RedisCommandError(command[0], command_key(command), value)
             _lose(batch.owner, [command])
@@ -160,8 +189,10 @@ class Round:
 
     def fail(self, error: BaseException) -> None:
         """Every command not acknowledged is lost, reported per session."""
+        self.unconfirm()
         self.lose(range(self.acked, len(self.commands)), error)
         self.acked = len(self.commands)
+        self.wait = None  # the round is over: no WAIT to count
 
     def lose(self, indices: Iterable[int], error: BaseException) -> None:
         for i in indices:
@@ -172,6 +203,7 @@ class Round:
 
     def rest(self) -> list[Part]:
         """What is not acknowledged, as parts to queue elsewhere (the node is gone)."""
+        self.unconfirm()
         rest = self.parts_of(range(self.acked, len(self.commands)))
         self.acked = len(self.commands)
         return rest
@@ -256,8 +288,15 @@ class Lane:
             reply = self.reader.gets()
             if reply is False:
                 return False
+            if isinstance(reply, redis.exceptions.ReadOnlyError) and self.node.moves:
+                raise NodeMoved(f"{self.node.address}: no master any more ({reply})")
             rnd.reply(reply)
         return True
+
+
+class NodeMoved(redis.exceptions.ConnectionError):
+    """The master a lane writes to was demoted (it answered READONLY): handled as a lost
+    connection, after which the topology is asked where the master is now."""
 
 
 # ---- Sessions ----
@@ -395,16 +434,35 @@ class WriterCore:
         if lane.round is None and lane.waiting:
             parts = [lane.waiting.popleft() for _ in range(min(MAX_ROUND, len(lane.waiting)))]
             self.queued -= len(parts)
-            lane.round = self.topology.round(parts, lane.node)
+            lane.round = self._round(parts, lane.node)
         return lane.round
+
+    def _round(self, parts: list[Part], node: Node) -> Round:
+        rnd = self.topology.round(parts, node)
+        if rnd.commands:
+            rnd.wait = self.options.wait_command()
+        return rnd
 
     def round_done(self, lane: Lane) -> float | None:
         """The round is answered (or failed): its batches count as done, and what was
         redirected is queued on its node's lane, behind what is there. What was refused
         for now is the lane's next round: seconds to wait before sending it (and asking
-        where keys live, WriterCore.discovery); None when the lane is free."""
+        where keys live, WriterCore.discovery); None when the lane is free. A round whose
+        WAIT counted too few replicas stays the lane's, to ask it again after the delay
+        returned (once the topology has been asked: the master may have moved)."""
         rnd = lane.round
         assert rnd is not None
+        if isinstance(rnd.replicas, Exception):  # WAIT refused (an ACL without it, ...)
+            rnd.fail(RedisCommandError("WAIT", "", rnd.replicas))
+        elif rnd.wait is not None and rnd.replicas < self.options.wait_replicas:
+            got, wanted, rnd.replicas = rnd.replicas, self.options.wait_replicas, None
+            return self._retry(
+                lane,
+                lambda budget: (
+                    f"{got} of the {wanted} replicas wanted acknowledged the "
+                    f"writes within {budget} s (WAIT)"
+                ),
+            )
         again: list[Part] = []
         redirected = False
         for part, node in rnd.leftovers():
@@ -422,7 +480,7 @@ class WriterCore:
         if not again:
             lane.backoff = None
             return None
-        lane.round = self.topology.round(again, lane.node)
+        lane.round = self._round(again, lane.node)
         refusal = rnd.refusal
         return self._retry(
             lane,
@@ -439,13 +497,18 @@ class WriterCore:
         """Seconds to wait before reconnecting to re-send the round's unacknowledged
         commands (asking where keys live first), or None: Redis stayed away past the
         budget, the round is failed."""
-        lane.reader = reply_reader()  # a reply cut short must not prefix the next one
+        self.disconnected(lane)
         if lane.round is None:
             return None
-        lane.round.restart()
         return self._retry(
             lane, lambda budget: f"connection lost and not restored within {budget} s ({error})"
         )
+
+    def disconnected(self, lane: Lane) -> None:
+        """The lane's connection is gone: what was sent on it is answered afresh on the next."""
+        lane.reader = reply_reader()  # a reply cut short must not prefix the next one
+        if lane.round is not None:
+            lane.round.restart()
 
     def _retry(self, lane: Lane, reason: Callable[[float], str]) -> float | None:
         """The next delay of the lane's backoff; past the budget, the round fails with
@@ -464,6 +527,11 @@ class WriterCore:
         session, with a lane for each node; then before a lane in trouble tries again. A
         lane whose node holds no keys any more hands its commands over and is retired."""
         self.topology = yield from self.topology.discover(lane.node if lane else None)
+        if self.options.wait_replicas and not self.topology.waits_for_replicas:
+            raise ValueError(
+                "wait_replicas is for a single Redis or a Sentinel's master, not a Redis "
+                "Cluster (whose rounds are settled key by key as they are answered)"
+            )
         nodes = self.topology.nodes()
         if lane is None:
             for node in nodes:

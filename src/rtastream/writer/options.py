@@ -23,6 +23,8 @@ class Options:
     queue_size: int = 64
     reconnect_timeout: float = 10.0
     cluster: bool | None = None
+    wait_replicas: int = 0
+    wait_timeout: float = 1.0
 
     def __post_init__(self) -> None:
         ttl, maxlen = self.session_ttl, self.maxlen
@@ -41,6 +43,16 @@ class Options:
             )
         if self.cluster not in (None, True, False):
             raise ValueError(f"cluster must be None, True or False, got {self.cluster!r}")
+        if not isinstance(self.wait_replicas, int) or self.wait_replicas < 0:
+            raise ValueError(f"wait_replicas must be an int >= 0, got {self.wait_replicas!r}")
+        if not self.wait_timeout >= 0.001:  # WAIT takes milliseconds; 0 would wait forever
+            raise ValueError(f"wait_timeout must be >= 0.001 seconds, got {self.wait_timeout!r}")
+
+    def wait_command(self) -> tuple[str, int, int] | None:
+        """The WAIT that ends every round, or None when not waiting for replicas."""
+        if not self.wait_replicas:
+            return None
+        return ("WAIT", self.wait_replicas, round(self.wait_timeout * 1000))
 
 
 OPTIONS = tuple(f.name for f in fields(Options))

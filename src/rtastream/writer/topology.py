@@ -11,14 +11,10 @@ then speak RESP on the socket themselves.
 Standalone is one server, every key on it. Redis Cluster is writer/cluster.py: the slot
 map, each key pinned to the node its commands went to, a MULTI/EXEC block per key in a
 round, MOVED/ASK/CLUSTERDOWN replies turned into commands queued again (Round.leftovers)
-rather than errors. The others plug in the same way:
-
-- Sentinel: nodes() is the one master, found through the sentinels; a dropped connection or a
-  READONLY reply (a demoted master) makes the core ask the topology to discover the master
-  again before the driver reconnects (WriterCore.connection_lost), and the round's
-  unacknowledged commands are re-sent to the new master. With wait_replicas=N, every round
-  ends with WAIT N timeout, and the core counts the round as acknowledged only when the WAIT
-  reply says enough replicas have it (otherwise: re-send, or fail past the budget).
+rather than errors. Sentinel is writer/sentinel.py: the one master, which discover() asks
+the sentinels for; a master that moved (they name another one) retires its lane, and the
+round's unacknowledged commands go to the new master's. With wait_replicas=N, every round
+ends with WAIT N timeout (Round has the rule for what is sent again).
 """
 
 from __future__ import annotations
@@ -35,7 +31,13 @@ T = TypeVar("T")
 
 
 class Node:
-    """One Redis server: its address (for messages) and how redis-py connects to it."""
+    """One Redis server: its address (for messages) and how redis-py connects to it.
+
+    `moves`: the server may stop being the master under the writer (Sentinel's), so a
+    READONLY reply is taken for a lost connection and the topology is asked again.
+    """
+
+    moves = False
 
     def __init__(self, connection_class: type[Any], connection_kwargs: dict[str, Any]) -> None:
         self.address = address_of(connection_kwargs)
@@ -56,6 +58,8 @@ to run on a connection of its own, and gets the reply back (an exception if it f
 
 
 class Topology(Protocol):
+    waits_for_replicas: bool  # its rounds may end with WAIT (wait_replicas)
+
     def nodes(self) -> list[Node]: ...
 
     def route(self, commands: list[Command], *, again: bool = False) -> list[Route]:
@@ -72,6 +76,8 @@ class Topology(Protocol):
 
 class Standalone:
     """One Redis server: every key on one node."""
+
+    waits_for_replicas = True
 
     def __init__(self, url: str, options: dict[str, Any], pool_class: type[Any]) -> None:
         pool = pool_from_url(
