@@ -15,6 +15,8 @@ from google.protobuf import __version__ as protobuf_version
 from google.protobuf.internal import api_implementation
 
 import rtastream
+from benchmarks import variants
+from benchmarks.workloads import WRITE_WORKLOAD
 from rtastream import _native
 from rtastream.redis_server import LocalCluster, RedisServer, server_binary
 
@@ -74,3 +76,14 @@ def redis_cluster():
     """A Redis Cluster of three masters on this machine, beside the single redis_server."""
     with LocalCluster(masters=3) as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="module")
+def prepacked():
+    """The write workload's burst packed once: [(message, (start, end))], (start, end)."""
+    ts = WRITE_WORKLOAD.timestamps
+    burst = rtastream.Burst()
+    variants.fill(burst, WRITE_WORKLOAD)
+    messages = burst.pack_with_time_ranges()
+    assert len(messages) == 1, "the write workload must pack into one message"
+    return messages, (int(ts[0]), int(ts[-1]))

@@ -460,6 +460,34 @@ def cluster_section(groups: dict) -> list[str]:
     ]
 
 
+def replicas_section(groups: dict) -> list[str]:
+    """wait_replicas=1 against its paired wait_replicas=0 rounds (benchmarks/test_replicas.py)."""
+    rows = []
+    for name, v in sorted(groups.items()):
+        bench = v.get("wait_replicas=1")
+        if not name.startswith("replicas: ") or bench is None:
+            continue
+        info = bench["extra_info"]
+        baseline = info["wait_replicas_0_seconds"]
+        paired = statistics.median(t / b for t, b in zip(bench["stats"]["data"], baseline))
+        rows.append([
+            name[10:], fmt_ratio(best(bench) / min(baseline)), fmt_ratio(paired),
+            fmt_time(min(baseline) / info["messages"]), fmt_time(best(bench) / info["messages"]),
+        ])
+    if not rows:
+        return []
+    return [
+        "## Waiting for replicas", "",
+        "The same writes to a master with one replica on this machine, with `wait_replicas=1` "
+        "(each pipeline round ends with `WAIT 1`, and counts as acknowledged once the replica "
+        "has it) and with 0; replication runs in both. Each timed round with `wait_replicas=1` "
+        "follows a round with 0 measured just before it (benchmarks/test_replicas.py).", "",
+        *table(["writes", "time with 1 / with 0 (best vs best)",
+                "time with 1 / with 0 (median of paired rounds)", "time per burst with 0",
+                "time per burst with 1"], rows),
+    ]
+
+
 def memory_section(groups: dict) -> list[str]:
     found = list(groups.get("memory", {}).values())
     if not found:
@@ -577,7 +605,8 @@ def markdown(data: dict, groups: dict, plot_link: str = "benchmarks.png") -> str
     ]
     lines += targets_section(groups) + encode_section(groups) + sweep_section(groups, plot_link)
     for section in (ids_section, threads_section, decode_section, write_section,
-                    cluster_section, memory_section, queue_section, live_section):
+                    cluster_section, replicas_section, memory_section, queue_section,
+                    live_section):
         lines += section(groups)
     lines += machine_section(data)
     return "\n".join(lines)

@@ -23,7 +23,8 @@ from redis.crc import key_slot
 import rtastream
 from benchmarks import variants
 from benchmarks.report import CLUSTER, SINGLE
-from benchmarks.test_write import ROUNDS, WRITE_WORKLOAD
+from benchmarks.test_write import ROUNDS
+from benchmarks.workloads import WRITE_WORKLOAD
 from rtastream import keys
 from rtastream.redis_server import LocalCluster, RedisServer
 

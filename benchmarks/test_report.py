@@ -138,3 +138,12 @@ def test_cluster_section_sets_both_topologies_side_by_side():
     assert "what it costs is the writer's time: +10 µs of CPU per burst" in text
     assert "capacity grows by about 16,667 bursts/s (~950 MB/s) per master" in text
     assert "one process writes at most about 20,000 bursts/s" in text
+
+
+def test_report_replicas_table():
+    group = "replicas: one ~56 KiB burst per flush()"
+    waiting = bench(group, "wait_replicas=1", 0.05, messages=100, message_bytes=57000,
+                    wait_replicas_0_seconds=[0.04, 0.05])
+    text = "\n".join(report.replicas_section({group: {"wait_replicas=1": waiting}}))
+    # Rounds of 0.05 and 0.0625 s, each after a baseline of 0.04 and 0.05 s: 1.25x both.
+    assert "| one ~56 KiB burst per flush() | 1.25x | 1.25x | 400 µs | 500 µs |" in text

@@ -29,14 +29,10 @@ import rtastream.aio
 from benchmarks import purepython, variants
 from benchmarks.barewriter import BareWriter
 from benchmarks.report import BARE_INLINE, BARE_THREAD
-from benchmarks.workloads import TYPICAL, Workload
+from benchmarks.workloads import TYPICAL, WRITE_WORKLOAD
 from rtastream import keys
 from rtastream._columns import DEFAULT_TARGET
 from rtastream.writer.core import MAX_ROUND
-
-WRITE_WORKLOAD = Workload(55, 128)
-"""The largest sine burst that packs into one message at the default 64 KiB target:
-63.4 KiB uncompressed, about 56 KiB compressed (sines barely compress)."""
 
 STREAM = "bench"
 FLOOR_STREAM = "redis-benchmark"
@@ -130,16 +126,6 @@ PREPACKED_ABOUT = (
     "per burst) and waits for every reply. The floor: redis-benchmark XADD of a payload of "
     "the same size, one connection, 16 per pipeline, run just before each round."
 )
-
-
-@pytest.fixture(scope="module")
-def prepacked():
-    ts = WRITE_WORKLOAD.timestamps
-    burst = rtastream.Burst()
-    variants.fill(burst, WRITE_WORKLOAD)
-    messages = burst.pack_with_time_ranges()
-    assert len(messages) == 1, "the write workload must pack into one message"
-    return messages, (int(ts[0]), int(ts[-1]))
 
 
 def test_write_prepacked_rtastream(benchmark, redis_server, redis_url, prepacked, smoke):
