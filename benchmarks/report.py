@@ -469,7 +469,9 @@ def replicas_section(groups: dict) -> list[str]:
             continue
         info = bench["extra_info"]
         baseline = info["wait_replicas_0_seconds"]
-        paired = statistics.median(t / b for t, b in zip(bench["stats"]["data"], baseline))
+        paired = statistics.median(
+            t / b for t, b in zip(bench["stats"]["data"], baseline, strict=True)
+        )
         rows.append([
             name[10:], fmt_ratio(best(bench) / min(baseline)), fmt_ratio(paired),
             fmt_time(min(baseline) / info["messages"]), fmt_time(best(bench) / info["messages"]),

@@ -28,8 +28,9 @@ ROUNDS = 9
 def replicated():
     """A master with one replica in sync; its URL."""
     fast_sync = ["--repl-diskless-sync-delay", "0"]
-    with RedisServer(args=fast_sync) as master, RedisServer(
-        args=[*fast_sync, "--replicaof", "127.0.0.1", str(master.port)]
+    with (
+        RedisServer(args=fast_sync) as master,
+        RedisServer(args=[*fast_sync, "--replicaof", "127.0.0.1", str(master.port)]),
     ):
         with redis.Redis(port=master.port) as client:
             client.publish("replication-check", "")  # a write: WAIT until the replica has it

@@ -18,7 +18,11 @@ def _need_redis_server() -> None:
 
 
 REDIS_FIXTURES = {
-    "redis_server", "private_redis", "redis_cluster", "sentinel_group", "own_sentinel_group"
+    "redis_server",
+    "private_redis",
+    "redis_cluster",
+    "sentinel_group",
+    "own_sentinel_group",
 }
 
 

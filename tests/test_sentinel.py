@@ -49,6 +49,14 @@ def test_writers_write_to_the_master_the_sentinels_name(sentinel_group, writer):
         check_session(m, "via-sentinel", "car-1")
 
 
+def assert_whole_on(server: RedisServer, identity: str, stream_session_id: int, written: int):
+    """The session ended `closed` on `server`, every burst 0..written-1 there, in order."""
+    with client(server) as c:
+        check_session(c, identity, "car-1")
+        seen = burst_numbers(c, "car-1", stream_session_id)
+    assert in_order_at_least_once(seen, written), seen
+
+
 @pytest.mark.parametrize("writer", WRITERS)
 def test_a_demoted_master_answering_readonly_is_left_for_the_new_one(sentinel_group, writer):
     """The master becomes a replica under the writer (its connection stays open): the next
@@ -62,10 +70,7 @@ def test_a_demoted_master_answering_readonly_is_left_for_the_new_one(sentinel_gr
             session.write(burst_at(k))
     with client(old) as o:
         assert o.info("errorstats").get("errorstat_READONLY", {}).get("count", 0) >= 1
-    with client(new) as n:
-        check_session(n, "demoted", "car-1")
-        seen = burst_numbers(n, "car-1", session.stream_session_id)
-    assert in_order_at_least_once(seen, 10), seen
+    assert_whole_on(new, "demoted", session.stream_session_id, 10)
 
 
 @pytest.mark.parametrize("writer", WRITERS)
@@ -82,10 +87,7 @@ def test_a_short_wait_asks_the_sentinels_whether_the_master_moved(sentinel_group
             session.write(burst_at(k))
     with client(old) as o:
         o.replicaof("127.0.0.1", new.port)  # the group whole again for the next tests
-    with client(new) as n:
-        check_session(n, "moved", "car-1")
-        seen = burst_numbers(n, "car-1", session.stream_session_id)
-    assert in_order_at_least_once(seen, 6), seen
+    assert_whole_on(new, "moved", session.stream_session_id, 6)
 
 
 @pytest.mark.parametrize("writer", WRITERS)

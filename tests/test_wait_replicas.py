@@ -115,3 +115,13 @@ def test_bad_wait_options_are_refused(writer, options, message):
     with pytest.raises(ValueError) as info:
         writer("redis://127.0.0.1:1/0", **options)
     assert str(info.value) == message
+
+
+def test_wait_replicas_is_refused_on_a_cluster(cluster_url):
+    with rtastream.RedisStreamBuffer(cluster_url, wait_replicas=1) as buffer:
+        with pytest.raises(ValueError) as info:
+            buffer.open_session("x", "car-1")
+    assert str(info.value) == (
+        "wait_replicas is for a single Redis or a Sentinel's master, not a Redis Cluster "
+        "(whose rounds are settled key by key as they are answered)"
+    )

@@ -32,6 +32,18 @@ def test_a_misspelled_keyword_is_refused_by_the_constructor(writer):
 
 
 @pytest.mark.parametrize("writer", WRITERS)
+def test_sentinel_options_are_checked_by_the_constructor(writer):
+    url = "redis+sentinel://127.0.0.1:1/rta"
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'sockt_timeout'"):
+        writer(url, sockt_timeout=2)
+    with pytest.raises(TypeError, match=r"^RedisStreamBuffer\(\) sentinel_kwargs: .*'pasword'"):
+        writer(url, sentinel_kwargs={"pasword": "x"})
+    with pytest.raises(ValueError, match="^cluster=True, but a Sentinel URL names a master"):
+        writer(url, cluster=True)
+    writer(url, socket_timeout=2, sentinel_kwargs={"password": "x"})  # redis-py's own pass
+
+
+@pytest.mark.parametrize("writer", WRITERS)
 @pytest.mark.parametrize(
     "url, problem",
     [
