@@ -22,12 +22,19 @@ def sync(buffer: rtastream.RedisStreamBuffer) -> None:
         session.timestamped(range(2), [0], np.zeros((2, 1)))
         session.periodic(1, np.datetime64(0, "ns"), 10, [1.0])
         session.event(1, 0, "text", [1.0], "app")
+        session.periodics([1, 2], 0, 10, np.zeros((2, 3)))
+        session.rows(range(2), [0], np.zeros((1, 2)))
+        session.events([1], [0], ["text"], np.zeros((1, 1)), "app")
+        session.events([1], [0], app_names=[b"app"])
         session.write_messages(rtastream.Burst().pack())
 
 async def aio(buffer: rtastream.aio.RedisStreamBuffer) -> None:
     async with buffer.open_session("a", "s") as session:
         await session.row([1], 0, [1.0])
         await session.event(1, 0, status_text=3)
+        await session.periodics([1], 0, 10, np.zeros((1, 3)))
+        await session.rows([1], [0], np.zeros((1, 1)))
+        await session.events([1], [0], status_texts=3)
 """
 
 
@@ -61,7 +68,10 @@ def test_mypy_strict_checks_session_calls(tmp_path):
     assert errors == [
         row.format("Burst"),
         row.format("StreamSession"),
+        'List item 0 has incompatible type "bytes"; expected "str"  [list-item]',
         row.format("StreamSession"),
         'Argument "status_text" to "event" of "StreamSession" has incompatible '
         'type "int"; expected "str"  [arg-type]',
+        'Argument "status_texts" to "events" of "StreamSession" has incompatible '
+        'type "int"; expected "str | Sequence[str]"  [arg-type]',
     ], result.stdout

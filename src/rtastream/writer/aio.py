@@ -42,7 +42,7 @@ from rtastream.writer.core import (
 from rtastream.writer.topology import Node
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from numpy.typing import ArrayLike
 
@@ -437,9 +437,23 @@ class StreamSession(SessionView):
             self._core, self._core.live.periodic, channel_id, start, interval, values
         )
 
+    async def periodics(
+        self, channel_ids: _ChannelIds, start: _Time, interval: SupportsIndex, values: ArrayLike
+    ) -> None:
+        """Buffer regular series of several channels sampled alike (as the sync session)."""
+        await self._io.add(
+            self._core, self._core.live.periodics, channel_ids, start, interval, values
+        )
+
     async def row(self, channel_ids: _ChannelIds, timestamp: _Time, buffer: _RowBuffer) -> None:
         """Buffer one row of several channels at one instant (as the sync session)."""
         await self._io.add(self._core, self._core.live.row, channel_ids, timestamp, buffer)
+
+    async def rows(
+        self, channel_ids: _ChannelIds, timestamps: ArrayLike, values: ArrayLike
+    ) -> None:
+        """Buffer one row per timestamp, all of the same channels (as the sync session)."""
+        await self._io.add(self._core, self._core.live.rows, channel_ids, timestamps, values)
 
     async def event(
         self,
@@ -458,6 +472,25 @@ class StreamSession(SessionView):
             status_text,
             raw_data,
             app_name,
+        )
+
+    async def events(
+        self,
+        definition_ids: _ChannelIds,
+        timestamps: ArrayLike,
+        status_texts: str | Sequence[str] = "",
+        raw_data: ArrayLike = (),
+        app_names: str | Sequence[str] = "",
+    ) -> None:
+        """Buffer one event per timestamp (as the sync session)."""
+        await self._io.add(
+            self._core,
+            self._core.live.events,
+            definition_ids,
+            timestamps,
+            status_texts,
+            raw_data,
+            app_names,
         )
 
     async def update(self, **changes: Any) -> None:

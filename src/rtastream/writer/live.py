@@ -4,13 +4,15 @@ Consecutive timestamped calls for the same channels, and periodic calls that con
 other, are merged into one item per channel at flush time: a loop calling once per sample
 sends one TimestampedData per channel per burst, not one per call. Every call is checked
 when it is made (dtype, order against the previous call, ...), so a bad call raises at once
-and the timer's flush never meets bad data. Not thread-safe: the writers hold a lock.
+and the timer's flush never meets bad data. Data kept past the call is a copy: the caller
+may reuse its arrays. Not thread-safe: the writers hold a lock.
 
-Time order, per kind. A timestamped or periodic series of a channel only goes forward: a call
-starting before where the previous call for the same channels ended (in this burst or an
-earlier one) is refused, since merging it would misplace samples and its item would overlap
-the earlier one. Rows and events are instants, each its own item: they may come in any order
-(the protocol lets items arrive out of time order), and nothing is merged across them.
+Time order, per kind. A timestamped series of channels, and a periodic series of a channel,
+only goes forward: a call starting before where the previous call for the same channels
+ended (in this burst or an earlier one) is refused, since merging it would misplace samples
+and its item would overlap the earlier one. Rows and events are instants, each its own item:
+they may come in any order (the protocol lets items arrive out of time order), and nothing
+is merged across them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,14 @@ from rtastream._native import Burst
 
 # Protobuf overhead per sample beyond the value bytes: about one varint delta.
 _DELTA_BYTES = 2
+
+_Key = tuple[tuple[int, ...], str]
+"""A channel group and its dtype: the channel ids and the dtype's str."""
+
+
+def _size(values: np.ndarray) -> int:
+    """About what samples encode to: their bytes and a varint delta each."""
+    return values.nbytes + _DELTA_BYTES * values.size
 
 
 def _joined(blocks: list[np.ndarray], axis: int = 0) -> np.ndarray:
@@ -40,48 +50,51 @@ class _Series:
         self.values: list[np.ndarray] = []
         self.last = last  # where these channels' data ended, in this burst or an earlier one
 
-    def add(self, times: np.ndarray, values: np.ndarray) -> int:
+    def add(self, times: np.ndarray, values: np.ndarray, keep: bool) -> None:
         columns.check_order(times, self.last)
-        self.times.append(times)
-        self.values.append(values)
+        self.times.append(times.copy() if keep else times)
+        self.values.append(values.copy() if keep else values)
         self.last = int(times[-1])
-        return values.nbytes + _DELTA_BYTES * values.size
 
     def into(self, burst: Burst) -> None:
         burst.timestamped(self.ids, _joined(self.times), _joined(self.values, axis=1))
 
 
 class _Run:
-    """Periodic blocks of one channel, each starting where the previous one ended."""
+    """Periodic blocks (channels, samples) of one channel group, each starting where the
+    previous one ended."""
 
-    def __init__(self, channel: int, start: int, interval: int, values: np.ndarray) -> None:
-        self.channel, self.start, self.interval = channel, start, interval
-        self.values = [values]
-        self.next = start + interval * len(values)
+    def __init__(self, key: _Key, ids: np.ndarray, start: int, interval: int) -> None:
+        self.key, self.ids, self.start, self.interval = key, ids, start, interval
+        self.values: list[np.ndarray] = []
+        self.next = start
+        self.nbytes = 0
 
-    def continues(self, start: int, interval: int, values: np.ndarray) -> bool:
-        return (start, interval, values.dtype) == (self.next, self.interval, self.values[0].dtype)
+    def continues(self, start: int, interval: int) -> bool:
+        return (start, interval) == (self.next, self.interval)
 
     def extend(self, values: np.ndarray) -> None:
         self.values.append(values)
-        self.next += self.interval * len(values)
+        self.next += self.interval * values.shape[1]
+        self.nbytes += values.nbytes
 
     def into(self, burst: Burst) -> None:
-        burst.periodic(self.channel, self.start, self.interval, _joined(self.values))
+        burst.periodics(self.ids, self.start, self.interval, _joined(self.values, axis=1))
 
 
 class LiveBurst:
     """Rows and blocks accumulated between flushes, with their time span. Same arguments as
-    Burst."""
+    Burst. A call that leaves it `full` is taken (take()) before the call returns."""
 
     def __init__(self, target: int) -> None:
         self.target = target
-        self.burst = Burst()  # rows and events, in call order; merged series join at take()
+        self.burst = Burst()  # rows, events and ended runs in call order; the rest at take()
         self.spare: Burst | None = Burst()
-        self.series: dict[tuple[bytes, str], _Series] = {}
+        self.series: dict[_Key, _Series] = {}
         # Where each series and periodic channel ended, kept across flushes: never overlap.
-        self.ends: dict[tuple[bytes, str], int | None] = {}
-        self.runs: dict[int, _Run] = {}
+        self.ends: dict[_Key, int | None] = {}
+        self.runs: dict[_Key, _Run] = {}
+        self.run_of: dict[int, _Run] = {}  # each channel's latest run in this burst
         self.run_ends: dict[int, int] = {}
         self.pending = 0  # estimated encoded bytes of the series and runs
         self.first: int | None = None
@@ -91,37 +104,71 @@ class LiveBurst:
         self.first = first if self.first is None else min(self.first, first)
         self.last = last if self.last is None else max(self.last, last)
 
+    def _keeps(self, size: int) -> bool:
+        """Whether `size` more bytes of series or runs outlive the call (a copy is kept):
+        they do unless they fill the burst, which is then taken at once."""
+        return self.burst.nbytes + self.pending + size < self.target
+
     def timestamped(self, channel_ids: Any, timestamps: Any, values: Any) -> None:
         ids, times, samples = columns.timestamped(channel_ids, timestamps, values)
         if not len(times):
             return
-        key = (ids.tobytes(), samples.dtype.str)
+        key = (tuple(ids.tolist()), samples.dtype.str)
         series = self.series.get(key) or _Series(ids, self.ends.get(key))
-        self.pending += series.add(times, samples)
+        size = _size(samples)
+        series.add(times, samples, self._keeps(size))
         self.series[key] = series
+        self.pending += size
         self._saw(int(times[0]), int(times[-1]))
 
     def periodic(self, channel_id: Any, start: Any, interval: Any, values: Any) -> None:
         channel, start, interval, samples = columns.periodic(channel_id, start, interval, values)
-        if not len(samples):
+        ids = np.array([channel], dtype=np.uint32)
+        self._periodics(ids, start, interval, samples.reshape(1, -1))
+
+    def periodics(self, channel_ids: Any, start: Any, interval: Any, values: Any) -> None:
+        self._periodics(*columns.periodics(channel_ids, start, interval, values))
+
+    def _periodics(self, ids: np.ndarray, start: int, interval: int, samples: np.ndarray) -> None:
+        """Each channel's samples continue its run if they start where it ended, at the
+        same rate, dtype and with the same channels; else they start a new run."""
+        if not samples.size:
             return
-        columns.check_order(np.array([start], dtype=np.int64), self.run_ends.get(channel))
-        end = start + interval * (len(samples) - 1)
-        self.run_ends[channel] = end
-        run = self.runs.get(channel)
-        if run is not None and run.continues(start, interval, samples):
-            run.extend(samples)
-        else:
-            if run is not None:  # a gap or a new rate starts a new item
-                run.into(self.burst)
-            self.runs[channel] = _Run(channel, start, interval, samples)
+        channels = ids.tolist()
+        ends = [self.run_ends[c] for c in channels if c in self.run_ends]
+        if ends:  # the latest end refuses going back, the earliest a jump past int64
+            at = np.array([start], dtype=np.int64)
+            columns.check_order(at, max(ends))
+            columns.check_order(at, min(ends))
+        key = (tuple(channels), samples.dtype.str)
+        run = self.runs.get(key)
+        if run is None or not run.continues(start, interval):
+            # A run sharing a channel ends here, or its next samples would overlap these.
+            for other in dict.fromkeys(map(self.run_of.get, channels)):
+                if other is not None and self.runs.get(other.key) is other:
+                    self._end(other)
+            run = self.runs[key] = _Run(key, ids, start, interval)
+            self.run_of.update(dict.fromkeys(channels, run))
+        run.extend(samples.copy() if self._keeps(samples.nbytes) else samples)
+        end = start + interval * (samples.shape[1] - 1)
+        self.run_ends.update(dict.fromkeys(channels, end))
         self.pending += samples.nbytes
         self._saw(start, end)
+
+    def _end(self, run: _Run) -> None:
+        """A run that cannot go on goes into the burst now, in call order."""
+        run.into(self.burst)
+        del self.runs[run.key]
+        self.pending -= run.nbytes
 
     def row(self, channel_ids: Any, timestamp: Any, buffer: Any) -> None:
         t = columns.integer(timestamp, "timestamp", columns.INT64)
         self.burst.row(channel_ids, t, buffer)
         self._saw(t, t)
+
+    def rows(self, channel_ids: Any, timestamps: Any, values: Any) -> None:
+        self.burst.rows(channel_ids, timestamps, values)
+        self._saw_instants(timestamps)
 
     def event(
         self,
@@ -135,6 +182,23 @@ class LiveBurst:
         self.burst.event(definition_id, t, status_text, raw_data, app_name)
         self._saw(t, t)
 
+    def events(
+        self,
+        definition_ids: Any,
+        timestamps: Any,
+        status_texts: Any = "",
+        raw_data: Any = (),
+        app_names: Any = "",
+    ) -> None:
+        self.burst.events(definition_ids, timestamps, status_texts, raw_data, app_names)
+        self._saw_instants(timestamps)
+
+    def _saw_instants(self, timestamps: Any) -> None:
+        """The span of instants the burst has just accepted (so they convert), in any order."""
+        times = columns.timestamps(timestamps)
+        if len(times):
+            self._saw(int(times.min()), int(times.max()))
+
     @property
     def full(self) -> bool:
         return self.burst.nbytes + self.pending >= self.target
@@ -143,13 +207,14 @@ class LiveBurst:
         """The burst so far, ending with the time-range update [session start, latest
         timestamp] from the session `core`; a fresh one takes its place. give_back() it
         once packed, so its buffers are reused."""
-        for series in self.series.values():
+        for key, series in self.series.items():
             series.into(self.burst)
+            self.ends[key] = series.last
         for run in self.runs.values():
             run.into(self.burst)
-        self.ends.update((key, series.last) for key, series in self.series.items())
         self.series.clear()
         self.runs.clear()
+        self.run_of.clear()
         self.pending = 0
         if not len(self.burst):
             return None

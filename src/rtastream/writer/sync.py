@@ -40,7 +40,7 @@ from rtastream.writer.core import (
 from rtastream.writer.topology import Node
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from numpy.typing import ArrayLike
 
@@ -373,7 +373,8 @@ class StreamSession(SessionView):
     any other exception fails it (and propagates).
 
     write()/write_messages() send whole bursts; timestamped()/periodic()/row()/event()
-    buffer live data, flushed every `flush_interval` or when a burst reaches `target`.
+    and the column methods periodics()/rows()/events() buffer live data, flushed every
+    `flush_interval` or when a burst reaches `target`.
     A Redis error is raised by the next call or by flush(). Not for use from several
     threads at once (the buffer's timer thread flushes live data safely).
     """
@@ -410,11 +411,25 @@ class StreamSession(SessionView):
         (ValueError) if it starts before where that call ended."""
         self._io.add(self._core, self._core.live.periodic, channel_id, start, interval, values)
 
+    def periodics(
+        self, channel_ids: _ChannelIds, start: _Time, interval: SupportsIndex, values: ArrayLike
+    ) -> None:
+        """Buffer regular series of several channels sampled alike: values 2-D (channels,
+        samples) at start, start + interval, ... (ns). Each channel is merged and refused as
+        by periodic(); merged only with a call for the same channels."""
+        self._io.add(self._core, self._core.live.periodics, channel_ids, start, interval, values)
+
     def row(self, channel_ids: _ChannelIds, timestamp: _Time, buffer: _RowBuffer) -> None:
         """Buffer one row of several channels at one instant: `buffer` holds each channel's
         value in channel order, each of its own width (bytes-like, or a one-row structured
         array). Rows may come in any time order."""
         self._io.add(self._core, self._core.live.row, channel_ids, timestamp, buffer)
+
+    def rows(self, channel_ids: _ChannelIds, timestamps: ArrayLike, values: ArrayLike) -> None:
+        """Buffer one row per timestamp, all of the same channels: values 2-D (instants,
+        channels) of one dtype, or structured, one record per instant and one field per
+        channel. Rows may come in any time order."""
+        self._io.add(self._core, self._core.live.rows, channel_ids, timestamps, values)
 
     def event(
         self,
@@ -433,6 +448,27 @@ class StreamSession(SessionView):
             status_text,
             raw_data,
             app_name,
+        )
+
+    def events(
+        self,
+        definition_ids: _ChannelIds,
+        timestamps: ArrayLike,
+        status_texts: str | Sequence[str] = "",
+        raw_data: ArrayLike = (),
+        app_names: str | Sequence[str] = "",
+    ) -> None:
+        """Buffer one event per timestamp (any time order): definition_ids one per event,
+        status_texts and app_names one str for all or one per event, raw_data 2-D (events,
+        numbers)."""
+        self._io.add(
+            self._core,
+            self._core.live.events,
+            definition_ids,
+            timestamps,
+            status_texts,
+            raw_data,
+            app_names,
         )
 
     def update(self, **changes: Any) -> None:
