@@ -14,13 +14,15 @@ import asyncio
 import contextlib
 import csv
 import io
+import itertools
 import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 import redis
 
@@ -28,7 +30,7 @@ import rtastream
 import rtastream.aio
 from benchmarks import purepython, variants
 from benchmarks.barewriter import BareWriter
-from benchmarks.report import BARE_INLINE, BARE_THREAD
+from benchmarks.report import BARE_INLINE, BARE_THREAD, LIVE_BURST, LIVE_CALL
 from benchmarks.workloads import TYPICAL, WRITE_WORKLOAD
 from rtastream import keys
 from rtastream._columns import DEFAULT_TARGET
@@ -332,7 +334,7 @@ def test_encode_write_bare_floor(benchmark, redis_server, redis_url, smoke, thre
     writer.close()
 
 
-# ---- encode and write through the live API: sync against asyncio ----------------------
+# ---- encode and write through the live API, beside Burst + write() --------------------
 
 LIVE = (
     f"write: live API, session.timestamped() of {TYPICAL.channels}x{TYPICAL.samples} "
@@ -340,49 +342,71 @@ LIVE = (
 )
 LIVE_ABOUT = (
     f"Each call hands one block ({TYPICAL.name}, 64 KiB of values, channel ids as a Python "
-    "list) to session.timestamped(), which checks it, merges it and, the burst being full, "
-    "packs and queues it at once; 1000 calls per round, then wait for every reply. The sync "
-    "and asyncio writers side by side: the asyncio driver should be within 1.1x of the sync one."
+    "list) to session.timestamped(), which checks it and, the block filling a burst, encodes, "
+    "packs and queues it at once; 1000 calls per round, then wait for every reply. Beside it, "
+    "the same blocks built by the caller (Burst.timestamped() and time_range()) and sent "
+    "with session.write(). Targets: the live API within 1.2x of Burst + write(), the "
+    "asyncio driver within 1.1x of the sync one."
 )
 
 
-def _live_blocks():
-    """Channel ids as a list, and each call's timestamps after the previous call's."""
-    ts = TYPICAL.timestamps
+def _live_call(session: Any, live: bool) -> Callable[[int], Any]:
+    """Call k of a round: block k, its timestamps after block k - 1's, through the live API
+    or built into a Burst and written (a coroutine for an asyncio session)."""
+    ts, ids, values = TYPICAL.timestamps, TYPICAL.channel_ids.tolist(), TYPICAL.values
     span = int(ts[-1] - ts[0]) + int(ts[1] - ts[0])
-    return TYPICAL.channel_ids.tolist(), ts, span, TYPICAL.values
+
+    def call(k: int) -> Any:
+        times = ts + k * span
+        if live:
+            return session.timestamped(ids, times, values)
+        burst = rtastream.Burst()
+        burst.timestamped(ids, times, values)
+        burst.time_range(int(ts[0]), int(times[-1]))
+        return session.write(burst)
+
+    return call
 
 
-def test_encode_write_live_rtastream(benchmark, redis_server, redis_url, smoke):
-    ids, ts, span, values = _live_blocks()
+@pytest.mark.parametrize("live", [True, False], ids=["live", "burst"])
+def test_encode_write_live_rtastream(benchmark, redis_server, redis_url, smoke, live):
     n = count(smoke, 1000)
     rounds = Rounds(redis_server, n)
-    calls = iter(range(10**9))
+    calls = itertools.count()
     with rtastream.RedisStreamBuffer(redis_url) as buffer:
         session = buffer.open_session("bench-live", STREAM)
+        call = _live_call(session, live)
 
         def write_round() -> None:
             for _ in range(n):
-                session.timestamped(ids, ts + next(calls) * span, values)
+                call(next(calls))
             session.flush()
 
         benchmark.group = LIVE
         run_rounds(
-            benchmark, rounds, write_round, smoke, variant="rtastream", messages=n, about=LIVE_ABOUT
+            benchmark,
+            rounds,
+            write_round,
+            smoke,
+            variant=LIVE_CALL if live else LIVE_BURST,
+            messages=n,
+            message_bytes=sum(map(len, variants.rtastream_encoder(TYPICAL)())),
+            about=LIVE_ABOUT,
         )
         rounds.check(per_burst=1)
 
 
-def test_encode_write_live_rtastream_asyncio(benchmark, redis_server, redis_url, smoke):
-    ids, ts, span, values = _live_blocks()
+@pytest.mark.parametrize("live", [True, False], ids=["live", "burst"])
+def test_encode_write_live_rtastream_asyncio(benchmark, redis_server, redis_url, smoke, live):
     n = count(smoke, 1000)
     rounds = Rounds(redis_server, n)
-    calls = iter(range(10**9))
+    calls = itertools.count()
     with asyncio_session(redis_url, "bench-live-aio") as (loop, session):
+        call = _live_call(session, live)
 
         async def write_round() -> None:
             for _ in range(n):
-                await session.timestamped(ids, ts + next(calls) * span, values)
+                await call(next(calls))
             await session.flush()
 
         benchmark.group = LIVE
@@ -391,10 +415,67 @@ def test_encode_write_live_rtastream_asyncio(benchmark, redis_server, redis_url,
             rounds,
             lambda: loop.run_until_complete(write_round()),
             smoke,
-            variant="rtastream asyncio",
+            variant=f"{LIVE_CALL if live else LIVE_BURST} asyncio",
             messages=n,
+            message_bytes=sum(map(len, variants.rtastream_encoder(TYPICAL)())),
         )
         rounds.check(per_burst=1)
+
+
+# ---- the live API, one call per sample: merged into one item per channel ---------------
+
+PER_SAMPLE = "write: live API, one session.timestamped() call per sample of 3 float64 channels"
+PER_SAMPLE_ABOUT = (
+    "A loop calling session.timestamped([1, 2, 3], [t], values) once per 1 kHz sample "
+    "(values a (3, 1) float64 array, t an int); the writer checks every call and merges "
+    "consecutive ones into one TimestampedData per channel per burst. 20 000 calls per "
+    "round, then wait for every reply; the time is per call (bursts/s is calls/s here). "
+    "Beside it, the same samples in blocks of 1000: the cost of the calls themselves."
+)
+PER_SAMPLE_CALLS = 20_000
+
+
+@pytest.mark.parametrize("block", [1, 1000], ids=["per-sample", "block"])
+def test_encode_write_live_per_sample(benchmark, redis_server, redis_url, smoke, block):
+    n = count(smoke, PER_SAMPLE_CALLS)
+    ids, period = [1, 2, 3], 1_000_000
+    values = np.sin(np.arange(3 * n) / 100.0).reshape(3, n)
+    samples = [np.ascontiguousarray(values[:, k : k + 1]) for k in range(n)]
+    rounds = Rounds(redis_server, n)
+    start = itertools.count(int(TYPICAL.timestamps[0]), n * period)
+    with rtastream.RedisStreamBuffer(redis_url) as buffer:
+        session = buffer.open_session("bench-per-sample", STREAM)
+
+        def write_round() -> None:
+            t0 = next(start)
+            if block == 1:
+                for k in range(n):
+                    session.timestamped(ids, [t0 + k * period], samples[k])
+            else:
+                times = t0 + np.arange(n, dtype=np.int64) * period
+                for k in range(0, n, block):
+                    session.timestamped(ids, times[k : k + block], values[:, k : k + block])
+            session.flush()
+
+        benchmark.group = PER_SAMPLE
+        run_rounds(
+            benchmark,
+            rounds,
+            write_round,
+            smoke,
+            variant="one call per sample" if block == 1 else f"one call per {block} samples",
+            messages=n,
+            message_bytes=values[:, 0].nbytes,
+            about=PER_SAMPLE_ABOUT,
+        )
+    written = [
+        item
+        for _, fields in rounds.client.xrange(keys.stream_key(STREAM))
+        for item in rtastream.decode(fields[keys.ENTRY_DATA.encode()])
+        if isinstance(item, rtastream.TimestampedItem)
+    ]
+    assert sum(len(item.timestamps) for item in written) == 3 * n  # the last round's samples
+    rounds.client.close()
 
 
 # ---- back-pressure: a stalled Redis must not grow the writer's memory ----------------

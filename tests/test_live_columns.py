@@ -210,3 +210,50 @@ def test_what_is_kept_is_what_the_call_was_given(redis_url, r):
     ]
     (periodic,) = of_kind(items, "periodic_data")
     assert np.frombuffer(periodic.buffer, "<i2").tolist() == np.repeat(range(5), 4).tolist()
+
+
+def test_a_block_filling_a_burst_is_checked_as_every_call(redis_url, r):
+    """A first call of a burst that fills it alone is encoded at once: it is still refused
+    when it goes back in time or has bad ids, and nothing is lost."""
+    ids, values = list(range(64)), np.ones((64, 128))
+    times = T0 + np.arange(128, dtype=np.int64) * MS
+    with rtastream.RedisStreamBuffer(redis_url, flush_interval=3600) as buffer:
+        with buffer.open_session("whole", "rig") as session:
+            session.timestamped(ids, times, values)
+            with raises(
+                ValueError,
+                f"timestamps go backwards: this call starts at {T0}, before {times[-1]} "
+                "where the previous call for these channels ended",
+            ):
+                session.timestamped(ids, times, values)
+            with raises(ValueError, f"this call starts at {T0}, before {times[-1]}"):
+                session.timestamped(np.arange(64), times[:1], values[:, :1])  # a small one
+            with raises(TypeError, "channel_ids must hold integer channel ids, not float64"):
+                session.timestamped([float(i) for i in ids], times + 128 * MS, values)
+            with raises(ValueError, "timestamps go backwards at index 2"):
+                session.timestamped(ids, times[[0, 2, 1, *range(3, 128)]] + 128 * MS, values)
+            session.timestamped(ids, times + 128 * MS, 2 * values)
+    items = data(r, session.stream_session_id)
+    zero = [t for t in of_kind(items, "timestamped_data") if t.channel_id == 0]
+    assert [(t.start_timestamp, np.frombuffer(t.buffer, "<f8")[0]) for t in zero] == [
+        (T0, 1.0),
+        (T0 + 128 * MS, 2.0),
+    ]
+    assert len(of_kind(items, "timestamped_data")) == 2 * 64
+    record, _ = check_session(r, "whole", "rig")
+    assert (int(record[b"tStart"]), int(record[b"tEnd"])) == (T0, int(times[-1]) + 128 * MS)
+
+
+def test_a_block_that_only_looked_large_enough_is_written_once(redis_url, r):
+    """int8 samples at 1 ms look larger than they encode (a byte of value and one of delta):
+    a block that looked as if it filled the burst alone, but does not, is taken back and
+    merged as usual, never written twice."""
+    times = T0 + np.arange(2010, dtype=np.int64) * MS
+    values = (np.arange(2010) % 100).astype(np.int8)
+    with rtastream.RedisStreamBuffer(redis_url, flush_interval=3600, target=5000) as buffer:
+        with buffer.open_session("looked", "rig") as session:
+            session.timestamped(1, times[:2000], values[:2000])  # ~4 KB encoded, 6 KB guessed
+            session.timestamped(1, times[2000:], values[2000:])
+    timestamped = of_kind(data(r, session.stream_session_id), "timestamped_data")
+    assert [times_of(t) for t in timestamped] == [times[:2000].tolist(), times[2000:].tolist()]
+    assert b"".join(t.buffer for t in timestamped) == values.tobytes()

@@ -338,14 +338,16 @@ class SessionCore:
 
     def add(self, add: Callable[..., None], *args: Any) -> tuple[list[Command], bool]:
         """Live data (`add` is one of self.live's methods): the commands to send if the
-        burst is full, and True if it is the first data since the last flush (the timer
-        must learn the new deadline)."""
+        burst is full, and True if it is the first data left waiting since the last flush
+        (the timer must learn the new deadline)."""
         self.check()
         add(*args)
+        if self.live.full:  # sent at once: no deadline, nothing for the timer to learn
+            return self.flush_live(), False
         first = self.due is None
         if first:
             self.due = time.monotonic() + self.flush_interval
-        return (self.flush_live() if self.live.full else []), first
+        return [], first
 
     def flush_live(self) -> list[Command]:
         """The live data so far as one burst's commands (none if there is nothing)."""

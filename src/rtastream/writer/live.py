@@ -31,6 +31,15 @@ _Key = tuple[tuple[int, ...], str]
 """A channel group and its dtype: the channel ids and the dtype's str."""
 
 
+def _group(channel_ids: Any, ndim: int) -> tuple[int, ...]:
+    """The ids of a timestamped call the encoder accepted (values of `ndim` dimensions)."""
+    if ndim == 1:
+        return (columns.integer(channel_ids, "channel_ids", columns.UINT32, "uint32"),)
+    if isinstance(channel_ids, np.ndarray):
+        return tuple(channel_ids.tolist())
+    return tuple(channel_ids)
+
+
 def _size(values: np.ndarray) -> int:
     """About what samples encode to: their bytes and a varint delta each."""
     return values.nbytes + _DELTA_BYTES * values.size
@@ -110,6 +119,8 @@ class LiveBurst:
         return self.burst.nbytes + self.pending + size < self.target
 
     def timestamped(self, channel_ids: Any, timestamps: Any, values: Any) -> None:
+        if self._whole(channel_ids, timestamps, values):
+            return
         ids, times, samples = columns.timestamped(channel_ids, timestamps, values)
         if not len(times):
             return
@@ -120,6 +131,35 @@ class LiveBurst:
         self.series[key] = series
         self.pending += size
         self._saw(int(times[0]), int(times[-1]))
+
+    def _whole(self, channel_ids: Any, timestamps: Any, values: Any) -> bool:
+        """The first call of a burst that fills it alone is encoded at once, checked by the
+        encoder as Burst.timestamped() checks it (nothing in the burst can merge with it),
+        then against where its channels ended. False if it is not such a call; nothing is
+        added then, nor when it raises: the burst was empty, and is again."""
+        if (
+            not isinstance(values, np.ndarray)
+            or self.series
+            or self.runs
+            or len(self.burst)
+            or _size(values) < self.target
+        ):
+            return False
+        self.burst.timestamped(channel_ids, timestamps, values)
+        try:
+            if self.burst.nbytes < self.target:  # smaller than it looked: merged as usual
+                self.burst.clear()
+                return False
+            # Its key and times as the other calls have them (what the encoder took converts).
+            key = (_group(channel_ids, values.ndim), values.dtype.newbyteorder("<").str)
+            times = columns.timestamps(timestamps)
+            columns.check_order(times[:1], self.ends.get(key))
+        except BaseException:
+            self.burst.clear()
+            raise
+        self.ends[key] = int(times[-1])
+        self._saw(int(times[0]), int(times[-1]))
+        return True
 
     def periodic(self, channel_id: Any, start: Any, interval: Any, values: Any) -> None:
         channel, start, interval, samples = columns.periodic(channel_id, start, interval, values)
