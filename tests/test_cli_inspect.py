@@ -180,3 +180,6 @@ def test_filter_arguments_are_checked(redis_url):
     assert result.returncode == 2 and "argument --state: invalid choice: 'shut'" in result.stderr
     result = run_cli("inspect", "--limit", "0", "--redis", redis_url)
     assert result.returncode == 2 and "positive whole number, got '0'" in result.stderr
+    result = run_cli("inspect", "--scan", "--from-streams", "--redis", redis_url)
+    assert result.returncode == 2
+    assert "argument --from-streams: not allowed with argument --scan" in result.stderr

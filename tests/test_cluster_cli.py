@@ -2,10 +2,11 @@
 serve`, pointed at any node. Sessions are written by the protocol with plain redis-py
 (tests/cli_helpers.py) on streams spread over every master.
 
-The command line finds sessions without scanning the keyspace: the streams listed in `streams`
-name their sessions in their Session JSON messages. `inspect --scan` and `trim --stale-after`
-scan every master (a hash whose messages are trimmed away is found no other way), and so does
-the server's session list, which the page asks for every 2 s (reading streams costs more).
+On a cluster the command line finds sessions without scanning the keyspace: the streams listed
+in `streams` name their sessions in their Session JSON messages. On a single Redis, where SCAN
+is cheap, it scans. `inspect --scan` and `trim --stale-after` scan every master (a hash whose
+messages are trimmed away is found no other way), and so does the server's session list, which
+the page asks for every 2 s (reading streams costs more).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import redis
 from cli_helpers import open_session, run_cli, send_data, send_json, write_session
 from cluster_helpers import streams_on_masters
 from rtastream import AsyncSessionReader, SessionReader, keys
-from rtastream.reader import list_sessions, run, scan_sessions, stream_sessions
+from rtastream.cli import main
+from rtastream.connection import async_client_for
+from rtastream.reader import list_sessions, run, run_async, scan_sessions, stream_sessions
 from serve_helpers import Received, receive_all, request, served
 
 
@@ -54,20 +57,22 @@ def spread_sessions(r, names: list[str]) -> dict[str, object]:
 
 @pytest.fixture(params=["single", "cluster"])
 def any_redis(request):
-    """(url, client, every node's url): a single Redis, or the suite's cluster."""
+    """(url, client, every node's url, whether it is a cluster): a single Redis, or the
+    suite's cluster."""
     if request.param == "single":
         url = request.getfixturevalue("redis_url")
-        return url, request.getfixturevalue("r"), [url]
+        return url, request.getfixturevalue("r"), [url], False
     cluster = request.getfixturevalue("redis_cluster")
     url = request.getfixturevalue("cluster_url")
-    return url, request.getfixturevalue("rc"), [s.url for s in cluster.running()]
+    return url, request.getfixturevalue("rc"), [s.url for s in cluster.running()], True
 
 
 def test_sessions_are_found_from_the_streams_without_a_scan(any_redis):
-    url, r, nodes = any_redis
+    url, r, nodes, clustered = any_redis
     written = spread_sessions(r, ["alpha", "beta", "gamma"])
     before = scans(nodes)
-    listed = run(r, list_sessions(batch=3))  # small slices: the walk goes on
+    # Small slices: the walk goes on. The default on a cluster; asked for on a single Redis.
+    listed = run(r, list_sessions(batch=3, from_streams=None if clustered else True))
     assert scans(nodes) == before
     assert [s.identity for s in listed] == sorted(set(written) - {"orphan"})
     assert {s.identity: s.stream_session_id for s in listed}["a-beta"] == str(
@@ -76,10 +81,42 @@ def test_sessions_are_found_from_the_streams_without_a_scan(any_redis):
     every = run(r, scan_sessions())
     assert [s.identity for s in every] == sorted(written)
     assert scans(nodes) > before
+    before = scans(nodes)
+    forced = run(r, list_sessions(from_streams=False))
+    assert [s.identity for s in forced] == sorted(written) and scans(nodes) > before
     assert run(r, stream_sessions("alpha")) == {
         written["a-alpha"].stream_session_id: "a-alpha",
         written["b-alpha"].stream_session_id: "b-alpha",
     }
+
+
+def test_inspect_scans_a_single_redis_and_reads_the_streams_of_a_cluster(any_redis, capsys):
+    """inspect's default: SCAN where it is cheap, the streams where scanning is discouraged;
+    --scan and --from-streams choose. The asyncio driver answers the same question."""
+    url, r, nodes, clustered = any_redis
+    written = spread_sessions(r, ["alpha", "beta"])
+    named = sorted(set(written) - {"orphan"})
+    for how, scanned, found in (
+        ([], not clustered, named if clustered else sorted(written)),
+        (["--scan"], True, sorted(written)),
+        (["--from-streams"], False, named),
+    ):
+        before = scans(nodes)
+        assert main(["inspect", "--json", "--redis", url, *how]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        assert sorted(s["identity"] for s in doc["sessions"]) == found, how
+        assert (scans(nodes) > before) == scanned, how
+
+    async def listed() -> list[str]:
+        client = await async_client_for(url)
+        try:
+            return [s.identity for s in await run_async(client, list_sessions())]
+        finally:
+            await client.aclose()
+
+    before = scans(nodes)
+    assert asyncio.run(listed()) == (named if clustered else sorted(written))
+    assert (scans(nodes) > before) == (not clustered)
 
 
 def test_readers_from_any_node_url(redis_cluster, cluster_url, rc):

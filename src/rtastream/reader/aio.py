@@ -10,7 +10,7 @@ import redis.asyncio
 from rtastream.connection import async_client_for
 from rtastream.decoding import DecodedItem
 from rtastream.reader.entries import DTypes, Entry, Series, collect
-from rtastream.reader.flow import Commands, Flow, Scan, T
+from rtastream.reader.flow import Clustered, Commands, Flow, Scan, T
 from rtastream.reader.plans import (
     BadEntryHandler,
     Plan,
@@ -23,7 +23,9 @@ from rtastream.reader.records import SessionRecord
 from rtastream.reader.sync import check_client
 
 
-async def execute(client: Any, step: Commands | Scan) -> list[Any]:
+async def execute(client: Any, step: Commands | Scan | Clustered) -> Any:
+    if isinstance(step, Clustered):
+        return isinstance(client, redis.asyncio.RedisCluster)
     if isinstance(step, Scan):
         return [key async for key in client.scan_iter(match=step.pattern, count=step.count)]
     if len(step.commands) == 1 and step.raise_on_error:

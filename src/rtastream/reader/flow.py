@@ -1,8 +1,9 @@
 """How readers move through Redis, written once without I/O (sans-I/O).
 
 A flow is a generator that yields `Commands` for its driver to run, and gets the replies
-back (a list, one per command), or a `Scan`, and gets the keys back; a reading flow also
-yields the `Entry` objects it has read (the driver passes those on and sends back None).
+back (a list, one per command), a `Scan`, and gets the keys back, or `CLUSTERED`, and learns
+whether the client is a Redis Cluster's; a reading flow also yields the `Entry` objects it
+has read (the driver passes those on and sends back None).
 The sync and asyncio readers are thin drivers over the same flows, so every reading rule
 has one home.
 """
@@ -36,7 +37,13 @@ class Scan:
     count: int  # keys per SCAN call
 
 
-Flow = Generator[Commands | Scan | Entry, Any, T]
+class Clustered:
+    """The question whether the client is a Redis Cluster's: the reply is a bool."""
+
+
+CLUSTERED = Clustered()
+
+Flow = Generator[Commands | Scan | Clustered | Entry, Any, T]
 
 
 def ask(*commands: tuple[Any, ...], raise_on_error: bool = True) -> Flow[list[Any]]:

@@ -11,7 +11,7 @@ from redis.cluster import RedisCluster
 from rtastream.connection import client_for
 from rtastream.decoding import DecodedItem
 from rtastream.reader.entries import DTypes, Entry, Series, collect
-from rtastream.reader.flow import Commands, Flow, Scan, T
+from rtastream.reader.flow import Clustered, Commands, Flow, Scan, T
 from rtastream.reader.plans import (
     BadEntryHandler,
     Plan,
@@ -23,7 +23,9 @@ from rtastream.reader.plans import (
 from rtastream.reader.records import SessionRecord
 
 
-def execute(client: Any, step: Commands | Scan) -> list[Any]:
+def execute(client: Any, step: Commands | Scan | Clustered) -> Any:
+    if isinstance(step, Clustered):
+        return isinstance(client, RedisCluster)
     if isinstance(step, Scan):
         return list(client.scan_iter(match=step.pattern, count=step.count))
     if len(step.commands) == 1 and step.raise_on_error:
