@@ -17,7 +17,7 @@ from cpython.list cimport PyList_GET_ITEM
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_CheckExact
 from cpython.tuple cimport PyTuple_GET_ITEM
 from cpython.unicode cimport PyUnicode_CheckExact, PyUnicode_DecodeUTF8, PyUnicode_GET_LENGTH
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport INT32_MAX, INT32_MIN, UINT32_MAX, int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc
 
 cimport cython
@@ -125,7 +125,7 @@ cdef inline bint _plain_int64(object obj, int64_t *out) noexcept:
 
 cdef inline bint _plain_uint32(object obj, uint32_t *out) noexcept:
     cdef int64_t v
-    if not _plain_int64(obj, &v) or v < 0 or v > 0xFFFFFFFF:
+    if not _plain_int64(obj, &v) or v < 0 or v > UINT32_MAX:
         return False
     out[0] = <uint32_t>v
     return True
@@ -145,9 +145,10 @@ cdef bint _plain_ids(object obj, Py_ssize_t n, uint32_t *out) noexcept:
                 return False
         return True
     if type(obj) is range:
-        # Only its ends need checking: a range is monotonic.
-        if (len(obj) != n or not _plain_int64(obj.start, &v) or not _plain_int64(obj.step, &step)
-                or v < 0 or v > 0xFFFFFFFF or not 0 <= v + (n - 1) * step <= 0xFFFFFFFF):
+        # Within the bounds _plain_ids_len checks, every element is a uint32 (a range is
+        # monotonic), so v + i * step neither overflows nor leaves uint32.
+        if (_plain_ids_len(obj) != n or not _plain_int64(obj.start, &v)
+                or not _plain_int64(obj.step, &step)):
             return False
         for i in range(n):
             out[i] = <uint32_t>(v + i * step)
@@ -165,12 +166,12 @@ cdef bint _plain_ids(object obj, Py_ssize_t n, uint32_t *out) noexcept:
         elif t == cnp.NPY_INT32:
             v = (<int32_t *>p)[i]
         elif t == cnp.NPY_UINT64:
-            if (<uint64_t *>p)[i] > 0xFFFFFFFF:
+            if (<uint64_t *>p)[i] > UINT32_MAX:
                 return False
             v = <int64_t>(<uint64_t *>p)[i]
         else:
             return False
-        if v < 0 or v > 0xFFFFFFFF:
+        if v < 0 or v > UINT32_MAX:
             return False
         out[i] = <uint32_t>v
     return True
@@ -186,7 +187,7 @@ cdef bint _plain_int32s(object obj, Py_ssize_t n, int32_t *out) noexcept:
         if len(<list>obj) != n:
             return False
         for i in range(n):
-            if not (_plain_int64(<object>PyList_GET_ITEM(obj, i), &v) and -2**31 <= v < 2**31):
+            if not (_plain_int64(<object>PyList_GET_ITEM(obj, i), &v) and INT32_MIN <= v <= INT32_MAX):
                 return False
             out[i] = <int32_t>v
         return True
@@ -202,7 +203,7 @@ cdef bint _plain_int32s(object obj, Py_ssize_t n, int32_t *out) noexcept:
             v = (<uint32_t *>p)[i]
         else:
             return False
-        if not -2**31 <= v < 2**31:
+        if not INT32_MIN <= v <= INT32_MAX:
             return False
         out[i] = <int32_t>v
     return True
@@ -587,7 +588,7 @@ cdef class Burst:
     def event(self, definition_id, timestamp, status_text="", raw_data=(), app_name=""):
         """Append an Event."""
         cdef int64_t definition, t
-        if not (_plain_int64(definition_id, &definition) and -2**31 <= definition < 2**31):
+        if not (_plain_int64(definition_id, &definition) and INT32_MIN <= definition <= INT32_MAX):
             definition = columns.integer(definition_id, "definition_id", columns.INT32, "int32")
         if not _plain_int64(timestamp, &t):
             t = columns.integer(timestamp, "timestamp", columns.INT64)

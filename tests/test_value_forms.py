@@ -164,3 +164,21 @@ def test_channel_ids_out_of_range_in_any_form(burst, ids, bad):
         ValueError, match=re.escape(f"channel_ids must fit uint32 (0..4294967295), got {bad}")
     ):
         burst.row(ids, 0, np.ones(2))
+
+
+@pytest.mark.parametrize(
+    "ids, rows, bad",
+    [(range(0, 2**64, 2**62), 4, 3 * 2**62), (range(2**70), 2, 2**70 - 1)],
+    ids=["past int64", "more ids than int64 counts"],
+)
+def test_channel_id_ranges_past_int64_are_refused_by_their_ends(burst, ids, rows, bad):
+    """Such a range is neither summed in C (its last id would overflow int64) nor sized by
+    numpy (it cannot hold these ids as integers): its ends are compared as Python ints."""
+    message = re.escape(f"channel_ids must fit uint32 (0..4294967295), got {bad}")
+    with pytest.raises(ValueError, match=message):
+        burst.timestamped(ids, [0], np.ones((rows, 1)))
+    with pytest.raises(ValueError, match=message):
+        burst.rows(ids, [0], np.ones((1, rows)))
+    with pytest.raises(ValueError, match=message):
+        burst.row(ids, 0, np.ones(rows))
+    assert len(burst) == 0

@@ -116,6 +116,9 @@ def channel_ids(value: Any, name: str = "channel_ids") -> np.ndarray:
         raise TypeError(
             f"{name} must be a sequence of integer channel ids, not {type(value).__name__}"
         )
+    if isinstance(value, range) and value:
+        # Its ends bound it, however far they lie: numpy would turn ids past int64 into floats.
+        _check_uint32(min(value[0], value[-1]), max(value[0], value[-1]), name)
     array = np.asarray(value)
     if array.ndim != 1:
         raise ValueError(f"{name} must be a flat sequence of channel ids, got {array.ndim}-D")
@@ -123,11 +126,14 @@ def channel_ids(value: Any, name: str = "channel_ids") -> np.ndarray:
         return np.zeros(0, dtype=np.uint32)
     if array.dtype.kind not in "iu":
         raise TypeError(f"{name} must hold integer channel ids, not {array.dtype}")
-    lo, hi = int(array.min()), int(array.max())
+    _check_uint32(int(array.min()), int(array.max()), name)
+    return np.ascontiguousarray(array, dtype=np.uint32)
+
+
+def _check_uint32(lo: int, hi: int, name: str) -> None:
     if lo < UINT32[0] or hi > UINT32[1]:
         bad = lo if lo < UINT32[0] else hi
         raise ValueError(f"{name} must fit uint32 ({UINT32[0]}..{UINT32[1]}), got {bad}")
-    return np.ascontiguousarray(array, dtype=np.uint32)
 
 
 def timestamped(ids: Any, times: Any, samples: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -157,8 +163,9 @@ def timestamped(ids: Any, times: Any, samples: Any) -> tuple[np.ndarray, np.ndar
 
 
 def _is_scalar(value: Any) -> bool:
-    # A list or tuple is a sequence, whatever it holds: no need for np.ndim() to convert it.
-    return not isinstance(value, (str, bytes, list, tuple)) and np.ndim(value) == 0
+    # A list, tuple or range is a sequence, whatever it holds: no need for np.ndim() to
+    # convert it (nor can it size a range of more than 2**63 ids).
+    return not isinstance(value, (str, bytes, list, tuple, range)) and np.ndim(value) == 0
 
 
 def interval(value: Any) -> int:
