@@ -9,7 +9,7 @@ of a buffer pulled from under the C code. parse.c reads messages back (see decod
 """
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_CheckBuffer, PyObject_GetBuffer
-from cpython.bytes cimport PyBytes_AS_STRING
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF
 from libc.string cimport memcpy
@@ -274,13 +274,23 @@ cdef bint _plain_texts(object texts, size_t n) noexcept:
     return True
 
 
-cdef inline const uint8_t *_text(object text, Py_ssize_t *n):
+cdef inline rs_text _text(object text) noexcept:
     """The UTF-8 bytes of an ASCII str (its own buffer) or of bytes."""
     if type(text) is bytes:
-        n[0] = len(<bytes>text)
-        return <const uint8_t *>PyBytes_AS_STRING(text)
-    n[0] = PyUnicode_GET_LENGTH(text)
-    return <const uint8_t *>PyUnicode_DATA(text)
+        return rs_text(<const uint8_t *>PyBytes_AS_STRING(text), PyBytes_GET_SIZE(text))
+    return rs_text(<const uint8_t *>PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text))
+
+
+cdef size_t _texts(object texts, size_t n, rs_text *out) noexcept:
+    """The texts of n events into out: one ASCII str or bytes for all, or a list of n: the
+    step from one event's text to the next (0: the same for all)."""
+    cdef size_t i
+    if type(texts) is str or type(texts) is bytes:
+        out[0] = _text(texts)
+        return 0
+    for i in range(n):
+        out[i] = _text(<object>PyList_GET_ITEM(texts, i))
+    return 1
 
 
 # ---- compression: LZ4 raw blocks, no frame and no size prefix ------------------------
@@ -420,17 +430,7 @@ cdef class Burst:
         if not (_plain_uint32(channel_id, &channel) and _plain_int64(start, &t0)
                 and _plain_int64(interval, &step) and step > 0 and _plain_values(values, 1)):
             channel, t0, step, checked = columns.periodic(channel_id, start, interval, values)
-        cdef cnp.ndarray samples = <cnp.ndarray>checked
-        cdef const uint8_t *value_ptr = <const uint8_t *>cnp.PyArray_DATA(samples)
-        cdef size_t n = cnp.PyArray_DIM(samples, 0), itemsize = cnp.PyArray_ITEMSIZE(samples)
-        self._enter()
-        cdef PyThreadState *gil = _release_gil(cnp.PyArray_NBYTES(samples))
-        cdef rs_status st = rs_add_periodic(&self.c, channel, t0, step, value_ptr, n, itemsize)
-        _restore_gil(gil)
-        self.busy = False
-        if st == RS_EOVERFLOW:
-            columns.periodic(channel_id, start, interval, values)  # raises the error, worded
-        _check(st)
+        self._periodics(&channel, 1, t0, step, <cnp.ndarray>checked)
 
     def periodics(self, channel_ids, start, interval, values):
         """Append one PeriodicData per channel, all sampled at start, start + interval, ...
@@ -444,23 +444,19 @@ cdef class Burst:
             if not (fast and _plain_ids(channel_ids, ids.n, ids.ptr)):
                 checked, t0, step, values = columns.periodics(channel_ids, start, interval, values)
                 _ids_from_array(&ids, checked)
-            self._periodics(&ids, t0, step, <cnp.ndarray>values)
+            self._periodics(ids.ptr, ids.n, t0, step, <cnp.ndarray>values)
         finally:
             _ids_free(&ids)
 
-    cdef int _periodics(self, Ids *ids, int64_t t0, int64_t step, cnp.ndarray samples) except -1:
+    cdef int _periodics(self, const uint32_t *ids, size_t nids, int64_t t0, int64_t step,
+                        cnp.ndarray samples) except -1:
+        """samples: 1-D (one channel) or 2-D (channels, samples)."""
         cdef const uint8_t *p = <const uint8_t *>cnp.PyArray_DATA(samples)
-        cdef size_t n = cnp.PyArray_DIM(samples, 1), itemsize = cnp.PyArray_ITEMSIZE(samples)
-        cdef size_t wire0 = self.c.wire.len, items0 = self.c.nitems
-        cdef rs_status st = RS_OK
-        cdef Py_ssize_t c
+        cdef size_t n = cnp.PyArray_DIM(samples, cnp.PyArray_NDIM(samples) - 1)
         self._enter()
         cdef PyThreadState *gil = _release_gil(cnp.PyArray_NBYTES(samples))
-        for c in range(ids.n):
-            st = rs_add_periodic(&self.c, ids.ptr[c], t0, step, p + c * n * itemsize, n, itemsize)
-            if st != RS_OK:
-                self.c.wire.len, self.c.nitems = wire0, items0
-                break
+        cdef rs_status st = rs_add_periodics(&self.c, ids, nids, t0, step, p, n,
+                                             cnp.PyArray_ITEMSIZE(samples))
         _restore_gil(gil)
         self.busy = False
         if st == RS_EOVERFLOW:
@@ -482,7 +478,7 @@ cdef class Burst:
                 _ids_from_array(&ids, columns.channel_ids(channel_ids))
             row_buf = _Buffer(buffer if _plain_row(buffer, ids.n) else columns.row_buffer(buffer, ids.n))
             self._enter()
-            st = rs_add_row(&self.c, ids.ptr, ids.n, t, row_buf.ptr(), row_buf.size(), &size)
+            st = rs_add_rows(&self.c, ids.ptr, ids.n, &t, 1, row_buf.ptr(), row_buf.size(), &size)
             self.busy = False
         finally:
             _ids_free(&ids)
@@ -509,14 +505,11 @@ cdef class Burst:
         cdef const int64_t *t = <const int64_t *>cnp.PyArray_DATA(times)
         cdef const uint8_t *p = <const uint8_t *>cnp.PyArray_DATA(data)
         cdef size_t nrows = cnp.PyArray_DIM(times, 0), width = cnp.PyArray_NBYTES(data) // max(nrows, 1)
-        cdef size_t wire0 = self.c.wire.len, items0 = self.c.nitems, size = 0, r
-        cdef rs_status st = RS_OK
+        cdef size_t size = 0
         self._enter()
-        for r in range(nrows):
-            st = rs_add_row(&self.c, ids.ptr, ids.n, t[r], p + r * width, width, &size)
-            if st != RS_OK:
-                self.c.wire.len, self.c.nitems = wire0, items0
-                break
+        cdef PyThreadState *gil = _release_gil(cnp.PyArray_NBYTES(data))
+        cdef rs_status st = rs_add_rows(&self.c, ids.ptr, ids.n, t, nrows, p, width, &size)
+        _restore_gil(gil)
         self.busy = False
         return _check(st, "row", size)
 
@@ -555,34 +548,17 @@ cdef class Burst:
 
     cdef int _events(self, size_t n, const int32_t *defs, cnp.ndarray times, object status,
                      cnp.ndarray raw, object apps) except -1:
-        cdef const int64_t *t = <const int64_t *>cnp.PyArray_DATA(times)
-        cdef const double *r = <const double *>cnp.PyArray_DATA(raw)
-        cdef size_t k = cnp.PyArray_DIM(raw, 1), wire0 = self.c.wire.len, items0 = self.c.nitems
-        cdef size_t i, size = 0
-        cdef Py_ssize_t status_len = 0, app_len = 0
-        cdef const uint8_t *status_ptr = NULL
-        cdef const uint8_t *app_ptr = NULL
-        cdef bint one_status = type(status) is str or type(status) is bytes
-        cdef bint one_app = type(apps) is str or type(apps) is bytes
-        cdef rs_status st = RS_OK
-        if one_status:
-            status_ptr = _text(status, &status_len)
-        if one_app:
-            app_ptr = _text(apps, &app_len)
+        cdef rs_text *texts = <rs_text *>malloc(max(2 * n, 1) * sizeof(rs_text))
+        if texts == NULL:
+            raise MemoryError()
+        cdef size_t status_step = _texts(status, n, texts), app_step = _texts(apps, n, texts + n)
+        cdef size_t size = 0
         self._enter()
-        try:
-            for i in range(n):
-                if not one_status:
-                    status_ptr = _text(<object>PyList_GET_ITEM(status, i), &status_len)
-                if not one_app:
-                    app_ptr = _text(<object>PyList_GET_ITEM(apps, i), &app_len)
-                st = rs_add_event(&self.c, defs[i], app_ptr, app_len, t[i], status_ptr, status_len,
-                                  r + i * k, k, &size)
-                if st != RS_OK:
-                    self.c.wire.len, self.c.nitems = wire0, items0
-                    break
-        finally:
-            self.busy = False
+        cdef rs_status st = rs_add_events(
+            &self.c, n, defs, <const int64_t *>cnp.PyArray_DATA(times), texts, status_step,
+            texts + n, app_step, <const double *>cnp.PyArray_DATA(raw), cnp.PyArray_DIM(raw, 1), &size)
+        self.busy = False
+        free(texts)
         return _check(st, "event", size)
 
     def event(self, definition_id, timestamp, status_text="", raw_data=(), app_name=""):
@@ -597,13 +573,14 @@ cdef class Burst:
         if not (_plain(raw_data, 1) and cnp.PyArray_TYPE(<cnp.ndarray>raw_data) == cnp.NPY_FLOAT64):
             raw_data = columns.raw_data(raw_data)
         cdef cnp.ndarray raw = <cnp.ndarray>raw_data
-        cdef Py_ssize_t status_len = 0, app_len = 0
-        cdef const uint8_t *status_ptr = _text(status, &status_len)
-        cdef const uint8_t *app_ptr = _text(app, &app_len)
+        cdef rs_text texts[2]
+        _texts(status, 1, &texts[0])
+        _texts(app, 1, &texts[1])
+        cdef int32_t definition32 = <int32_t>definition
         cdef size_t size = 0
         self._enter()
-        st = rs_add_event(&self.c, <int32_t>definition, app_ptr, app_len, t, status_ptr, status_len,
-                          <const double *>cnp.PyArray_DATA(raw), cnp.PyArray_DIM(raw, 0), &size)
+        st = rs_add_events(&self.c, 1, &definition32, &t, &texts[0], 0, &texts[1], 0,
+                           <const double *>cnp.PyArray_DATA(raw), cnp.PyArray_DIM(raw, 0), &size)
         self.busy = False
         _check(st, "event", size)
 

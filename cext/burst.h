@@ -2,9 +2,9 @@
  *
  * Items are encoded into `wire` as complete StreamDataBurst entries the moment they are
  * added, so encode() is one copy and a message made of whole items is compressed straight
- * from `wire`. Each item keeps a small record so that pack() can split an item that is
- * larger than the target by sample ranges. No function here touches Python: all of them
- * may run without the GIL.
+ * from `wire`. Each item keeps a small record (where its entry lies, and its kind); pack()
+ * reads an item larger than the target back from its own bytes to split it by sample
+ * ranges. No function here touches Python: all of them may run without the GIL.
  */
 #ifndef RTASTREAM_BURST_H
 #define RTASTREAM_BURST_H
@@ -20,7 +20,7 @@ typedef enum {
     RS_ENOMEM,      /* out of memory */
     RS_EORDER,      /* timestamps go backwards, or a step exceeds int64 */
     RS_EOVERFLOW,   /* a periodic sample time runs past int64 */
-    RS_ETOOLARGE,   /* one entry would encode to `index` bytes, over RS_MAX_MESSAGE */
+    RS_ETOOLARGE,   /* an entry would encode to *size bytes, over RS_MAX_MESSAGE */
 } rs_status;
 
 typedef struct {
@@ -29,26 +29,38 @@ typedef struct {
 } rs_buf;
 
 typedef struct {
-    uint8_t kind;       /* KIND_* of wire.h */
-    uint8_t itemsize;   /* sample width (timestamped, periodic) */
-    int8_t regular;     /* timestamped: the one delta (0 or 1) of every sample but the
-                         * first, when sampling is regular; -1 otherwise */
-    uint32_t channel;
-    uint32_t samples;
+    const uint8_t *data;
+    size_t len;
+} rs_text;            /* UTF-8 bytes */
+
+typedef struct {
     size_t offset;      /* entry start in wire */
-    size_t size;        /* entry size in wire */
-    size_t deltas;      /* offset of the packed delta varints (timestamped) */
-    size_t values;      /* offset of the sample bytes (timestamped, periodic) */
-    int64_t start;      /* first timestamp, or time range start */
-    int64_t step;       /* delta scale, interval, or time range end */
-    size_t loaded;      /* irregular timestamped item being split: its place in the times */
+    uint32_t size;      /* entry size in wire: never over RS_MAX_MESSAGE */
+    uint8_t kind;       /* KIND_* of wire.h */
+    int8_t regular;     /* timestamped: the one delta (0 or 1) of every sample but the first,
+                         * when sampling is regular; -1 otherwise */
 } rs_item;
 
+/* A TimestampedData or PeriodicData item cut into pieces: what its pieces need, read back
+ * from its entry by rs_plan. */
+typedef struct {
+    uint8_t kind;
+    uint8_t itemsize;   /* sample width */
+    int8_t regular;     /* as its rs_item's */
+    uint32_t channel;
+    uint32_t samples;
+    size_t offset, size; /* its entry in wire, as its rs_item's */
+    size_t values;      /* offset of the sample bytes in wire */
+    int64_t start;      /* first timestamp */
+    int64_t step;       /* delta scale or interval */
+    size_t loaded;      /* irregular timestamped: its place in the times */
+} rs_series;
+
 /* A packed message is a list of segments: whole items (their bytes in the wire, run_to >
- * run_from) or samples [lo, hi) of an item split into pieces. */
+ * run_from) or samples [lo, hi) of a series (an item split into pieces). */
 typedef struct {
     size_t run_from, run_to;
-    size_t item, lo, hi;
+    size_t series, lo, hi;
     size_t size;        /* encoded bytes */
 } rs_segment;
 
@@ -63,14 +75,17 @@ typedef struct {
     rs_buf wire;        /* the burst, entry after entry */
     rs_item *items;
     size_t nitems, cap_items;
-    rs_buf deltas;      /* scratch: packed deltas shared by the channels of one call */
+    rs_buf shared;      /* scratch: what all the items of one call share (a TimestampedData
+                         * entry's fields after its channel id, a RowData's channel ids) */
     /* The packing plan (rs_plan) */
+    rs_series *series;
+    size_t nseries, cap_series;
     rs_segment *segments;
     size_t nsegments, cap_segments;
     rs_message *messages;
     size_t nmessages, cap_messages;
-    /* Irregular timestamped items being split: timestamps, deltas in units of the item's
-     * scale, and the running size of those deltas as varints. */
+    /* Irregular timestamped series: timestamps, deltas in units of the item's scale, and
+     * the running size of those deltas as varints. */
     int64_t *times;
     uint64_t *quotients;
     size_t *varint_bytes;
@@ -85,13 +100,20 @@ void rs_burst_clear(rs_burst *b);
 rs_status rs_add_timestamped(rs_burst *b, const uint32_t *channels, size_t nchannels,
                              const int64_t *times, size_t n, const uint8_t *values,
                              size_t itemsize);
-rs_status rs_add_periodic(rs_burst *b, uint32_t channel, int64_t start, int64_t interval,
-                          const uint8_t *values, size_t n, size_t itemsize);
-rs_status rs_add_row(rs_burst *b, const uint32_t *channels, size_t nchannels, int64_t time,
-                     const uint8_t *buffer, size_t len, size_t *size);
-rs_status rs_add_event(rs_burst *b, int32_t definition, const uint8_t *app, size_t app_len,
-                       int64_t time, const uint8_t *status, size_t status_len,
-                       const double *raw, size_t nraw, size_t *size);
+/* One PeriodicData per channel, all sampled alike: values holds nchannels rows of n
+ * samples. */
+rs_status rs_add_periodics(rs_burst *b, const uint32_t *channels, size_t nchannels,
+                           int64_t start, int64_t interval, const uint8_t *values, size_t n,
+                           size_t itemsize);
+/* One RowData per time, all of the same channels: data holds nrows rows of width bytes. */
+rs_status rs_add_rows(rs_burst *b, const uint32_t *channels, size_t nchannels,
+                      const int64_t *times, size_t nrows, const uint8_t *data, size_t width,
+                      size_t *size);
+/* One Event per time. Event i's status text is status[i * status_step] and its app name
+ * apps[i * app_step] (a step of 0: one text for all); raw holds n rows of nraw doubles. */
+rs_status rs_add_events(rs_burst *b, size_t n, const int32_t *definitions, const int64_t *times,
+                        const rs_text *status, size_t status_step, const rs_text *apps,
+                        size_t app_step, const double *raw, size_t nraw, size_t *size);
 rs_status rs_add_time_range(rs_burst *b, int64_t start, int64_t end);
 rs_status rs_add_session_json(rs_burst *b, const uint8_t *text, size_t len, size_t *size);
 

@@ -9,6 +9,9 @@ cdef extern from "burst.h" nogil:
     ctypedef struct rs_buf:
         uint8_t *data
         size_t len
+    ctypedef struct rs_text:
+        const uint8_t *data
+        size_t len
     ctypedef struct rs_message:
         size_t len
         int has_range
@@ -24,13 +27,16 @@ cdef extern from "burst.h" nogil:
     rs_status rs_add_timestamped(rs_burst *b, const uint32_t *channels, size_t nchannels,
                                  const int64_t *times, size_t n, const uint8_t *values,
                                  size_t itemsize)
-    rs_status rs_add_periodic(rs_burst *b, uint32_t channel, int64_t start, int64_t interval,
-                              const uint8_t *values, size_t n, size_t itemsize)
-    rs_status rs_add_row(rs_burst *b, const uint32_t *channels, size_t nchannels, int64_t time,
-                         const uint8_t *buffer, size_t len, size_t *size)
-    rs_status rs_add_event(rs_burst *b, int32_t definition, const uint8_t *app, size_t app_len,
-                           int64_t time, const uint8_t *status, size_t status_len,
-                           const double *raw, size_t nraw, size_t *size)
+    rs_status rs_add_periodics(rs_burst *b, const uint32_t *channels, size_t nchannels,
+                               int64_t start, int64_t interval, const uint8_t *values, size_t n,
+                               size_t itemsize)
+    rs_status rs_add_rows(rs_burst *b, const uint32_t *channels, size_t nchannels,
+                          const int64_t *times, size_t nrows, const uint8_t *data, size_t width,
+                          size_t *size)
+    rs_status rs_add_events(rs_burst *b, size_t n, const int32_t *definitions,
+                            const int64_t *times, const rs_text *status, size_t status_step,
+                            const rs_text *apps, size_t app_step, const double *raw, size_t nraw,
+                            size_t *size)
     rs_status rs_add_time_range(rs_burst *b, int64_t start, int64_t end)
     rs_status rs_add_session_json(rs_burst *b, const uint8_t *text, size_t len, size_t *size)
     rs_status rs_plan(rs_burst *b, size_t target)

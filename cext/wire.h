@@ -74,10 +74,39 @@ static inline uint64_t get_fixed64(const uint8_t *p)
     return v;
 }
 
+/* Copies n bytes. Up to 32 (the fields and value of a one-sample item, short texts) take two
+ * overlapping loads and stores instead of a call to memcpy, which would cost more than the
+ * copy. */
 static inline uint8_t *put_bytes(uint8_t *p, const void *src, size_t n)
 {
-    if (n)
-        memcpy(p, src, n);
+    const uint8_t *s = src;
+    if (n <= 16) {
+        if (n >= 8) {
+            uint64_t head, tail;
+            memcpy(&head, s, 8);
+            memcpy(&tail, s + n - 8, 8);
+            memcpy(p, &head, 8);
+            memcpy(p + n - 8, &tail, 8);
+        } else if (n >= 4) {
+            uint32_t head, tail;
+            memcpy(&head, s, 4);
+            memcpy(&tail, s + n - 4, 4);
+            memcpy(p, &head, 4);
+            memcpy(p + n - 4, &tail, 4);
+        } else if (n) {
+            p[0] = s[0];
+            p[n / 2] = s[n / 2];
+            p[n - 1] = s[n - 1];
+        }
+    } else if (n <= 32) {
+        uint8_t head[16], tail[16];
+        memcpy(head, s, 16);
+        memcpy(tail, s + n - 16, 16);
+        memcpy(p, head, 16);
+        memcpy(p + n - 16, tail, 16);
+    } else {
+        memcpy(p, s, n);
+    }
     return p + n;
 }
 

@@ -134,6 +134,17 @@ def test_unsplittable_item_larger_than_target_gets_its_own_message():
     ]
 
 
+@pytest.mark.parametrize("Burst", ENCODERS)
+def test_single_samples_larger_than_target_stay_whole(Burst):
+    """One sample cannot be split: each item gets a message of its own."""
+    burst = Burst()
+    burst.timestamped([1, 2], [START], np.ones((2, 1)))
+    burst.periodic(3, START, 10, np.ones(1, dtype=np.int8))
+    messages = [lz4_unpack(m) for m in burst.pack(8)]
+    assert b"".join(messages) == burst.encode()
+    assert [len(parse(m).data) for m in messages] == [1, 1, 1]
+
+
 def test_clear_empties_and_the_burst_is_reusable():
     burst = rtastream.Burst()
     burst.timestamped(1, [1, 2], [1.0, 2.0])
