@@ -50,7 +50,10 @@ best of its rounds, so the *ratios* are much steadier than the absolute times, b
 compare ratios within one run, not absolute times across runs.
 The floors are not competitors: python-lz4 compressing the very bytes rtastream compresses,
 message by message (the encoder cannot beat the compression it includes; the sample sweep
-also shows the whole burst compressed as one block, as this floor was measured before), a
+also shows the whole burst compressed as one block, as this floor was measured before: that
+costs python-lz4 less than the messages do because each of its calls resets LZ4's streaming
+state, which keeps 32-bit tables even for small inputs, and copies its output into a new
+bytes object, while liblz4's one-shot call compresses the messages as fast as the whole), a
 plain copy of the sample values, and
 `redis-benchmark` (one connection, 16 pipelined requests) sending the same payload to the same
 server. The pure-Python path is what a careful user would write without rtastream: official

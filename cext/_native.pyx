@@ -10,8 +10,8 @@ of a buffer pulled from under the C code. parse.c reads messages back (see decod
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_CheckBuffer, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
-from cpython.object cimport PyObject
-from cpython.ref cimport Py_DECREF
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_DECREF, Py_INCREF
 from libc.string cimport memcpy
 from cpython.list cimport PyList_GET_ITEM
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_CheckExact
@@ -37,6 +37,13 @@ import numpy as np
 from rtastream import _columns as columns
 
 cnp.import_array()
+
+cdef extern from "numpy/arrayobject.h":
+    # Not in numpy's .pxd, as it takes a reference to descr: the caller gives it one.
+    object PyArray_NewFromDescr(PyTypeObject *subtype, PyObject *descr, int nd,
+                                cnp.npy_intp *dims, cnp.npy_intp *strides, void *data, int flags,
+                                PyObject *obj)
+    PyTypeObject PyArray_Type
 
 cdef extern from "Python.h":
     ctypedef struct PyThreadState
@@ -824,18 +831,48 @@ cdef str _utf8(bytes data, size_t offset, size_t n):
         raise ValueError(f"{_CORRUPT}a string is not UTF-8: {exc.reason}") from None
 
 
+cdef dict _little_dtypes = {}
+
+
+cdef cnp.dtype _little(object dtype):
+    """dtype in little-endian order, the wire's. Readers ask for the same few dtypes for
+    every item: they are looked up, not built again."""
+    try:
+        return _little_dtypes[dtype]
+    except (KeyError, TypeError):  # not seen yet, or unhashable (a list of fields)
+        pass
+    dt = np.dtype(dtype).newbyteorder("<")
+    if len(_little_dtypes) < 64:
+        try:
+            _little_dtypes[dtype] = dt
+        except TypeError:
+            pass
+    return dt
+
+
+cdef object _view(bytes data, size_t offset, Py_ssize_t n, cnp.dtype dt):
+    """n values of dt at offset in data: a read-only array that keeps data alive, no copy."""
+    cdef cnp.npy_intp size = n
+    Py_INCREF(dt)  # the array takes this reference
+    cdef cnp.ndarray view = PyArray_NewFromDescr(
+        &PyArray_Type, <PyObject *>dt, 1, &size, NULL, PyBytes_AS_STRING(data) + offset, 0, NULL)
+    cnp.set_array_base(view, data)
+    return view
+
+
 cdef object _samples_view(bytes data, size_t offset, size_t nbytes, Py_ssize_t n, object dtype):
     """The buffer's n samples as a read-only array of dtype (little-endian), no copy."""
-    dt = np.dtype(dtype).newbyteorder("<")
+    cdef cnp.dtype dt = _little(dtype)
     if n and dt.itemsize * n != nbytes:
         raise ValueError(f"the buffer holds {n} samples of {nbytes // n} bytes, not of {dt} "
                          f"({dt.itemsize} bytes)")
-    return np.frombuffer(data, dtype=dt, count=n, offset=offset) if n else np.empty(0, dt)
+    return _view(data, offset, n, dt)
 
 
-cdef object _uint64s(bytes data, rs_entry *e, int field, int fixed, object dtype):
-    """Repeated field `field` of an item, collected into a new array of dtype."""
-    cdef cnp.ndarray out = np.empty(e.count, dtype=dtype)
+cdef object _uint64s(bytes data, rs_entry *e, int field, int fixed, int typenum):
+    """Repeated field `field` of an item, collected into a new array of 8-byte typenum."""
+    cdef cnp.npy_intp size = e.count
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &size, typenum, 0)
     cdef rs_reader r
     rs_reader_init(&r, <const uint8_t *>PyBytes_AS_STRING(data), len(data))
     rs_collect(&r, e, field, fixed, <uint64_t *>cnp.PyArray_DATA(out))
@@ -909,7 +946,7 @@ cdef class TimestampedItem(_Buffered):
         cdef uint64_t acc, scale
         cdef size_t i
         if self._timestamps is None:
-            t = _uint64s(self._data, &self._e, 4, 0, np.int64)
+            t = _uint64s(self._data, &self._e, 4, 0, cnp.NPY_INT64)
             p = <int64_t *>cnp.PyArray_DATA(t)
             acc, scale = <uint64_t>self._e.start, <uint64_t>self._e.step
             for i in range(self._e.count):  # wraps like the encoder: true times fit int64
@@ -962,7 +999,8 @@ cdef class PeriodicItem(_Buffered):
     @property
     def timestamps(self):
         """int64 ns since the epoch: start + k * interval."""
-        cdef cnp.ndarray t = np.empty(self._e.samples, dtype=np.int64)
+        cdef cnp.npy_intp size = self._e.samples
+        cdef cnp.ndarray t = cnp.PyArray_EMPTY(1, &size, cnp.NPY_INT64, 0)
         cdef int64_t *p = <int64_t *>cnp.PyArray_DATA(t)
         cdef int32_t k
         for k in range(self._e.samples):
@@ -999,7 +1037,7 @@ cdef class RowItem(_Buffered):
     @property
     def channel_ids(self) -> tuple:
         if self._channel_ids is None:
-            self._channel_ids = tuple(_uint64s(self._data, &self._e, 1, 0, np.uint64)
+            self._channel_ids = tuple(_uint64s(self._data, &self._e, 1, 0, cnp.NPY_UINT64)
                                       .astype(np.uint32).tolist())
         return self._channel_ids
 
@@ -1010,11 +1048,10 @@ cdef class RowItem(_Buffered):
     def values(self, dtype):
         """The row as an array of dtype: one value per channel, or a one-element structured
         array of the channels' packed dtype."""
-        dt = np.dtype(dtype).newbyteorder("<")
+        cdef cnp.dtype dt = _little(dtype)
         if dt.itemsize == 0 or self._e.buffer_len % dt.itemsize:
             raise ValueError(f"a {self._e.buffer_len}-byte row does not hold whole {dt} values")
-        return np.frombuffer(self._data, dtype=dt, count=self._e.buffer_len // dt.itemsize,
-                             offset=self._e.buffer)
+        return _view(self._data, self._e.buffer, self._e.buffer_len // dt.itemsize, dt)
 
     def _key(self):
         return self._args()
@@ -1051,7 +1088,7 @@ cdef class EventItem(_Item):
     def raw_data(self):
         """float64 array."""
         if self._raw_data is None:
-            self._raw_data = _uint64s(self._data, &self._e, 5, 1, np.uint64).view(np.float64)
+            self._raw_data = _uint64s(self._data, &self._e, 5, 1, cnp.NPY_FLOAT64)
         return self._raw_data
 
     def _key(self):

@@ -54,7 +54,7 @@ static const uint8_t *skip_group(rs_reader *r, const uint8_t *p, const uint8_t *
 
 /* Reads one field of a message (or group) nested `depth` deep, skipping a group whole;
  * returns where the next field starts. */
-static const uint8_t *next_field(rs_reader *r, const uint8_t *p, const uint8_t *end, field *f,
+static inline const uint8_t *next_field(rs_reader *r, const uint8_t *p, const uint8_t *end, field *f,
                                  int depth, int in_group)
 {
     const uint8_t *start = p;

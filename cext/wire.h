@@ -47,6 +47,10 @@ static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
 /* Reads one varint from [p, end); returns NULL if it runs past end. */
 static inline const uint8_t *get_varint(const uint8_t *p, const uint8_t *end, uint64_t *v)
 {
+    if (p < end && *p < 0x80) { /* one byte: tags, short lengths, small deltas */
+        *v = *p;
+        return p + 1;
+    }
     uint64_t r = 0;
     for (unsigned shift = 0; p < end && shift < 64; shift += 7) {
         uint8_t b = *p++;

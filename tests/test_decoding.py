@@ -3,6 +3,7 @@ zero-copy values, items checked against their buffers, clear errors."""
 
 from __future__ import annotations
 
+import gc
 import re
 
 import numpy as np
@@ -63,6 +64,33 @@ def test_values_are_read_only_views_of_the_decompressed_message():
     assert a.base is b.base and isinstance(a.base, bytes)
     assert not a.flags.writeable
     assert bytes(first.buffer) == a.tobytes() and first.buffer.readonly
+
+
+def test_values_outlive_the_message_at_any_alignment_and_in_any_dtype_form():
+    """Views are made in C (not by np.frombuffer): they hold the message, read values at
+    any offset, and take the dtype in any form numpy does, in the wire's byte order."""
+    burst = rtastream.Burst()
+    for channel in range(1, 4):  # a channel id of a few bytes moves the next values along
+        burst.timestamped(128**channel, [1, 2, 3], np.array([1.5, -2.0, 3.25]) * channel)
+    burst.rows(range(3), [7], np.array([[1, 2, -3]], dtype=np.int16))
+    burst.periodic(5, 0, 1, np.arange(3, dtype=np.uint8))
+    items = rtastream.decode(burst.pack()[0])
+    forms = [np.float64, "f8", "<f8", ">f8", np.dtype(">f8"), "float64"]
+    views = [[i.values(form) for form in forms] for i in items[:3]]
+    row = items[3].values([("a", "<i2"), ("b", ">i2"), ("c", "i2")])
+    del burst, items
+    gc.collect()
+    for channel, same in enumerate(views, 1):
+        for view in same:
+            assert view.dtype == np.dtype("<f8") and not view.flags.writeable
+            assert view.tolist() == [1.5 * channel, -2.0 * channel, 3.25 * channel]
+    assert row.tolist() == [(1, 2, -3)] and row.dtype.names == ("a", "b", "c")
+
+
+def test_an_item_without_samples_has_empty_values():
+    item = rtastream.decode(entry(TIMESTAMPED, field(1, VARINT, 3)), compressed=False)[0]
+    assert item.timestamps.tolist() == [] and item.values(np.int16).dtype == np.dtype("<i2")
+    assert len(item.values(np.int16)) == 0
 
 
 def body(*fields: bytes) -> bytes:
