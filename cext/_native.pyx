@@ -558,14 +558,17 @@ cdef class Burst:
         cdef rs_text *texts = <rs_text *>malloc(max(2 * n, 1) * sizeof(rs_text))
         if texts == NULL:
             raise MemoryError()
-        cdef size_t status_step = _texts(status, n, texts), app_step = _texts(apps, n, texts + n)
-        cdef size_t size = 0
-        self._enter()
-        cdef rs_status st = rs_add_events(
-            &self.c, n, defs, <const int64_t *>cnp.PyArray_DATA(times), texts, status_step,
-            texts + n, app_step, <const double *>cnp.PyArray_DATA(raw), cnp.PyArray_DIM(raw, 1), &size)
-        self.busy = False
-        free(texts)
+        cdef size_t size = 0, status_step, app_step
+        cdef rs_status st
+        try:
+            status_step, app_step = _texts(status, n, texts), _texts(apps, n, texts + n)
+            self._enter()
+            st = rs_add_events(&self.c, n, defs, <const int64_t *>cnp.PyArray_DATA(times), texts,
+                               status_step, texts + n, app_step,
+                               <const double *>cnp.PyArray_DATA(raw), cnp.PyArray_DIM(raw, 1), &size)
+            self.busy = False
+        finally:
+            free(texts)
         return _check(st, "event", size)
 
     def event(self, definition_id, timestamp, status_text="", raw_data=(), app_name=""):
