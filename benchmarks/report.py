@@ -18,7 +18,11 @@ from pathlib import Path
 from benchmarks.workloads import PERIOD, PROFILES
 
 RTA, PURE, LZ4, COPY = "rtastream", "pure-python", "lz4 floor", "copy floor"
-FRESH, PER_ITEM, ONE_BLOCK = "rtastream, fresh Burst", "rtastream, one call per item", "lz4 one block"
+FRESH, PER_ITEM, ONE_BLOCK = (
+    "rtastream, fresh Burst",
+    "rtastream, one call per item",
+    "lz4 one block",
+)
 BARE_THREAD, BARE_INLINE = "floor: bare I/O thread", "floor: bare, caller sends"
 SINGLE, CLUSTER = "single Redis", "Redis Cluster, 3 masters"
 LIVE_CALL, LIVE_BURST = "live timestamped()", "Burst + write()"
@@ -65,8 +69,10 @@ sizes above ~1 MiB), where rtastream splits; that only flatters the pure-Python 
 
 def steadiness(data: dict) -> str:
     """How loaded the machine was and how far each benchmark's rounds spread, in this run."""
-    spreads = sorted((median_time(b) / best(b) - 1, b["group"],
-                      b["extra_info"].get("variant", b["name"])) for b in data["benchmarks"])
+    spreads = sorted(
+        (median_time(b) / best(b) - 1, b["group"], b["extra_info"].get("variant", b["name"]))
+        for b in data["benchmarks"]
+    )
     if not spreads:
         return ""
     worst, group, variant = spreads[-1]
@@ -74,11 +80,14 @@ def steadiness(data: dict) -> str:
     info = data["machine_info"]
     load = info.get("load_average")
     cores = info.get("cpu", {}).get("count", "?")
-    started = (f"The load average was {load[0]:.1f} when this run began ({cores} cores). "
-               if load else "")
-    return (f"{started}Across its {len(spreads)} benchmarks, a benchmark's median round took "
-            f"{mean:.0%} longer than its best on average, and at most {worst:.0%} longer "
-            f"({group}, {variant}).")
+    started = (
+        f"The load average was {load[0]:.1f} when this run began ({cores} cores). " if load else ""
+    )
+    return (
+        f"{started}Across its {len(spreads)} benchmarks, a benchmark's median round took "
+        f"{mean:.0%} longer than its best on average, and at most {worst:.0%} longer "
+        f"({group}, {variant})."
+    )
 
 
 def load(path: Path) -> tuple[dict, dict[str, dict[str, dict]]]:
@@ -125,8 +134,11 @@ def machine_section(data: dict) -> list[str]:
     info = data["machine_info"]
     cpu = info.get("cpu", {})
     rows = [
-        ["CPU", f"{cpu.get('brand_raw', info.get('processor') or '?')}, "
-                f"{cpu.get('count', '?')} cores ({info.get('machine', '')})"],
+        [
+            "CPU",
+            f"{cpu.get('brand_raw', info.get('processor') or '?')}, "
+            f"{cpu.get('count', '?')} cores ({info.get('machine', '')})",
+        ],
         ["OS", f"{info.get('system', '')} {info.get('release', '')}"],
         ["Python", f"{info.get('python_implementation', '')} {info.get('python_version', '')}"],
     ]
@@ -151,39 +163,72 @@ def encode_section(groups: dict) -> list[str]:
     ratio_rows, abs_rows = [], []
     for info, v in found:
         rta = best(v[RTA])
-        ratio_rows.append([
-            info["workload"], fmt_bytes(info["value_bytes"]),
-            fmt_ratio(best(v[PURE]) / rta) if PURE in v else "-",
-            fmt_ratio(rta / best(v[LZ4])) if LZ4 in v else "-",
-            *(fmt_ratio(best(v[k]) / best(v[LZ4])) if k in v and LZ4 in v else "-"
-              for k in (FRESH, PER_ITEM)),
-            fmt_ratio(rta / best(v[COPY])) if COPY in v else "-",
-        ])
-        abs_rows.append([
-            info["workload"], fmt_time(rta),
-            *(fmt_time(best(v[k])) if k in v else "-" for k in (PURE, LZ4, COPY)),
-            f"{info['value_bytes'] / rta / 1e6:.0f}",
-            f"{rta / info['total_samples'] * 1e9:.1f}",
-        ])
+        ratio_rows.append(
+            [
+                info["workload"],
+                fmt_bytes(info["value_bytes"]),
+                fmt_ratio(best(v[PURE]) / rta) if PURE in v else "-",
+                fmt_ratio(rta / best(v[LZ4])) if LZ4 in v else "-",
+                *(
+                    fmt_ratio(best(v[k]) / best(v[LZ4])) if k in v and LZ4 in v else "-"
+                    for k in (FRESH, PER_ITEM)
+                ),
+                fmt_ratio(rta / best(v[COPY])) if COPY in v else "-",
+            ]
+        )
+        abs_rows.append(
+            [
+                info["workload"],
+                fmt_time(rta),
+                *(fmt_time(best(v[k])) if k in v else "-" for k in (PURE, LZ4, COPY)),
+                f"{info['value_bytes'] / rta / 1e6:.0f}",
+                f"{rta / info['total_samples'] * 1e9:.1f}",
+            ]
+        )
     return [
-        "## Encoding one burst (build + pack)", "",
+        "## Encoding one burst (build + pack)",
+        "",
         "An `rtastream.Burst` reused with `clear()` (as the writers keep theirs), the "
         "workload's items plus a time range, then `pack()` (LZ4 raw blocks of about 64 KiB); "
         "periodic, row and event items by the column APIs (`periodics`, `rows`, `events`). "
         "Beside it: a fresh Burst each time, and one call per item. The pure-Python path "
-        "builds the same burst with protobuf and compresses it with python-lz4.", "",
+        "builds the same burst with protobuf and compresses it with python-lz4.",
+        "",
         f"Workloads are `kind channels x samples profile`, timestamps every {PERIOD // 10**6} ms "
         "unless irregular; `periodic` is one PeriodicData per channel, `row` one RowData per "
-        "instant (128 rows of 64 float64), `event` 100 events of 4 raw doubles. Profiles:", "",
-        *profiles, "",
+        "instant (128 rows of 64 float64), `event` 100 events of 4 raw doubles. Profiles:",
+        "",
+        *profiles,
+        "",
         "Ratios (best of rounds; above 1x in the first column means rtastream is faster, the "
-        "floor columns say how many times the floor's time rtastream takes):", "",
-        *table(["workload", "values", "speed-up vs pure-Python", "time vs lz4 floor",
-                "fresh Burst vs lz4 floor", "one call per item vs lz4 floor",
-                "time vs copy floor"], ratio_rows),
-        "Absolute (best of rounds):", "",
-        *table(["workload", "rtastream", "pure-Python", "lz4 floor", "copy floor",
-                "rtastream MB/s of values", "rtastream ns/sample"], abs_rows),
+        "floor columns say how many times the floor's time rtastream takes):",
+        "",
+        *table(
+            [
+                "workload",
+                "values",
+                "speed-up vs pure-Python",
+                "time vs lz4 floor",
+                "fresh Burst vs lz4 floor",
+                "one call per item vs lz4 floor",
+                "time vs copy floor",
+            ],
+            ratio_rows,
+        ),
+        "Absolute (best of rounds):",
+        "",
+        *table(
+            [
+                "workload",
+                "rtastream",
+                "pure-Python",
+                "lz4 floor",
+                "copy floor",
+                "rtastream MB/s of values",
+                "rtastream ns/sample",
+            ],
+            abs_rows,
+        ),
     ]
 
 
@@ -194,8 +239,14 @@ def _floor_rows(groups: dict) -> list[list[str]]:
         for info, v in encode_groups(groups, prefix):
             if LZ4 in v and info["value_bytes"] >= 100:
                 got = best(v[RTA]) / best(v[LZ4])
-                rows.append([f"{prefix}{info['workload']}: time vs lz4 floor", f"<= {FLOOR_TARGET:g}x",
-                             f"{got:.3f}x", _met(got <= FLOOR_TARGET)])
+                rows.append(
+                    [
+                        f"{prefix}{info['workload']}: time vs lz4 floor",
+                        f"<= {FLOOR_TARGET:g}x",
+                        f"{got:.3f}x",
+                        _met(got <= FLOOR_TARGET),
+                    ]
+                )
     return rows
 
 
@@ -207,16 +258,34 @@ def _speed_rows(groups: dict) -> list[list[str]]:
             for form in ("list", "tuple", "range"):
                 if form in v:
                     got = best(v[form]) / array
-                    rows.append([f"{name}: ids as a {form} vs a numpy array", f"<= {IDS_TARGET:g}x",
-                                 f"{got:.3f}x", _met(got <= IDS_TARGET)])
+                    rows.append(
+                        [
+                            f"{name}: ids as a {form} vs a numpy array",
+                            f"<= {IDS_TARGET:g}x",
+                            f"{got:.3f}x",
+                            _met(got <= IDS_TARGET),
+                        ]
+                    )
         if name.startswith("pack threads: ") and "1 thread" in v and "2 threads" in v:
             got = best(v["1 thread"]) / best(v["2 threads"])
-            rows.append([f"{name}: speed-up of 2 threads over 1", f">= {THREADS_TARGET:g}x",
-                         fmt_ratio(got), _met(got >= THREADS_TARGET)])
+            rows.append(
+                [
+                    f"{name}: speed-up of 2 threads over 1",
+                    f">= {THREADS_TARGET:g}x",
+                    fmt_ratio(got),
+                    _met(got >= THREADS_TARGET),
+                ]
+            )
         if name == "decode: timestamped 64x128 sine" and RTA in v and LZ4 in v:
             got = best(v[RTA]) / best(v[LZ4])
-            rows.append([f"{name}: time vs lz4 floor (decompression alone)",
-                         f"<= {DECODE_TARGET:g}x", f"{got:.3f}x", _met(got <= DECODE_TARGET)])
+            rows.append(
+                [
+                    f"{name}: time vs lz4 floor (decompression alone)",
+                    f"<= {DECODE_TARGET:g}x",
+                    f"{got:.3f}x",
+                    _met(got <= DECODE_TARGET),
+                ]
+            )
     return rows
 
 
@@ -229,35 +298,65 @@ def targets_section(groups: dict) -> list[str]:
         rta = best(v[RTA])
         if PURE in v:
             got = best(v[PURE]) / rta
-            rows.append([f"{workload}: speed-up vs pure-Python", f">= {speedup:g}x",
-                         fmt_ratio(got), _met(got >= speedup)])
+            rows.append(
+                [
+                    f"{workload}: speed-up vs pure-Python",
+                    f">= {speedup:g}x",
+                    fmt_ratio(got),
+                    _met(got >= speedup),
+                ]
+            )
         if lz4_cap is not None and LZ4 in v:
             got = rta / best(v[LZ4])
-            rows.append([f"{workload}: build + pack time vs lz4 alone", f"<= {lz4_cap:g}x",
-                         f"{got:.3f}x", _met(got <= lz4_cap)])
+            rows.append(
+                [
+                    f"{workload}: build + pack time vs lz4 alone",
+                    f"<= {lz4_cap:g}x",
+                    f"{got:.3f}x",
+                    _met(got <= lz4_cap),
+                ]
+            )
     rows += _floor_rows(groups) + _speed_rows(groups)
     for name, v in groups.items():
         if not name.startswith("write: "):
             continue
         if "pre-packed" in name and RTA in v and "redis_benchmark_rps" in v[RTA]["extra_info"]:
             got, paired = floor_ratios(v[RTA])
-            rows.append([f"{name[7:]}: rtastream vs redis-benchmark XADD (best vs best; "
-                         f"median of paired rounds {paired:.0%})", f">= {WRITE_FLOOR_TARGET:.0%}",
-                         f"{got:.0%}", _met(got >= WRITE_FLOOR_TARGET)])
+            rows.append(
+                [
+                    f"{name[7:]}: rtastream vs redis-benchmark XADD (best vs best; "
+                    f"median of paired rounds {paired:.0%})",
+                    f">= {WRITE_FLOOR_TARGET:.0%}",
+                    f"{got:.0%}",
+                    _met(got >= WRITE_FLOOR_TARGET),
+                ]
+            )
         for flavour in ("", " asyncio"):
             live, burst = v.get(LIVE_CALL + flavour), v.get(LIVE_BURST + flavour)
             if live and burst:
                 got = best(live) / best(burst)
                 medians = median_time(live) / median_time(burst)
-                rows.append([f"{name[7:]}{flavour}: time vs Burst + write() (best vs best; "
-                             f"medians {fmt_ratio(medians)})", f"<= {LIVE_TARGET:g}x",
-                             f"{got:.3f}x", _met(got <= LIVE_TARGET)])
+                rows.append(
+                    [
+                        f"{name[7:]}{flavour}: time vs Burst + write() (best vs best; "
+                        f"medians {fmt_ratio(medians)})",
+                        f"<= {LIVE_TARGET:g}x",
+                        f"{got:.3f}x",
+                        _met(got <= LIVE_TARGET),
+                    ]
+                )
         if "encode + write" in name and RTA in v and PURE in v:
             got = best(v[PURE]) / best(v[RTA])
             medians = median_time(v[PURE]) / median_time(v[RTA])
-            rows.append([f"{name[7:]}: speed-up vs pure-Python (best vs best; medians "
-                         f"{fmt_ratio(medians)})", f">= {END_TO_END_TARGET:g}x",
-                         fmt_ratio(got), _met(got >= END_TO_END_TARGET)])
+            rows.append(
+                [
+                    f"{name[7:]}: speed-up vs pure-Python (best vs best; medians "
+                    f"{fmt_ratio(medians)})",
+                    f">= {END_TO_END_TARGET:g}x",
+                    fmt_ratio(got),
+                    _met(got >= END_TO_END_TARGET),
+                ]
+            )
     if not rows:
         return []
     return ["## Targets", ""] + table(["target", "wanted", "measured", "met"], rows)
@@ -269,8 +368,10 @@ def _met(ok: bool) -> str:
 
 def sweep_section(groups: dict, plot_link: str) -> list[str]:
     lines = []
-    for prefix, key, title in (("sweep channels: ", "channels", "Channels (16 samples each)"),
-                               ("sweep samples: ", "samples", "Samples per item (4 channels)")):
+    for prefix, key, title in (
+        ("sweep channels: ", "channels", "Channels (16 samples each)"),
+        ("sweep samples: ", "samples", "Samples per item (4 channels)"),
+    ):
         found = sorted(encode_groups(groups, prefix), key=lambda f: f[0][key])
         if not found:
             continue
@@ -279,27 +380,43 @@ def sweep_section(groups: dict, plot_link: str) -> list[str]:
             rta = best(v[RTA])
             if LZ4 in v and rta > 10 * best(v[LZ4]) and info["encoded_bytes"] > 65536:
                 split.append(str(info[key]))
-            rows.append([
-                str(info[key]), fmt_bytes(info["value_bytes"]),
-                fmt_ratio(best(v[PURE]) / rta) if PURE in v else "-",
-                fmt_ratio(rta / best(v[LZ4])) if LZ4 in v else "-",
-                fmt_ratio(rta / best(v[ONE_BLOCK])) if ONE_BLOCK in v else "-",
-                fmt_time(rta), f"{rta / info['total_samples'] * 1e9:.1f}",
-                fmt_time(best(v[PURE])) if PURE in v else "-",
-                f"{best(v[PURE]) / info['total_samples'] * 1e9:.0f}" if PURE in v else "-",
-            ])
+            rows.append(
+                [
+                    str(info[key]),
+                    fmt_bytes(info["value_bytes"]),
+                    fmt_ratio(best(v[PURE]) / rta) if PURE in v else "-",
+                    fmt_ratio(rta / best(v[LZ4])) if LZ4 in v else "-",
+                    fmt_ratio(rta / best(v[ONE_BLOCK])) if ONE_BLOCK in v else "-",
+                    fmt_time(rta),
+                    f"{rta / info['total_samples'] * 1e9:.1f}",
+                    fmt_time(best(v[PURE])) if PURE in v else "-",
+                    f"{best(v[PURE]) / info['total_samples'] * 1e9:.0f}" if PURE in v else "-",
+                ]
+            )
         lines += [f"### {title}", ""] + table(
-            [key, "values", "speed-up vs pure-Python", "time vs lz4 floor",
-             "time vs lz4 of the burst as one block", "rtastream / burst",
-             "rtastream ns/sample", "pure-Python / burst", "pure-Python ns/sample"], rows)
+            [
+                key,
+                "values",
+                "speed-up vs pure-Python",
+                "time vs lz4 floor",
+                "time vs lz4 of the burst as one block",
+                "rtastream / burst",
+                "rtastream ns/sample",
+                "pure-Python / burst",
+                "pure-Python ns/sample",
+            ],
+            rows,
+        )
         if split:
-            lines += [f"At {key} = {', '.join(split)}, single items are larger than pack()'s "
-                      "64 KiB target and are split into pieces; that path costs over 10x the "
-                      "LZ4 floor here.", ""]
+            lines += [
+                f"At {key} = {', '.join(split)}, single items are larger than pack()'s "
+                "64 KiB target and are split into pieces; that path costs over 10x the "
+                "LZ4 floor here.",
+                "",
+            ]
     if not lines:
         return []
-    return ["## How cost grows", "",
-            f"![throughput vs burst size]({plot_link})", ""] + lines
+    return ["## How cost grows", "", f"![throughput vs burst size]({plot_link})", ""] + lines
 
 
 def ids_section(groups: dict) -> list[str]:
@@ -308,8 +425,13 @@ def ids_section(groups: dict) -> list[str]:
         if name.startswith("channel ids: ") and "numpy array" in v:
             array = best(v["numpy array"])
             rows = [[form, fmt_time(best(b)), fmt_ratio(best(b) / array)] for form, b in v.items()]
-            lines += [f"### {name}", "", "Build + pack of the same burst, the channel ids given "
-                      "in four forms (one Burst reused with `clear()`).", ""]
+            lines += [
+                f"### {name}",
+                "",
+                "Build + pack of the same burst, the channel ids given "
+                "in four forms (one Burst reused with `clear()`).",
+                "",
+            ]
             lines += table(["channel ids as", "time", "vs numpy array"], rows)
     return ["## Channel ids as lists, tuples, ranges", ""] + lines if lines else []
 
@@ -320,13 +442,24 @@ def threads_section(groups: dict) -> list[str]:
         if name.startswith("pack threads: ") and "1 thread" in v:
             one = best(v["1 thread"])
             info = v["1 thread"]["extra_info"]
-            rows = [[label, fmt_time(best(b)), fmt_ratio(one / best(b)),
-                     f"{info['value_bytes'] / best(b) / 1e6:.0f}"] for label, b in v.items()]
-            lines += [f"### {name}", "",
-                      f"`pack(threads=...)` of one built burst ({info['messages']} messages; "
-                      f"this machine has {info['cores']} cores): the messages are compressed "
-                      "by a pool of threads, the C core running without the GIL; they are "
-                      "byte-identical whatever the number.", ""]
+            rows = [
+                [
+                    label,
+                    fmt_time(best(b)),
+                    fmt_ratio(one / best(b)),
+                    f"{info['value_bytes'] / best(b) / 1e6:.0f}",
+                ]
+                for label, b in v.items()
+            ]
+            lines += [
+                f"### {name}",
+                "",
+                f"`pack(threads=...)` of one built burst ({info['messages']} messages; "
+                f"this machine has {info['cores']} cores): the messages are compressed "
+                "by a pool of threads, the C core running without the GIL; they are "
+                "byte-identical whatever the number.",
+                "",
+            ]
             lines += table(["threads", "time", "speed-up vs 1 thread", "MB/s of values"], rows)
     return ["## Packing on several cores", ""] + lines if lines else []
 
@@ -338,24 +471,44 @@ def decode_section(groups: dict) -> list[str]:
             continue
         info, rta = v[RTA]["extra_info"], best(v[RTA])
         read = v.get("rtastream + timestamps and values")
-        rows.append([
-            info["workload"], str(info["items"]), fmt_bytes(info["message_bytes"]),
-            fmt_ratio(rta / best(v[LZ4])) if LZ4 in v else "-",
-            fmt_ratio(rta / best(v["rtastream.unpack"])) if "rtastream.unpack" in v else "-",
-            fmt_ratio(best(read) / best(v[LZ4])) if read and LZ4 in v else "-",
-            fmt_ratio(best(v[PURE]) / rta) if PURE in v else "-",
-            fmt_time(rta), fmt_time(best(v[LZ4])) if LZ4 in v else "-",
-        ])
+        rows.append(
+            [
+                info["workload"],
+                str(info["items"]),
+                fmt_bytes(info["message_bytes"]),
+                fmt_ratio(rta / best(v[LZ4])) if LZ4 in v else "-",
+                fmt_ratio(rta / best(v["rtastream.unpack"])) if "rtastream.unpack" in v else "-",
+                fmt_ratio(best(read) / best(v[LZ4])) if read and LZ4 in v else "-",
+                fmt_ratio(best(v[PURE]) / rta) if PURE in v else "-",
+                fmt_time(rta),
+                fmt_time(best(v[LZ4])) if LZ4 in v else "-",
+            ]
+        )
     if not rows:
         return []
-    return ["## Decoding one message", "",
-            "`rtastream.decode` (the wire format parsed in C; values are views of the "
-            "decompressed message, timestamps computed when read) beside LZ4 decompression "
-            "alone: python-lz4 with the 1 MiB cap a reader must give it (the floor), and "
-            "`rtastream.unpack`. The pure-Python twin decodes with protobuf.", "",
-            *table(["workload", "items", "message", "time vs lz4 floor", "time vs unpack",
-                    "with every item's timestamps and values, vs lz4 floor",
-                    "speed-up vs pure-Python", "rtastream", "lz4 floor"], rows)]
+    return [
+        "## Decoding one message",
+        "",
+        "`rtastream.decode` (the wire format parsed in C; values are views of the "
+        "decompressed message, timestamps computed when read) beside LZ4 decompression "
+        "alone: python-lz4 with the 1 MiB cap a reader must give it (the floor), and "
+        "`rtastream.unpack`. The pure-Python twin decodes with protobuf.",
+        "",
+        *table(
+            [
+                "workload",
+                "items",
+                "message",
+                "time vs lz4 floor",
+                "time vs unpack",
+                "with every item's timestamps and values, vs lz4 floor",
+                "speed-up vs pure-Python",
+                "rtastream",
+                "lz4 floor",
+            ],
+            rows,
+        ),
+    ]
 
 
 def write_rate(bench: dict) -> float:
@@ -368,15 +521,17 @@ def floor_ratios(bench: dict) -> tuple[float, float]:
     redis-benchmark rate): the second pairs each round with the floor measured just before."""
     floor = bench["extra_info"]["redis_benchmark_rps"]
     rates = [bench["extra_info"]["messages"] / t for t in bench["stats"]["data"]]
-    paired = statistics.median(rate / f for rate, f in zip(rates, floor))
+    paired = statistics.median(rate / f for rate, f in zip(rates, floor, strict=True))
     return write_rate(bench) / max(floor), paired
 
 
 def _shapes_verdict(inline_over_thread: float) -> str:
     """What the bare caller-sends / bare I/O-thread time ratio says."""
     if inline_over_thread < 0.95:
-        return ("here, where redis-server competes with the writer's threads for the two "
-                "cores, a second busy thread costs more than it overlaps.")
+        return (
+            "here, where redis-server competes with the writer's threads for the two "
+            "cores, a second busy thread costs more than it overlaps."
+        )
     if inline_over_thread > 1.05:
         return "the I/O thread's overlap pays for itself in this run."
     return "within noise of each other in this run."
@@ -399,7 +554,8 @@ def write_section(groups: dict) -> list[str]:
                 row += [f"{ratio:.0%}", f"{paired:.0%}"]
             row += [
                 fmt_ratio(best(pure) / best(bench)) if pure and variant != PURE else "-",
-                f"{rate:,.0f}", f"{rate * info['message_bytes'] / 1e6:.0f}",
+                f"{rate:,.0f}",
+                f"{rate * info['message_bytes'] / 1e6:.0f}",
                 fmt_time(best(bench) / info["messages"]),
             ]
             if has_floor:
@@ -407,7 +563,10 @@ def write_section(groups: dict) -> list[str]:
             rows.append(row)
         header = ["variant"]
         if has_floor:
-            header += ["vs redis-benchmark (best vs best)", "vs redis-benchmark (median of paired rounds)"]
+            header += [
+                "vs redis-benchmark (best vs best)",
+                "vs redis-benchmark (median of paired rounds)",
+            ]
         header += ["speed-up vs pure-Python", "bursts/s", "MB/s of messages", "time per burst"]
         if has_floor:
             header.append("redis-benchmark XADD/s (best)")
@@ -421,26 +580,40 @@ def write_section(groups: dict) -> list[str]:
                 f"reconnects). rtastream takes {best(v[RTA]) / best(v[BARE_THREAD]):.2f}x the "
                 f"time of the bare writer of its own shape (an I/O thread fed by a queue). The "
                 f"bare writer that sends from the caller's thread takes {shapes:.2f}x the bare "
-                f"I/O thread's time: {_shapes_verdict(shapes)}", "",
+                f"I/O thread's time: {_shapes_verdict(shapes)}",
+                "",
             ]
     return ["## Writing to Redis", ""] + lines if lines else []
 
 
 def cluster_section(groups: dict) -> list[str]:
-    pairs = sorted(((v[SINGLE], v[CLUSTER]) for name, v in groups.items()
-                    if name.startswith("cluster: ") and SINGLE in v and CLUSTER in v),
-                   key=lambda pair: pair[0]["extra_info"]["sessions"])
+    pairs = sorted(
+        (
+            (v[SINGLE], v[CLUSTER])
+            for name, v in groups.items()
+            if name.startswith("cluster: ") and SINGLE in v and CLUSTER in v
+        ),
+        key=lambda pair: pair[0]["extra_info"]["sessions"],
+    )
     if not pairs:
         return []
 
     def us(bench: dict, what: str) -> str:
         return f"{bench['extra_info'][what] * 1e6:.0f} µs"
 
-    rows = [[str(single["extra_info"]["sessions"]), f"{write_rate(single):,.0f}",
-             f"{write_rate(cluster):,.0f}", fmt_ratio(best(single) / best(cluster)),
-             us(single, "writer_cpu_per_burst"), us(cluster, "writer_cpu_per_burst"),
-             us(single, "redis_cpu_per_burst"), us(cluster, "redis_cpu_per_burst")]
-            for single, cluster in pairs]
+    rows = [
+        [
+            str(single["extra_info"]["sessions"]),
+            f"{write_rate(single):,.0f}",
+            f"{write_rate(cluster):,.0f}",
+            fmt_ratio(best(single) / best(cluster)),
+            us(single, "writer_cpu_per_burst"),
+            us(cluster, "writer_cpu_per_burst"),
+            us(single, "redis_cpu_per_burst"),
+            us(cluster, "redis_cpu_per_burst"),
+        ]
+        for single, cluster in pairs
+    ]
     single, cluster = pairs[-1]  # the most sessions: every master busy
     info = cluster["extra_info"]
     redis_single = single["extra_info"]["redis_cpu_per_burst"]
@@ -448,11 +621,23 @@ def cluster_section(groups: dict) -> list[str]:
     redis_cluster, writer_cluster = info["redis_cpu_per_burst"], info["writer_cpu_per_burst"]
     per_master = 1 / redis_cluster
     return [
-        "## Redis Cluster against a single Redis", "", info["about"], "",
-        *table(["sessions", f"{SINGLE}: bursts/s", f"{CLUSTER}: bursts/s",
-                "cluster vs single (above 1x: cluster faster)", "writer CPU / burst: single",
-                "writer CPU / burst: cluster", "Redis CPU / burst: single",
-                "Redis CPU / burst: cluster"], rows),
+        "## Redis Cluster against a single Redis",
+        "",
+        info["about"],
+        "",
+        *table(
+            [
+                "sessions",
+                f"{SINGLE}: bursts/s",
+                f"{CLUSTER}: bursts/s",
+                "cluster vs single (above 1x: cluster faster)",
+                "writer CPU / burst: single",
+                "writer CPU / burst: cluster",
+                "Redis CPU / burst: single",
+                "Redis CPU / burst: cluster",
+            ],
+            rows,
+        ),
         f"What the figures mean. Everything shares {info['cores']} cores here: the writer's "
         "process (the caller, an I/O thread per master) and the Redis servers. A single "
         "redis-server executes commands on one thread, so it uses one core at most: at about "
@@ -470,7 +655,8 @@ def cluster_section(groups: dict) -> list[str]:
         f"{writer_cluster * 1e6:.0f} µs per burst, much of it Python that runs one thread at "
         f"a time, one process writes at most about {1 / writer_cluster:,.0f} bursts/s however "
         "many masters there are; beyond that, several writer processes (one per car or rig) "
-        "share the cluster.", "",
+        "share the cluster.",
+        "",
     ]
 
 
@@ -486,21 +672,35 @@ def replicas_section(groups: dict) -> list[str]:
         paired = statistics.median(
             t / b for t, b in zip(bench["stats"]["data"], baseline, strict=True)
         )
-        rows.append([
-            name[10:], fmt_ratio(best(bench) / min(baseline)), fmt_ratio(paired),
-            fmt_time(min(baseline) / info["messages"]), fmt_time(best(bench) / info["messages"]),
-        ])
+        rows.append(
+            [
+                name[10:],
+                fmt_ratio(best(bench) / min(baseline)),
+                fmt_ratio(paired),
+                fmt_time(min(baseline) / info["messages"]),
+                fmt_time(best(bench) / info["messages"]),
+            ]
+        )
     if not rows:
         return []
     return [
-        "## Waiting for replicas", "",
+        "## Waiting for replicas",
+        "",
         "The same writes to a master with one replica on this machine, with `wait_replicas=1` "
         "(each pipeline round ends with `WAIT 1`, and counts as acknowledged once the replica "
         "has it) and with 0; replication runs in both. Each timed round with `wait_replicas=1` "
-        "follows a round with 0 measured just before it (benchmarks/test_replicas.py).", "",
-        *table(["writes", "time with 1 / with 0 (best vs best)",
-                "time with 1 / with 0 (median of paired rounds)", "time per burst with 0",
-                "time per burst with 1"], rows),
+        "follows a round with 0 measured just before it (benchmarks/test_replicas.py).",
+        "",
+        *table(
+            [
+                "writes",
+                "time with 1 / with 0 (best vs best)",
+                "time with 1 / with 0 (median of paired rounds)",
+                "time per burst with 0",
+                "time per burst with 1",
+            ],
+            rows,
+        ),
     ]
 
 
@@ -513,21 +713,38 @@ def memory_section(groups: dict) -> list[str]:
         info = bench["extra_info"]
         traced = info.get("traced_growth_per_burst")
         peak = info.get("burst_peak_python_bytes")
-        rows.append([
-            info["workload"], f"{info['bursts']:,}", fmt_bytes(info["peak_rss"]),
-            f"{info['rss_growth_per_burst']:.3f} B", f"{info['blocks_growth_per_burst']:.4f}",
-            f"{traced:.3f} B" if traced is not None else "-",
-            fmt_bytes(peak) if peak is not None else "-",
-            fmt_time(best(bench) / info["bursts"]),
-        ])
+        rows.append(
+            [
+                info["workload"],
+                f"{info['bursts']:,}",
+                fmt_bytes(info["peak_rss"]),
+                f"{info['rss_growth_per_burst']:.3f} B",
+                f"{info['blocks_growth_per_burst']:.4f}",
+                f"{traced:.3f} B" if traced is not None else "-",
+                fmt_bytes(peak) if peak is not None else "-",
+                fmt_time(best(bench) / info["bursts"]),
+            ]
+        )
     return [
-        "## Memory over many bursts", "",
+        "## Memory over many bursts",
+        "",
         "Growth is measured between the first and the last of ten checkpoints, after a "
         "warm-up; tracemalloc runs only for encoding (it slows the writer's Python code "
-        "fivefold). The peak one burst allocates is the Python memory of its messages.", "",
-        *table(["workload", "bursts", "peak RSS", "RSS growth / burst",
-                "live Python blocks growth / burst", "Python heap growth / burst (tracemalloc)",
-                "Python memory at one burst's peak", "time / burst"], rows),
+        "fivefold). The peak one burst allocates is the Python memory of its messages.",
+        "",
+        *table(
+            [
+                "workload",
+                "bursts",
+                "peak RSS",
+                "RSS growth / burst",
+                "live Python blocks growth / burst",
+                "Python heap growth / burst (tracemalloc)",
+                "Python memory at one burst's peak",
+                "time / burst",
+            ],
+            rows,
+        ),
     ]
 
 
@@ -536,9 +753,12 @@ def queue_section(groups: dict) -> list[str]:
     if RTA not in v:
         return []
     info = v[RTA]["extra_info"]
-    rows = [[k.replace("_", " "), str(val)] for k, val in info.items() if k not in ("variant", "about")]
+    rows = [
+        [k.replace("_", " "), str(val)] for k, val in info.items() if k not in ("variant", "about")
+    ]
     return ["## The writer's queue under a slow Redis", "", info.get("about", ""), ""] + table(
-        ["", "measured"], rows)
+        ["", "measured"], rows
+    )
 
 
 def live_section(groups: dict) -> list[str]:
@@ -548,24 +768,41 @@ def live_section(groups: dict) -> list[str]:
     rows = []
     for bench in found:
         info = bench["extra_info"]
-        rows.append([
-            str(info["clients"]), f"{info['delivered']:,} of {info['expected']:,}",
-            f"{info['server_cpu_share']:.1%}", f"{info['server_cpu_per_client']:.2%}",
-            f"{info['server_cpu_us_per_message']:.0f} µs",
-            f"{info['latency_p50_ms']:.1f} ms", f"{info['latency_p99_ms']:.1f} ms",
-        ])
+        rows.append(
+            [
+                str(info["clients"]),
+                f"{info['delivered']:,} of {info['expected']:,}",
+                f"{info['server_cpu_share']:.1%}",
+                f"{info['server_cpu_per_client']:.2%}",
+                f"{info['server_cpu_us_per_message']:.0f} µs",
+                f"{info['latency_p50_ms']:.1f} ms",
+                f"{info['latency_p99_ms']:.1f} ms",
+            ]
+        )
     first = found[0]["extra_info"]
     return [
-        "## The live edge: `rtastream serve` fanning out one stream", "",
+        "## The live edge: `rtastream serve` fanning out one stream",
+        "",
         f"One producer XADDs a 64 x 128 float64 burst ({fmt_bytes(first['message_bytes'])} "
         f"compressed) {first['bursts'] / 10:.0f} s long at 10 bursts a second; every client "
         "is subscribed to all channels. Server CPU is the `rtastream serve` process's user + "
         "system time over the run's wall time (one core = 100 %); latency runs from just "
         "before XADD to the client's receive(). The clients share one asyncio process with the "
         "producer, and everything shares two cores with redis-server: at 100 clients the "
-        "clients' own work is part of the latency.", "",
-        *table(["clients", "messages delivered", "server CPU", "server CPU per client",
-                "server CPU per message delivered", "latency p50", "latency p99"], rows),
+        "clients' own work is part of the latency.",
+        "",
+        *table(
+            [
+                "clients",
+                "messages delivered",
+                "server CPU",
+                "server CPU per client",
+                "server CPU per message delivered",
+                "latency p50",
+                "latency p99",
+            ],
+            rows,
+        ),
     ]
 
 
@@ -584,10 +821,13 @@ def plot(groups: dict, path: Path) -> None:
     ):
         found = sorted(encode_groups(groups, prefix), key=lambda f: f[0][key])
         for variant, (color, style) in styles.items():
-            points = [(info["value_bytes"], info["value_bytes"] / best(v[variant]) / 1e6)
-                      for info, v in found if variant in v]
+            points = [
+                (info["value_bytes"], info["value_bytes"] / best(v[variant]) / 1e6)
+                for info, v in found
+                if variant in v
+            ]
             if points:
-                xs, ys = zip(*points)
+                xs, ys = zip(*points, strict=True)
                 label = "LZ4 alone (floor)" if variant == LZ4 else variant
                 ax.plot(xs, ys, style, color=color, label=label)
         ax.set_xscale("log")
@@ -614,15 +854,28 @@ def plot(groups: dict, path: Path) -> None:
 def markdown(data: dict, groups: dict, plot_link: str = "benchmarks.png") -> str:
     """The page; plot_link is the plot's path relative to the page."""
     lines = [
-        "# rtastream benchmarks", "",
+        "# rtastream benchmarks",
+        "",
         f"Generated by `make bench` ({data['datetime'][:19]} UTC) from pytest-benchmark's JSON by "
-        "`benchmarks/report.py`. Times are the best of each benchmark's rounds.", "",
-        HONESTY, "", steadiness(data), "",
+        "`benchmarks/report.py`. Times are the best of each benchmark's rounds.",
+        "",
+        HONESTY,
+        "",
+        steadiness(data),
+        "",
     ]
     lines += targets_section(groups) + encode_section(groups) + sweep_section(groups, plot_link)
-    for section in (ids_section, threads_section, decode_section, write_section,
-                    cluster_section, replicas_section, memory_section, queue_section,
-                    live_section):
+    for section in (
+        ids_section,
+        threads_section,
+        decode_section,
+        write_section,
+        cluster_section,
+        replicas_section,
+        memory_section,
+        queue_section,
+        live_section,
+    ):
         lines += section(groups)
     lines += machine_section(data)
     return "\n".join(lines)

@@ -29,8 +29,14 @@ def rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def watch(benchmark, step: Callable[[], object], bursts: int, traced: bool,
-          settle: Callable[[], object] = lambda: None, **info: object) -> dict[str, list[int]]:
+def watch(
+    benchmark,
+    step: Callable[[], object],
+    bursts: int,
+    traced: bool,
+    settle: Callable[[], object] = lambda: None,
+    **info: object,
+) -> dict[str, list[int]]:
     """Run `step` `bursts` times (timed, once) after a warm-up, reading memory at checkpoints
     (after `settle`, which lets work in flight finish)."""
     for _ in range(bursts // 100):  # warm-up: allocator pools, caches, first-touch pages
@@ -60,8 +66,9 @@ def watch(benchmark, step: Callable[[], object], bursts: int, traced: bool,
     benchmark.pedantic(run, rounds=1, iterations=1)
     span = bursts - bursts // CHECKPOINTS  # bursts between the first and last checkpoint
     growth = {f"{k}_growth_per_burst": (v[-1] - v[0]) / span for k, v in seen.items() if v}
-    benchmark.extra_info.update(bursts=bursts, peak_rss=max(seen["rss"]), traced=traced,
-                                checkpoints=seen, **growth, **info)
+    benchmark.extra_info.update(
+        bursts=bursts, peak_rss=max(seen["rss"]), traced=traced, checkpoints=seen, **growth, **info
+    )
     return seen
 
 
@@ -77,8 +84,14 @@ def assert_flat(seen: dict[str, list[int]]) -> None:
 
 def test_memory_flat_encoding(benchmark, smoke):
     """Build and pack the typical burst, tracemalloc on throughout."""
-    seen = watch(benchmark, variants.rtastream_encoder(TYPICAL), 2_000 if smoke else 100_000,
-                 traced=True, variant="rtastream", workload=f"encode {TYPICAL.name}")
+    seen = watch(
+        benchmark,
+        variants.rtastream_encoder(TYPICAL),
+        2_000 if smoke else 100_000,
+        traced=True,
+        variant="rtastream",
+        workload=f"encode {TYPICAL.name}",
+    )
     assert_flat(seen)
 
 
@@ -93,7 +106,13 @@ def test_memory_flat_writing(benchmark, redis_url, smoke):
             variants.fill(burst, TINY)
             session.write(burst)
 
-        seen = watch(benchmark, step, 2_000 if smoke else 100_000, traced=False,
-                     settle=session.flush, variant="rtastream writer",
-                     workload=f"encode + write {TINY.name}")
+        seen = watch(
+            benchmark,
+            step,
+            2_000 if smoke else 100_000,
+            traced=False,
+            settle=session.flush,
+            variant="rtastream writer",
+            workload=f"encode + write {TINY.name}",
+        )
     assert_flat(seen)

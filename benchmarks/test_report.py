@@ -10,9 +10,12 @@ from benchmarks import report
 
 
 def bench(group: str, variant: str, seconds: float, **info) -> dict:
-    return {"group": group, "name": variant,
-            "stats": {"min": seconds, "data": [seconds, seconds * 1.25]},
-            "extra_info": {"variant": variant, **info}}
+    return {
+        "group": group,
+        "name": variant,
+        "stats": {"min": seconds, "data": [seconds, seconds * 1.25]},
+        "extra_info": {"variant": variant, **info},
+    }
 
 
 ENCODE = dict(workload="timestamped 64x128 sine", value_bytes=65536, total_samples=8192)
@@ -24,17 +27,25 @@ def results() -> dict:
     return {
         "datetime": "2026-11-22T23:00:00.000000",
         "version": "5.3.1",
-        "machine_info": {"cpu": {"brand_raw": "Test CPU", "count": 2},
-                         "python_version": "3.11.7", "versions": {"numpy": "2.4.6"},
-                         "load_average": [3.94, 3.5, 3.0]},
+        "machine_info": {
+            "cpu": {"brand_raw": "Test CPU", "count": 2},
+            "python_version": "3.11.7",
+            "versions": {"numpy": "2.4.6"},
+            "load_average": [3.94, 3.5, 3.0],
+        },
         "benchmarks": [
             bench(group, report.RTA, 30e-6, **ENCODE),
             bench(group, report.PURE, 360e-6, **ENCODE),
             bench(group, report.LZ4, 25e-6, **ENCODE),
             bench(group, report.COPY, 1e-6, **ENCODE),
             bench(group, report.PER_ITEM, 35e-6, **ENCODE),
-            bench("write: pre-packed", report.RTA, 0.125, redis_benchmark_rps=[10000.0, 8000.0],
-                  **WRITE),
+            bench(
+                "write: pre-packed",
+                report.RTA,
+                0.125,
+                redis_benchmark_rps=[10000.0, 8000.0],
+                **WRITE,
+            ),
             bench("write: encode + write", report.RTA, 0.3, **WRITE),
             bench("write: encode + write", report.PURE, 0.6, **WRITE),
             bench("write: encode + write", report.BARE_THREAD, 0.25, **WRITE),
@@ -50,20 +61,30 @@ def test_report_computes_ratios_and_targets(tmp_path):
     text = report.markdown(data, groups)
     assert "| timestamped 64x128 sine | 64 KiB | 12x | 1.2x | - | 1.4x | 30x |" in text
     assert "| encode: timestamped 64x128 sine: time vs lz4 floor | <= 1.2x | 1.200x | yes |" in text
-    assert "| timestamped 64x128 sine: build + pack time vs lz4 alone | <= 1.1x | 1.200x | **no** |" in text
+    assert (
+        "| timestamped 64x128 sine: build + pack time vs lz4 alone | <= 1.1x | 1.200x | **no** |"
+        in text
+    )
     # 1000 bursts in 0.125 s = 8000/s: 80 % of the best floor; each round 80 % of its own floor.
-    assert "vs redis-benchmark XADD (best vs best; median of paired rounds 80%) | >= 80% | 80% | yes" in text
-    assert ("| encode + write: speed-up vs pure-Python (best vs best; medians 2x) | >= 10x | 2x "
-            "| **no** |") in text
+    assert (
+        "vs redis-benchmark XADD (best vs best; median of paired rounds 80%) | >= 80% | 80% | yes"
+        in text
+    )
+    assert (
+        "| encode + write: speed-up vs pure-Python (best vs best; medians 2x) | >= 10x | 2x "
+        "| **no** |"
+    ) in text
     assert "| floor: bare I/O thread | 2.4x | 4,000 |" in text
     assert "rtastream takes 1.20x the time of the bare writer of its own shape" in text
     assert "caller's thread takes 0.80x the bare I/O thread's time" in text
     assert "| CPU | Test CPU, 2 cores" in text
     # Every hand-made benchmark's median round is 1.125x its best (rounds of 1x and 1.25x),
     # printed as 13 %; the last of the equal spreads in sort order is named.
-    assert ("The load average was 3.9 when this run began (2 cores). Across its 10 benchmarks, a "
-            "benchmark's median round took 13% longer than its best on average, and at most 13% "
-            "longer (write: encode + write, rtastream).") in text
+    assert (
+        "The load average was 3.9 when this run began (2 cores). Across its 10 benchmarks, a "
+        "benchmark's median round took 13% longer than its best on average, and at most 13% "
+        "longer (write: encode + write, rtastream)."
+    ) in text
     assert "issue" not in text.lower()
 
 
@@ -74,43 +95,81 @@ def test_report_speed_sections():
     info = dict(messages=200, cores=2, value_bytes=8_000_000)
     dec = dict(workload="timestamped 64x128 sine", items=65, message_bytes=66_000)
     benches = [
-        bench(ids, "numpy array", 20e-6), bench(ids, "list", 21e-6), bench(ids, "range", 22e-6),
-        bench(threads, "1 thread", 1.6e-3, **info), bench(threads, "2 threads", 0.8e-3, **info),
-        bench(decode, report.RTA, 9e-6, **dec), bench(decode, report.LZ4, 4e-6, **dec),
-        bench(decode, "rtastream.unpack", 3e-6, **dec), bench(decode, report.PURE, 270e-6, **dec),
+        bench(ids, "numpy array", 20e-6),
+        bench(ids, "list", 21e-6),
+        bench(ids, "range", 22e-6),
+        bench(threads, "1 thread", 1.6e-3, **info),
+        bench(threads, "2 threads", 0.8e-3, **info),
+        bench(decode, report.RTA, 9e-6, **dec),
+        bench(decode, report.LZ4, 4e-6, **dec),
+        bench(decode, "rtastream.unpack", 3e-6, **dec),
+        bench(decode, report.PURE, 270e-6, **dec),
     ]
     groups: dict = {}
     for b in benches:
         groups.setdefault(b["group"], {})[b["extra_info"]["variant"]] = b
-    text = "\n".join(report.targets_section(groups) + report.ids_section(groups)
-                     + report.threads_section(groups) + report.decode_section(groups))
+    text = "\n".join(
+        report.targets_section(groups)
+        + report.ids_section(groups)
+        + report.threads_section(groups)
+        + report.decode_section(groups)
+    )
     assert f"| {ids}: ids as a list vs a numpy array | <= 1.05x | 1.050x | yes |" in text
     assert f"| {ids}: ids as a range vs a numpy array | <= 1.05x | 1.100x | **no** |" in text
     assert f"| {threads}: speed-up of 2 threads over 1 | >= 1.6x | 2x | yes |" in text
     assert f"| {decode}: time vs lz4 floor (decompression alone) | <= 3x | 2.250x | yes |" in text
     assert "| 2 threads | 800 µs | 2x | 10000 |" in text
-    assert "| timestamped 64x128 sine | 65 | 64.5 KiB | 2.25x | 3x | - | 30x | 9 µs | 4 µs |" in text
+    assert (
+        "| timestamped 64x128 sine | 65 | 64.5 KiB | 2.25x | 3x | - | 30x | 9 µs | 4 µs |" in text
+    )
 
 
 def test_report_plots_and_links_the_plot_from_the_page(tmp_path):
     pytest.importorskip("matplotlib")
-    sweep = [bench(f"sweep channels: {n}", variant, n * 1e-6, channels=n, value_bytes=n * 128,
-                   total_samples=n * 16, encoded_bytes=n * 150, workload=f"{n}")
-             for n in (1, 10) for variant in (report.RTA, report.PURE, report.LZ4)]
+    sweep = [
+        bench(
+            f"sweep channels: {n}",
+            variant,
+            n * 1e-6,
+            channels=n,
+            value_bytes=n * 128,
+            total_samples=n * 16,
+            encoded_bytes=n * 150,
+            workload=f"{n}",
+        )
+        for n in (1, 10)
+        for variant in (report.RTA, report.PURE, report.LZ4)
+    ]
     path = tmp_path / "results.json"
     path.write_text(json.dumps(results() | {"benchmarks": sweep}))
     (tmp_path / "site").mkdir()
-    report.main([str(path), "--markdown", str(tmp_path / "site" / "bench.md"),
-                 "--plot", str(tmp_path / "img" / "plot.png")])
+    report.main(
+        [
+            str(path),
+            "--markdown",
+            str(tmp_path / "site" / "bench.md"),
+            "--plot",
+            str(tmp_path / "img" / "plot.png"),
+        ]
+    )
     assert (tmp_path / "img" / "plot.png").stat().st_size > 1000
     text = (tmp_path / "site" / "bench.md").read_text()
     assert "![throughput vs burst size](../img/plot.png)" in text
 
 
 def test_report_live_edge_table():
-    live = {"clients": 10, "bursts": 100, "message_bytes": 66594, "delivered": 1000,
-            "expected": 1000, "server_cpu_share": 0.03, "server_cpu_per_client": 0.003,
-            "server_cpu_us_per_message": 290.0, "latency_p50_ms": 3.6, "latency_p99_ms": 5.56}
+    live = {
+        "clients": 10,
+        "bursts": 100,
+        "message_bytes": 66594,
+        "delivered": 1000,
+        "expected": 1000,
+        "server_cpu_share": 0.03,
+        "server_cpu_per_client": 0.003,
+        "server_cpu_us_per_message": 290.0,
+        "latency_p50_ms": 3.6,
+        "latency_p99_ms": 5.56,
+    }
     groups = {"live edge": {"10 clients": bench("live edge", "10 clients", 10.0, **live)}}
     text = "\n".join(report.live_section(groups))
     assert "| 10 | 1,000 of 1,000 | 3.0% | 0.30% | 290 µs | 3.6 ms | 5.6 ms |" in text
@@ -119,9 +178,18 @@ def test_report_live_edge_table():
 
 def test_cluster_section_sets_both_topologies_side_by_side():
     def run(variant: str, sessions: int, seconds: float, writer: float, server: float) -> dict:
-        return bench(f"cluster: {sessions} sessions", variant, seconds, sessions=sessions,
-                     messages=1200, message_bytes=57000, writer_cpu_per_burst=writer,
-                     redis_cpu_per_burst=server, cores=2, about="about the cluster")
+        return bench(
+            f"cluster: {sessions} sessions",
+            variant,
+            seconds,
+            sessions=sessions,
+            messages=1200,
+            message_bytes=57000,
+            writer_cpu_per_burst=writer,
+            redis_cpu_per_burst=server,
+            cores=2,
+            about="about the cluster",
+        )
 
     groups: dict = {}
     for b in (
@@ -142,8 +210,14 @@ def test_cluster_section_sets_both_topologies_side_by_side():
 
 def test_report_replicas_table():
     group = "replicas: one ~56 KiB burst per flush()"
-    waiting = bench(group, "wait_replicas=1", 0.05, messages=100, message_bytes=57000,
-                    wait_replicas_0_seconds=[0.04, 0.05])
+    waiting = bench(
+        group,
+        "wait_replicas=1",
+        0.05,
+        messages=100,
+        message_bytes=57000,
+        wait_replicas_0_seconds=[0.04, 0.05],
+    )
     text = "\n".join(report.replicas_section({group: {"wait_replicas=1": waiting}}))
     # Rounds of 0.05 and 0.0625 s, each after a baseline of 0.04 and 0.05 s: 1.25x both.
     assert "| one ~56 KiB burst per flush() | 1.25x | 1.25x | 400 µs | 500 µs |" in text

@@ -28,19 +28,30 @@ def cli_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "RTASTREAM_REDIS_URL"}
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "rtastream", *args], capture_output=True,
-                          text=True, env=env or cli_env(), timeout=timeout)
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rtastream", *args],
+        capture_output=True,
+        text=True,
+        env=env or cli_env(),
+        timeout=timeout,
+    )
 
 
 def start_cli(*args: str) -> subprocess.Popen[str]:
     """A running `python -m rtastream ...` that a test can interrupt with interrupt()."""
     return subprocess.Popen(
-        [sys.executable, "-m", "rtastream", *args], stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env=cli_env(), start_new_session=True,
+        [sys.executable, "-m", "rtastream", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+        start_new_session=True,
         # A shell started in the background may hand SIGINT down ignored; a terminal does not.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def interrupt(process: subprocess.Popen[str], timeout: float = 30) -> tuple[str, str]:
@@ -83,30 +94,41 @@ class WrittenSession:
 
 
 def model(identity: str, state: str) -> dict:
-    return {"identity": identity, "identifier": f"test {identity}", "state": state,
-            "timestamp": "2025-06-15T15:06:40+00:00"}
+    return {
+        "identity": identity,
+        "identifier": f"test {identity}",
+        "state": state,
+        "timestamp": "2025-06-15T15:06:40+00:00",
+    }
 
 
-def open_session(r: redis.Redis, identity: str, stream: str = "test",
-                 ttl: int = keys.DEFAULT_SESSION_TTL) -> WrittenSession:
+def open_session(
+    r: redis.Redis, identity: str, stream: str = "test", ttl: int = keys.DEFAULT_SESSION_TTL
+) -> WrittenSession:
     """Allocate an id, record the stream position and stream the first Session JSON."""
     stream_session_id = r.incrby(keys.LAST_STREAM_SESSION_ID, 1)
     last = r.xrevrange(keys.stream_key(stream), count=1)
     position = last[0][0].decode() if last else keys.NO_STREAM_POSITION
     r.sadd(keys.STREAMS, stream)
     session = WrittenSession(identity, stream, stream_session_id, position, (), 0, 0, 0, 0)
-    r.hset(keys.session_key(identity), mapping={
-        keys.STREAM_SESSION_ID: stream_session_id, keys.STREAM_NAME: stream,
-        keys.STREAM_POSITION: position})
+    r.hset(
+        keys.session_key(identity),
+        mapping={
+            keys.STREAM_SESSION_ID: stream_session_id,
+            keys.STREAM_NAME: stream,
+            keys.STREAM_POSITION: position,
+        },
+    )
     send_json(r, session, "open", ttl)
     return session
 
 
-def send(r: redis.Redis, session: WrittenSession, burst: Burst, ttl: int,
-         **fields: object) -> None:
+def send(r: redis.Redis, session: WrittenSession, burst: Burst, ttl: int, **fields: object) -> None:
     for message in burst.pack():
-        entry_id = r.xadd(keys.stream_key(session.stream),
-                          {keys.ENTRY_ID: session.stream_session_id, keys.ENTRY_DATA: message})
+        entry_id = r.xadd(
+            keys.stream_key(session.stream),
+            {keys.ENTRY_ID: session.stream_session_id, keys.ENTRY_DATA: message},
+        )
         session.entry_ids.append(entry_id.decode())
         session.compressed_bytes += len(message)
     session.raw_bytes += burst.nbytes
@@ -115,17 +137,26 @@ def send(r: redis.Redis, session: WrittenSession, burst: Burst, ttl: int,
     r.expire(key, ttl)
 
 
-def send_json(r: redis.Redis, session: WrittenSession, state: str,
-              ttl: int = keys.DEFAULT_SESSION_TTL) -> None:
+def send_json(
+    r: redis.Redis, session: WrittenSession, state: str, ttl: int = keys.DEFAULT_SESSION_TTL
+) -> None:
     burst = Burst()
     text = model(session.identity, state)
     burst.session_json(text)
     send(r, session, burst, ttl, **{keys.JSON: json.dumps(text)})
 
 
-def send_data(r: redis.Redis, session: WrittenSession, channels=(0, 1, 2), bursts: int = 5,
-              samples: int = 100, interval: int = 1_000_000, start: int = T0,
-              events: int = 1, ttl: int = keys.DEFAULT_SESSION_TTL) -> None:
+def send_data(
+    r: redis.Redis,
+    session: WrittenSession,
+    channels=(0, 1, 2),
+    bursts: int = 5,
+    samples: int = 100,
+    interval: int = 1_000_000,
+    start: int = T0,
+    events: int = 1,
+    ttl: int = keys.DEFAULT_SESSION_TTL,
+) -> None:
     """`bursts` bursts of `samples` float64 samples per channel, a time range in each,
     and one event in each of the first `events` bursts."""
     session.channels = tuple(channels)
@@ -144,8 +175,9 @@ def send_data(r: redis.Redis, session: WrittenSession, channels=(0, 1, 2), burst
         session.samples_per_channel += samples
 
 
-def write_session(r: redis.Redis, identity: str, stream: str = "test", final_state: str = "closed",
-                  **data: object) -> WrittenSession:
+def write_session(
+    r: redis.Redis, identity: str, stream: str = "test", final_state: str = "closed", **data: object
+) -> WrittenSession:
     """A whole session: open, data bursts, final state (None leaves it open)."""
     session = open_session(r, identity, stream)
     send_data(r, session, **data)

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import cli_env, run_cli, write_session
 
+from cli_helpers import cli_env, run_cli, write_session
 from rtastream import __version__
 from rtastream.redis_server import free_port
 
@@ -33,8 +33,9 @@ def test_every_command_has_help_with_the_redis_option(command):
 
 def test_console_script_and_version():
     script = Path(sys.executable).with_name("rtastream")
-    result = subprocess.run([str(script), "--version"], capture_output=True, text=True,
-                            env=cli_env(), timeout=60)
+    result = subprocess.run(
+        [str(script), "--version"], capture_output=True, text=True, env=cli_env(), timeout=60
+    )
     assert result.returncode == 0
     assert result.stdout.strip() == f"rtastream {__version__}"
 
@@ -45,12 +46,15 @@ def test_no_command_is_a_usage_error():
     assert "required" in result.stderr
 
 
-@pytest.mark.parametrize("url, problem", [
-    ("http://localhost:6379", "expected redis://"),
-    ("redis://localhost:notaport/0", "Port could not be cast"),
-    ("redis://localhost:6379/zero", "database 'zero' is not a number"),
-    ("redis://:secret@/0", "no host"),
-])
+@pytest.mark.parametrize(
+    "url, problem",
+    [
+        ("http://localhost:6379", "expected redis://"),
+        ("redis://localhost:notaport/0", "Port could not be cast"),
+        ("redis://localhost:6379/zero", "database 'zero' is not a number"),
+        ("redis://:secret@/0", "no host"),
+    ],
+)
 def test_bad_url_is_one_line_with_exit_2_and_no_password(url, problem):
     result = run_cli("inspect", "--redis", url)
     assert result.returncode == 2

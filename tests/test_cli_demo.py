@@ -11,8 +11,8 @@ import sys
 
 import numpy as np
 import pytest
-from cli_helpers import cli_env, interrupt, run_cli, start_cli, wait_for
 
+from cli_helpers import cli_env, interrupt, run_cli, start_cli, wait_for
 from rtastream import PeriodicItem, TimestampedItem, decode, keys
 from rtastream.cli.telemetry import ADC_STEP
 from rtastream.redis_server import SERVER_ENV, missing_server_message, server_binary
@@ -24,13 +24,30 @@ def squash(text):
 
 def session_items(r, stream, stream_session_id):
     """Every decoded item of one session, message by message, straight from the stream."""
-    return [decode(fields[b"data"]) for _, fields in r.xrange(keys.stream_key(stream))
-            if fields[b"id"] == str(stream_session_id).encode()]
+    return [
+        decode(fields[b"data"])
+        for _, fields in r.xrange(keys.stream_key(stream))
+        if fields[b"id"] == str(stream_session_id).encode()
+    ]
 
 
 def test_fast_demo_leaves_a_closed_session_and_reports_what_redis_holds(redis_url, r):
-    result = run_cli("demo", "--fast", "--duration", "3", "--rate", "200", "--channels", "8",
-                     "--identity", "demo-test", "--stream", "demotest", "--redis", redis_url)
+    result = run_cli(
+        "demo",
+        "--fast",
+        "--duration",
+        "3",
+        "--rate",
+        "200",
+        "--channels",
+        "8",
+        "--identity",
+        "demo-test",
+        "--stream",
+        "demotest",
+        "--redis",
+        redis_url,
+    )
     assert result.returncode == 0, result.stderr
     session = {k.decode(): v.decode() for k, v in r.hgetall(keys.session_key("demo-test")).items()}
     assert json.loads(session[keys.JSON])["state"] == "closed"
@@ -66,8 +83,18 @@ def test_fast_demo_leaves_a_closed_session_and_reports_what_redis_holds(redis_ur
 
 def test_summary_numbers_read_as_one_number_each_and_rates_are_labelled(redis_url):
     # 13 channels at 100 Hz for 13 s: 10 float64 + 2 int32 + 1 uint16, 130 bursts of 10 samples.
-    result = run_cli("demo", "--fast", "--duration", "13", "--rate", "100", "--channels", "13",
-                     "--redis", redis_url)
+    result = run_cli(
+        "demo",
+        "--fast",
+        "--duration",
+        "13",
+        "--rate",
+        "100",
+        "--channels",
+        "13",
+        "--redis",
+        redis_url,
+    )
     assert result.returncode == 0, result.stderr
     summary = squash(result.stdout)
     assert "1,300 timestamped" in summary  # not "1 300 timestamped"
@@ -76,13 +103,24 @@ def test_summary_numbers_read_as_one_number_each_and_rates_are_labelled(redis_ur
     # The progress line's rate is the same quantity as the summary's, and says so.
     last = result.stderr.splitlines()[-1]
     assert re.search(r"samples/s  \d+\.\d (KiB|MiB)/s of sample values$", last), last
-    assert re.search(r"throughput [\d,]+ samples/s, \d+\.\d (KiB|MiB)/s of sample values, ",
-                     summary)
+    assert re.search(
+        r"throughput [\d,]+ samples/s, \d+\.\d (KiB|MiB)/s of sample values, ", summary
+    )
 
 
 def test_one_event_is_singular(redis_url):
-    result = run_cli("demo", "--fast", "--duration", "2.6", "--rate", "100", "--channels", "2",
-                     "--redis", redis_url)
+    result = run_cli(
+        "demo",
+        "--fast",
+        "--duration",
+        "2.6",
+        "--rate",
+        "100",
+        "--channels",
+        "2",
+        "--redis",
+        redis_url,
+    )
     assert result.returncode == 0, result.stderr
     assert "in 2 channels, 1 event, " in squash(result.stdout)
 
@@ -122,8 +160,23 @@ def test_ctrl_c_truncates_the_session(redis_url, r):
 def test_progress_bar_on_a_terminal(redis_url):
     parent, child = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, "-m", "rtastream", "demo", "--duration", "0.5", "--channels", "2",
-         "--redis", redis_url], stdout=subprocess.PIPE, stderr=child, env=cli_env(), text=True)
+        [
+            sys.executable,
+            "-m",
+            "rtastream",
+            "demo",
+            "--duration",
+            "0.5",
+            "--channels",
+            "2",
+            "--redis",
+            redis_url,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=child,
+        env=cli_env(),
+        text=True,
+    )
     os.close(child)
     out, _ = process.communicate(timeout=60)
     shown = b""
@@ -150,8 +203,9 @@ def test_bad_demo_arguments():
 
 
 def test_sigterm_truncates_the_session_and_exits_143(redis_url, r):
-    process = start_cli("demo", "--duration", "60", "--identity", "terminated",
-                        "--redis", redis_url)
+    process = start_cli(
+        "demo", "--duration", "60", "--identity", "terminated", "--redis", redis_url
+    )
     wait_for(lambda: r.hexists(keys.session_key("terminated"), keys.T_END), what="streamed data")
     process.terminate()  # SIGTERM, as timeout, systemd and docker stop send it
     out, err = process.communicate(timeout=30)

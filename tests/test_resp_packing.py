@@ -20,8 +20,9 @@ PACKERS = [pytest.param(pack_commands, id="native"), pytest.param(pack_commands_
 
 def redis_py_bytes(commands) -> bytes:
     packer = PythonRespSerializer(6000, Encoder("utf-8", "strict", False).encode)
-    return b"".join(bytes(c) for c in redis.Connection(command_packer=packer)
-                    .pack_commands(commands))
+    return b"".join(
+        bytes(c) for c in redis.Connection(command_packer=packer).pack_commands(commands)
+    )
 
 
 @pytest.mark.parametrize("pack", PACKERS)
@@ -44,8 +45,11 @@ def test_pipeline_bytes_match_redis_py_and_payloads_are_not_copied(pack):
 
 
 args = st.one_of(
-    st.binary(max_size=40), st.binary(min_size=BIG_ARG - 2, max_size=BIG_ARG + 2),
-    st.text(max_size=40), st.integers(), st.integers(-(2**63), 2**63 - 1),
+    st.binary(max_size=40),
+    st.binary(min_size=BIG_ARG - 2, max_size=BIG_ARG + 2),
+    st.text(max_size=40),
+    st.integers(),
+    st.integers(-(2**63), 2**63 - 1),
 )
 
 
@@ -63,8 +67,11 @@ def test_native_and_python_packers_give_the_same_chunks(commands):
 @pytest.mark.parametrize("pack", PACKERS)
 @pytest.mark.parametrize("bad", [True, 1.5, None, bytearray(b"x"), memoryview(b"x")])
 def test_an_argument_of_another_type_is_refused(pack, bad):
-    with pytest.raises(TypeError, match=rf"^a Redis command argument must be str, int or "
-                                        rf"bytes, got {type(bad).__name__}: "):
+    with pytest.raises(
+        TypeError,
+        match=rf"^a Redis command argument must be str, int or "
+        rf"bytes, got {type(bad).__name__}: ",
+    ):
         pack([("SET", "k", "v"), ("SET", "k", bad)])
 
 

@@ -9,7 +9,6 @@ import pytest
 
 from rtastream import IllegalTransition, Session, SessionState
 from rtastream.session import ConfigBinding, TimeRange
-
 from stream_oracle import STATE_NUMBERS
 
 T = datetime(2025, 6, 15, 15, 6, 40, tzinfo=timezone(timedelta(hours=2)))
@@ -18,34 +17,63 @@ T = datetime(2025, 6, 15, 15, 6, 40, tzinfo=timezone(timedelta(hours=2)))
 def test_state_numbers_match_the_protocol():
     assert {s.json_name: int(s) for s in SessionState} == STATE_NUMBERS
     assert [s.json_name for s in SessionState if s.is_closed] == [
-        "closed", "truncated", "failed", "abandoned"]
+        "closed",
+        "truncated",
+        "failed",
+        "abandoned",
+    ]
 
 
 def test_minimal_json_has_required_properties_and_omits_empty_ones():
     doc = json.loads(Session("run-1", timestamp=T).to_json())
-    assert doc == {"identity": "run-1", "state": "open", "identifier": "run-1",
-                   "timestamp": "2025-06-15T15:06:40+02:00"}
+    assert doc == {
+        "identity": "run-1",
+        "state": "open",
+        "identifier": "run-1",
+        "timestamp": "2025-06-15T15:06:40+02:00",
+    }
 
 
 def test_full_json_is_camel_case():
     session = Session(
-        "run-2", state="waiting", identifier="Run 2", timestamp=T,
-        time_range=(10, 20), start_timestamp=T, end_timestamp=T + timedelta(seconds=1),
-        details={"driver": "A", "lap": 3, "wet": False, "at": T}, ext_details={"k": "v"},
-        type="Session", quality=0.5, group="g", version=2, children=["c1"], alternates=["a1"],
-        config_bindings=[ConfigBinding("cfg", 100), {"identifier": "cfg2"}])
+        "run-2",
+        state="waiting",
+        identifier="Run 2",
+        timestamp=T,
+        time_range=(10, 20),
+        start_timestamp=T,
+        end_timestamp=T + timedelta(seconds=1),
+        details={"driver": "A", "lap": 3, "wet": False, "at": T},
+        ext_details={"k": "v"},
+        type="Session",
+        quality=0.5,
+        group="g",
+        version=2,
+        children=["c1"],
+        alternates=["a1"],
+        config_bindings=[ConfigBinding("cfg", 100), {"identifier": "cfg2"}],
+    )
     doc = json.loads(session.to_json())
     assert doc == {
-        "identity": "run-2", "state": "waiting", "identifier": "Run 2",
+        "identity": "run-2",
+        "state": "waiting",
+        "identifier": "Run 2",
         "timestamp": "2025-06-15T15:06:40+02:00",
         "timeRange": {"startTime": 10, "endTime": 20},
         "startTimestamp": "2025-06-15T15:06:40+02:00",
         "endTimestamp": "2025-06-15T15:06:41+02:00",
         "details": {"driver": "A", "lap": 3, "wet": False, "at": "2025-06-15T15:06:40+02:00"},
-        "extDetails": {"k": "v"}, "type": "Session", "quality": 0.5, "group": "g",
-        "version": 2, "children": ["c1"], "alternates": ["a1"],
-        "configBindings": [{"identifier": "cfg", "channelOffset": 100},
-                           {"identifier": "cfg2", "channelOffset": 0}],
+        "extDetails": {"k": "v"},
+        "type": "Session",
+        "quality": 0.5,
+        "group": "g",
+        "version": 2,
+        "children": ["c1"],
+        "alternates": ["a1"],
+        "configBindings": [
+            {"identifier": "cfg", "channelOffset": 100},
+            {"identifier": "cfg2", "channelOffset": 0},
+        ],
     }
     assert Session.from_json(session.to_json()).to_json() == session.to_json()  # round trip
 
@@ -58,16 +86,19 @@ def test_str_and_dict_are_accepted():
     assert Session.coerce(json.loads(text)) == from_text
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"identity": "x", "colour": "red"}, "unknown Session JSON properties \\['colour'\\]"),
-    ({"state": "open"}, "needs an 'identity'"),
-    ({"identity": "x", "state": "running"}, "state must be one of"),
-    ({"identity": "x", "quality": 2}, "quality must be between 0 and 1"),
-    ({"identity": "x", "timeRange": {"startTime": 5, "endTime": 1}}, "ends before it starts"),
-    ({"identity": "x", "timestamp": "2025-06-15T13:06:40"}, "needs a time zone"),
-    ("[1, 2]", "must be an object"),
-    ("{not json", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"identity": "x", "colour": "red"}, "unknown Session JSON properties \\['colour'\\]"),
+        ({"state": "open"}, "needs an 'identity'"),
+        ({"identity": "x", "state": "running"}, "state must be one of"),
+        ({"identity": "x", "quality": 2}, "quality must be between 0 and 1"),
+        ({"identity": "x", "timeRange": {"startTime": 5, "endTime": 1}}, "ends before it starts"),
+        ({"identity": "x", "timestamp": "2025-06-15T13:06:40"}, "needs a time zone"),
+        ("[1, 2]", "must be an object"),
+        ("{not json", "not valid JSON"),
+    ],
+)
 def test_bad_session_input_is_named(bad, message):
     with pytest.raises(ValueError, match=message):
         Session.coerce(bad)

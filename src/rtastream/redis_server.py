@@ -33,14 +33,17 @@ def missing_server_message() -> str:
     chosen = os.environ.get(SERVER_ENV)
     if chosen:
         return f"${SERVER_ENV} is {chosen!r}, which is neither an executable file nor on PATH"
-    return ("no redis-server found on PATH; install one (Debian/Ubuntu: apt-get install "
-            "redis-server, macOS: brew install redis) or pass --redis URL to use a running server")
+    return (
+        "no redis-server found on PATH; install one (Debian/Ubuntu: apt-get install "
+        "redis-server, macOS: brew install redis) or pass --redis URL to use a running server"
+    )
 
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 class RedisServer:
@@ -50,19 +53,26 @@ class RedisServer:
     and bring it back. sentinel=True starts a Sentinel instead.
     """
 
-    def __init__(self, *, unix_socket: bool = False, port: int | None = None,
-                 binary: str | None = None, args: Sequence[str] = (),
-                 sentinel: bool = False) -> None:
-        self.binary = binary or server_binary()
-        if self.binary is None:
+    def __init__(
+        self,
+        *,
+        unix_socket: bool = False,
+        port: int | None = None,
+        binary: str | None = None,
+        args: Sequence[str] = (),
+        sentinel: bool = False,
+    ) -> None:
+        found = binary or server_binary()
+        if found is None:
             raise FileNotFoundError(missing_server_message())
+        self.binary: str = found
         self.dir = Path(tempfile.mkdtemp(prefix="rtastream-redis-"))
         self.unix_socket = unix_socket
         self.port = 0 if unix_socket else (port or free_port())
         self.socket_path = self.dir / "redis.sock"
         self.args = list(args)  # more server options, e.g. a cluster node's
         self.sentinel = sentinel  # a Sentinel, with a configuration file of its own
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -71,12 +81,17 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> RedisServer:
-        args = [
-            self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-            "--dir", str(self.dir), "--save", "", "--appendonly", "no",
-            "--protected-mode", "yes", "--daemonize", "no", "--loglevel", "warning",
-            *self.args,
-        ]
+        options = {
+            "--port": str(self.port),
+            "--bind": "127.0.0.1",
+            "--dir": str(self.dir),
+            "--save": "",
+            "--appendonly": "no",
+            "--protected-mode": "yes",
+            "--daemonize": "no",
+            "--loglevel": "warning",
+        }
+        args = [self.binary, *(word for pair in options.items() for word in pair), *self.args]
         if self.sentinel:  # it needs a configuration file, which it rewrites
             config = self.dir / "sentinel.conf"
             config.touch()
@@ -86,8 +101,13 @@ class RedisServer:
         log = open(self.dir / "redis.log", "ab")
         # Own session: Ctrl+C in the terminal must reach the demo (which then closes its
         # session as truncated), not kill the server under it.
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        self.process = subprocess.Popen(
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while not self._answers():
@@ -103,7 +123,7 @@ class RedisServer:
         try:
             if self.unix_socket:
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                address: object = str(self.socket_path)
+                address: str | tuple[str, int] = str(self.socket_path)
             else:
                 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 address = ("127.0.0.1", self.port)
@@ -127,7 +147,9 @@ class RedisServer:
 
     def log_tail(self, lines: int = 20) -> str:
         try:
-            return "\n".join((self.dir / "redis.log").read_text(errors="replace").splitlines()[-lines:])
+            return "\n".join(
+                (self.dir / "redis.log").read_text(errors="replace").splitlines()[-lines:]
+            )
         except OSError:
             return ""
 
@@ -170,13 +192,28 @@ class LocalCluster:
     `node_timeout` (ms) is how long a silent node takes to be failed over.
     """
 
-    def __init__(self, masters: int = 3, replicas: int = 0, *, node_timeout: int = 2000,
-                 binary: str | None = None) -> None:
-        options = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                   "--cluster-node-timeout", str(node_timeout),
-                   "--repl-diskless-sync-delay", "0"]  # replicas in sync at once, not in 5 s
-        self.servers = [RedisServer(port=free_cluster_port(), binary=binary, args=options)
-                        for _ in range(masters * (1 + replicas))]
+    def __init__(
+        self,
+        masters: int = 3,
+        replicas: int = 0,
+        *,
+        node_timeout: int = 2000,
+        binary: str | None = None,
+    ) -> None:
+        options = [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            str(node_timeout),
+            "--repl-diskless-sync-delay",
+            "0",
+        ]  # replicas in sync at once, not in 5 s
+        self.servers = [
+            RedisServer(port=free_cluster_port(), binary=binary, args=options)
+            for _ in range(masters * (1 + replicas))
+        ]
         self.master_count = masters
 
     @property
@@ -196,7 +233,7 @@ class LocalCluster:
         return self
 
     def _form(self) -> None:
-        masters, replicas = self.servers[:self.master_count], self.servers[self.master_count:]
+        masters, replicas = self.servers[: self.master_count], self.servers[self.master_count :]
         share = -(-CLUSTER_SLOTS // self.master_count)
         for i, master in enumerate(masters):
             _command(master, "CLUSTER", "SET-CONFIG-EPOCH", i + 1)
@@ -204,8 +241,11 @@ class LocalCluster:
             _command(master, "CLUSTER", "ADDSLOTS", *slots)
         for server in self.servers[1:]:
             _command(self.servers[0], "CLUSTER", "MEET", "127.0.0.1", server.port)
-        self._wait(lambda: all(_known_nodes(s) == len(self.servers) for s in self.servers),
-                   10.0, "every node to know every other")
+        self._wait(
+            lambda: all(_known_nodes(s) == len(self.servers) for s in self.servers),
+            10.0,
+            "every node to know every other",
+        )
         ids = [_command(master, "CLUSTER", "MYID").decode() for master in masters]
         for i, replica in enumerate(replicas):
             _command(replica, "CLUSTER", "REPLICATE", ids[i % self.master_count])
@@ -226,8 +266,9 @@ class LocalCluster:
                     return False
                 replication = _command(server, "INFO", "replication")
                 if replication["role"] != "master" and (
-                        replication.get("master_link_status") != "up"
-                        or replication.get("master_sync_in_progress")):
+                    replication.get("master_link_status") != "up"
+                    or replication.get("master_sync_in_progress")
+                ):
                     return False
                 slots = _command(server, "CLUSTER", "SLOTS")
                 views.append(sorted((start, end, node[1]) for start, end, node, *_ in slots))

@@ -32,17 +32,23 @@ def redis_option(default: str) -> argparse.ArgumentParser:
     """The --redis option every command shares (a parent parser)."""
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument(
-        "--redis", metavar="URL", default=None,
+        "--redis",
+        metavar="URL",
+        default=None,
         help=f"Redis to use: redis://HOST[:PORT][/DB], rediss://..., unix:///PATH, "
-             f"redis+sentinel://HOST[:PORT][,...]/SERVICE[/DB] (default: {default})")
+        f"redis+sentinel://HOST[:PORT][,...]/SERVICE[/DB] (default: {default})",
+    )
     return parent
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="rtastream", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="rtastream",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Stream live telemetry into Redis in the McLaren RTA protocol, "
-                    "and look at what is there.")
+        "and look at what is there.",
+    )
     parser.add_argument("--version", action="version", version=f"rtastream {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
@@ -57,7 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.redis is None and args.command != "demo":  # the demo decides for itself
         args.redis = default_url()
     try:
-        return args.run(args)
+        code: int = args.run(args)
+        return code
     except CliError as exc:
         return fail(str(exc), exc.code)
     except redis.ConnectionError as exc:

@@ -29,6 +29,7 @@ def natural_int(value: str) -> int:
 
 def positive_number(unit: str, limit: float = math.inf) -> Callable[[str], float]:
     """A type for a finite number > 0 (and <= limit) of `unit`."""
+
     def parse(value: str) -> float:
         try:
             number = float(value)
@@ -37,8 +38,10 @@ def positive_number(unit: str, limit: float = math.inf) -> Callable[[str], float
         if not (math.isfinite(number) and 0 < number <= limit):
             bound = f" up to {limit:g}" if math.isfinite(limit) else ""
             raise argparse.ArgumentTypeError(
-                f"expected a positive number of {unit}{bound}, got {value!r}")
+                f"expected a positive number of {unit}{bound}, got {value!r}"
+            )
         return number
+
     parse.__name__ = unit  # argparse names the type in some messages
     return parse
 

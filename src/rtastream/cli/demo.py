@@ -41,28 +41,51 @@ BURST_SECONDS = 0.1  # data per burst: bursts at 10 Hz in real time, as the prot
 
 def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
-        "demo", parents=[parent], help="stream a generated live session and summarise it",
+        "demo",
+        parents=[parent],
+        help="stream a generated live session and summarise it",
         description="Generate telemetry (sums of sines with noise, plus integer channels and "
-                    "lap events), stream it as one session through RedisStreamBuffer in real "
-                    "time (bursts at about 10 Hz), then print a summary read back from Redis. "
-                    f"Without --redis (or ${URL_ENV}) a private redis-server is started in a "
-                    "temporary directory and stopped at the end. Ctrl+C ends the session as "
-                    "truncated (exit status 130), and so does SIGTERM (exit status 143).")
+        "lap events), stream it as one session through RedisStreamBuffer in real "
+        "time (bursts at about 10 Hz), then print a summary read back from Redis. "
+        f"Without --redis (or ${URL_ENV}) a private redis-server is started in a "
+        "temporary directory and stopped at the end. Ctrl+C ends the session as "
+        "truncated (exit status 130), and so does SIGTERM (exit status 143).",
+    )
     parser.add_argument("--stream", default="demo", help="stream name (default: demo)")
-    parser.add_argument("--channels", type=positive_int, default=16, metavar="N",
-                        help="channels; a quarter of them (up to 3) are integers (default: 16)")
-    parser.add_argument("--rate", type=positive_number("Hz", limit=1e6), default=1000.0,
-                        metavar="HZ", help="samples per second per channel (default: 1000)")
-    parser.add_argument("--duration", type=positive_number("seconds"), metavar="SECONDS",
-                        help="seconds of data (default: 10; with --serve, until Ctrl+C)")
-    parser.add_argument("--identity", metavar="ID",
-                        help="session identity (default: demo-<UTC time>-<random>)")
-    parser.add_argument("--fast", action="store_true",
-                        help="stream as fast as possible instead of in real time (the data "
-                             "then ends now)")
-    parser.add_argument("--serve", action="store_true",
-                        help="serve the live session while it streams, as `rtastream serve` "
-                             "does, and print the URL of the page that draws it")
+    parser.add_argument(
+        "--channels",
+        type=positive_int,
+        default=16,
+        metavar="N",
+        help="channels; a quarter of them (up to 3) are integers (default: 16)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=positive_number("Hz", limit=1e6),
+        default=1000.0,
+        metavar="HZ",
+        help="samples per second per channel (default: 1000)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=positive_number("seconds"),
+        metavar="SECONDS",
+        help="seconds of data (default: 10; with --serve, until Ctrl+C)",
+    )
+    parser.add_argument(
+        "--identity", metavar="ID", help="session identity (default: demo-<UTC time>-<random>)"
+    )
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="stream as fast as possible instead of in real time (the data then ends now)",
+    )
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve the live session while it streams, as `rtastream serve` "
+        "does, and print the URL of the page that draws it",
+    )
     serve.add_listen_options(parser)
     parser.set_defaults(run=run)
 
@@ -80,8 +103,9 @@ def run(args: argparse.Namespace) -> int:
         with client, serving(args, url, identity):
             status, wall_s = stream(args, url, identity, client)
             try:
-                with SessionReader(client, identity, follow=False,
-                                   on_bad_entry=report_bad_entry) as reader:
+                with SessionReader(
+                    client, identity, follow=False, on_bad_entry=report_bad_entry
+                ) as reader:
                     session, stats = reader.session, session_stats(reader)
             except SessionNotFound as exc:
                 raise CliError(f"after streaming: {exc}") from None
@@ -119,8 +143,11 @@ def redis_for_demo(url: str | None) -> Iterator[tuple[str, bool]]:
     except FileNotFoundError as missing:
         raise CliError(str(missing)) from None
     with server:
-        print(f"started a private redis-server at {server.url} (stopped at the end; "
-              "pass --redis URL to keep the data)", file=sys.stderr)
+        print(
+            f"started a private redis-server at {server.url} (stopped at the end; "
+            "pass --redis URL to keep the data)",
+            file=sys.stderr,
+        )
         yield server.url, True
 
 
@@ -132,15 +159,20 @@ def stream(args: argparse.Namespace, url: str, identity: str, client: Any) -> tu
     if args.fast:  # the data ends now rather than in the future
         start_ns -= round(args.duration * 1e9)
     telemetry = Telemetry(args.channels, args.rate, start_ns)
-    model = Session(identity, identifier=f"rtastream demo ({args.channels} channels at "
-                                         f"{args.rate:g} Hz)",
-                    details={"channels": args.channels, "rate": args.rate,
-                             "generator": "rtastream demo"})
+    model = Session(
+        identity,
+        identifier=f"rtastream demo ({args.channels} channels at {args.rate:g} Hz)",
+        details={"channels": args.channels, "rate": args.rate, "generator": "rtastream demo"},
+    )
     key = keys.stream_key(args.stream)
     length = f"for {args.duration:g} s" if args.duration else "until Ctrl+C"
-    print(f"streaming {args.channels} channels at {args.rate:g} Hz {length} "
-          f"{'as fast as possible' if args.fast else 'in real time'} to {key} as session "
-          f"{identity} (Ctrl+C to truncate)", file=sys.stderr, flush=True)
+    print(
+        f"streaming {args.channels} channels at {args.rate:g} Hz {length} "
+        f"{'as fast as possible' if args.fast else 'in real time'} to {key} as session "
+        f"{identity} (Ctrl+C to truncate)",
+        file=sys.stderr,
+        flush=True,
+    )
     progress = Progress(sys.stderr, total / args.rate)
     step = max(1, round(BURST_SECONDS * args.rate))  # samples per channel per burst
     status = 0
@@ -148,8 +180,10 @@ def stream(args: argparse.Namespace, url: str, identity: str, client: Any) -> tu
     entries_before = client.xlen(key)
     sent = samples = nbytes = 0
     try:
-        with RedisStreamBuffer(url) as buffer, \
-                buffer.open_session(identity, args.stream, model) as session:
+        with (
+            RedisStreamBuffer(url) as buffer,
+            buffer.open_session(identity, args.stream, model) as session,
+        ):
             while sent < total:
                 count = min(step, total - sent)
                 if not args.fast:  # wait until the block's last sample has "happened"
@@ -160,8 +194,9 @@ def stream(args: argparse.Namespace, url: str, identity: str, client: Any) -> tu
                 samples += count * telemetry.channels()
                 nbytes += block.nbytes
                 if progress.due():  # XLEN only as often as the line is drawn
-                    progress.update(sent / args.rate, samples, nbytes,
-                                    client.xlen(key) - entries_before)
+                    progress.update(
+                        sent / args.rate, samples, nbytes, client.xlen(key) - entries_before
+                    )
     except (KeyboardInterrupt, Terminated) as exc:
         # The writer has ended the session as truncated on the way out.
         status = 143 if isinstance(exc, Terminated) else 130
@@ -178,11 +213,16 @@ def burst_of(telemetry: Telemetry, block: Block) -> Burst:
     burst = Burst()
     burst.timestamped(telemetry.analog_ids, block.timestamps, block.analog)
     start = int(block.timestamps[0])
-    for channel_id, values in zip(telemetry.integer_ids, block.integers):
+    for channel_id, values in zip(telemetry.integer_ids, block.integers, strict=True):
         burst.periodic(channel_id, start, telemetry.interval, values)
     for timestamp, lap, lap_time in block.laps:
-        burst.event(LAP_EVENT, timestamp, status_text=f"lap {lap}", raw_data=(lap, lap_time),
-                    app_name="rtastream demo")
+        burst.event(
+            LAP_EVENT,
+            timestamp,
+            status_text=f"lap {lap}",
+            raw_data=(lap, lap_time),
+            app_name="rtastream demo",
+        )
     burst.time_range(telemetry.start_ns, int(block.timestamps[-1]))
     return burst
 
@@ -213,6 +253,8 @@ def summary(session: Any, stats: SessionStats, wall_s: float, url: str, private:
     if private:
         lines.append("redis       private server, now stopped (use --redis URL to keep the data)")
     else:
-        lines.append(f"redis       {redact(url)}; see it: rtastream inspect {session.identity} "
-                     f"--redis {redact(url)}")
+        lines.append(
+            f"redis       {redact(url)}; see it: rtastream inspect {session.identity} "
+            f"--redis {redact(url)}"
+        )
     return "\n".join(lines)

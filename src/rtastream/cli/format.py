@@ -73,8 +73,9 @@ def ranges(ids: Sequence[int], limit: int = 6) -> str:
     return ",".join(parts)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]], align: str,
-          indent: str = "  ") -> str:
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[object]], align: str, indent: str = "  "
+) -> str:
     """Columns padded to their widest cell; `align` has one '<' or '>' per column."""
     if len(align) != len(headers):
         raise ValueError(f"align {align!r} needs one character per column ({len(headers)})")
@@ -82,6 +83,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], align: str,
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = []
     for row in cells:
-        padded = [c.rjust(w) if a == ">" else c.ljust(w) for c, w, a in zip(row, widths, align)]
+        padded = [
+            c.rjust(w) if a == ">" else c.ljust(w)
+            for c, w, a in zip(row, widths, align, strict=True)
+        ]
         lines.append((indent + "  ".join(padded)).rstrip())
     return "\n".join(lines)

@@ -39,12 +39,17 @@ class Progress:
         self.drawn = True
         t0, s0, b0, n0 = self.history[0]
         span = max(now - t0, 1e-9)
-        rates = (f"{fmt.count(bursts)} bursts ({(bursts - n0) / span:.1f}/s)  "
-                 f"{fmt.count(round((samples - s0) / span))} samples/s  "
-                 f"{fmt.size((nbytes - b0) / span)}/s of sample values")
+        rates = (
+            f"{fmt.count(bursts)} bursts ({(bursts - n0) / span:.1f}/s)  "
+            f"{fmt.count(round((samples - s0) / span))} samples/s  "
+            f"{fmt.size((nbytes - b0) / span)}/s of sample values"
+        )
         if math.isinf(self.total_s):  # until Ctrl+C: no bar, no end
-            self.out.write(("\r" if self.tty else "demo: ") + f"{done_s:.1f} s of data  {rates}"
-                           + ("" if self.tty else "\n"))
+            self.out.write(
+                ("\r" if self.tty else "demo: ")
+                + f"{done_s:.1f} s of data  {rates}"
+                + ("" if self.tty else "\n")
+            )
             self.out.flush()
             return
         share = min(1.0, done_s / self.total_s) if self.total_s else 1.0

@@ -68,20 +68,25 @@ class Telemetry:
         timestamps = self.start_ns + index * self.interval
         seconds = index * (self.interval / 1e9)
         waves = self.amps[:, :, None] * np.sin(
-            2 * np.pi * self.freqs[:, :, None] * seconds + self.phases[:, :, None])
+            2 * np.pi * self.freqs[:, :, None] * seconds + self.phases[:, :, None]
+        )
         # Noise drawn per block from the block's position, so blocks are reproducible.
         rng = np.random.default_rng((self.seed, start))
         noise = rng.normal(0, 1, (self.n_analog, count)) * self.noise
         analog = self.offsets + waves.sum(axis=1) + noise
         analog = np.round(analog / ADC_STEP) * ADC_STEP
-        return Block(timestamps, analog, self._integers(seconds)[: self.n_integer],
-                     self._laps(int(timestamps[0]), int(timestamps[-1])) if count else [])
+        return Block(
+            timestamps,
+            analog,
+            self._integers(seconds)[: self.n_integer],
+            self._laps(int(timestamps[0]), int(timestamps[-1])) if count else [],
+        )
 
     def _integers(self, seconds: np.ndarray) -> list[np.ndarray]:
         speed = 0.5 + 0.5 * np.sin(2 * np.pi * seconds / 7.0)  # 0..1, a 7 s "lap" rhythm
         gear = (1 + np.floor(speed * 7.999)).astype(np.int32)
         counter = (seconds * 100).astype(np.int32)  # a 100 Hz frame counter
-        status = ((gear >= 6) * 0x1 | (speed > 0.9) * 0x2 | ((seconds % 5) < 0.5) * 0x4)
+        status = (gear >= 6) * 0x1 | (speed > 0.9) * 0x2 | ((seconds % 5) < 0.5) * 0x4
         return [gear, counter, status.astype(np.uint16)]
 
     def _laps(self, first_ns: int, last_ns: int) -> list[tuple[int, int, float]]:

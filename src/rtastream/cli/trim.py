@@ -32,23 +32,38 @@ return redis.call('DEL', KEYS[1])
 
 def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
-        "trim", parents=[parent], help="cap stream lengths and remove stale sessions",
+        "trim",
+        parents=[parent],
+        help="cap stream lengths and remove stale sessions",
         description="Cap every stream listed in the `streams` set to --maxlen entries, as the "
-                    "Stream Service's trimmer does. With --stale-after, first remove session "
-                    "hashes whose lastUpdated is older than that (found with SCAN, on every "
-                    "master of a cluster: a stale session's messages may be trimmed away), then "
-                    "streams that no remaining session uses and that received nothing for that "
-                    "long. The filters narrow what is trimmed and removed (--stream, --state) "
-                    "and how much is listed (--limit, --all); the totals come first.")
-    parser.add_argument("--maxlen", type=positive_int, default=DEFAULT_MAXLEN, metavar="N",
-                        help=f"entries to keep per stream (default {DEFAULT_MAXLEN})")
-    parser.add_argument("--approx", action="store_true",
-                        help="trim approximately (XTRIM MAXLEN ~): cheaper, keeps at least N")
-    parser.add_argument("--stale-after", type=positive_number("seconds"), metavar="SECONDS",
-                        help="remove sessions not updated for this long, and streams left "
-                             "without a live session")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="report what would be done, change nothing")
+        "Stream Service's trimmer does. With --stale-after, first remove session "
+        "hashes whose lastUpdated is older than that (found with SCAN, on every "
+        "master of a cluster: a stale session's messages may be trimmed away), then "
+        "streams that no remaining session uses and that received nothing for that "
+        "long. The filters narrow what is trimmed and removed (--stream, --state) "
+        "and how much is listed (--limit, --all); the totals come first.",
+    )
+    parser.add_argument(
+        "--maxlen",
+        type=positive_int,
+        default=DEFAULT_MAXLEN,
+        metavar="N",
+        help=f"entries to keep per stream (default {DEFAULT_MAXLEN})",
+    )
+    parser.add_argument(
+        "--approx",
+        action="store_true",
+        help="trim approximately (XTRIM MAXLEN ~): cheaper, keeps at least N",
+    )
+    parser.add_argument(
+        "--stale-after",
+        type=positive_number("seconds"),
+        metavar="SECONDS",
+        help="remove sessions not updated for this long, and streams left without a live session",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="report what would be done, change nothing"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document instead")
     filters.add_options(parser, ages=False)
     parser.set_defaults(run=run_command)
@@ -58,8 +73,9 @@ def run_command(args: argparse.Namespace) -> int:
     chosen = filters.Filter.from_args(args)
     client = connect(args.redis)
     with client:
-        report = Trimmer(client, args.dry_run, chosen).run(args.maxlen, args.approx,
-                                                           args.stale_after)
+        report = Trimmer(client, args.dry_run, chosen).run(
+            args.maxlen, args.approx, args.stale_after
+        )
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -75,15 +91,24 @@ class Trimmer:
         self.now_ms = int(time.time() * 1000)
 
     def run(self, maxlen: int, approx: bool, stale_after: float | None) -> dict[str, Any]:
-        report: dict[str, Any] = {"dry_run": self.dry_run, "maxlen": maxlen, "approx": approx,
-                                  "stale_after_s": stale_after, "sessions": [], "idle_streams": [],
-                                  "streams": []}
+        report: dict[str, Any] = {
+            "dry_run": self.dry_run,
+            "maxlen": maxlen,
+            "approx": approx,
+            "stale_after_s": stale_after,
+            "sessions": [],
+            "idle_streams": [],
+            "streams": [],
+        }
         names = [name for name in run(self.client, stream_names()) if self.chosen.stream(name)]
         if stale_after is not None:
             cutoff = self.now_ms - int(stale_after * 1000)
             live = self.remove_stale_sessions(cutoff, report["sessions"])
-            names = [n for n in names
-                     if not self.remove_idle_stream(n, n in live, cutoff, report["idle_streams"])]
+            names = [
+                n
+                for n in names
+                if not self.remove_idle_stream(n, n in live, cutoff, report["idle_streams"])
+            ]
         for name in names:
             report["streams"].append(self.trim(name, maxlen, approx))
         return report
@@ -94,14 +119,21 @@ class Trimmer:
         for session in run(self.client, scan_sessions()):  # stale ones may be in no stream
             updated = session.last_updated_ms
             if not self.chosen.session(session, self.now_ms) or (
-                    updated is not None and updated >= cutoff):  # left alone: its stream is in use
+                updated is not None and updated >= cutoff
+            ):  # left alone: its stream is in use
                 live.add(session.stream)
                 continue
             action = self.remove_session(session.identity, updated, cutoff)
             if action.startswith("kept"):
                 live.add(session.stream)
-            out.append({"identity": session.identity, "stream": session.stream,
-                        "last_updated_ms": updated, "action": action})
+            out.append(
+                {
+                    "identity": session.identity,
+                    "stream": session.stream,
+                    "last_updated_ms": updated,
+                    "action": action,
+                }
+            )
         return live
 
     def remove_session(self, identity: str, updated: int | None, cutoff: int) -> str:
@@ -109,13 +141,15 @@ class Trimmer:
             return f"kept: no {keys.LAST_UPDATED} field"
         if self.dry_run:
             return "would remove"
-        if self.client.eval(_DELETE_STALE_SESSION, 1, keys.session_key(identity),
-                            keys.LAST_UPDATED, cutoff):
+        if self.client.eval(
+            _DELETE_STALE_SESSION, 1, keys.session_key(identity), keys.LAST_UPDATED, cutoff
+        ):
             return "removed"
         return "kept: updated meanwhile"
 
-    def remove_idle_stream(self, name: str, in_use: bool, cutoff: int,
-                           out: list[dict[str, Any]]) -> bool:
+    def remove_idle_stream(
+        self, name: str, in_use: bool, cutoff: int, out: list[dict[str, Any]]
+    ) -> bool:
         """Remove a stream no live session uses and nobody wrote to since the cutoff."""
         if in_use:
             return False
@@ -157,11 +191,17 @@ def render(report: dict[str, Any], dry_run: bool, chosen: filters.Filter) -> str
     gone_sessions = sum(s["action"] in ("removed", "would remove") for s in report["sessions"])
     gone_streams = sum(s["action"] in ("removed", "would remove") for s in report["idle_streams"])
     trimmed = sum(s["removed"] for s in report["streams"])
-    lines = [("dry run: " if dry_run else "") + f"trimming to MAXLEN {mode} {report['maxlen']}"
-             + (f", stale after {fmt.duration(report['stale_after_s'])}"
-                if report["stale_after_s"] else ""),
-             f"{verb} {fmt.count(trimmed)} entries from {len(report['streams'])} stream(s), "
-             f"{gone_sessions} session(s), {gone_streams} stream(s)"]
+    lines = [
+        ("dry run: " if dry_run else "")
+        + f"trimming to MAXLEN {mode} {report['maxlen']}"
+        + (
+            f", stale after {fmt.duration(report['stale_after_s'])}"
+            if report["stale_after_s"]
+            else ""
+        ),
+        f"{verb} {fmt.count(trimmed)} entries from {len(report['streams'])} stream(s), "
+        f"{gone_sessions} session(s), {gone_streams} stream(s)",
+    ]
 
     def ago(ms: int | None) -> str:
         return f"{fmt.duration((now_ms - ms) / 1000)} ago" if ms is not None else "never"
@@ -175,18 +215,24 @@ def render(report: dict[str, Any], dry_run: bool, chosen: filters.Filter) -> str
         return shown
 
     for s in listed(report["sessions"], "sessions"):
-        lines.append(f"session {s['identity']} (stream {s['stream']}, updated "
-                     f"{ago(s['last_updated_ms'])}): {s['action']}")
+        lines.append(
+            f"session {s['identity']} (stream {s['stream']}, updated "
+            f"{ago(s['last_updated_ms'])}): {s['action']}"
+        )
     for s in listed(report["idle_streams"], "idle streams"):
-        lines.append(f"stream {s['name']} (no live session, last entry "
-                     f"{ago(s['last_entry_ms'])}): {s['action']}")
+        lines.append(
+            f"stream {s['name']} (no live session, last entry "
+            f"{ago(s['last_entry_ms'])}): {s['action']}"
+        )
     for s in listed(report["streams"], "streams"):
         if s["action"] == "kept":
             lines.append(f"stream {s['name']}: {fmt.count(s['length'])} entries, kept")
         else:
             bound = "up to " if dry_run and report["approx"] else ""
-            lines.append(f"stream {s['name']}: {fmt.count(s['length'])} entries, {s['action']} "
-                         f"{bound}{fmt.count(s['removed'])}")
+            lines.append(
+                f"stream {s['name']}: {fmt.count(s['length'])} entries, {s['action']} "
+                f"{bound}{fmt.count(s['removed'])}"
+            )
     if not report["streams"] and not report["idle_streams"]:
         lines.append(f"no streams listed in the {keys.STREAMS!r} set")
     return "\n".join(lines + more)
