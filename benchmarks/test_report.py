@@ -176,36 +176,51 @@ def test_report_live_edge_table():
     assert "(65 KiB compressed) 10 s long at 10 bursts a second" in text
 
 
-def test_cluster_section_sets_both_topologies_side_by_side():
-    def run(variant: str, sessions: int, seconds: float, writer: float, server: float) -> dict:
-        return bench(
-            f"cluster: {sessions} sessions",
-            variant,
-            seconds,
-            sessions=sessions,
-            messages=1200,
-            message_bytes=57000,
-            writer_cpu_per_burst=writer,
-            redis_cpu_per_burst=server,
-            cores=2,
-            about="about the cluster",
-        )
+def cluster_run(variant: str, sessions: int, seconds: float, writer: float, server: float) -> dict:
+    return bench(
+        f"cluster: {sessions} sessions",
+        variant,
+        seconds,
+        sessions=sessions,
+        messages=1200,
+        message_bytes=57000,
+        writer_cpu_per_burst=writer,
+        redis_cpu_per_burst=server,
+        cores=2,
+        about="about the cluster",
+    )
 
+
+def cluster_text(*runs: dict) -> str:
     groups: dict = {}
-    for b in (
-        run(report.SINGLE, 1, 0.12, 40e-6, 80e-6),
-        run(report.CLUSTER, 1, 0.15, 50e-6, 70e-6),
-        run(report.SINGLE, 12, 0.12, 40e-6, 80e-6),
-        run(report.CLUSTER, 12, 0.08, 50e-6, 60e-6),
-    ):
+    for b in runs:
         groups.setdefault(b["group"], {})[b["extra_info"]["variant"]] = b
-    text = "\n".join(report.cluster_section(groups))
+    return "\n".join(report.cluster_section(groups))
+
+
+def test_cluster_section_sets_both_topologies_side_by_side():
+    text = cluster_text(
+        cluster_run(report.SINGLE, 1, 0.12, 40e-6, 80e-6),
+        cluster_run(report.CLUSTER, 1, 0.15, 50e-6, 70e-6),
+        cluster_run(report.SINGLE, 12, 0.12, 40e-6, 80e-6),
+        cluster_run(report.CLUSTER, 12, 0.08, 50e-6, 60e-6),
+    )
     assert "| 1 | 10,000 | 8,000 | 0.8x | 40 µs | 50 µs | 80 µs | 70 µs |" in text
     assert "| 12 | 10,000 | 15,000 | 1.5x | 40 µs | 50 µs | 80 µs | 60 µs |" in text
     assert "at about 80 µs of server CPU per burst it tops out near 12,500 bursts/s" in text
-    assert "what it costs is the writer's time: +10 µs of CPU per burst" in text
+    assert "What it costs is the writer's time: +10 µs of CPU per burst" in text
     assert "capacity grows by about 16,667 bursts/s (~950 MB/s) per master" in text
     assert "one process writes at most about 20,000 bursts/s" in text
+
+
+def test_cluster_section_says_when_the_writer_paid_nothing_more():
+    text = cluster_text(
+        cluster_run(report.SINGLE, 3, 0.12, 43e-6, 80e-6),
+        cluster_run(report.CLUSTER, 3, 0.08, 42e-6, 60e-6),
+    )
+    assert "What it costs" not in text
+    assert "did not show in this run: 42 µs of writer CPU per burst on the cluster, " in text
+    assert "43 µs on a single Redis." in text
 
 
 def test_report_replicas_table():
