@@ -545,6 +545,11 @@ def write_section(groups: dict) -> list[str]:
         rows = []
         pure = v.get(PURE)
         has_floor = any("redis_benchmark_rps" in b["extra_info"] for b in v.values())
+        # A group without a pure-Python path names the variant its others are set beside.
+        baseline = next(
+            (b["extra_info"]["baseline"] for b in v.values() if "baseline" in b["extra_info"]), None
+        )
+        base = v.get(baseline) if baseline else None
         for variant, bench in sorted(v.items()):
             info = bench["extra_info"]
             rate = write_rate(bench)
@@ -552,8 +557,11 @@ def write_section(groups: dict) -> list[str]:
             if has_floor:
                 ratio, paired = floor_ratios(bench)
                 row += [f"{ratio:.0%}", f"{paired:.0%}"]
+            if base is not None:
+                row.append(fmt_ratio(best(bench) / best(base)))
+            if pure:
+                row.append(fmt_ratio(best(pure) / best(bench)) if variant != PURE else "-")
             row += [
-                fmt_ratio(best(pure) / best(bench)) if pure and variant != PURE else "-",
                 f"{rate:,.0f}",
                 f"{rate * info['message_bytes'] / 1e6:.0f}",
                 fmt_time(best(bench) / info["messages"]),
@@ -567,7 +575,11 @@ def write_section(groups: dict) -> list[str]:
                 "vs redis-benchmark (best vs best)",
                 "vs redis-benchmark (median of paired rounds)",
             ]
-        header += ["speed-up vs pure-Python", "bursts/s", "MB/s of messages", "time per burst"]
+        if base is not None:
+            header.append(f"time vs {baseline}")
+        if pure:
+            header.append("speed-up vs pure-Python")
+        header += ["bursts/s", "MB/s of messages", "time per burst"]
         if has_floor:
             header.append("redis-benchmark XADD/s (best)")
         about = next(b["extra_info"]["about"] for b in v.values() if "about" in b["extra_info"])

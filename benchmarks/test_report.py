@@ -236,3 +236,19 @@ def test_report_replicas_table():
     text = "\n".join(report.replicas_section({group: {"wait_replicas=1": waiting}}))
     # Rounds of 0.05 and 0.0625 s, each after a baseline of 0.04 and 0.05 s: 1.25x both.
     assert "| one ~56 KiB burst per flush() | 1.25x | 1.25x | 400 µs | 500 µs |" in text
+
+
+def test_write_section_sets_variants_beside_the_baseline_they_name():
+    group = "write: live API, one call per sample"
+    info = dict(messages=1000, message_bytes=24, baseline="blocks", about="about the calls")
+    groups = {
+        group: {
+            "blocks": bench(group, "blocks", 0.001, **info),
+            "one call each": bench(group, "one call each", 0.01, **info),
+        }
+    }
+    text = "\n".join(report.write_section(groups))
+    header = "| variant | time vs blocks | bursts/s | MB/s of messages | time per burst |"
+    assert header in text
+    assert "| one call each | 10x | 100,000 | 2 | 10 µs |" in text
+    assert "| blocks | 1x | 1,000,000 | 24 | 1 µs |" in text

@@ -422,25 +422,35 @@ def test_encode_write_live_rtastream_asyncio(benchmark, redis_server, redis_url,
         rounds.check(per_burst=1)
 
 
-# ---- the live API, one call per sample: merged into one item per channel ---------------
+# ---- the live API, one call per sample: the README's loop ------------------------------
 
-PER_SAMPLE = "write: live API, one session.timestamped() call per sample of 3 float64 channels"
+PER_SAMPLE = "write: live API, one call per sample of 3 float64 channels"
 PER_SAMPLE_ABOUT = (
-    "A loop calling session.timestamped([1, 2, 3], [t], values) once per 1 kHz sample "
-    "(values a (3, 1) float64 array, t an int); the writer checks every call and merges "
-    "consecutive ones into one TimestampedData per channel per burst. 20 000 calls per "
-    "round, then wait for every reply; the time is per call (bursts/s is calls/s here). "
-    "Beside it, the same samples in blocks of 1000: the cost of the calls themselves."
+    "The README's loop: session.row([1, 2, 3], t, row) once per 1 kHz sample (row the 24 "
+    "bytes of its three float64 values, t an int), each row its own RowData; beside it "
+    "session.timestamped([1, 2, 3], [t], values) once per sample (values a (3, 1) float64 "
+    "array), which the writer merges into one TimestampedData per channel per burst. The "
+    "writer checks every call. 20 000 samples per round, then wait for every reply; the "
+    "time is per sample (bursts/s is samples/s here), and the ratio sets each form beside "
+    "the same samples given to session.timestamped() in blocks of 1000: the cost of the "
+    "calls themselves."
 )
 PER_SAMPLE_CALLS = 20_000
+PER_BLOCK = "session.timestamped(), 1000 samples a call"
+PER_SAMPLE_FORMS = {
+    "row": ("session.row(), a call per sample", rtastream.RowItem),
+    "timestamped": ("session.timestamped(), a call per sample", rtastream.TimestampedItem),
+    "block": (PER_BLOCK, rtastream.TimestampedItem),
+}
 
 
-@pytest.mark.parametrize("block", [1, 1000], ids=["per-sample", "block"])
-def test_encode_write_live_per_sample(benchmark, redis_server, redis_url, smoke, block):
+@pytest.mark.parametrize("form", list(PER_SAMPLE_FORMS))
+def test_encode_write_live_per_sample(benchmark, redis_server, redis_url, smoke, form):
     n = count(smoke, PER_SAMPLE_CALLS)
-    ids, period = [1, 2, 3], 1_000_000
+    ids, period, block = [1, 2, 3], 1_000_000, 1000
     values = np.sin(np.arange(3 * n) / 100.0).reshape(3, n)
     samples = [np.ascontiguousarray(values[:, k : k + 1]) for k in range(n)]
+    rows = [sample.tobytes() for sample in samples]
     rounds = Rounds(redis_server, n)
     start = itertools.count(int(TYPICAL.timestamps[0]), n * period)
     with rtastream.RedisStreamBuffer(redis_url) as buffer:
@@ -448,7 +458,10 @@ def test_encode_write_live_per_sample(benchmark, redis_server, redis_url, smoke,
 
         def write_round() -> None:
             t0 = next(start)
-            if block == 1:
+            if form == "row":
+                for k in range(n):
+                    session.row(ids, t0 + k * period, rows[k])
+            elif form == "timestamped":
                 for k in range(n):
                     session.timestamped(ids, [t0 + k * period], samples[k])
             else:
@@ -457,13 +470,15 @@ def test_encode_write_live_per_sample(benchmark, redis_server, redis_url, smoke,
                     session.timestamped(ids, times[k : k + block], values[:, k : k + block])
             session.flush()
 
+        variant, kind = PER_SAMPLE_FORMS[form]
         benchmark.group = PER_SAMPLE
         run_rounds(
             benchmark,
             rounds,
             write_round,
             smoke,
-            variant="one call per sample" if block == 1 else f"one call per {block} samples",
+            variant=variant,
+            baseline=PER_BLOCK,
             messages=n,
             message_bytes=values[:, 0].nbytes,
             about=PER_SAMPLE_ABOUT,
@@ -472,9 +487,15 @@ def test_encode_write_live_per_sample(benchmark, redis_server, redis_url, smoke,
         item
         for _, fields in rounds.client.xrange(keys.stream_key(STREAM))
         for item in rtastream.decode(fields[keys.ENTRY_DATA.encode()])
-        if isinstance(item, rtastream.TimestampedItem)
+        if isinstance(item, kind)
     ]
-    assert sum(len(item.timestamps) for item in written) == 3 * n  # the last round's samples
+    # The last round's samples (earlier rounds' were deleted): a row holds one of each
+    # channel, a TimestampedData one channel's.
+    found = sum(
+        len(i.channel_ids) if isinstance(i, rtastream.RowItem) else len(i.timestamps)
+        for i in written
+    )
+    assert found == 3 * n
     rounds.client.close()
 
 
