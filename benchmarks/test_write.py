@@ -96,16 +96,51 @@ class Rounds:
         self.client.close()
 
 
+DRIVERS = ["sync", "asyncio"]
+
+RoundOf = Callable[[Callable[[], Any], int], Callable[[], None]]
+
+
 @contextlib.contextmanager
-def asyncio_session(url: str, identity: str) -> Iterator[tuple[asyncio.AbstractEventLoop, Any]]:
-    """A session of the asyncio writer on an event loop of its own, closed at the end."""
+def writer_session(url: str, identity: str, driver: str) -> Iterator[tuple[Any, RoundOf]]:
+    """A session of the sync or asyncio writer (on an event loop of its own), and how to
+    time a round with it: round_of(step, n) calls step() n times (awaiting what it returns
+    on asyncio), then flush()."""
+    if driver == "sync":
+        with rtastream.RedisStreamBuffer(url) as buffer:
+            session = buffer.open_session(identity, STREAM)
+
+            def sync_round_of(step: Callable[[], Any], n: int) -> Callable[[], None]:
+                def write_round() -> None:
+                    for _ in range(n):
+                        step()
+                    session.flush()
+
+                return write_round
+
+            yield session, sync_round_of
+        return
     loop = asyncio.new_event_loop()
     buffer = rtastream.aio.RedisStreamBuffer(url)
     try:
-        yield loop, loop.run_until_complete(buffer.open_session(identity, STREAM))
+        session = loop.run_until_complete(buffer.open_session(identity, STREAM))
+
+        def async_round_of(step: Callable[[], Any], n: int) -> Callable[[], None]:
+            async def write_round() -> None:
+                for _ in range(n):
+                    await step()
+                await session.flush()
+
+            return lambda: loop.run_until_complete(write_round())
+
+        yield session, async_round_of
     finally:
         loop.run_until_complete(buffer.close())
         loop.close()
+
+
+def named(variant: str, driver: str) -> str:
+    return variant if driver == "sync" else f"{variant} {driver}"
 
 
 def run_rounds(benchmark, rounds: Rounds, write_round, smoke: bool, **info) -> None:
@@ -130,52 +165,22 @@ PREPACKED_ABOUT = (
 )
 
 
-def test_write_prepacked_rtastream(benchmark, redis_server, redis_url, prepacked, smoke):
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_write_prepacked_rtastream(benchmark, redis_server, redis_url, prepacked, smoke, driver):
     messages, _ = prepacked
     n = count(smoke, 2000)
     rounds = Rounds(redis_server, n, messages[0][0])
-    with rtastream.RedisStreamBuffer(redis_url) as buffer:
-        session = buffer.open_session("bench-prepacked", STREAM)
-
-        def write_round() -> None:
-            for _ in range(n):
-                session.write_messages(messages)
-            session.flush()
-
+    with writer_session(redis_url, f"bench-prepacked-{driver}", driver) as (session, round_of):
         benchmark.group = PREPACKED
         run_rounds(
             benchmark,
             rounds,
-            write_round,
+            round_of(lambda: session.write_messages(messages), n),
             smoke,
-            variant="rtastream",
+            variant=named("rtastream", driver),
             messages=n,
             message_bytes=len(messages[0][0]),
             about=PREPACKED_ABOUT,
-        )
-        rounds.check(per_burst=1)
-
-
-def test_write_prepacked_rtastream_asyncio(benchmark, redis_server, redis_url, prepacked, smoke):
-    messages, _ = prepacked
-    n = count(smoke, 2000)
-    rounds = Rounds(redis_server, n, messages[0][0])
-    with asyncio_session(redis_url, "bench-prepacked-aio") as (loop, session):
-
-        async def write_round() -> None:
-            for _ in range(n):
-                await session.write_messages(messages)
-            await session.flush()
-
-        benchmark.group = PREPACKED
-        run_rounds(
-            benchmark,
-            rounds,
-            lambda: loop.run_until_complete(write_round()),
-            smoke,
-            variant="rtastream asyncio",
-            messages=n,
-            message_bytes=len(messages[0][0]),
         )
         rounds.check(per_burst=1)
 
@@ -223,58 +228,29 @@ def _burst_args():
     return TYPICAL.channel_ids, ts, TYPICAL.values, int(ts[0]), int(ts[-1])
 
 
-def test_encode_write_rtastream(benchmark, redis_server, redis_url, smoke):
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_encode_write_rtastream(benchmark, redis_server, redis_url, smoke, driver):
     ids, ts, values, start, end = _burst_args()
     n = count(smoke, 1000)
     rounds = Rounds(redis_server, n)
-    with rtastream.RedisStreamBuffer(redis_url) as buffer:
-        session = buffer.open_session("bench-e2e", STREAM)
+    with writer_session(redis_url, f"bench-e2e-{driver}", driver) as (session, round_of):
 
-        def write_round() -> None:
-            for _ in range(n):
-                burst = rtastream.Burst()
-                burst.timestamped(ids, ts, values)
-                burst.time_range(start, end)
-                session.write(burst)
-            session.flush()
+        def encode_and_write() -> Any:
+            burst = rtastream.Burst()
+            burst.timestamped(ids, ts, values)
+            burst.time_range(start, end)
+            return session.write(burst)
 
         benchmark.group = END_TO_END
         run_rounds(
             benchmark,
             rounds,
-            write_round,
+            round_of(encode_and_write, n),
             smoke,
-            variant="rtastream",
+            variant=named("rtastream", driver),
             messages=n,
             message_bytes=sum(map(len, variants.rtastream_encoder(TYPICAL)())),
             about=END_TO_END_ABOUT,
-        )
-        rounds.check(per_burst=1)
-
-
-def test_encode_write_rtastream_asyncio(benchmark, redis_server, redis_url, smoke):
-    ids, ts, values, start, end = _burst_args()
-    n = count(smoke, 1000)
-    rounds = Rounds(redis_server, n)
-    with asyncio_session(redis_url, "bench-e2e-aio") as (loop, session):
-
-        async def write_round() -> None:
-            for _ in range(n):
-                burst = rtastream.Burst()
-                burst.timestamped(ids, ts, values)
-                burst.time_range(start, end)
-                await session.write(burst)
-            await session.flush()
-
-        benchmark.group = END_TO_END
-        run_rounds(
-            benchmark,
-            rounds,
-            lambda: loop.run_until_complete(write_round()),
-            smoke,
-            variant="rtastream asyncio",
-            messages=n,
-            message_bytes=sum(map(len, variants.rtastream_encoder(TYPICAL)())),
         )
         rounds.check(per_burst=1)
 
@@ -350,14 +326,15 @@ LIVE_ABOUT = (
 )
 
 
-def _live_call(session: Any, live: bool) -> Callable[[int], Any]:
-    """Call k of a round: block k, its timestamps after block k - 1's, through the live API
-    or built into a Burst and written (a coroutine for an asyncio session)."""
+def _live_call(session: Any, live: bool) -> Callable[[], Any]:
+    """The round's next call: the next block, its timestamps after the previous one's,
+    through the live API or built into a Burst and written (a coroutine on asyncio)."""
     ts, ids, values = TYPICAL.timestamps, TYPICAL.channel_ids.tolist(), TYPICAL.values
     span = int(ts[-1] - ts[0]) + int(ts[1] - ts[0])
+    blocks = itertools.count()
 
-    def call(k: int) -> Any:
-        times = ts + k * span
+    def call() -> Any:
+        times = ts + next(blocks) * span
         if live:
             return session.timestamped(ids, times, values)
         burst = rtastream.Burst()
@@ -368,56 +345,22 @@ def _live_call(session: Any, live: bool) -> Callable[[int], Any]:
     return call
 
 
+@pytest.mark.parametrize("driver", DRIVERS)
 @pytest.mark.parametrize("live", [True, False], ids=["live", "burst"])
-def test_encode_write_live_rtastream(benchmark, redis_server, redis_url, smoke, live):
+def test_encode_write_live_rtastream(benchmark, redis_server, redis_url, smoke, live, driver):
     n = count(smoke, 1000)
     rounds = Rounds(redis_server, n)
-    calls = itertools.count()
-    with rtastream.RedisStreamBuffer(redis_url) as buffer:
-        session = buffer.open_session("bench-live", STREAM)
-        call = _live_call(session, live)
-
-        def write_round() -> None:
-            for _ in range(n):
-                call(next(calls))
-            session.flush()
-
+    with writer_session(redis_url, f"bench-live-{driver}", driver) as (session, round_of):
         benchmark.group = LIVE
         run_rounds(
             benchmark,
             rounds,
-            write_round,
+            round_of(_live_call(session, live), n),
             smoke,
-            variant=LIVE_CALL if live else LIVE_BURST,
+            variant=named(LIVE_CALL if live else LIVE_BURST, driver),
             messages=n,
             message_bytes=sum(map(len, variants.rtastream_encoder(TYPICAL)())),
             about=LIVE_ABOUT,
-        )
-        rounds.check(per_burst=1)
-
-
-@pytest.mark.parametrize("live", [True, False], ids=["live", "burst"])
-def test_encode_write_live_rtastream_asyncio(benchmark, redis_server, redis_url, smoke, live):
-    n = count(smoke, 1000)
-    rounds = Rounds(redis_server, n)
-    calls = itertools.count()
-    with asyncio_session(redis_url, "bench-live-aio") as (loop, session):
-        call = _live_call(session, live)
-
-        async def write_round() -> None:
-            for _ in range(n):
-                await call(next(calls))
-            await session.flush()
-
-        benchmark.group = LIVE
-        run_rounds(
-            benchmark,
-            rounds,
-            lambda: loop.run_until_complete(write_round()),
-            smoke,
-            variant=f"{LIVE_CALL if live else LIVE_BURST} asyncio",
-            messages=n,
-            message_bytes=sum(map(len, variants.rtastream_encoder(TYPICAL)())),
         )
         rounds.check(per_burst=1)
 
