@@ -12,8 +12,9 @@ from __future__ import annotations
 import difflib
 import inspect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import redis
@@ -130,8 +131,10 @@ class _Sentinel(redis.sentinel.Sentinel):
     connection to the master), and an idle connection left open would outlive its owner."""
 
     def discover_master(self, service_name: str) -> Any:
+        # redis-py 8.2 typed discover_master, earlier releases did not: one cast fits both.
+        discover = cast(Callable[[str], Any], super().discover_master)
         try:
-            return super().discover_master(service_name)  # type: ignore[no-untyped-call]
+            return discover(service_name)
         finally:
             for sentinel in self.sentinels:
                 sentinel.connection_pool.disconnect()
