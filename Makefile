@@ -1,18 +1,41 @@
 # One entry point for people and CI. Every target installs what it is missing first:
-# system packages (liblz4-dev, redis-server) with apt-get, then a .venv with the package.
+# system packages (liblz4-dev, redis-server) with apt-get, then a venv with the package.
+#
+# Every Python package comes from the lock (requirements/lock.txt, and tools-lock.txt for the
+# docs and workflow tools), so a clean clone installs the same versions next month as today;
+# `make lock` refreshes it. `LOCK=` (empty) installs the newest releases instead: CI's
+# newest-dependencies job. uv installs (it is fast; pinned here, bootstrapped with pip).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-INSTALLED := $(VENV)/.installed
 NATIVE := pyproject.toml CMakeLists.txt $(wildcard cext/*)
 export PYTHONDONTWRITEBYTECODE := 1
 
+UV_VERSION := 0.13.10
+UV_VENV := .venv-uv
+UV := $(UV_VENV)/bin/uv
+LOCK ?= requirements/lock.txt
+TOOLS_LOCK ?= requirements/tools-lock.txt
+ifneq ($(LOCK),)
+# Read by every uv pip install, in isolated build environments too (the wheel check's build).
+export UV_CONSTRAINT := $(abspath $(LOCK))
+endif
+uv_install = $(UV) pip install -q --python $(1)
+
+# WHEEL=path/to.whl: .venv gets that wheel (with its test extra) instead of the editable
+# build, so the suite tests what ships (.ci/run does this with the wheel-check's wheel).
+WHEEL ?=
+INSTALLED := $(VENV)/.installed$(if $(WHEEL),-wheel)
+# Tests run on every core; `make test PYTEST_WORKERS=0` runs them in one process.
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS))
+
 .PHONY: test demo bench bench-smoke fuzz wheel-check lint debug docs check-workflows protos \
-	system install clean
+	system install lock clean
 
 test: install
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) tests
 
 # Streams a live session until Ctrl+C and serves the page that draws it (the URL is printed).
 demo: install
@@ -23,29 +46,29 @@ demo: install
 # needed only here.
 BENCH_JSON := .benchmarks/results.json
 bench: install
-	$(BIN)/pip install -q matplotlib
+	$(call uv_install,$(BIN)/python) matplotlib
 	@mkdir -p $(dir $(BENCH_JSON))
 	$(BIN)/python -m pytest benchmarks -q --benchmark-json=$(BENCH_JSON)
 	$(BIN)/python -m benchmarks.report $(BENCH_JSON) --markdown docs/benchmarks.md --plot docs/benchmarks.png
 
 # CI: every benchmark runs once on small inputs, untimed, so the suite cannot rot.
 bench-smoke: install
-	$(BIN)/python -m pytest benchmarks -q --benchmark-disable
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) benchmarks -q --benchmark-disable
 
 # The decoder fuzz check of the test suite for longer: libFuzzer (atheris) feeds mutated
 # messages to the native decoder and its twin; stats at the end (tests/fuzz_decoder.py).
 FUZZ_SECONDS ?= 300
 fuzz: install
-	$(BIN)/pip install -q atheris
+	$(call uv_install,$(BIN)/python) atheris
 	mkdir -p build/fuzz && cd tests && ../$(BIN)/python fuzz_decoder.py -max_total_time=$(FUZZ_SECONDS) \
 	  -print_final_stats=1 -artifact_prefix=../build/fuzz/
 
 # The release check (tools/wheel-check.sh): sdist, wheel built from it, auditwheel repair
-# bundling liblz4, install into a fresh venv, tests run against that wheel, not src/.
-# WHEEL_TESTS: pytest arguments, e.g. "-m 'not redis' tests" for the tests needing no Redis.
-WHEEL_TESTS ?= tests
-wheel-check: system
-	PYTHON=$(PYTHON) WHEEL_TESTS="$(WHEEL_TESTS)" bash tools/wheel-check.sh
+# bundling liblz4 into wheelhouse/, then what only an installed wheel can prove (it imports
+# from site-packages, carries liblz4, its stubs and the page's static files). The suite runs
+# against that wheel with `make test WHEEL=wheelhouse/....whl`, as .ci/run does.
+wheel-check: system $(UV)
+	PYTHON=$(PYTHON) UV=$(abspath $(UV)) bash tools/wheel-check.sh
 
 # ruff (lint, format check) and mypy --strict (options in pyproject.toml), in the package's
 # venv so that mypy sees the dependencies' types. All three run; any finding fails.
@@ -56,8 +79,8 @@ lint: install $(VENV)/.lint-installed
 	$(BIN)/mypy || status=1; \
 	exit $$status
 
-$(VENV)/.lint-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q --group lint
+$(VENV)/.lint-installed: pyproject.toml $(LOCK) | $(BIN)/python
+	$(call uv_install,$(BIN)/python) --group lint
 	touch $@
 
 # The native modules built with AddressSanitizer and UBSan (own build dir and venv), and the
@@ -68,23 +91,22 @@ debug: $(DEBUG_VENV)/.installed
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	LD_PRELOAD="$$(cc -print-file-name=libasan.so)" \
-	$(DEBUG_VENV)/bin/python -m pytest -p no:cacheprovider -q -m "not redis" tests
+	$(DEBUG_VENV)/bin/python -m pytest $(PYTEST_PARALLEL) -p no:cacheprovider -q -m "not redis" tests
 
-$(DEBUG_VENV)/.installed: $(NATIVE) | system
-	$(PYTHON) -m venv $(DEBUG_VENV)
-	$(DEBUG_VENV)/bin/pip install -q --upgrade pip
-	$(DEBUG_VENV)/bin/pip install -q $(BUILD_DEPS)
-	$(DEBUG_VENV)/bin/pip install -q --no-build-isolation -C build-dir=build/debug \
+$(DEBUG_VENV)/.installed: $(NATIVE) $(LOCK) | system $(UV)
+	$(UV) venv -q --allow-existing --python $(PYTHON) $(DEBUG_VENV)
+	$(call uv_install,$(DEBUG_VENV)/bin/python) $(BUILD_DEPS)
+	$(call uv_install,$(DEBUG_VENV)/bin/python) --no-build-isolation -C build-dir=build/debug \
 	  -C cmake.build-type=RelWithDebInfo -C cmake.define.RTASTREAM_SANITIZE=ON -e ".[test]"
 	touch $@
 
 # Tools that need no build of the package (docs, workflow checks) get a venv of their own,
 # from the dependency groups in pyproject.toml.
 TOOLS := .venv-tools
-$(TOOLS)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install -q --upgrade pip
-	$(TOOLS)/bin/pip install -q --group docs --group workflows
+$(TOOLS)/.installed: pyproject.toml $(TOOLS_LOCK) | $(UV)
+	$(UV) venv -q --allow-existing --python $(PYTHON) $(TOOLS)
+	$(if $(TOOLS_LOCK),UV_CONSTRAINT=$(abspath $(TOOLS_LOCK)),env -u UV_CONSTRAINT) \
+	  $(call uv_install,$(TOOLS)/bin/python) --group docs --group workflows
 	touch $@
 
 # The documentation site (mkdocs.yml; API pages from the docstrings and stubs), into
@@ -113,26 +135,43 @@ system:
 	    chromium chromium-driver >/dev/null; \
 	fi
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+$(UV):
+	$(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+
+# --seed: the venv has pip too, for people who use it.
+$(BIN)/python: | $(UV)
+	$(UV) venv -q --seed --python $(PYTHON) $(VENV)
 
 # Editable install: Python files are live; the native core is rebuilt when its sources change.
 BUILD_DEPS := scikit-build-core cython cython-cmake cmake ninja "numpy>=2.0"
-$(INSTALLED): $(BIN)/python $(NATIVE) | system
-	$(BIN)/pip install -q $(BUILD_DEPS)
-	$(BIN)/pip install -q --no-build-isolation -e ".[test]"
+$(INSTALLED): $(BIN)/python $(NATIVE) $(LOCK) $(WHEEL) | system
+ifeq ($(WHEEL),)
+	$(call uv_install,$(BIN)/python) $(BUILD_DEPS)
+	$(call uv_install,$(BIN)/python) --no-build-isolation -e ".[test]"
+else
+	$(call uv_install,$(BIN)/python) --reinstall-package rtastream "rtastream[test] @ $(abspath $(WHEEL))"
+endif
 	touch $@
 
 install: system $(INSTALLED)
 
+# The lock, from pyproject.toml (dependencies, extras, groups) and requirements/tools.in: the
+# newest releases that fit, for every Python the package supports (the docs tools: 3.11+).
+LOCK_COMPILE = env -u UV_CONSTRAINT $(UV) pip compile -q --universal --upgrade --custom-compile-command "make lock"
+lock: | $(UV)
+	$(LOCK_COMPILE) --python-version 3.10 --all-extras --group pyproject.toml:lint \
+	  --no-emit-package rtastream pyproject.toml requirements/tools.in -o requirements/lock.txt
+	$(LOCK_COMPILE) --python-version 3.11 --group pyproject.toml:docs \
+	  --group pyproject.toml:workflows -o requirements/tools-lock.txt
+
 # Regenerate the protobuf classes in src/rtastream/_proto from protos/.
 protos: install
-	$(BIN)/pip install -q grpcio-tools
+	$(call uv_install,$(BIN)/python) grpcio-tools
 	$(BIN)/python -m grpc_tools.protoc -Iprotos --python_out=src/rtastream/_proto \
 	  --pyi_out=src/rtastream/_proto protos/model_data.proto protos/net_stream.proto
 	sed -i 's/^import model_data_pb2 as/from . import model_data_pb2 as/' \
 	  src/rtastream/_proto/net_stream_pb2.py src/rtastream/_proto/net_stream_pb2.pyi
 
 clean:
-	rm -rf build dist wheelhouse $(VENV) $(DEBUG_VENV) $(TOOLS) .pytest_cache .hypothesis .benchmarks
+	rm -rf build dist wheelhouse $(VENV) $(DEBUG_VENV) $(TOOLS) $(UV_VENV) .pytest_cache .hypothesis .benchmarks

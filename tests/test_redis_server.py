@@ -43,3 +43,20 @@ def test_without_a_server_the_message_says_how_to_install_one(tmp_path, monkeypa
         r"\(Debian/Ubuntu: apt-get install redis-server",
     ):
         RedisServer()
+
+
+@pytest.mark.redis  # starts servers of its own
+def test_a_picked_port_taken_before_the_server_binds_it_is_picked_again(redis_server):
+    # Parallel test workers pick free ports independently: another process can take one
+    # between the pick and the server's bind. The server must not answer for the stranger.
+    server = RedisServer()
+    server.port = redis_server.port  # as if redis_server had taken it meanwhile
+    with server, redis.Redis.from_url(server.url) as client:
+        assert server.port != redis_server.port
+        assert client.info("server")["process_id"] == server.process.pid
+
+
+@pytest.mark.redis
+def test_a_given_port_already_taken_fails_with_the_server_log(redis_server):
+    with pytest.raises(RuntimeError, match="Address already in use"):
+        RedisServer(port=redis_server.port).start(timeout=5)

@@ -4,7 +4,8 @@ from a directory outside the source tree.
 Asserts that rtastream is imported from that environment (not from src/), that the wheel
 carries its own liblz4 and that, on Linux, the process really maps that copy and not the
 system's; that the version metadata matches rtastream.__version__; and that the type stubs
-were installed. Exits non-zero with the reason on the first failure.
+were installed, and the live page's static files with them. Exits non-zero with the reason
+on the first failure.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ def main() -> None:
     for stub in ("py.typed", "_native.pyi", "_resp.pyi"):
         if not (package / stub).is_file():
             fail(f"{stub} is not installed in {package}")
+    for page_file in ("index.html", "page.css", "page.js", "rta.js"):
+        if not (package / "server" / "static" / page_file).is_file():
+            fail(f"the page's {page_file} is not installed in {package / 'server' / 'static'}")
 
     bundled = bundled_lz4(dist)
     if not bundled:

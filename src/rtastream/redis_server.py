@@ -39,6 +39,13 @@ def missing_server_message() -> str:
     )
 
 
+PORT_TRIES = 5
+
+
+class PortTaken(Exception):
+    """Another process bound the port between its pick and the server's start."""
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -61,6 +68,7 @@ class RedisServer:
         binary: str | None = None,
         args: Sequence[str] = (),
         sentinel: bool = False,
+        pick_port: Callable[[], int] | None = None,
     ) -> None:
         found = binary or server_binary()
         if found is None:
@@ -68,7 +76,10 @@ class RedisServer:
         self.binary: str = found
         self.dir = Path(tempfile.mkdtemp(prefix="rtastream-redis-"))
         self.unix_socket = unix_socket
-        self.port = 0 if unix_socket else (port or free_port())
+        # A port picked here is picked again if another process takes it before the server
+        # binds it (parallel test workers); a port given is kept.
+        self._pick_port = None if unix_socket or port else (pick_port or free_port)
+        self.port = port or (self._pick_port() if self._pick_port else 0)
         self.socket_path = self.dir / "redis.sock"
         self.args = list(args)  # more server options, e.g. a cluster node's
         self.sentinel = sentinel  # a Sentinel, with a configuration file of its own
@@ -81,6 +92,15 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> RedisServer:
+        for _ in range(PORT_TRIES - 1):
+            try:
+                return self._start(timeout)
+            except PortTaken:
+                assert self._pick_port is not None
+                self.port = self._pick_port()
+        return self._start(timeout)
+
+    def _start(self, timeout: float) -> RedisServer:
         options = {
             "--port": str(self.port),
             "--bind": "127.0.0.1",
@@ -112,7 +132,11 @@ class RedisServer:
         deadline = time.monotonic() + timeout
         while not self._answers():
             if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited at start: {self.log_tail()}")
+                self.process = None
+                said = self.log_tail()
+                if self._pick_port is not None and "Address already in use" in said:
+                    raise PortTaken(self.port)
+                raise RuntimeError(f"redis-server exited at start: {said}")
             if time.monotonic() > deadline:
                 self.stop()
                 raise TimeoutError(f"redis-server did not answer within {timeout} s")
@@ -120,6 +144,9 @@ class RedisServer:
         return self
 
     def _answers(self) -> bool:
+        """Whether our server answers PING (not another process on the same port: its
+        process id is checked)."""
+        assert self.process is not None
         try:
             if self.unix_socket:
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -130,8 +157,14 @@ class RedisServer:
             with s:
                 s.settimeout(0.5)
                 s.connect(address)
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
+                s.sendall(b"INFO server\r\n")
+                reply = b""
+                while b"process_id:" not in reply or not reply.endswith(b"\r\n"):
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        return False
+                    reply += chunk
+                return f"process_id:{self.process.pid}\r\n".encode() in reply
         except OSError:
             return False
 
@@ -211,7 +244,7 @@ class LocalCluster:
             "0",
         ]  # replicas in sync at once, not in 5 s
         self.servers = [
-            RedisServer(port=free_cluster_port(), binary=binary, args=options)
+            RedisServer(pick_port=free_cluster_port, binary=binary, args=options)
             for _ in range(masters * (1 + replicas))
         ]
         self.master_count = masters
