@@ -144,8 +144,8 @@ class RedisServer:
         return self
 
     def _answers(self) -> bool:
-        """Whether our server answers PING (not another process on the same port: its
-        process id is checked)."""
+        """Whether our server (not another process on the same port: its process id is
+        checked) answers PING, which it does once it has loaded its data."""
         assert self.process is not None
         try:
             if self.unix_socket:
@@ -157,15 +157,15 @@ class RedisServer:
             with s:
                 s.settimeout(0.5)
                 s.connect(address)
-                s.sendall(b"INFO server\r\n")
-                reply = b""
-                while b"process_id:" not in reply or not reply.endswith(b"\r\n"):
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        return False
-                    reply += chunk
-                return f"process_id:{self.process.pid}\r\n".encode() in reply
-        except OSError:
+                s.sendall(b"INFO server\r\nPING\r\n")
+                replies = s.makefile("rb")
+                size = replies.readline()  # INFO's bulk reply: $<length>, then the text
+                if not size.startswith(b"$"):
+                    return False
+                info = replies.read(int(size[1:]) + 2)
+                ours = f"process_id:{self.process.pid}\r\n".encode() in info
+                return ours and replies.readline() == b"+PONG\r\n"  # not -LOADING
+        except (OSError, ValueError):  # not up yet, or not a Redis
             return False
 
     def stop(self) -> None:
