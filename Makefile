@@ -91,7 +91,7 @@ debug: $(DEBUG_VENV)/.installed
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	LD_PRELOAD="$$(cc -print-file-name=libasan.so)" \
-	$(DEBUG_VENV)/bin/python -m pytest $(PYTEST_PARALLEL) -p no:cacheprovider -q -m "not redis" tests
+	$(DEBUG_VENV)/bin/python -m pytest $(PYTEST_PARALLEL) -p no:cacheprovider -q -m "not redis and not subprocess" tests
 
 $(DEBUG_VENV)/.installed: $(NATIVE) $(LOCK) | system $(UV)
 	$(UV) venv -q --allow-existing --python $(PYTHON) $(DEBUG_VENV)

@@ -11,6 +11,8 @@ import pytest
 
 import rtastream
 
+pytestmark = pytest.mark.subprocess  # the version check, in its own process
+
 TOOL = Path(__file__).resolve().parent.parent / "tools" / "check_version.py"
 
 

@@ -12,6 +12,8 @@ from cli_helpers import cli_env, run_cli, write_session
 from rtastream import __version__
 from rtastream.redis_server import free_port
 
+pytestmark = pytest.mark.subprocess  # the command line, in its own process
+
 COMMANDS = ("demo", "inspect", "tail", "trim")
 
 

@@ -17,6 +17,8 @@ from rtastream import PeriodicItem, TimestampedItem, decode, keys
 from rtastream.cli.telemetry import ADC_STEP
 from rtastream.redis_server import SERVER_ENV, missing_server_message, server_binary
 
+pytestmark = pytest.mark.subprocess  # the command line, in its own process
+
 
 def squash(text):
     return " ".join(text.split())

@@ -6,6 +6,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+pytestmark = pytest.mark.subprocess  # fresh interpreters without the test packages
+
 # Run in a fresh interpreter where importing the test-only packages fails, as it does
 # where they are not installed.
 BLOCK = """

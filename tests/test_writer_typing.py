@@ -14,6 +14,8 @@ import numpy as np
 import rtastream
 import rtastream.aio
 
+pytestmark = pytest.mark.subprocess  # mypy, in its own process
+
 def sync(buffer: rtastream.RedisStreamBuffer) -> None:
     rtastream.Burst().row([1], 0, [1.0])
     with buffer.open_session("a", "s") as session:
