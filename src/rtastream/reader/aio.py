@@ -128,7 +128,7 @@ class AsyncSessionReader(SessionView, _Reader):
 
     @property
     def session(self) -> SessionRecord | None:
-        """The session hash as it was when the reader opened (None before)."""
+        """The session as last known, as SessionReader.session (None before opening)."""
         return self._plan.session
 
     async def __aiter__(self) -> AsyncIterator[DecodedItem]:

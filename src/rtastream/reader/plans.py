@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rtastream import keys
+from rtastream.decoding import SessionJsonItem
 from rtastream.reader.entries import CLOSED_STATES, BadEntry, Entry
 from rtastream.reader.flow import Cursor, Flow, check_start, start_after, watch
 from rtastream.reader.records import SessionRecord, read_session
@@ -97,8 +98,8 @@ class SessionPlan(Plan):
     def __init__(self, identity: str, **options: Any) -> None:
         super().__init__(**options)
         self.identity = identity
-        self.session: SessionRecord | None = None
-        self.state: str | None = None
+        self.session: SessionRecord | None = None  # as last known: the one source of state
+        self.hash_gone = False
 
     def opening(self) -> Flow[None]:
         """Read the session hash and find where reading starts."""
@@ -117,23 +118,30 @@ class SessionPlan(Plan):
             keys.stream_key(self.stream), record.stream_position, self.only, self.start, self.batch
         )
         self.session = record
-        self.state = record.state
+
+    @property
+    def state(self) -> str | None:
+        if self.hash_gone:
+            return "(hash gone)"
+        return self.session.state if self.session is not None else None
 
     def reading(self) -> Flow[None]:
         yield from watch(super().reading(), self.seen)
 
     def seen(self, entry: Entry) -> None:
-        for state in entry.states:
-            self.state = state
+        assert self.session is not None, "opening() comes first"
+        for item in entry.items:
+            if isinstance(item, SessionJsonItem):
+                self.session = self.session.with_json(item.text)
 
     def idle(self) -> Flow[bool]:
         """Whether the hash says the session is over (closed, or gone) although its final
         Session JSON was not read: trimmed away, or never written."""
         record = yield from read_session(self.identity)
         if record is None:
-            self.state = "(hash gone)"
+            self.hash_gone = True
             return True
-        self.state = record.state
+        self.session = record
         return record.state in CLOSED_STATES
 
 

@@ -142,7 +142,8 @@ class SessionReader(SessionView, _Reader):
 
     @property
     def session(self) -> SessionRecord:
-        """The session hash as it was when the reader opened."""
+        """The session as last known: its hash when the reader opened, with the Session JSON
+        of each update read since (its `state` is the reader's)."""
         self.open()
         assert self._plan.session is not None
         return self._plan.session
