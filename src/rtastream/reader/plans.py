@@ -12,6 +12,7 @@ from rtastream.decoding import SessionJsonItem
 from rtastream.reader.entries import CLOSED_STATES, BadEntry, Entry
 from rtastream.reader.flow import Cursor, Flow, check_start, start_after, watch
 from rtastream.reader.records import SessionRecord, read_session
+from rtastream.reader.retry import Reconnecting
 
 log = logging.getLogger("rtastream.reader")
 
@@ -37,6 +38,7 @@ class Plan:
         follow: bool = True,
         block: float = 1.0,
         batch: int = 200,
+        reconnect_timeout: float = 10.0,
         on_bad_entry: BadEntryHandler | None = None,
     ) -> None:
         self.start = check_start(start)
@@ -44,6 +46,8 @@ class Plan:
             raise ValueError(f"block must be a positive number of seconds, got {block!r}")
         if batch < 1:
             raise ValueError(f"batch must be at least 1, got {batch!r}")
+        if not reconnect_timeout >= 0:
+            raise ValueError(f"reconnect_timeout must be >= 0 seconds, got {reconnect_timeout!r}")
         self.follow = follow
         self.block_ms = max(1, round(block * 1000))
         self.batch = batch
@@ -54,6 +58,7 @@ class Plan:
         self.only: int | None = None
         self.after: str | None = None  # where reading starts, once opened
         self.cursor: Cursor | None = None
+        self.reconnecting = Reconnecting(reconnect_timeout, lambda: self.stopping)
 
     def opening(self) -> Flow[None]:
         """Find where reading starts."""
@@ -190,5 +195,10 @@ class SessionView(ReaderView):
         """A fresh plan that reads the session as Redis holds it now, from its start."""
         plan = self._plan
         return SessionPlan(
-            plan.identity, start="first", follow=False, batch=plan.batch, on_bad_entry=plan.report
+            plan.identity,
+            start="first",
+            follow=False,
+            batch=plan.batch,
+            reconnect_timeout=plan.reconnecting.budget,
+            on_bad_entry=plan.report,
         )
