@@ -13,13 +13,17 @@ import time
 import pytest
 import redis
 import redis.asyncio
+from redis.cluster import RedisCluster
 
 import rtastream
 from cli_helpers import T0, open_session, send_data, send_json, start_cli, wait_for
+from cluster_helpers import kill_after_replica_caught_up, masters, name_on, replica_of
 from replication import SentinelGroup, wait_for_replicas
-from rtastream import RedisUnavailable
+from rtastream import RedisStreamBuffer, RedisUnavailable, keys
 from rtastream.reader import Entry
+from rtastream.redis_server import LocalCluster, server_binary
 from serve_helpers import receive_all, request, served
+from stream_oracle import burst_at
 
 pytestmark = pytest.mark.slow
 
@@ -176,3 +180,49 @@ def test_a_reader_rides_through_a_sentinel_failover():
         assert not reader.is_alive()
     assert [entry.id for entry in got] == session.entry_ids
     assert got[-1].final_state == "closed"
+
+
+def test_a_reader_rides_through_a_cluster_master_failover():
+    """The master holding the session's stream is killed; its replica takes over (about
+    3 s); the writer goes on, and the reader reads every entry once, in order."""
+    if server_binary() is None:
+        pytest.skip("no redis-server")
+    with LocalCluster(masters=3, replicas=1, node_timeout=1500) as cluster:
+        victim = masters(cluster)[0]
+        replica = replica_of(cluster, victim)
+        assert replica is not None
+        name = name_on(cluster, victim, keys.stream_key, "failover")
+        url = next(s for s in masters(cluster) if s is not victim).url
+        got: list[Entry] = []
+        with RedisStreamBuffer(url, reconnect_timeout=30) as buffer:
+            with buffer.open_session("cluster-failover", name) as session:
+                reader = follow_sync(url, "cluster-failover", got)
+                for k in range(3):
+                    session.write(burst_at(k))
+                session.flush()
+                wait_for(lambda: len(got) == 4, what="the first bursts read")
+                kill_after_replica_caught_up(victim, replica)
+                cluster.wait_ok()
+                for k in range(3, 6):
+                    session.write(burst_at(k))
+        reader.join(timeout=30)
+        assert not reader.is_alive()
+        with RedisCluster.from_url(url) as client:
+            stored = [
+                entry_id.decode()
+                for entry_id, fields in client.xrange(keys.stream_key(name))
+                if int(fields[b"id"]) == session.stream_session_id
+            ]
+    assert [entry.id for entry in got] == stored
+    assert got[-1].final_state == "closed"
+    assert set(burst_numbers_of(got)) == set(range(6))
+
+
+def burst_numbers_of(entries: list[Entry]) -> list[int]:
+    """The k of each data burst read (burst_at(k) starts at T0 + k s)."""
+    return [
+        int(item.timestamps[0] - T0) // 10**9
+        for entry in entries
+        for item in entry.items
+        if isinstance(item, rtastream.TimestampedItem) and item.channel_id == 1
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterable
 from typing import Any, cast
 
@@ -21,7 +22,7 @@ from rtastream.reader.plans import (
     StreamPlan,
 )
 from rtastream.reader.records import SessionRecord
-from rtastream.reader.retry import Reconnecting
+from rtastream.reader.retry import PASSING, Reconnecting
 from rtastream.reader.sync import check_client
 
 
@@ -48,6 +49,9 @@ async def ask(
             if reconnecting is None:
                 raise
             await asyncio.sleep(reconnecting.pause(client, error))
+            if isinstance(client, redis.asyncio.RedisCluster):
+                with contextlib.suppress(*PASSING):  # as sync.ask() does
+                    await client.nodes_manager.initialize()
         else:
             if reconnecting is not None:
                 reconnecting.answered()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any, cast
@@ -22,7 +23,7 @@ from rtastream.reader.plans import (
     StreamPlan,
 )
 from rtastream.reader.records import SessionRecord
-from rtastream.reader.retry import Reconnecting
+from rtastream.reader.retry import PASSING, Reconnecting
 
 
 def execute(client: Any, step: Commands | Scan | Clustered) -> Any:
@@ -39,7 +40,9 @@ def execute(client: Any, step: Commands | Scan | Clustered) -> Any:
 
 
 def ask(client: Any, step: Commands | Scan | Clustered, reconnecting: Reconnecting | None) -> Any:
-    """execute(), asked again through an outage when `reconnecting` says so."""
+    """execute(), asked again through an outage when `reconnecting` says so. A cluster's
+    slot map is read again before each new attempt: redis-py would go on asking a dead
+    master for seconds after its replica took over."""
     while True:
         try:
             reply = execute(client, step)
@@ -47,6 +50,9 @@ def ask(client: Any, step: Commands | Scan | Clustered, reconnecting: Reconnecti
             if reconnecting is None:
                 raise
             time.sleep(reconnecting.pause(client, error))
+            if isinstance(client, RedisCluster):
+                with contextlib.suppress(*PASSING):  # still away: the next attempt says so
+                    client.nodes_manager.initialize()
         else:
             if reconnecting is not None:
                 reconnecting.answered()
