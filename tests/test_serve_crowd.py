@@ -18,7 +18,7 @@ from aiohttp import web
 
 from cli_helpers import T0, open_session, send_data, send_json
 from rtastream.server import SUBPROTOCOL, hub, make_app
-from rtastream.server.app import HUB
+from rtastream.server.app import HUB, REDIS
 from serve_helpers import Received, receive_all, request, sine
 
 pytestmark = pytest.mark.slow
@@ -115,3 +115,33 @@ def test_a_client_that_finds_no_turn_for_redis_is_refused_with_1013_and_a_log_li
     assert code == 1013 and reason.startswith("server busy: no turn for a Redis command")
     assert rest_status == 503
     assert "refusing a client of session queued for load" in caplog.text
+
+
+def test_the_shared_reader_goes_on_with_every_client_connection_taken(redis_url, r):
+    session = open_session(r, "starved", "crowd")
+
+    async def main() -> tuple[Received, int | None]:
+        async with crowd_server(redis_url) as (app, base, http):
+            url = f"{base}/rta/v2/sessions/starved/stream"
+            async with http.ws_connect(url, protocols=[SUBPROTOCOL]) as live:
+                got = Received()
+                got.add((await live.receive(timeout=10)).data)
+                await live.send_bytes(request(all_data=True))
+                await asyncio.sleep(0.3)  # its (empty) back-fill done
+                pool = app[REDIS].connection_pool
+                held = [await pool.get_connection() for _ in range(pool.max_connections)]
+                async with http.ws_connect(url, protocols=[SUBPROTOCOL]) as late:
+                    await late.receive(timeout=10)
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(None, lambda: send_data(r, session, bursts=2))
+                await loop.run_in_executor(None, send_json, r, session, "closed")
+                await receive_all(live, got)
+                for connection in held:
+                    await pool.release(connection)
+            return got, late.close_code
+
+    got, late_code = asyncio.run(main())
+    assert late_code == 1013  # a new client finds no connection: refused for load
+    assert got.close_code == 1000 and got.states[-1] == "closed"
+    every = T0 + np.arange(200, dtype=np.int64) * 1_000_000
+    assert np.array_equal(sorted(got.samples[0]), every)

@@ -15,6 +15,8 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import redis.exceptions
+
 from rtastream import Burst, DecodedItem, SessionJsonItem, TimeRangeItem
 from rtastream.reader import AsyncSessionReader, AsyncStreamReader, Entry, run_async
 from rtastream.reader.flow import Flow, T
@@ -223,6 +225,8 @@ class Hub:
             raise Busy(f"no turn for a Redis command in {QUERY_WAIT:g} s") from None
         try:
             return await command()
+        except redis.exceptions.MaxConnectionsError as exc:  # the pool shared with others
+            raise Busy(f"no Redis connection free ({exc})") from None
         finally:
             self.turns.release()
 
