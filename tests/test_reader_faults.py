@@ -182,7 +182,8 @@ def test_a_reader_rides_through_a_sentinel_failover():
     assert got[-1].final_state == "closed"
 
 
-def test_a_reader_rides_through_a_cluster_master_failover():
+@pytest.mark.parametrize("follow", [follow_sync, follow_async])
+def test_a_reader_rides_through_a_cluster_master_failover(follow):
     """The master holding the session's stream is killed; its replica takes over (about
     3 s); the writer goes on, and the reader reads every entry once, in order."""
     if server_binary() is None:
@@ -196,7 +197,7 @@ def test_a_reader_rides_through_a_cluster_master_failover():
         got: list[Entry] = []
         with RedisStreamBuffer(url, reconnect_timeout=30) as buffer:
             with buffer.open_session("cluster-failover", name) as session:
-                reader = follow_sync(url, "cluster-failover", got)
+                reader = follow(url, "cluster-failover", got)
                 for k in range(3):
                     session.write(burst_at(k))
                 session.flush()

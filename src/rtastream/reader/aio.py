@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Iterable
 from typing import Any, cast
 
@@ -22,7 +21,7 @@ from rtastream.reader.plans import (
     StreamPlan,
 )
 from rtastream.reader.records import SessionRecord
-from rtastream.reader.retry import PASSING, Reconnecting
+from rtastream.reader.retry import Reconnecting
 from rtastream.reader.sync import check_client
 
 
@@ -48,10 +47,8 @@ async def ask(
         except Exception as error:
             if reconnecting is None:
                 raise
+            # (redis.asyncio's RedisCluster reads the slot map again by itself)
             await asyncio.sleep(reconnecting.pause(client, error))
-            if isinstance(client, redis.asyncio.RedisCluster):
-                with contextlib.suppress(*PASSING):  # as sync.ask() does
-                    await client.nodes_manager.initialize()
         else:
             if reconnecting is not None:
                 reconnecting.answered()

@@ -41,8 +41,8 @@ def execute(client: Any, step: Commands | Scan | Clustered) -> Any:
 
 def ask(client: Any, step: Commands | Scan | Clustered, reconnecting: Reconnecting | None) -> Any:
     """execute(), asked again through an outage when `reconnecting` says so. A cluster's
-    slot map is read again before each new attempt: redis-py would go on asking a dead
-    master for seconds after its replica took over."""
+    slot map is read again before each new attempt: redis-py's (sync) RedisCluster would go on
+    asking a dead master long after its replica took over."""
     while True:
         try:
             reply = execute(client, step)
