@@ -785,6 +785,12 @@ def queue_section(groups: dict) -> list[str]:
     )
 
 
+def per_client_memory(info: dict) -> str:
+    """The server's resident memory growth per client (runs before it was measured: -)."""
+    grown = info.get("server_rss_per_client_bytes")
+    return "-" if grown is None else fmt_bytes(max(0, round(grown)))
+
+
 def live_section(groups: dict) -> list[str]:
     found = sorted(groups.get("live edge", {}).values(), key=lambda b: b["extra_info"]["clients"])
     if not found:
@@ -799,6 +805,7 @@ def live_section(groups: dict) -> list[str]:
                 f"{info['server_cpu_share']:.1%}",
                 f"{info['server_cpu_per_client']:.2%}",
                 f"{info['server_cpu_us_per_message']:.0f} µs",
+                per_client_memory(info),
                 f"{info['latency_p50_ms']:.1f} ms",
                 f"{info['latency_p99_ms']:.1f} ms",
             ]
@@ -812,8 +819,10 @@ def live_section(groups: dict) -> list[str]:
         "is subscribed to all channels. Server CPU is the `rtastream serve` process's user + "
         "system time over the run's wall time (one core = 100 %); latency runs from just "
         "before XADD to the client's receive(). The clients share one asyncio process with the "
-        "producer, and everything shares two cores with redis-server: at 100 clients the "
-        "clients' own work is part of the latency.",
+        "producer, and everything shares two cores with redis-server: from 100 clients on the "
+        "clients' own work is part of the latency. Server memory per client is the growth of "
+        "its resident memory from before the clients connect to once they are all subscribed, "
+        "divided by the clients.",
         "",
         *table(
             [
@@ -822,6 +831,7 @@ def live_section(groups: dict) -> list[str]:
                 "server CPU",
                 "server CPU per client",
                 "server CPU per message delivered",
+                "server memory per client",
                 "latency p50",
                 "latency p99",
             ],

@@ -167,12 +167,13 @@ def test_report_live_edge_table():
         "server_cpu_share": 0.03,
         "server_cpu_per_client": 0.003,
         "server_cpu_us_per_message": 290.0,
+        "server_rss_per_client_bytes": 31_621.1,
         "latency_p50_ms": 3.6,
         "latency_p99_ms": 5.56,
     }
     groups = {"live edge": {"10 clients": bench("live edge", "10 clients", 10.0, **live)}}
     text = "\n".join(report.live_section(groups))
-    assert "| 10 | 1,000 of 1,000 | 3.0% | 0.30% | 290 µs | 3.6 ms | 5.6 ms |" in text
+    assert "| 10 | 1,000 of 1,000 | 3.0% | 0.30% | 290 µs | 30.9 KiB | 3.6 ms | 5.6 ms |" in text
     assert "(65 KiB compressed) 10 s long at 10 bursts a second" in text
 
 

@@ -254,3 +254,36 @@ def test_session_record_reads_the_hash(redis_url, r):
     assert isinstance(record, SessionRecord)
     assert record.stream == "s" and record.stream_session_id == str(written.stream_session_id)
     assert record.time_range == (written.t_start, written.t_end) and record.state == "closed"
+
+
+def test_window_with_the_wrong_dtype_for_one_channel_names_that_channel(redis_url, r):
+    session = open_session(r, "typed", "arrays")
+    burst = Burst()
+    burst.timestamped([3], np.array([T0, T0 + 1], dtype=np.int64), np.array([[1.5, 2.5]]))
+    burst.timestamped([8], np.array([T0], dtype=np.int64), np.array([[7]], dtype=np.int32))
+    send(r, session, burst, keys.DEFAULT_SESSION_TTL)
+    send_json(r, session, "closed")
+    with rtastream.SessionReader(redis_url, "typed") as reader:
+        with pytest.raises(ValueError, match=r"^channel 3: the buffer holds 2 samples of 8 "):
+            reader.window({3: "i4", 8: "i4"})
+        assert reader.window({3: "f8", 8: "i4"})[8].values.tolist() == [7]
+
+
+def test_after_following_a_session_to_its_end_its_record_says_so_too(redis_url, r):
+    session = open_session(r, "followed", "agree")
+    send_data(r, session, bursts=1, events=0)
+    with rtastream.SessionReader(redis_url, "followed", block=0.2) as reader:
+        assert reader.session.state == reader.state == "open"
+        threading.Timer(0.3, send_json, (r, session, "closed")).start()
+        list(reader.entries())
+        assert reader.state == "closed" and reader.session.state == "closed"
+        assert reader.session.model["state"] == "closed"
+
+    async def main() -> tuple[str | None, str | None]:
+        async with rtastream.AsyncSessionReader(redis_url, "followed", block=0.2) as reader:
+            async for _ in reader.entries():
+                pass
+            assert reader.session is not None
+            return reader.state, reader.session.state
+
+    assert asyncio.run(main()) == ("closed", "closed")

@@ -18,11 +18,14 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 
 import aiohttp
 import numpy as np
 import pytest
+import yarl
 
+import rtastream
 from cli_helpers import T0, cli_env, open_session, run_cli, send, send_data, send_json, wait_for
 from rtastream import Burst, SessionJsonItem, TimeRangeItem, TimestampedItem, decode, keys
 from rtastream.server import SUBPROTOCOL
@@ -446,3 +449,30 @@ def test_serve_bad_port_and_busy_port(redis_url):
         result = run_cli("serve", "--port", str(port), "--redis", redis_url)
     assert result.returncode == 1
     assert result.stderr.startswith(f"rtastream: error: cannot listen on 127.0.0.1:{port}: ")
+
+
+def test_an_identity_with_a_slash_is_served_as_one_percent_encoded_segment(redis_url, r):
+    # The rule, for the writer and the server alike: any identity; in a URL it is one path
+    # segment, percent-encoded (`/` as %2F), decoded once.
+    identities = ("team/run 1", "50%2Fodd")  # the second holds a literal '%2F'
+    with rtastream.RedisStreamBuffer(redis_url) as buffer:
+        for identity in identities:
+            with buffer.open_session(identity, "slashes") as session:
+                session.timestamped([1], np.array([T0], dtype=np.int64), np.array([[0.5]]))
+
+    async def main():
+        async with served(redis_url) as server:
+            for identity in identities:
+                segment = urllib.parse.quote(identity, safe="")
+                url = yarl.URL(f"{server.base}/rta/v2/sessions/{segment}", encoded=True)
+                async with server.http.get(url) as reply:
+                    assert reply.status == 200, identity
+                    assert (await reply.json())["identity"] == identity
+                async with server.http.ws_connect(url / "stream", protocols=[SUBPROTOCOL]) as ws:
+                    received = await receive_all(ws)
+                assert received.states == ["closed"] and received.close_code == 1000
+            literal = yarl.URL(f"{server.base}/rta/v2/sessions/team/run%201", encoded=True)
+            async with server.http.get(literal) as reply:
+                assert reply.status == 404  # a bare '/' separates segments
+
+    run(main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable
 from typing import Any, cast
 
@@ -20,6 +21,7 @@ from rtastream.reader.plans import (
     StreamPlan,
 )
 from rtastream.reader.records import SessionRecord
+from rtastream.reader.retry import Reconnecting
 from rtastream.reader.sync import check_client
 
 
@@ -36,7 +38,24 @@ async def execute(client: Any, step: Commands | Scan | Clustered) -> Any:
     return list(await pipe.execute(raise_on_error=step.raise_on_error))
 
 
-async def run(client: Any, flow: Flow[T]) -> T:
+async def ask(
+    client: Any, step: Commands | Scan | Clustered, reconnecting: Reconnecting | None
+) -> Any:
+    while True:
+        try:
+            reply = await execute(client, step)
+        except Exception as error:
+            if reconnecting is None:
+                raise
+            # (redis.asyncio's RedisCluster reads the slot map again by itself)
+            await asyncio.sleep(reconnecting.pause(client, error))
+        else:
+            if reconnecting is not None:
+                reconnecting.answered()
+            return reply
+
+
+async def run(client: Any, flow: Flow[T], reconnecting: Reconnecting | None = None) -> T:
     reply = None
     while True:
         try:
@@ -44,10 +63,12 @@ async def run(client: Any, flow: Flow[T]) -> T:
         except StopIteration as done:
             return cast(T, done.value)
         assert not isinstance(step, Entry), "a query yields no entries"
-        reply = await execute(client, step)
+        reply = await ask(client, step, reconnecting)
 
 
-async def drive(client: Any, flow: Flow[Any]) -> AsyncIterator[Entry]:
+async def drive(
+    client: Any, flow: Flow[Any], reconnecting: Reconnecting | None = None
+) -> AsyncIterator[Entry]:
     reply = None
     while True:
         try:
@@ -58,7 +79,7 @@ async def drive(client: Any, flow: Flow[Any]) -> AsyncIterator[Entry]:
             reply = None
             yield step
         else:
-            reply = await execute(client, step)
+            reply = await ask(client, step, reconnecting)
 
 
 Client = redis.asyncio.Redis | redis.asyncio.RedisCluster
@@ -81,11 +102,12 @@ class _Reader(ReaderView):
 
     async def open(self) -> None:
         if self._plan.after is None:
-            await run(await self._connected(), self._plan.opening())
+            await run(await self._connected(), self._plan.opening(), self._plan.reconnecting)
 
     async def entries(self) -> AsyncIterator[Entry]:
         await self.open()
-        async for entry in drive(await self._connected(), self._plan.reading()):
+        client = await self._connected()
+        async for entry in drive(client, self._plan.reading(), self._plan.reconnecting):
             yield entry
 
     async def close(self) -> None:
@@ -117,9 +139,16 @@ class AsyncSessionReader(SessionView, _Reader):
         follow: bool = True,
         block: float = 1.0,
         batch: int = 200,
+        reconnect_timeout: float = 10.0,
         on_bad_entry: BadEntryHandler | None = None,
     ) -> None:
-        options = dict(start=start, follow=follow, block=block, batch=batch)
+        options = dict(
+            start=start,
+            follow=follow,
+            block=block,
+            batch=batch,
+            reconnect_timeout=reconnect_timeout,
+        )
         super().__init__(redis, SessionPlan(identity, on_bad_entry=on_bad_entry, **options))
 
     async def __aenter__(self) -> AsyncSessionReader:
@@ -128,7 +157,7 @@ class AsyncSessionReader(SessionView, _Reader):
 
     @property
     def session(self) -> SessionRecord | None:
-        """The session hash as it was when the reader opened (None before)."""
+        """The session as last known, as SessionReader.session (None before opening)."""
         return self._plan.session
 
     async def __aiter__(self) -> AsyncIterator[DecodedItem]:
@@ -145,8 +174,9 @@ class AsyncSessionReader(SessionView, _Reader):
     ) -> dict[int, Series]:
         plan = self._window_plan()
         client = await self._connected()
-        await run(client, plan.opening())
-        items = [item async for entry in drive(client, plan.reading()) for item in entry.items]
+        await run(client, plan.opening(), plan.reconnecting)
+        entries = drive(client, plan.reading(), plan.reconnecting)
+        items = [item async for entry in entries for item in entry.items]
         return collect(items, dtype, start, end, channels)
 
 
@@ -162,9 +192,16 @@ class AsyncStreamReader(_Reader):
         follow: bool = True,
         block: float = 1.0,
         batch: int = 200,
+        reconnect_timeout: float = 10.0,
         on_bad_entry: BadEntryHandler | None = None,
     ) -> None:
-        options = dict(start=start, follow=follow, block=block, batch=batch)
+        options = dict(
+            start=start,
+            follow=follow,
+            block=block,
+            batch=batch,
+            reconnect_timeout=reconnect_timeout,
+        )
         super().__init__(redis, StreamPlan(stream, on_bad_entry=on_bad_entry, **options))
 
     async def __aenter__(self) -> AsyncStreamReader:

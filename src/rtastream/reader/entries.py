@@ -176,7 +176,7 @@ def collect(
                 if dt is None:
                     continue
                 pieces.setdefault(item.channel_id, []).append(
-                    (np.asarray(item.timestamps, dtype=np.int64), item.values(dt))
+                    (np.asarray(item.timestamps, dtype=np.int64), _values(item, dt))
                 )
         elif isinstance(item, RowItem):
             if wanted is not None and not wanted.intersection(item.channel_ids):
@@ -187,6 +187,14 @@ def collect(
                         (np.array([item.timestamp], dtype=np.int64), value)
                     )
     return {channel_id: _window(parts, start, end) for channel_id, parts in sorted(pieces.items())}
+
+
+def _values(item: TimestampedItem | PeriodicItem, dt: np.dtype) -> np.ndarray:
+    """The item's values as `dt`; a dtype that does not fit is named with its channel."""
+    try:
+        return item.values(dt)
+    except ValueError as exc:
+        raise ValueError(f"channel {item.channel_id}: {exc}") from None
 
 
 def _row_values(

@@ -8,9 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 from rtastream import keys
+from rtastream.decoding import SessionJsonItem
 from rtastream.reader.entries import CLOSED_STATES, BadEntry, Entry
 from rtastream.reader.flow import Cursor, Flow, check_start, start_after, watch
 from rtastream.reader.records import SessionRecord, read_session
+from rtastream.reader.retry import Reconnecting
 
 log = logging.getLogger("rtastream.reader")
 
@@ -36,6 +38,7 @@ class Plan:
         follow: bool = True,
         block: float = 1.0,
         batch: int = 200,
+        reconnect_timeout: float = 10.0,
         on_bad_entry: BadEntryHandler | None = None,
     ) -> None:
         self.start = check_start(start)
@@ -43,6 +46,8 @@ class Plan:
             raise ValueError(f"block must be a positive number of seconds, got {block!r}")
         if batch < 1:
             raise ValueError(f"batch must be at least 1, got {batch!r}")
+        if not reconnect_timeout >= 0:
+            raise ValueError(f"reconnect_timeout must be >= 0 seconds, got {reconnect_timeout!r}")
         self.follow = follow
         self.block_ms = max(1, round(block * 1000))
         self.batch = batch
@@ -53,6 +58,7 @@ class Plan:
         self.only: int | None = None
         self.after: str | None = None  # where reading starts, once opened
         self.cursor: Cursor | None = None
+        self.reconnecting = Reconnecting(reconnect_timeout, lambda: self.stopping)
 
     def opening(self) -> Flow[None]:
         """Find where reading starts."""
@@ -97,8 +103,8 @@ class SessionPlan(Plan):
     def __init__(self, identity: str, **options: Any) -> None:
         super().__init__(**options)
         self.identity = identity
-        self.session: SessionRecord | None = None
-        self.state: str | None = None
+        self.session: SessionRecord | None = None  # as last known: the one source of state
+        self.hash_gone = False
 
     def opening(self) -> Flow[None]:
         """Read the session hash and find where reading starts."""
@@ -117,23 +123,30 @@ class SessionPlan(Plan):
             keys.stream_key(self.stream), record.stream_position, self.only, self.start, self.batch
         )
         self.session = record
-        self.state = record.state
+
+    @property
+    def state(self) -> str | None:
+        if self.hash_gone:
+            return "(hash gone)"
+        return self.session.state if self.session is not None else None
 
     def reading(self) -> Flow[None]:
         yield from watch(super().reading(), self.seen)
 
     def seen(self, entry: Entry) -> None:
-        for state in entry.states:
-            self.state = state
+        assert self.session is not None, "opening() comes first"
+        for item in entry.items:
+            if isinstance(item, SessionJsonItem):
+                self.session = self.session.with_json(item.text)
 
     def idle(self) -> Flow[bool]:
         """Whether the hash says the session is over (closed, or gone) although its final
         Session JSON was not read: trimmed away, or never written."""
         record = yield from read_session(self.identity)
         if record is None:
-            self.state = "(hash gone)"
+            self.hash_gone = True
             return True
-        self.state = record.state
+        self.session = record
         return record.state in CLOSED_STATES
 
 
@@ -182,5 +195,10 @@ class SessionView(ReaderView):
         """A fresh plan that reads the session as Redis holds it now, from its start."""
         plan = self._plan
         return SessionPlan(
-            plan.identity, start="first", follow=False, batch=plan.batch, on_bad_entry=plan.report
+            plan.identity,
+            start="first",
+            follow=False,
+            batch=plan.batch,
+            reconnect_timeout=plan.reconnecting.budget,
+            on_bad_entry=plan.report,
         )

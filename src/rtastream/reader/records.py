@@ -6,7 +6,7 @@ Each query is a flow (see flow.py), run by the sync or the asyncio driver.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rtastream import keys
@@ -117,6 +117,10 @@ class SessionRecord:
         except ValueError:
             return {}
         return model if isinstance(model, dict) else {}
+
+    def with_json(self, session_json: str) -> SessionRecord:
+        """This record with a newer Session JSON (one read from the stream)."""
+        return replace(self, fields={**self.fields, keys.JSON: session_json})
 
     @property
     def state(self) -> str:

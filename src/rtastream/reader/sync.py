@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any, cast
 
@@ -21,6 +23,7 @@ from rtastream.reader.plans import (
     StreamPlan,
 )
 from rtastream.reader.records import SessionRecord
+from rtastream.reader.retry import PASSING, Reconnecting
 
 
 def execute(client: Any, step: Commands | Scan | Clustered) -> Any:
@@ -36,7 +39,27 @@ def execute(client: Any, step: Commands | Scan | Clustered) -> Any:
     return list(pipe.execute(raise_on_error=step.raise_on_error))
 
 
-def run(client: Any, flow: Flow[T]) -> T:
+def ask(client: Any, step: Commands | Scan | Clustered, reconnecting: Reconnecting | None) -> Any:
+    """execute(), asked again through an outage when `reconnecting` says so. A cluster's
+    slot map is read again before each new attempt: redis-py's (sync) RedisCluster would go on
+    asking a dead master long after its replica took over."""
+    while True:
+        try:
+            reply = execute(client, step)
+        except Exception as error:
+            if reconnecting is None:
+                raise
+            time.sleep(reconnecting.pause(client, error))
+            if isinstance(client, RedisCluster):
+                with contextlib.suppress(*PASSING):  # still away: the next attempt says so
+                    client.nodes_manager.initialize()
+        else:
+            if reconnecting is not None:
+                reconnecting.answered()
+            return reply
+
+
+def run(client: Any, flow: Flow[T], reconnecting: Reconnecting | None = None) -> T:
     """Run a flow that reads no entries (a query) to its result."""
     reply = None
     while True:
@@ -45,10 +68,12 @@ def run(client: Any, flow: Flow[T]) -> T:
         except StopIteration as done:
             return cast(T, done.value)
         assert not isinstance(step, Entry), "a query yields no entries"
-        reply = execute(client, step)
+        reply = ask(client, step, reconnecting)
 
 
-def drive(client: Any, flow: Flow[Any]) -> Iterator[Entry]:
+def drive(
+    client: Any, flow: Flow[Any], reconnecting: Reconnecting | None = None
+) -> Iterator[Entry]:
     """Run a reading flow, passing its entries on."""
     reply = None
     while True:
@@ -60,7 +85,7 @@ def drive(client: Any, flow: Flow[Any]) -> Iterator[Entry]:
             reply = None
             yield step
         else:
-            reply = execute(client, step)
+            reply = ask(client, step, reconnecting)
 
 
 def check_client(client: Any) -> None:
@@ -84,12 +109,12 @@ class _Reader(ReaderView):
         """Find where reading starts (done by the first read otherwise): what the stream
         receives from then on is read."""
         if self._plan.after is None:
-            run(self._client, self._plan.opening())
+            run(self._client, self._plan.opening(), self._plan.reconnecting)
 
     def entries(self) -> Iterator[Entry]:
         """The stream entries (messages), decoded."""
         self.open()
-        return drive(self._client, self._plan.reading())
+        return drive(self._client, self._plan.reading(), self._plan.reconnecting)
 
     def close(self) -> None:
         """Close the connection if the reader made it (from a URL)."""
@@ -119,7 +144,9 @@ class SessionReader(SessionView, _Reader):
     messages). With follow=False, reading stops at the stream's current end. Each bad entry
     (foreign fields, corrupt data) is passed to `on_bad_entry` (default: a warning on the
     "rtastream.reader" logger) and skipped. Raises SessionNotFound when there is no such
-    session hash.
+    session hash. A lost connection (a failover, a restart) is ridden through: the command
+    is asked again, with backoff, and reading goes on after the last entry it passed on;
+    only after `reconnect_timeout` seconds without an answer does it raise RedisUnavailable.
     """
 
     def __init__(
@@ -131,9 +158,16 @@ class SessionReader(SessionView, _Reader):
         follow: bool = True,
         block: float = 1.0,
         batch: int = 200,
+        reconnect_timeout: float = 10.0,
         on_bad_entry: BadEntryHandler | None = None,
     ) -> None:
-        options = dict(start=start, follow=follow, block=block, batch=batch)
+        options = dict(
+            start=start,
+            follow=follow,
+            block=block,
+            batch=batch,
+            reconnect_timeout=reconnect_timeout,
+        )
         super().__init__(redis, SessionPlan(identity, on_bad_entry=on_bad_entry, **options))
 
     def __enter__(self) -> SessionReader:
@@ -142,7 +176,8 @@ class SessionReader(SessionView, _Reader):
 
     @property
     def session(self) -> SessionRecord:
-        """The session hash as it was when the reader opened."""
+        """The session as last known: its hash when the reader opened, with the Session JSON
+        of each update read since (its `state` is the reader's)."""
         self.open()
         assert self._plan.session is not None
         return self._plan.session
@@ -161,8 +196,9 @@ class SessionReader(SessionView, _Reader):
         """Per-channel arrays of the samples in [start, end] (ns) that Redis holds now, from
         the session's first message; see rtastream.reader.collect for `dtype` and order."""
         plan = self._window_plan()
-        run(self._client, plan.opening())
-        items = (item for entry in drive(self._client, plan.reading()) for item in entry.items)
+        run(self._client, plan.opening(), plan.reconnecting)
+        entries = drive(self._client, plan.reading(), plan.reconnecting)
+        items = (item for entry in entries for item in entry.items)
         return collect(items, dtype, start, end, channels)
 
 
@@ -180,9 +216,16 @@ class StreamReader(_Reader):
         follow: bool = True,
         block: float = 1.0,
         batch: int = 200,
+        reconnect_timeout: float = 10.0,
         on_bad_entry: BadEntryHandler | None = None,
     ) -> None:
-        options = dict(start=start, follow=follow, block=block, batch=batch)
+        options = dict(
+            start=start,
+            follow=follow,
+            block=block,
+            batch=batch,
+            reconnect_timeout=reconnect_timeout,
+        )
         super().__init__(redis, StreamPlan(stream, on_bad_entry=on_bad_entry, **options))
 
     def __enter__(self) -> StreamReader:

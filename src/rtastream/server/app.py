@@ -21,15 +21,16 @@ from aiohttp import WSCloseCode, web
 
 from rtastream import __version__
 from rtastream.connection import async_client_for
-from rtastream.reader import CLOSED_STATES, SessionRecord, read_session, run_async, scan_sessions
+from rtastream.reader import CLOSED_STATES, SessionRecord, read_session, scan_sessions
 from rtastream.server import packing
-from rtastream.server.client import Client
-from rtastream.server.hub import Hub
+from rtastream.server.client import CLOSE_TRY_LATER, Client
+from rtastream.server.hub import Busy, Hub
 from rtastream.server.subscription import Subscription
 
 SUBPROTOCOL = "mat.ocs.rta.stream-lz4"
 QUEUE_BYTES = 8 << 20  # per client: 128 messages of 64 KiB
 MAX_REQUEST = 1 << 20  # a StreamRequest is a few bytes; a megabyte is plenty
+MAX_STREAMS = 1000  # streams followed at once (each feed blocks one connection in XREAD)
 HUB = web.AppKey("hub", Hub)
 RedisClient = redis.asyncio.Redis | redis.asyncio.RedisCluster
 REDIS: web.AppKey[RedisClient] = web.AppKey("redis")
@@ -41,12 +42,14 @@ log = logging.getLogger("rtastream.server")
 def make_app(redis_url: str, *, queue_bytes: int = QUEUE_BYTES) -> web.Application:
     """The server for the Redis at `redis_url` (any node of a Redis Cluster); `queue_bytes`
     bounds each client's queue. It connects when it starts."""
-    app = web.Application()
+    app = web.Application(middlewares=[busy_is_503])
 
     async def connect(app: web.Application) -> None:
         client = await async_client_for(redis_url)
         app[REDIS] = client
-        app[HUB] = Hub(client, queue_bytes)
+        # The stream readers' own client: one connection per stream followed.
+        feeds = await async_client_for(redis_url, max_connections=MAX_STREAMS)
+        app[HUB] = Hub(client, feeds, queue_bytes)
 
     app.on_startup.append(connect)
     app.router.add_get("/", index)
@@ -59,8 +62,19 @@ def make_app(redis_url: str, *, queue_bytes: int = QUEUE_BYTES) -> web.Applicati
     return app
 
 
+@web.middleware
+async def busy_is_503(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A REST request whose Redis command found no turn in time: 503, try again later."""
+    try:
+        return await handler(request)  # type: ignore[no-any-return]
+    except Busy as exc:
+        log.warning("refusing %s for load: %s", request.path, exc)
+        raise web.HTTPServiceUnavailable(text=f"server busy: {exc}") from None
+
+
 async def _shutdown(app: web.Application) -> None:
     await app[HUB].close()
+    await app[HUB].feed_redis.aclose()
     await app[REDIS].aclose()
 
 
@@ -117,7 +131,7 @@ async def sessions_page(request: web.Request) -> web.Response:
         ) from None
     # SCAN (every master of a cluster): the page asks every 2 s, and finding sessions from
     # the streams' messages costs Redis far more (each entry read, payload included).
-    records = await run_async(request.app[REDIS], scan_sessions())
+    records = await request.app[HUB].ask(scan_sessions())
     models = [m for m in map(session_model, records) if m is not None]
     models.sort(key=lambda m: sort_key(m.get(prop)), reverse=order != "asc")
     if size is not None:
@@ -146,7 +160,7 @@ def sort_key(value: Any) -> tuple[int, Any]:
 
 async def one_session(request: web.Request) -> web.Response:
     identity = request.match_info["identity"]
-    record = await run_async(request.app[REDIS], read_session(identity))
+    record = await request.app[HUB].ask(read_session(identity))
     if record is None or session_model(record) is None:
         raise web.HTTPNotFound(text=f"no session {identity!r}")
     return web.Response(text=record.json, content_type="application/json")
@@ -165,7 +179,12 @@ async def stream(request: web.Request) -> web.WebSocketResponse:
         raise web.HTTPNotAcceptable(text=f"the WebSocket sub-protocol {SUBPROTOCOL} is required")
     await ws.prepare(request)
     hub = request.app[HUB]
-    record = await run_async(request.app[REDIS], read_session(identity))
+    try:
+        record = await hub.ask(read_session(identity))
+    except Busy as exc:
+        log.warning("refusing a client of session %s for load: %s", identity, exc)
+        await ws.close(code=CLOSE_TRY_LATER, message=f"server busy: {exc}".encode()[:123])
+        return ws
     if record is None or session_model(record) is None or record.location is None:
         await ws.close(code=WSCloseCode.OK, message=b"no such session to stream")
         return ws
@@ -176,15 +195,19 @@ async def stream(request: web.Request) -> web.WebSocketResponse:
     client = Client(ws, hub.queue_bytes, hub.count_too_slow)
     live = await hub.join(client, identity, *record.location)
     try:
-        # Read again now the shared reader passes this session's entries on: whatever
-        # changed in between comes live after this first message.
-        record = await run_async(request.app[REDIS], read_session(identity)) or record
-        client.start(packing.session_json(record.json or "{}"))
-        if record.time_range is not None and not live.ended:
-            client.push(packing.time_range(*record.time_range))
-            client.sent_time_range = record.time_range
-        if record.state in CLOSED_STATES or live.ended:
-            client.end()
+        try:
+            # Read again now the shared reader passes this session's entries on: whatever
+            # changed in between comes live after this first message.
+            record = await hub.ask(read_session(identity)) or record
+        except Busy as exc:
+            client.refuse(str(exc))  # converse() closes the socket
+        else:
+            client.start(packing.session_json(record.json or "{}"))
+            if record.time_range is not None and not live.ended:
+                client.push(packing.time_range(*record.time_range))
+                client.sent_time_range = record.time_range
+            if record.state in CLOSED_STATES or live.ended:
+                client.end()
         await client.converse(lambda data: live.subscribe(client, Subscription.parse(data)))
     finally:
         await client.stop()

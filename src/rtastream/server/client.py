@@ -19,7 +19,7 @@ from rtastream.server.subscription import Subscription
 
 log = logging.getLogger("rtastream.server")
 
-CLOSE_TOO_SLOW = WSCloseCode.TRY_AGAIN_LATER  # 1013
+CLOSE_TRY_LATER = WSCloseCode.TRY_AGAIN_LATER  # 1013: too slow, or the server too loaded
 
 
 class Client:
@@ -89,7 +89,12 @@ class Client:
     def _close_too_slow(self) -> None:
         self.on_too_slow()
         log.warning("closing a client too slow to keep up: %d bytes queued", self.queued)
-        self._close_now(CLOSE_TOO_SLOW, f"too slow: outgoing queue over {self.limit} bytes")
+        self._close_now(CLOSE_TRY_LATER, f"too slow: outgoing queue over {self.limit} bytes")
+
+    def refuse(self, reason: str) -> None:
+        """Close at once with 1013: the server is too loaded to serve this client now."""
+        log.warning("closing a client for load: %s", reason)
+        self._close_now(CLOSE_TRY_LATER, f"server busy: {reason}")
 
     def fail(self, reason: str) -> None:
         """Close at once with 1011 (the server cannot go on serving this session)."""

@@ -12,10 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import redis.exceptions
+
 from rtastream import Burst, DecodedItem, SessionJsonItem, TimeRangeItem
-from rtastream.reader import AsyncSessionReader, AsyncStreamReader, Entry
+from rtastream.reader import AsyncSessionReader, AsyncStreamReader, Entry, run_async
+from rtastream.reader.flow import Flow, T
 from rtastream.server import packing
 from rtastream.server.client import Client
 from rtastream.server.subscription import Subscription
@@ -23,8 +27,14 @@ from rtastream.server.subscription import Subscription
 log = logging.getLogger("rtastream.server")
 
 TICK = 0.1  # seconds between time-range updates: 10 Hz at most
+CLIENT_QUERIES = 64  # clients' Redis commands at once: below redis-py's pool of 100
+QUERY_WAIT = 10.0  # seconds a client's command may wait for its turn before 1013
 FEED_BLOCK = 0.25  # seconds an idle stream's XREAD waits: how soon a stopped reader ends
 BACKFILL_BATCH = 16  # entries per read: ~1 MiB at the protocol's 64 KiB a message
+
+
+class Busy(Exception):
+    """A client's Redis command waited QUERY_WAIT seconds for its turn: too much load."""
 
 
 def entry_after(a: str, b: str) -> bool:
@@ -114,8 +124,11 @@ class LiveSession:
     def _backfilled(self, client: Client, task: asyncio.Task[None]) -> None:
         client.backfills.discard(task)
         client.changed.set()  # an ending client may close now
-        if not task.cancelled() and task.exception() is not None:
-            log.error("back-fill of session %s failed: %r", self.identity, task.exception())
+        error = None if task.cancelled() else task.exception()
+        if isinstance(error, Busy):
+            client.refuse(str(error))
+        elif error is not None:
+            log.error("back-fill of session %s failed: %r", self.identity, error)
 
     async def backfill(self, client: Client, added: Subscription, upto: str) -> None:
         """The data and events `added` keeps, from the session's first message to `upto`,
@@ -127,7 +140,8 @@ class LiveSession:
             batch=BACKFILL_BATCH,
         )
         burst = Burst()
-        async for entry in reader.entries():
+        entries = reader.entries()
+        while (entry := await self.hub.query(lambda: anext(entries, None))) is not None:
             if entry_after(entry.id, upto) or client.closed:
                 break
             for item in entry.items:
@@ -151,7 +165,7 @@ class Feed:
     def __init__(self, hub: Hub, stream: str) -> None:
         self.hub = hub
         self.stream = stream
-        self.reader = AsyncStreamReader(hub.redis, stream, start="new", block=FEED_BLOCK)
+        self.reader = AsyncStreamReader(hub.feed_redis, stream, start="new", block=FEED_BLOCK)
         self.sessions: dict[int, LiveSession] = {}
 
     async def start(self) -> None:
@@ -184,10 +198,17 @@ class Feed:
 
 
 class Hub:
-    """Every live session and stream feed of one server."""
+    """Every live session and stream feed of one server.
 
-    def __init__(self, redis: Any, queue_bytes: int) -> None:
+    The feeds read with a Redis client of their own (`feed_redis`), so that clients can never
+    starve them of connections. The clients' own commands (their session hash, back-fills)
+    take turns through `query`, at most CLIENT_QUERIES at once on `redis`: however many
+    clients come, they wait for a connection rather than exhaust the pool."""
+
+    def __init__(self, redis: Any, feed_redis: Any, queue_bytes: int) -> None:
         self.redis = redis
+        self.feed_redis = feed_redis
+        self.turns = asyncio.Semaphore(CLIENT_QUERIES)
         self.queue_bytes = queue_bytes
         self.feeds: dict[str, Feed] = {}
         self.sessions: dict[str, LiveSession] = {}
@@ -195,6 +216,23 @@ class Hub:
         self.ticker: asyncio.Task[None] | None = None
         self.reading: set[asyncio.Task[None]] = set()  # the feeds' tasks
         self.slow_clients_closed = 0
+
+    async def query(self, command: Callable[[], Awaitable[T]]) -> T:
+        """Await a client's Redis command once its turn comes; Busy if it waits too long."""
+        try:
+            await asyncio.wait_for(self.turns.acquire(), QUERY_WAIT)
+        except asyncio.TimeoutError:
+            raise Busy(f"no turn for a Redis command in {QUERY_WAIT:g} s") from None
+        try:
+            return await command()
+        except redis.exceptions.MaxConnectionsError as exc:  # the pool shared with others
+            raise Busy(f"no Redis connection free ({exc})") from None
+        finally:
+            self.turns.release()
+
+    async def ask(self, flow: Flow[T]) -> T:
+        """A query flow (read_session(...)) run for a client, in its turn."""
+        return await self.query(lambda: run_async(self.redis, flow))
 
     async def join(
         self, client: Client, identity: str, stream: str, stream_session_id: int
