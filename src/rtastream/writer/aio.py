@@ -75,11 +75,16 @@ class LaneProtocol(asyncio.Protocol):
         self.outbox: deque[bytes] = deque()  # chunks waiting for the transport to drain
         self.paused = False
         self.closed_for: Exception | None = None  # why we closed it, if we did
+        self.timeout: float | None = conn.socket_timeout  # no reply for this long: lost
+        self.deadline: asyncio.TimerHandle | None = None
 
     def data_received(self, data: bytes) -> None:
-        self.loop.received(self.lane, data)
+        self._disarm()
+        if not self.loop.received(self.lane, data):
+            self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
         self.conn._writer = self.conn._reader = None  # closed here, not by redis-py
         exc = exc or self.closed_for or ConnectionError("Redis closed the connection")
         self.loop.lost(self.lane, exc)
@@ -90,6 +95,24 @@ class LaneProtocol(asyncio.Protocol):
         every chunk first on Python < 3.12)."""
         self.outbox.extend(chunks)
         self._drain()
+        self._arm()
+
+    def _arm(self) -> None:
+        """Replies are due: none within `timeout` and the connection counts as lost (as
+        the sync driver's socket timeout: a stopped server keeps the connection open)."""
+        if self.deadline is None and self.timeout:
+            loop = asyncio.get_running_loop()
+            self.deadline = loop.call_later(self.timeout, self._timed_out)
+
+    def _disarm(self) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
+
+    def _timed_out(self) -> None:
+        self.deadline = None
+        self.closed_for = TimeoutError(f"no reply within {self.timeout} s")
+        self.transport.abort()  # close() would first wait to send what is buffered
 
     def _drain(self) -> None:
         while self.outbox and not self.paused:
@@ -205,15 +228,18 @@ class Loop:
         else:
             self._retry_later(lane, 0.0, trouble=False)
 
-    def received(self, lane: Lane, data: bytes) -> None:
+    def received(self, lane: Lane, data: bytes) -> bool:
+        """Replies for the lane's round; False while it waits for more."""
         try:
-            if lane.received(data):
-                self._done(lane)
+            if not lane.received(data):
+                return False
+            self._done(lane)
         except NodeMoved as e:  # as a lost connection: ask where the master is, reconnect
             self.links[lane].close(e)
         except Exception as e:  # a bug here must reach the callers, not hang them
             self.core.abort(lane, e)
             self._changed()
+        return True
 
     def _done(self, lane: Lane) -> None:
         delay = self.core.round_done(lane)

@@ -73,11 +73,11 @@ def note_close_failure(exc: BaseException, error: Exception) -> None:
 
 class Backoff:
     """Delays between reconnect attempts: doubling from `first` up to `cap`, until `budget`
-    seconds have passed since the first failure; then None."""
+    seconds have passed since `since` (monotonic: when Redis last answered); then None."""
 
-    def __init__(self, budget: float, first: float = 0.02, cap: float = 1.0) -> None:
+    def __init__(self, budget: float, since: float, first: float = 0.02, cap: float = 1.0) -> None:
         self.budget = budget
-        self.deadline = time.monotonic() + budget
+        self.deadline = since + budget
         self.delay = first
         self.cap = cap
 
@@ -106,6 +106,7 @@ class Lane:
         self.reader = reply_reader()
         self.backoff: Backoff | None = None
         self.retired = False  # its node holds no keys any more: its driver lets it go
+        self.heard = time.monotonic()  # when Redis last answered, or a round began waiting
 
     def outgoing(self) -> list[bytes]:
         """The round's commands not yet acknowledged, as RESP chunks for one send."""
@@ -117,6 +118,7 @@ class Lane:
     ) -> bool:
         """Replies read from the connection; True once the round is answered."""
         assert self.round is not None
+        self.heard = time.monotonic()
         # hiredis takes any buffer (its stub says bytes).
         if length is None:
             self.reader.feed(data, start)  # type: ignore[arg-type]
@@ -131,6 +133,10 @@ class Lane:
                 raise NodeMoved(f"{self.node.address}: no master any more ({reply})")
             rnd.reply(reply)
         return True
+
+
+TIMEOUTS = (TimeoutError, redis.exceptions.TimeoutError)
+"""A connection that stopped answering (socket.timeout is TimeoutError)."""
 
 
 class NodeMoved(redis.exceptions.ConnectionError):
@@ -276,6 +282,7 @@ class WriterCore:
             parts = [lane.waiting.popleft() for _ in range(min(MAX_ROUND, len(lane.waiting)))]
             self.queued -= len(parts)
             lane.round = self._round(parts, lane.node)
+            lane.heard = time.monotonic()  # its wait for Redis begins
         return lane.round
 
     def _round(self, parts: list[Part], node: Node) -> Round:
@@ -337,10 +344,17 @@ class WriterCore:
     def connection_lost(self, lane: Lane, error: BaseException) -> float | None:
         """Seconds to wait before reconnecting to re-send the round's unacknowledged
         commands (asking where keys live first), or None: Redis stayed away past the
-        budget, the round is failed."""
+        budget, the round is failed. The budget counts from Redis's last answer, so a
+        server that keeps the connection but stops answering (stopped, frozen: the
+        socket timeout ends the wait) fails the round once nothing has come for that long."""
         self.disconnected(lane)
         if lane.round is None:
             return None
+        if isinstance(error, TIMEOUTS):
+            return self._retry(
+                lane,
+                lambda budget: f"no reply within {budget} s (is the server stopped or overloaded?)",
+            )
         return self._retry(
             lane, lambda budget: f"connection lost and not restored within {budget} s ({error})"
         )
@@ -356,7 +370,7 @@ class WriterCore:
         RedisUnavailable (for `reason`, given the budget)."""
         assert lane.round is not None
         budget = self.options.reconnect_timeout
-        lane.backoff = lane.backoff or Backoff(budget)
+        lane.backoff = lane.backoff or Backoff(budget, lane.heard)
         delay = lane.backoff.next()
         if delay is None:
             lane.round.fail(RedisUnavailable(lane.node.address, reason(budget)))
