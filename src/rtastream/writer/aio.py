@@ -138,7 +138,7 @@ class Loop:
         self.links: dict[Lane, LaneProtocol] = {}
         self.waiters: list[asyncio.Future[None]] = []
         self.timer: asyncio.Task[None] | None = None
-        self.timer_idle: asyncio.Future[None] | None = None
+        self.timer_wake: asyncio.Future[None] | None = None
         self.retrying: dict[Lane, asyncio.Task[None]] = {}  # a lane's wait, then reconnect
         self.starting = asyncio.Lock()
         self.ending = self._end_at_shutdown()
@@ -302,6 +302,7 @@ class Loop:
             await self.submit(batch)
             await self.wait(batch.owner)
         assert opening.session is not None
+        self._wake_timer()  # it learns the session's heartbeat
         return opening.session
 
     async def send(
@@ -313,8 +314,8 @@ class Loop:
 
     async def add(self, session: SessionCore, add: Callable[..., None], *args: Any) -> None:
         commands, first = session.add(add, *args)
-        if first and self.timer_idle is not None and not self.timer_idle.done():
-            self.timer_idle.set_result(None)
+        if first:
+            self._wake_timer()
         if commands:
             await self.submit(Batch(session.owner, commands))
 
@@ -345,18 +346,21 @@ class Loop:
         if first_error is not None:
             raise first_error
 
+    def _wake_timer(self) -> None:
+        """The timer learns of a new deadline (it may be sooner than the one it sleeps to)."""
+        if self.timer_wake is not None and not self.timer_wake.done():
+            self.timer_wake.set_result(None)
+
     async def _tick(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             deadline = self.core.next_due()
-            if deadline is None:
-                self.timer_idle = loop.create_future()
-                await self.timer_idle
-            else:
-                await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+            self.timer_wake = loop.create_future()
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            await asyncio.wait([self.timer_wake], timeout=timeout)  # or woken sooner
             for session in self.core.due_sessions():
                 try:
-                    await self.send(session, session.flush_live)
+                    await self.send(session, session.tick)
                 except Exception as e:  # raised to the caller by its next call
                     session.owner.error = session.owner.error or e
 

@@ -110,6 +110,8 @@ class SessionCommands:
             keys.ENTRY_DATA,
         )
         self.opened_ns = time.time_ns()
+        self.touched = time.monotonic()  # when a command last refreshed lastUpdated
+        self.final: Session | None = None  # the closed model, once its commands are sent
         preset = session.time_range
         self.start: int | None = preset.start_time if preset else None
         self.end: int | None = preset.end_time if preset else None
@@ -150,7 +152,7 @@ class SessionCommands:
             keys.JSON,
             text,
             keys.LAST_UPDATED,
-            now_ms(),
+            self._now_ms(),
         )
         return first, [("DEL", self.key), record, self._expire]
 
@@ -175,7 +177,7 @@ class SessionCommands:
                         keys.T_END,
                         span[1],
                         keys.LAST_UPDATED,
-                        now_ms(),
+                        self._now_ms(),
                     )
                 )
         if commands:
@@ -207,8 +209,18 @@ class SessionCommands:
         if self.start is None:  # no data: the session spans its wall-clock lifetime
             self.see(self.opened_ns, max(self.opened_ns, time.time_ns()))
         end_timestamp = self.session.end_timestamp or now()
+        before = self.session
         self.session = self.session.transition(state, end_timestamp=end_timestamp)
-        return self._json_update(final=True)
+        commands = self._json_update(final=True)
+        # The session is in its final state once Redis has it (ended()), not before: a
+        # refused final write (out of memory) leaves it as Redis has it.
+        self.final, self.session = self.session, before
+        return commands
+
+    def ended(self) -> None:
+        """Redis acknowledged the final state."""
+        assert self.final is not None
+        self.session = self.final
 
     def _json_text(self) -> str:
         span = self.time_range()
@@ -224,8 +236,21 @@ class SessionCommands:
             burst.time_range(*span)
         burst.session_json(text)
         commands = self.data(self.pack(burst))
-        commands.insert(-1, ("HSET", self.key, keys.JSON, text, keys.LAST_UPDATED, now_ms()))
+        commands.insert(-1, ("HSET", self.key, keys.JSON, text, keys.LAST_UPDATED, self._now_ms()))
         return commands
+
+    def heartbeat(self) -> list[Command]:
+        """lastUpdated refreshed with no data: the writer is alive (keys.HEARTBEAT_INTERVAL)."""
+        return [("HSET", self.key, keys.LAST_UPDATED, self._now_ms()), self._expire]
+
+    def heartbeat_due(self) -> float:
+        """When the next heartbeat is due (monotonic), unless a command refreshes it first."""
+        return self.touched + keys.HEARTBEAT_INTERVAL
+
+    def _now_ms(self) -> int:
+        """lastUpdated for a command refreshing it now."""
+        self.touched = time.monotonic()
+        return now_ms()
 
 
 SESSION_PROPERTIES = frozenset(f.name for f in fields(Session))

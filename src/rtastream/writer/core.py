@@ -173,9 +173,10 @@ class SessionCore:
     def check(self) -> None:
         """Raise what the next call must raise: the session is closed, or Redis failed."""
         if self.closed:
-            raise RuntimeError(
-                f"session {self.commands.session.identity!r} is {self.commands.state.json_name}"
-            )
+            ended, now = self.commands.final, self.commands.session
+            assert ended is not None, "closing() makes the final model"
+            refused = "" if now is ended else f" (Redis has it {now.state.json_name}: refused)"
+            raise RuntimeError(f"session {now.identity!r} is {ended.state.json_name}{refused}")
         self.owner.check()
 
     def pack(self, burst: Burst) -> list[Message]:
@@ -204,6 +205,25 @@ class SessionCore:
             return self.commands.data(self.commands.pack(burst))
         finally:
             self.live.give_back(burst)
+
+    def next_tick(self) -> float | None:
+        """When the timer must act for this session (monotonic): its live data due, or its
+        heartbeat; None once it is ending or has failed (its next call raises)."""
+        if self.closed or self.owner.error is not None:
+            return None
+        beat = self.commands.heartbeat_due()
+        return beat if self.due is None else min(self.due, beat)
+
+    def tick(self) -> list[Command]:
+        """What the timer sends: the live data if due, else the heartbeat if due."""
+        if self.closed:
+            return []
+        now = time.monotonic()
+        if self.due is not None and self.due <= now:
+            return self.flush_live()
+        if self.commands.heartbeat_due() <= now:
+            return self.commands.heartbeat()
+        return []
 
     def write(self, messages: list[Message | bytes]) -> list[Command]:
         self.check()
@@ -449,15 +469,17 @@ class WriterCore:
         """The session's final state is acknowledged (or failed): raise what it must."""
         self.sessions.pop(session.commands.session.identity, None)
         session.owner.check()
+        session.commands.ended()
         if session.unseen is not None:
             raise session.unseen
 
     def next_due(self) -> float | None:
-        return min((s.due for s in self.sessions.values() if s.due is not None), default=None)
+        ticks = (s.next_tick() for s in self.sessions.values())
+        return min((t for t in ticks if t is not None), default=None)
 
     def due_sessions(self) -> list[SessionCore]:
         now = time.monotonic()
-        return [s for s in self.sessions.values() if s.due is not None and s.due <= now]
+        return [s for s in self.sessions.values() if (t := s.next_tick()) is not None and t <= now]
 
 
 class Opening:

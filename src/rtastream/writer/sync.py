@@ -194,6 +194,8 @@ class Threads:
                 batch = next(steps, None)
             if batch is None:
                 assert opening.session is not None
+                with self.cond:  # the timer learns the session's heartbeat
+                    self.cond.notify_all()
                 return opening.session
             self.submit(batch)
             self.wait(batch.owner)
@@ -252,7 +254,7 @@ class Threads:
                     return
             for session in due:
                 try:
-                    self.send(session, session.flush_live)
+                    self.send(session, session.tick)
                 except Exception as e:  # raised to the caller by its next call
                     session.owner.error = session.owner.error or e
 
