@@ -226,7 +226,7 @@ class Loop:
         elif link is not None:
             link.write(lane.outgoing())
         else:
-            self._retry_later(lane, 0.0, trouble=False)
+            self._retry_later(lane, 0.0, trouble=lane.lost)  # lost while idle: check first
 
     def received(self, lane: Lane, data: bytes) -> bool:
         """Replies for the lane's round; False while it waits for more."""

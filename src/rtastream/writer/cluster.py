@@ -178,6 +178,10 @@ class Cluster:
             routed[1].append(i)
         return [(node, routed, places) for node, (routed, places) in by_node.items()]
 
+    def node_of(self, key: str) -> Node:
+        pin = self.pins.get(key)
+        return pin.node if pin is not None else self.slots[key_slot(key.encode())]
+
     def round(self, parts: list[Part], node: Node) -> Round:
         return ClusterRound(parts, self, node)
 

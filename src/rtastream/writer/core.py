@@ -35,9 +35,11 @@ from rtastream.writer.commands import (
     SessionCommands,
     allocation_commands,
     parse_allocation,
+    unsent_messages,
 )
 from rtastream.writer.live import LiveBurst
 from rtastream.writer.options import Options
+from rtastream.writer.recovery import recover
 from rtastream.writer.rounds import Batch, Part, Round, Tracker
 
 if TYPE_CHECKING:
@@ -107,6 +109,7 @@ class Lane:
         self.backoff: Backoff | None = None
         self.retired = False  # its node holds no keys any more: its driver lets it go
         self.heard = time.monotonic()  # when Redis last answered, or a round began waiting
+        self.lost = False  # its connection was lost: check for lost data before sending again
 
     def outgoing(self) -> list[bytes]:
         """The round's commands not yet acknowledged, as RESP chunks for one send."""
@@ -382,6 +385,7 @@ class WriterCore:
     def disconnected(self, lane: Lane) -> None:
         """The lane's connection is gone: what was sent on it is answered afresh on the next."""
         lane.reader = reply_reader()  # a reply cut short must not prefix the next one
+        lane.lost = True
         if lane.round is not None:
             lane.round.restart()
 
@@ -413,6 +417,25 @@ class WriterCore:
                 self.lane(node)
         elif lane.node not in nodes:
             self._retire(lane)
+        elif lane.lost:  # did Redis come back without its data?
+            written = [(s.commands, self._acknowledged(s)) for s in self.sessions.values()]
+            yield from recover(written, lane.node, self.topology)
+            lane.lost = False
+
+    def _acknowledged(self, session: SessionCore) -> int:
+        """The session's stream messages Redis has acknowledged: all it made but those
+        waiting or in flight on a lane."""
+        owner, unacknowledged = session.owner, 0
+        for lane in self.lanes.values():
+            if lane.round is not None:
+                rnd = lane.round
+                rest = range(rnd.acked, len(rnd.commands))
+                mine = [rnd.commands[i] for i in rest if rnd.where[i][0].batch.owner is owner]
+                unacknowledged += len(unsent_messages(mine))
+            for part in lane.waiting:
+                if part.batch.owner is owner:
+                    unacknowledged += len(unsent_messages(part.commands))
+        return session.commands.messages - unacknowledged
 
     def _retire(self, lane: Lane) -> None:
         """What the lane holds (its round's unacknowledged commands first) goes to the lanes

@@ -48,6 +48,9 @@ class Topology(Protocol):
         """The commands split by node, in order (by each command's key); `again`: they
         were routed before (the lane they waited on hands them over)."""
 
+    def node_of(self, key: str) -> Node:
+        """The node that holds `key` now (nothing is routed: no command is on its way)."""
+
     def round(self, parts: list[Part], node: Node) -> Round:
         """How the parts are sent to the node in one pipeline, and their replies read."""
 
@@ -76,6 +79,9 @@ class Standalone:
 
     def route(self, commands: list[Command], *, again: bool = False) -> list[Route]:
         return [(self.node, commands, range(len(commands)))]
+
+    def node_of(self, key: str) -> Node:
+        return self.nodes()[0]
 
     def round(self, parts: list[Part], node: Node) -> Round:
         return Round(parts)
