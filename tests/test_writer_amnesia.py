@@ -5,13 +5,16 @@ Each test restarts a private redis-server of its own."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 
 import pytest
 import redis
 
 import rtastream
+import rtastream.aio
 from replication import WRITERS, session_of, wait_until
 from stream_oracle import burst_at, burst_numbers, check_session
 
@@ -72,5 +75,27 @@ def test_an_idle_session_is_restored_by_its_heartbeat(private_redis, caplog):
                 record = r.hgetall("sessions:idle")
                 assert int(record[b"streamSessionId"]) == session.stream_session_id
                 assert int(r.get("lastStreamSessionId")) == session.stream_session_id
+        assert any("'idle'" in rec.getMessage() for rec in caplog.records)
+        check_session(r, "idle", "car-1")
+
+
+def test_an_idle_asyncio_session_is_restored_by_its_heartbeat(private_redis, caplog):
+    """The asyncio writer sees the connection close at once, while idle: its next
+    heartbeat reconnects, and checks first."""
+    server = private_redis()
+    caplog.set_level(logging.WARNING, logger="rtastream.writer")
+
+    async def main(r: redis.Redis) -> None:
+        async with rtastream.aio.RedisStreamBuffer(server.url) as buffer:
+            async with buffer.open_session("idle", "car-1") as session:
+                restart_empty(server)
+                deadline = time.monotonic() + 15
+                while not r.exists("sessions:idle") and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)  # the event loop runs the writer's timer
+                record = r.hgetall("sessions:idle")
+                assert int(record[b"streamSessionId"]) == session.stream_session_id
+
+    with redis.Redis.from_url(server.url) as r:
+        asyncio.run(main(r))
         assert any("'idle'" in rec.getMessage() for rec in caplog.records)
         check_session(r, "idle", "car-1")
