@@ -10,6 +10,8 @@
     cluster.py   Redis Cluster: the slot map, keys pinned to their node, a MULTI/EXEC block
                  per key in a round, redirections and refusals for now sent again
     sentinel.py  Sentinel: the master the sentinels name, asked again when in trouble
+    recovery.py  a Redis that came back empty: open sessions' hashes written again
+    internals.py the redis-py internals the drivers and the core rely on, checked
     sync.py      the sync driver: an I/O thread per connection, a timer thread per buffer
     aio.py       the asyncio driver: an asyncio.Protocol per connection, a timer task
 

@@ -37,6 +37,7 @@ from rtastream.writer.core import (
     end_state,
     note_close_failure,
 )
+from rtastream.writer.internals import release_streams, transport_of
 from rtastream.writer.node import Node
 from rtastream.writer.rounds import Batch, Tracker
 
@@ -70,7 +71,7 @@ class LaneProtocol(asyncio.Protocol):
     def __init__(self, loop: Loop, lane: Lane, conn: Any) -> None:
         self.loop, self.lane = loop, lane
         self.conn = conn  # kept: its __del__ would close the transport
-        self.transport: asyncio.Transport = conn._writer.transport  # redis-py's attributes
+        self.transport = transport_of(conn)
         self.transport.set_protocol(self)
         self.outbox: deque[bytes] = deque()  # chunks waiting for the transport to drain
         self.paused = False
@@ -85,7 +86,7 @@ class LaneProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        self.conn._writer = self.conn._reader = None  # closed here, not by redis-py
+        release_streams(self.conn)  # closed here, not by redis-py
         exc = exc or self.closed_for or ConnectionError("Redis closed the connection")
         self.loop.lost(self.lane, exc)
 

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 import hiredis
 import redis.exceptions
-from redis._parsers import BaseParser  # redis-py's names for Redis error replies
 
 from rtastream._native import Burst
 from rtastream.errors import RedisCommandError, RedisUnavailable
@@ -37,6 +36,7 @@ from rtastream.writer.commands import (
     parse_allocation,
     unsent_messages,
 )
+from rtastream.writer.internals import error_parser
 from rtastream.writer.live import LiveBurst
 from rtastream.writer.options import Options
 from rtastream.writer.recovery import recover
@@ -94,7 +94,7 @@ class Backoff:
 def reply_reader() -> hiredis.Reader:
     """A RESP parser whose error replies are redis-py's exception classes (ReadOnlyError,
     OutOfMemoryError, ...), returned as values, not raised."""
-    return hiredis.Reader(replyError=BaseParser.parse_error)
+    return hiredis.Reader(replyError=error_parser())
 
 
 class Lane:

@@ -35,6 +35,7 @@ from rtastream.writer.core import (
     end_state,
     note_close_failure,
 )
+from rtastream.writer.internals import live_socket
 from rtastream.writer.node import Node
 from rtastream.writer.rounds import Batch, Tracker
 
@@ -73,7 +74,7 @@ class Link:
             self.conn.connect()
         except CONNECT_ERRORS as e:
             raise connect_failure(e, node) from e
-        self.sock: socket.socket = self.conn._sock  # redis-py's attribute: the live socket
+        self.sock = live_socket(self.conn)
         self.scatter = hasattr(self.sock, "sendmsg") and not isinstance(self.sock, ssl.SSLSocket)
 
     def send(self, chunks: list[bytes]) -> None:
