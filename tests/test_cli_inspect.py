@@ -183,3 +183,20 @@ def test_filter_arguments_are_checked(redis_url):
     result = run_cli("inspect", "--scan", "--from-streams", "--redis", redis_url)
     assert result.returncode == 2
     assert "argument --from-streams: not allowed with argument --scan" in result.stderr
+
+
+def test_an_open_session_without_a_recent_heartbeat_shows_as_stale(redis_url, r):
+    write_session(r, "dead", "alpha", final_state=None)
+    write_session(r, "alive", "alpha", final_state=None)
+    write_session(r, "ended", "alpha")
+    old = int(time.time() * 1000) - int(keys.STALE_AFTER * 1000) - 5000
+    for identity in ("dead", "ended"):
+        r.hset(keys.session_key(identity), keys.LAST_UPDATED, old)
+
+    out = inspect(redis_url)
+    row = {line.split()[0]: line.split() for line in out.splitlines()[-3:]}
+    assert (row["dead"][1], row["alive"][1], row["ended"][1]) == ("stale", "open", "closed")
+    assert "state stale" in squash(inspect(redis_url, "dead"))
+    sessions = {s["identity"]: s for s in json.loads(inspect(redis_url, "--json"))["sessions"]}
+    assert sessions["dead"]["state"] == "open" and sessions["dead"]["stale"] is True
+    assert sessions["alive"]["stale"] is False and sessions["ended"]["stale"] is False

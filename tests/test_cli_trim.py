@@ -6,6 +6,7 @@ import json
 
 from cli_helpers import run_cli, write_session
 from rtastream import keys
+from stream_oracle import read_stream
 
 HOUR_AGO_MS = 1_000  # lastUpdated far in the past (1970)
 
@@ -104,17 +105,54 @@ def test_dry_run_filters_and_limit_with_the_totals_first(redis_url, r):
     out = trim(redis_url, "--maxlen", "10", "--stale-after", "60", "--dry-run", "--limit", "2")
     lines = out.splitlines()
     # each stream: 12 filled + a closed session's 7 entries + an open one's 6, capped to 10
-    assert lines[1] == "would remove 45 entries from 3 stream(s), 6 session(s), 0 stream(s)"
+    assert lines[1] == (
+        "would remove 45 entries from 3 stream(s), 3 session(s), 0 stream(s); "
+        "would abandon 3 open session(s)"
+    )
     assert sum(line.startswith("session ") for line in lines) == 2
     assert "... 4 more sessions (--all lists every one)" in lines
     assert "... 1 more streams (--all lists every one)" in lines
 
     out = trim(redis_url, "--stale-after", "60", "--dry-run", "--stream", "a", "--state", "open")
-    assert (
-        out.splitlines()[1] == "would remove 0 entries from 1 stream(s), 1 session(s), 0 stream(s)"
+    assert out.splitlines()[1] == (
+        "would remove 0 entries from 1 stream(s), 0 session(s), 0 stream(s); "
+        "would abandon 1 open session(s)"
     )
     assert "session old3 (stream a, updated" in out and "old0" not in out
-    assert r.exists(keys.session_key("old3"))  # a dry run
+    assert state_of(r, "old3") == "open"  # a dry run
     trim(redis_url, "--stale-after", "60", "--stream", "a", "--state", "open")
-    assert not r.exists(keys.session_key("old3")) and r.exists(keys.session_key("old0"))
-    assert r.exists("stream:a")  # old0 still uses it
+    assert state_of(r, "old3") == "abandoned" and state_of(r, "old0") == "closed"
+    assert r.exists("stream:a")
+
+
+def state_of(r, identity):
+    return json.loads(r.hget(keys.session_key(identity), keys.JSON))["state"]
+
+
+def test_a_stale_open_session_is_abandoned_in_its_shared_stream(redis_url, r):
+    """Its writer died (no heartbeat): ended `abandoned` with a final Session JSON message,
+    as close() would have written it; the stream it shares with a live session stays."""
+    dead = write_session(r, "dead", "shared", final_state=None)
+    write_session(r, "alive", "shared", final_state=None)
+    r.hset(keys.session_key("dead"), keys.LAST_UPDATED, HOUR_AGO_MS)
+    time_range = tuple(int(r.hget(keys.session_key("dead"), f)) for f in (b"tStart", b"tEnd"))
+    entries_before = read_stream(r, "shared")
+
+    out = trim(redis_url, "--stale-after", "60")
+    assert "session dead (stream shared, updated 20" in out and "): abandoned" in out
+    assert out.splitlines()[1].endswith("; abandoned 1 open session(s)")
+    assert state_of(r, "dead") == "abandoned" and state_of(r, "alive") == "open"
+    entries = read_stream(r, "shared")
+    assert entries[: len(entries_before)] == entries_before  # nothing else touched
+    [last] = entries[len(entries_before) :]
+    assert last.session_id == dead.stream_session_id
+    assert last.kinds() == ["time_range", "session_json"]
+    assert last.time_ranges() == [time_range]
+    [final] = last.jsons()
+    assert final == json.loads(r.hget(keys.session_key("dead"), keys.JSON))
+    assert final["identity"] == "dead" and final["state"] == "abandoned"
+    assert "endTimestamp" in final
+
+    again = trim(redis_url, "--stale-after", "60")  # ended now: its hash goes, the stream stays
+    assert "session dead (stream shared, updated 20" in again and "): removed" in again
+    assert not r.exists(keys.session_key("dead")) and r.exists("stream:shared")

@@ -13,6 +13,7 @@ import pytest
 
 import rtastream
 import rtastream.aio
+import rtastream.reference
 from stream_oracle import MS, T0, check_session, session_entries
 
 PERIODIC = np.arange(14, dtype=">i2").reshape(2, 7)  # big-endian: converted, as Burst does
@@ -257,3 +258,30 @@ def test_a_block_that_only_looked_large_enough_is_written_once(redis_url, r):
     timestamped = of_kind(data(r, session.stream_session_id), "timestamped_data")
     assert [times_of(t) for t in timestamped] == [times[:2000].tolist(), times[2000:].tolist()]
     assert b"".join(t.buffer for t in timestamped) == values.tobytes()
+
+
+EMPTY_CALLS = [
+    lambda s: s.timestamped(1, [], np.zeros(0)),
+    lambda s: s.timestamped([1, 2], np.array([], "datetime64[ns]"), np.zeros((2, 0), np.int8)),
+    lambda s: s.periodic(3, T0, MS, np.zeros(0, np.float32)),
+    lambda s: s.periodics([4, 5], T0, MS, np.zeros((2, 0))),
+    lambda s: s.rows([1, 2], [], np.zeros((0, 2))),
+    lambda s: s.rows([1, 2], [], np.zeros(0, MIXED.dtype)),
+    lambda s: s.events([], []),
+]
+
+
+@pytest.mark.parametrize("flavour", ["sync", "asyncio"])
+def test_a_call_with_zero_samples_adds_nothing(redis_url, r, flavour):
+    session_id = in_session(flavour, redis_url, "empty", [*EMPTY_CALLS, lambda s: s.flush()])
+    entries = session_entries(r, "rig", session_id)
+    assert [e.kinds() for e in entries] == [["session_json"], ["time_range", "session_json"]]
+    check_session(r, "empty", "rig")
+
+
+@pytest.mark.parametrize("burst", [rtastream.Burst, rtastream.reference.Burst])
+def test_a_burst_call_with_zero_samples_adds_no_item(burst):
+    for call in EMPTY_CALLS:
+        target = burst()
+        call(target)
+        assert len(target) == 0

@@ -476,3 +476,31 @@ def test_an_identity_with_a_slash_is_served_as_one_percent_encoded_segment(redis
                 assert reply.status == 404  # a bare '/' separates segments
 
     run(main())
+
+
+def test_rest_sessions_page_names_the_sessions_whose_heartbeat_stopped(redis_url, r):
+    """The Session JSON keeps RTA's states; `stale` lists the open sessions whose
+    lastUpdated is older than keys.STALE_AFTER, which the page shows as stale."""
+    now_ms = int(time.time() * 1000)
+    old_ms = now_ms - int(keys.STALE_AFTER * 1000) - 5000
+    for identity, state, updated in [
+        ("dead", "open", old_ms),
+        ("alive", "open", now_ms),
+        ("ended", "closed", old_ms),
+    ]:
+        open_session(r, identity, "cars")
+        model = {"identity": identity, "state": state, "timestamp": "2025-06-15T15:06:40Z"}
+        r.hset(
+            keys.session_key(identity),
+            mapping={keys.JSON: json.dumps(model), keys.LAST_UPDATED: updated},
+        )
+
+    async def main():
+        async with served(redis_url) as server:
+            async with server.http.get(server.base + "/rta/v2/sessions") as reply:
+                page = await reply.json()
+            assert page["stale"] == ["dead"]
+            states = {s["identity"]: s["state"] for s in page["sessions"]}
+            assert states == {"dead": "open", "alive": "open", "ended": "closed"}
+
+    run(main())

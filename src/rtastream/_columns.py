@@ -252,7 +252,7 @@ def rows(
         if value.ndim != 1:
             raise ValueError(f"values must be 1-D when structured, got {value.ndim}-D")
         packed = _packed(value.dtype, "values", len(ids))
-        data = np.ascontiguousarray(value.astype(packed)).view(np.uint8).reshape(len(value), -1)
+        data = _row_bytes(np.ascontiguousarray(value.astype(packed)), packed.itemsize)
     else:
         array = _values(value)
         if array.ndim != 2:
@@ -261,10 +261,15 @@ def rows(
             raise ValueError(
                 f"values has {array.shape[1]} columns but channel_ids has {len(ids)} ids"
             )
-        data = array.view(np.uint8).reshape(len(array), -1)
+        data = _row_bytes(array, array.shape[1] * array.itemsize)
     if len(data) != len(times):
         raise ValueError(f"timestamps has {len(times)} instants but values has {len(data)} rows")
     return ids, times, data
+
+
+def _row_bytes(array: np.ndarray, width: int) -> np.ndarray:
+    """Each row of a C-contiguous array as its `width` bytes (zero rows too)."""
+    return array.view(np.uint8).reshape(len(array), width)
 
 
 def events(

@@ -230,8 +230,13 @@ CONNECTION_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutE
 """What redis-py raises when a connection cannot be made or is lost."""
 
 
-CONNECT_ERRORS = (*CONNECTION_ERRORS, redis.exceptions.ResponseError)
-"""What redis-py raises when connecting fails (SELECT's refusal is a ResponseError)."""
+CONNECT_ERRORS = (
+    *CONNECTION_ERRORS,
+    redis.exceptions.ResponseError,
+    redis.exceptions.InvalidResponse,
+)
+"""What redis-py raises when connecting fails (SELECT's refusal is a ResponseError; an
+answer that is not RESP at all, from a server that is not Redis, an InvalidResponse)."""
 
 
 def connect_failure(error: Exception, node: Any, address: str | None = None) -> Exception:
@@ -254,6 +259,10 @@ def connect_failure(error: Exception, node: Any, address: str | None = None) -> 
             address,
             f"it is a Redis Cluster node, and a cluster has database 0 only: drop "
             f"/{connection_kwargs.get('db')} from the url ({error})",
+        )
+    if isinstance(error, redis.exceptions.InvalidResponse):
+        return RedisUnavailable(
+            address, f"it is not a Redis server (its answer is not RESP: {error})"
         )
     if isinstance(error, RedisUnavailable | RedisRefused) or not isinstance(
         error, CONNECTION_ERRORS

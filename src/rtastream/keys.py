@@ -31,6 +31,14 @@ T_END = "tEnd"
 DEFAULT_SESSION_TTL = 24 * 3600
 """Seconds a session hash lives after its last update."""
 
+HEARTBEAT_INTERVAL = 2.0
+"""Seconds: a writer refreshes an open session's `lastUpdated` at least this often, with or
+without data (the heartbeat)."""
+
+STALE_AFTER = 15.0
+"""Seconds: an open session whose `lastUpdated` is older has lost its writer (killed, cut
+off): `inspect` and `serve` show it as `stale`."""
+
 NO_STREAM_POSITION = "0-0"
 
 

@@ -172,7 +172,7 @@ def overview(
             rows.append(
                 [
                     session.identity,
-                    session.state,
+                    session.state_at(now_ms),
                     session.stream or "-",
                     session.stream_session_id or "-",
                     fmt.iso_ns(time_range[0]) if time_range else "-",
@@ -204,7 +204,7 @@ def session_report(session: SessionRecord, stats: SessionStats, now_ms: int) -> 
     lines = [f"Session {session.identity}"]
     facts: list[tuple[str, str]] = [
         ("identifier", str(model.get("identifier", "-"))),
-        ("state", session.state),
+        ("state", session.state_at(now_ms)),
         (
             "stream",
             f"{session.stream} (stream session id {session.stream_session_id}, "

@@ -8,11 +8,15 @@ import time
 from typing import Any
 
 from rtastream import keys
+from rtastream._native import Burst
 from rtastream.cli import filters
 from rtastream.cli import format as fmt
 from rtastream.cli.arguments import positive_int, positive_number
 from rtastream.cli.connection import Client, connect
 from rtastream.reader import entry_time_ms, read_stream, run, scan_sessions, stream_names
+from rtastream.reader.entries import CLOSED_STATES
+from rtastream.reader.records import SessionRecord
+from rtastream.session import Session, SessionState, TimeRange, now
 
 DEFAULT_MAXLEN = 10_000  # the Stream Service trimmer's default target
 
@@ -21,6 +25,15 @@ _DELETE_STALE_SESSION = """
 local updated = redis.call('HGET', KEYS[1], ARGV[1])
 if not updated or tonumber(updated) >= tonumber(ARGV[2]) then return 0 end
 return redis.call('DEL', KEYS[1])
+"""
+# Ends the session only if still stale and unchanged when Redis runs it (ARGV: the cutoff,
+# the Session JSON read, the abandoned one); its lastUpdated is left, so it stays stale.
+_ABANDON_STALE_SESSION = """
+local updated = redis.call('HGET', KEYS[1], ARGV[1])
+if not updated or tonumber(updated) >= tonumber(ARGV[2]) then return 0 end
+if redis.call('HGET', KEYS[1], ARGV[3]) ~= ARGV[4] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[5])
+return 1
 """
 _DELETE_STALE_STREAM = """
 if redis.call('TYPE', KEYS[1]).ok ~= 'stream' then return 0 end
@@ -36,12 +49,15 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
         parents=[parent],
         help="cap stream lengths and remove stale sessions",
         description="Cap every stream listed in the `streams` set to --maxlen entries, as the "
-        "Stream Service's trimmer does. With --stale-after, first remove session "
-        "hashes whose lastUpdated is older than that (found with SCAN, on every "
-        "master of a cluster: a stale session's messages may be trimmed away), then "
-        "streams that no remaining session uses and that received nothing for that "
-        "long. The filters narrow what is trimmed and removed (--stream, --state) "
-        "and how much is listed (--limit, --all); the totals come first.",
+        "Stream Service's trimmer does. With --stale-after, first deal with sessions "
+        "whose lastUpdated is older than that (found with SCAN, on every master of a "
+        "cluster): one still open has lost its writer (a live writer refreshes "
+        "lastUpdated every few seconds) and is ended `abandoned`, with a final Session "
+        "JSON message in its stream, which is kept; an ended one's hash is removed (its "
+        "messages may be trimmed away). Then streams that no remaining session uses and "
+        "that received nothing for that long are removed. The filters narrow what is "
+        "trimmed and removed (--stream, --state) and how much is listed (--limit, --all); "
+        "the totals come first.",
     )
     parser.add_argument(
         "--maxlen",
@@ -59,7 +75,8 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
         "--stale-after",
         type=positive_number("seconds"),
         metavar="SECONDS",
-        help="remove sessions not updated for this long, and streams left without a live session",
+        help="end open sessions not updated for this long (abandoned), remove ended ones, "
+        "and streams left without a session",
     )
     parser.add_argument(
         "--dry-run", action="store_true", help="report what would be done, change nothing"
@@ -123,8 +140,11 @@ class Trimmer:
             ):  # left alone: its stream is in use
                 live.add(session.stream)
                 continue
-            action = self.remove_session(session.identity, updated, cutoff)
-            if action.startswith("kept"):
+            if session.state not in CLOSED_STATES and session.location is not None:
+                action = self.abandon_session(session, cutoff)
+            else:
+                action = self.remove_session(session.identity, updated, cutoff)
+            if action.startswith(("kept", "abandoned", "would abandon")):
                 live.add(session.stream)
             out.append(
                 {
@@ -146,6 +166,40 @@ class Trimmer:
         ):
             return "removed"
         return "kept: updated meanwhile"
+
+    def abandon_session(self, session: SessionRecord, cutoff: int) -> str:
+        """End an open session whose writer is gone: its hash's Session JSON `abandoned`,
+        then that JSON as the session's last message (with its time range), as the
+        writer's close() would have written it. Its stream, shared with live sessions
+        perhaps, is left alone."""
+        assert session.location is not None and session.json is not None
+        try:
+            model = Session.from_json(session.json)
+            span = session.time_range
+            final = model.transition(
+                SessionState.ABANDONED,
+                end_timestamp=model.end_timestamp or now(),
+                time_range=TimeRange(*span) if span else model.time_range,
+            )
+        except ValueError as e:
+            return f"kept: its Session JSON cannot be ended ({e})"
+        if self.dry_run:
+            return "would abandon"
+        text = final.to_json()
+        key = keys.session_key(session.identity)
+        args = (keys.LAST_UPDATED, cutoff, keys.JSON, session.json, text)
+        if not self.client.eval(_ABANDON_STALE_SESSION, 1, key, *args):
+            return "kept: updated meanwhile"
+        burst = Burst()
+        if span:
+            burst.time_range(*span)
+        burst.session_json(text)
+        stream, session_id = session.location
+        for message in burst.pack():
+            self.client.xadd(
+                keys.stream_key(stream), {keys.ENTRY_ID: session_id, keys.ENTRY_DATA: message}
+            )
+        return "abandoned"
 
     def remove_idle_stream(
         self, name: str, in_use: bool, cutoff: int, out: list[dict[str, Any]]
@@ -190,6 +244,7 @@ def render(report: dict[str, Any], dry_run: bool, chosen: filters.Filter) -> str
     verb = "would remove" if dry_run else "removed"
     gone_sessions = sum(s["action"] in ("removed", "would remove") for s in report["sessions"])
     gone_streams = sum(s["action"] in ("removed", "would remove") for s in report["idle_streams"])
+    ended = sum(s["action"] in ("abandoned", "would abandon") for s in report["sessions"])
     trimmed = sum(s["removed"] for s in report["streams"])
     lines = [
         ("dry run: " if dry_run else "")
@@ -200,7 +255,12 @@ def render(report: dict[str, Any], dry_run: bool, chosen: filters.Filter) -> str
             else ""
         ),
         f"{verb} {fmt.count(trimmed)} entries from {len(report['streams'])} stream(s), "
-        f"{gone_sessions} session(s), {gone_streams} stream(s)",
+        f"{gone_sessions} session(s), {gone_streams} stream(s)"
+        + (
+            f"; {'would abandon' if dry_run else 'abandoned'} {ended} open session(s)"
+            if ended
+            else ""
+        ),
     ]
 
     def ago(ms: int | None) -> str:

@@ -10,7 +10,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rtastream import keys
-from rtastream.reader.entries import Entry, decode_entry, entry_time_ms, identity_of, text
+from rtastream.reader.entries import (
+    CLOSED_STATES,
+    Entry,
+    decode_entry,
+    entry_time_ms,
+    identity_of,
+    text,
+)
 from rtastream.reader.flow import CLUSTERED, Flow, Scan, ask
 
 # Length, first and last entry ids without sending the (large) payloads back.
@@ -128,6 +135,17 @@ class SessionRecord:
             return "(no json)"
         return str(self.model.get("state", "(no state)"))
 
+    def is_stale(self, now_ms: int) -> bool:
+        """Not ended, but its writer's heartbeat (lastUpdated) is older than
+        keys.STALE_AFTER: the writer is gone (killed, cut off) or stuck."""
+        age = self.age_s(now_ms)
+        live = self.json is not None and self.state not in CLOSED_STATES
+        return live and age is not None and age > keys.STALE_AFTER
+
+    def state_at(self, now_ms: int) -> str:
+        """The state to show: `stale` for a stale session (is_stale), else its state."""
+        return "stale" if self.is_stale(now_ms) else self.state
+
     def age_s(self, now_ms: int) -> float | None:
         updated = self.last_updated_ms
         return None if updated is None else max(0.0, (now_ms - updated) / 1000)
@@ -137,6 +155,7 @@ class SessionRecord:
         return {
             "identity": self.identity,
             "state": self.state,
+            "stale": self.is_stale(now_ms),
             "identifier": self.model.get("identifier"),
             "stream": self.stream,
             "stream_session_id": self.stream_session_id,

@@ -8,6 +8,7 @@ so after the outage it goes on from there: nothing is skipped, nothing read twic
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -56,7 +57,7 @@ class Reconnecting:
         help, and as RedisUnavailable past the budget (or once the reader is stopped)."""
         if isinstance(error, LASTING) or not isinstance(error, PASSING):
             raise error
-        self.backoff = self.backoff or Backoff(self.budget)
+        self.backoff = self.backoff or Backoff(self.budget, since=time.monotonic())
         delay = None if self.stopped() else self.backoff.next()
         if delay is None:
             reason = f"{str(error) or type(error).__name__} (for {self.budget:g} s)"

@@ -136,7 +136,12 @@ async def sessions_page(request: web.Request) -> web.Response:
     models.sort(key=lambda m: sort_key(m.get(prop)), reverse=order != "asc")
     if size is not None:
         models = models[index_ * size : (index_ + 1) * size]
-    return web.json_response({"sessions": models})
+    # The Session JSON keeps RTA's states; beside them, the open sessions whose writer's
+    # heartbeat stopped (SessionRecord.is_stale), for the page to show as stale.
+    now_ms = int(datetime.now(timezone.utc).timestamp() * 1000)
+    shown = {m["identity"] for m in models}
+    stale = sorted(r.identity for r in records if r.identity in shown and r.is_stale(now_ms))
+    return web.json_response({"sessions": models, "stale": stale})
 
 
 def sort_key(value: Any) -> tuple[int, Any]:

@@ -30,16 +30,16 @@ from rtastream.session import Session, SessionState
 from rtastream.writer.base import BufferBase, SessionView
 from rtastream.writer.commands import Command, Message
 from rtastream.writer.core import (
-    Batch,
     Lane,
     NodeMoved,
     SessionCore,
-    Tracker,
     WriterCore,
     end_state,
     note_close_failure,
 )
-from rtastream.writer.topology import Node
+from rtastream.writer.internals import release_streams, transport_of
+from rtastream.writer.node import Node
+from rtastream.writer.rounds import Batch, Tracker
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -71,17 +71,22 @@ class LaneProtocol(asyncio.Protocol):
     def __init__(self, loop: Loop, lane: Lane, conn: Any) -> None:
         self.loop, self.lane = loop, lane
         self.conn = conn  # kept: its __del__ would close the transport
-        self.transport: asyncio.Transport = conn._writer.transport  # redis-py's attributes
+        self.transport = transport_of(conn)
         self.transport.set_protocol(self)
         self.outbox: deque[bytes] = deque()  # chunks waiting for the transport to drain
         self.paused = False
         self.closed_for: Exception | None = None  # why we closed it, if we did
+        self.timeout: float | None = conn.socket_timeout  # no reply for this long: lost
+        self.deadline: asyncio.TimerHandle | None = None
 
     def data_received(self, data: bytes) -> None:
-        self.loop.received(self.lane, data)
+        self._disarm()
+        if not self.loop.received(self.lane, data):
+            self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.conn._writer = self.conn._reader = None  # closed here, not by redis-py
+        self._disarm()
+        release_streams(self.conn)  # closed here, not by redis-py
         exc = exc or self.closed_for or ConnectionError("Redis closed the connection")
         self.loop.lost(self.lane, exc)
 
@@ -91,6 +96,24 @@ class LaneProtocol(asyncio.Protocol):
         every chunk first on Python < 3.12)."""
         self.outbox.extend(chunks)
         self._drain()
+        self._arm()
+
+    def _arm(self) -> None:
+        """Replies are due: none within `timeout` and the connection counts as lost (as
+        the sync driver's socket timeout: a stopped server keeps the connection open)."""
+        if self.deadline is None and self.timeout:
+            loop = asyncio.get_running_loop()
+            self.deadline = loop.call_later(self.timeout, self._timed_out)
+
+    def _disarm(self) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
+
+    def _timed_out(self) -> None:
+        self.deadline = None
+        self.closed_for = TimeoutError(f"no reply within {self.timeout} s")
+        self.transport.abort()  # close() would first wait to send what is buffered
 
     def _drain(self) -> None:
         while self.outbox and not self.paused:
@@ -116,7 +139,7 @@ class Loop:
         self.links: dict[Lane, LaneProtocol] = {}
         self.waiters: list[asyncio.Future[None]] = []
         self.timer: asyncio.Task[None] | None = None
-        self.timer_idle: asyncio.Future[None] | None = None
+        self.timer_wake: asyncio.Future[None] | None = None
         self.retrying: dict[Lane, asyncio.Task[None]] = {}  # a lane's wait, then reconnect
         self.starting = asyncio.Lock()
         self.ending = self._end_at_shutdown()
@@ -204,17 +227,20 @@ class Loop:
         elif link is not None:
             link.write(lane.outgoing())
         else:
-            self._retry_later(lane, 0.0, trouble=False)
+            self._retry_later(lane, 0.0, trouble=lane.lost)  # lost while idle: check first
 
-    def received(self, lane: Lane, data: bytes) -> None:
+    def received(self, lane: Lane, data: bytes) -> bool:
+        """Replies for the lane's round; False while it waits for more."""
         try:
-            if lane.received(data):
-                self._done(lane)
+            if not lane.received(data):
+                return False
+            self._done(lane)
         except NodeMoved as e:  # as a lost connection: ask where the master is, reconnect
             self.links[lane].close(e)
         except Exception as e:  # a bug here must reach the callers, not hang them
             self.core.abort(lane, e)
             self._changed()
+        return True
 
     def _done(self, lane: Lane) -> None:
         delay = self.core.round_done(lane)
@@ -277,6 +303,7 @@ class Loop:
             await self.submit(batch)
             await self.wait(batch.owner)
         assert opening.session is not None
+        self._wake_timer()  # it learns the session's heartbeat
         return opening.session
 
     async def send(
@@ -288,8 +315,8 @@ class Loop:
 
     async def add(self, session: SessionCore, add: Callable[..., None], *args: Any) -> None:
         commands, first = session.add(add, *args)
-        if first and self.timer_idle is not None and not self.timer_idle.done():
-            self.timer_idle.set_result(None)
+        if first:
+            self._wake_timer()
         if commands:
             await self.submit(Batch(session.owner, commands))
 
@@ -320,18 +347,21 @@ class Loop:
         if first_error is not None:
             raise first_error
 
+    def _wake_timer(self) -> None:
+        """The timer learns of a new deadline (it may be sooner than the one it sleeps to)."""
+        if self.timer_wake is not None and not self.timer_wake.done():
+            self.timer_wake.set_result(None)
+
     async def _tick(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             deadline = self.core.next_due()
-            if deadline is None:
-                self.timer_idle = loop.create_future()
-                await self.timer_idle
-            else:
-                await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+            self.timer_wake = loop.create_future()
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            await asyncio.wait([self.timer_wake], timeout=timeout)  # or woken sooner
             for session in self.core.due_sessions():
                 try:
-                    await self.send(session, session.flush_live)
+                    await self.send(session, session.tick)
                 except Exception as e:  # raised to the caller by its next call
                     session.owner.error = session.owner.error or e
 

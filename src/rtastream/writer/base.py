@@ -43,7 +43,10 @@ class BufferBase:
     queue_size: batches waiting to be sent before writers wait.
     reconnect_timeout: seconds to keep reconnecting after the connection drops (or while a
         cluster refuses for now: a failover, a slot moving; or while too few replicas have
-        a round, see wait_replicas).
+        a round, see wait_replicas), counted from Redis's last reply. A server that keeps
+        the connection but stops answering (stopped, frozen) is a dropped connection once
+        socket_timeout passes without a reply: by default reconnect_timeout (at least 1 s;
+        plus wait_timeout with wait_replicas).
     cluster: None asks the server when first connecting (INFO cluster) whether it is a
         cluster node; True or False says so without asking.
     wait_replicas: with N > 0, every pipeline round ends with WAIT N, and counts as
@@ -81,6 +84,7 @@ class BufferBase:
             wait_replicas,
             wait_timeout,
         )
+        options = {"socket_timeout": self.options.socket_timeout(), **options}
         topology: Topology
         if is_sentinel_url(url):
             if cluster:

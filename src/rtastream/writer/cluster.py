@@ -43,8 +43,9 @@ from redis.exceptions import (
 from rtastream.connection import CLUSTER_OVER_UNIX
 from rtastream.errors import RedisRefused, RedisUnavailable
 from rtastream.writer.commands import Command, command_key
-from rtastream.writer.core import Part, Round
-from rtastream.writer.topology import Discovery, Node, Route, Standalone, Topology
+from rtastream.writer.node import Node
+from rtastream.writer.rounds import Part, Round
+from rtastream.writer.topology import Discovery, Route, Standalone, Topology
 
 NOT_NOW = (ClusterDownError, TryAgainError, BusyLoadingError)
 """Refusals that pass: the same node is asked again after a backoff."""
@@ -176,6 +177,10 @@ class Cluster:
             routed[0].append(command)
             routed[1].append(i)
         return [(node, routed, places) for node, (routed, places) in by_node.items()]
+
+    def node_of(self, key: str) -> Node:
+        pin = self.pins.get(key)
+        return pin.node if pin is not None else self.slots[key_slot(key.encode())]
 
     def round(self, parts: list[Part], node: Node) -> Round:
         return ClusterRound(parts, self, node)

@@ -37,6 +37,21 @@ return ARGV[1]
 """
 
 
+# ARGV: the TTL, then the hash's field-value pairs. Nothing is written if the hash exists.
+RESTORE_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+
+COUNTER_SCRIPT = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return n
+"""
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -109,7 +124,10 @@ class SessionCommands:
             stream_session_id,
             keys.ENTRY_DATA,
         )
+        self.messages = 0  # XADDs made so far: what a Redis that lost its data lost
         self.opened_ns = time.time_ns()
+        self.touched = time.monotonic()  # when a command last refreshed lastUpdated
+        self.final: Session | None = None  # the closed model, once its commands are sent
         preset = session.time_range
         self.start: int | None = preset.start_time if preset else None
         self.end: int | None = preset.end_time if preset else None
@@ -135,12 +153,21 @@ class SessionCommands:
         if self.session.start_timestamp is None:
             self.session = self.session.replace(start_timestamp=self.session.timestamp)
         text = self._json_text()
+        record = ("HSET", self.key, *self._record(text))
+        return self._json_message(text), [("DEL", self.key), record, self._expire]
+
+    def _json_message(self, text: str) -> list[Command]:
+        """A stream message holding Session JSON alone (the first one of a session)."""
         burst = Burst()
         burst.session_json(text)
-        first = [(*self._xadd, message) for message, _ in self.pack(burst)]
-        record = (
-            "HSET",
-            self.key,
+        messages = [(*self._xadd, message) for message, _ in self.pack(burst)]
+        self.messages += len(messages)
+        return messages
+
+    def _record(self, text: str) -> list[Any]:
+        """The whole session hash, as HSET's field-value pairs."""
+        span = self.time_range()
+        return [
             keys.STREAM_SESSION_ID,
             self.stream_session_id,
             keys.STREAM_NAME,
@@ -150,9 +177,25 @@ class SessionCommands:
             keys.JSON,
             text,
             keys.LAST_UPDATED,
-            now_ms(),
-        )
-        return first, [("DEL", self.key), record, self._expire]
+            self._now_ms(),
+            *((keys.T_START, span[0], keys.T_END, span[1]) if span else ()),
+        ]
+
+    def restore(self) -> Command:
+        """The session hash written again whole if Redis lost it (restarted empty): a script
+        on its key that returns 1 if it did so, 0 if the hash was there."""
+        record = self._record(self.session.to_json())
+        return ("EVAL", RESTORE_SCRIPT, 1, self.key, self._expire[2], *record)
+
+    def relisted(self) -> list[Command]:
+        """After restore(): the stream listed in `streams` again, and a first message in
+        it again (the current Session JSON alone), as opening() writes them."""
+        return [("SADD", keys.STREAMS, self.stream), *self._json_message(self.session.to_json())]
+
+    def counter_past(self) -> Command:
+        """lastStreamSessionId moved up to this session's id (if below it), so that later
+        sessions do not reuse it; returns the counter as it was."""
+        return ("EVAL", COUNTER_SCRIPT, 1, keys.LAST_STREAM_SESSION_ID, self.stream_session_id)
 
     def pack(self, burst: Burst) -> list[Message]:
         """A burst as messages, packed with room up to twice the target: a burst just over
@@ -164,6 +207,7 @@ class SessionCommands:
         commands: list[Command] = []
         for message, span in list(map(_message, messages)):  # all checked before any is used
             commands.append((*self._xadd, message))
+            self.messages += 1
             if span is not None:
                 self.see(*span)
                 commands.append(
@@ -175,7 +219,7 @@ class SessionCommands:
                         keys.T_END,
                         span[1],
                         keys.LAST_UPDATED,
-                        now_ms(),
+                        self._now_ms(),
                     )
                 )
         if commands:
@@ -207,8 +251,18 @@ class SessionCommands:
         if self.start is None:  # no data: the session spans its wall-clock lifetime
             self.see(self.opened_ns, max(self.opened_ns, time.time_ns()))
         end_timestamp = self.session.end_timestamp or now()
+        before = self.session
         self.session = self.session.transition(state, end_timestamp=end_timestamp)
-        return self._json_update(final=True)
+        commands = self._json_update(final=True)
+        # The session is in its final state once Redis has it (ended()), not before: a
+        # refused final write (out of memory) leaves it as Redis has it.
+        self.final, self.session = self.session, before
+        return commands
+
+    def ended(self) -> None:
+        """Redis acknowledged the final state."""
+        assert self.final is not None
+        self.session = self.final
 
     def _json_text(self) -> str:
         span = self.time_range()
@@ -224,8 +278,21 @@ class SessionCommands:
             burst.time_range(*span)
         burst.session_json(text)
         commands = self.data(self.pack(burst))
-        commands.insert(-1, ("HSET", self.key, keys.JSON, text, keys.LAST_UPDATED, now_ms()))
+        commands.insert(-1, ("HSET", self.key, keys.JSON, text, keys.LAST_UPDATED, self._now_ms()))
         return commands
+
+    def heartbeat(self) -> list[Command]:
+        """lastUpdated refreshed with no data: the writer is alive (keys.HEARTBEAT_INTERVAL)."""
+        return [("HSET", self.key, keys.LAST_UPDATED, self._now_ms()), self._expire]
+
+    def heartbeat_due(self) -> float:
+        """When the next heartbeat is due (monotonic), unless a command refreshes it first."""
+        return self.touched + keys.HEARTBEAT_INTERVAL
+
+    def _now_ms(self) -> int:
+        """lastUpdated for a command refreshing it now."""
+        self.touched = time.monotonic()
+        return now_ms()
 
 
 SESSION_PROPERTIES = frozenset(f.name for f in fields(Session))

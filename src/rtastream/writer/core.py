@@ -6,6 +6,7 @@ the reconnect budget. It decides what a round holds, what an acknowledgement mea
 reconnect, what to re-send and when to give up, and which session each error belongs to.
 Bytes come in through Lane.received() and go out through Lane.outgoing(); a driver moves them
 over a socket and waits (a thread, or the event loop), nothing else.
+The bookkeeping of what is in flight (Tracker, Batch, Part, Round) is rounds.py.
 
 Not thread-safe: the sync driver holds its condition around every call that changes what is
 queued or in flight, and one lock per session around that session's calls.
@@ -15,14 +16,12 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import hiredis
 import redis.exceptions
-from redis._parsers import BaseParser  # redis-py's names for Redis error replies
 
 from rtastream._native import Burst
 from rtastream.errors import RedisCommandError, RedisUnavailable
@@ -34,15 +33,18 @@ from rtastream.writer.commands import (
     Message,
     SessionCommands,
     allocation_commands,
-    command_key,
     parse_allocation,
     unsent_messages,
 )
+from rtastream.writer.internals import error_parser
 from rtastream.writer.live import LiveBurst
 from rtastream.writer.options import Options
+from rtastream.writer.recovery import recover
+from rtastream.writer.rounds import Batch, Part, Round, Tracker
 
-if TYPE_CHECKING:  # the topology module builds on this one
-    from rtastream.writer.topology import Discovery, Node, Topology
+if TYPE_CHECKING:
+    from rtastream.writer.node import Node
+    from rtastream.writer.topology import Discovery, Topology
 
 MAX_ROUND = 256
 """Most batches sent in one pipeline before reading their replies."""
@@ -68,177 +70,16 @@ def note_close_failure(exc: BaseException, error: Exception) -> None:
         exc.add_note(f"rtastream could not end the session: {error!r}")
 
 
-# ---- What is in flight ----
-
-
-@dataclass(eq=False)
-class Tracker:
-    """One session's batches: how many Redis has not answered yet, and the first error,
-    which the session raises on its next call."""
-
-    name: str
-    pending: int = 0
-    error: BaseException | None = None
-    raised: BaseException | None = None  # the error check() last raised to the caller
-
-    def check(self) -> None:
-        if self.error is not None:
-            self.raised = self.error
-            raise self.error
-
-    def take_error(self) -> BaseException | None:
-        """Clear the error, so that closing writes the final state whatever went wrong
-        before; return it unless the caller has already seen it."""
-        error, self.error = self.error, None
-        return None if error is self.raised else error
-
-
-@dataclass(eq=False)
-class Batch:
-    """Commands of one session, submitted together; done when every lane has answered
-    its part. `replies` (by command) are kept only when asked for."""
-
-    owner: Tracker
-    commands: list[Command]
-    replies: list[Any] | None = None
-    parts: int = 0
-
-
-@dataclass(eq=False)
-class Part:
-    """The commands of a batch that go to one lane, with their places in the batch."""
-
-    batch: Batch
-    commands: list[Command]
-    places: Sequence[int]
-
-
-class Round:
-    """Parts sent in one pipeline; replies arrive in order, so the first `acked` commands
-    are done and the rest are re-sent after a reconnect.
-
-    With `wait` (WAIT N timeout, ending the pipeline: wait_replicas), no command is done
-    until a WAIT reply counts N replicas. A short count is asked again, WAIT alone, on the
-    same connection: WAIT waits for that connection's own writes, which its master still
-    holds, so nothing is written twice. After a reconnect, or on another node, every
-    command goes again: the master reached then may lack them, and a WAIT on a new
-    connection would vouch for nothing.
-    """
-
-    refusal: BaseException | None = None  # why leftovers() holds commands to send again here
-    wait: Command | None = None  # set by the core when it waits for replicas
-    replicas: Any = None  # the WAIT reply, once in
-
-    def __init__(self, parts: list[Part]) -> None:
-        self.parts = parts
-        self.commands: list[Command] = []
-        self.where: list[tuple[Part, int]] = []
-        self.dropped: list[Command] = []  # of sessions that had already failed: not written
-        for part in parts:
-            if part.batch.owner.error is not None:  # that session already failed: do not write
-                _lose(part.batch.owner, part.commands)
-                self.dropped += part.commands
-                continue
-            self.commands += part.commands
-            self.where += zip([part] * len(part.places), part.places, strict=True)
-        self.acked = 0
-        self.refused: set[int] = set()  # commands Redis refused (reported, not sent again)
-
-    @property
-    def answered(self) -> bool:
-        return self.acked == len(self.commands) and (self.wait is None or self.replicas is not None)
-
-    def pending(self) -> list[Command]:
-        """What to send (again, after a reconnect): what is not acknowledged yet."""
-        rest = self.commands[self.acked :]
-        return rest if self.wait is None else [*rest, self.wait]
-
-    def restart(self) -> None:
-        """The connection was lost: the replies to pending() will start afresh."""
-        self.unconfirm()
-
-    def unconfirm(self) -> None:
-        """With WAIT, nothing answered counts: every command not refused is to be sent again."""
-        if self.wait is None:
-            return
-        kept = [i for i in range(len(self.commands)) if i not in self.refused]
-        self.commands = [self.commands[i] for i in kept]
-        self.where = [self.where[i] for i in kept]
-        self.refused, self.acked, self.replicas = set(), 0, None
-        if not self.commands:
-            self.wait = None
-
-    def reply(self, value: Any) -> None:
-        if self.acked == len(self.commands):  # WAIT's
-            self.replicas = value
-            return
-        self.settle(self.acked, value)
-        self.acked += 1
-
-    def settle(self, i: int, value: Any) -> None:
-        """Command i's reply: kept if its batch asks for replies; an error is its session's."""
-        command, (part, place) = self.commands[i], self.where[i]
-        batch = part.batch
-        if isinstance(value, Exception):  # an error reply (LOADING, NOAUTH: no ResponseError)
-            self.refused.add(i)
-            if batch.owner.error is None:
-                batch.owner.error = RedisCommandError(command[0], command_key(command), value)
-            _lose(batch.owner, [command])
-        elif batch.replies is not None:
-            batch.replies[place] = value
-
-    def fail(self, error: BaseException) -> None:
-        """Every command not acknowledged is lost, reported per session."""
-        self.unconfirm()
-        self.lose(range(self.acked, len(self.commands)), error)
-        self.acked = len(self.commands)
-        self.wait = None  # the round is over: no WAIT to count
-
-    def lose(self, indices: Iterable[int], error: BaseException) -> None:
-        for i in indices:
-            owner = self.where[i][0].batch.owner
-            if owner.error is None:
-                owner.error = error
-            _lose(owner, [self.commands[i]])
-
-    def rest(self) -> list[Part]:
-        """What is not acknowledged, as parts to queue elsewhere (the node is gone)."""
-        self.unconfirm()
-        rest = self.parts_of(range(self.acked, len(self.commands)))
-        self.acked = len(self.commands)
-        return rest
-
-    def parts_of(self, indices: Iterable[int]) -> list[Part]:
-        """Commands of the round as new parts, in order, one per run of the same part."""
-        runs: list[tuple[Batch, list[Command], list[int]]] = []
-        for i in indices:
-            part, place = self.where[i]
-            if not runs or runs[-1][0] is not part.batch:
-                runs.append((part.batch, [], []))
-            runs[-1][1].append(self.commands[i])
-            runs[-1][2].append(place)
-        return [Part(batch, commands, places) for batch, commands, places in runs]
-
-    def leftovers(self) -> list[tuple[Part, Node | None]]:
-        """Commands answered "not here" or "not now", to queue again: on another node's
-        lane, or (None) on this one after a backoff (`refusal` says why). A single server
-        never answers so."""
-        return []
-
-
-def _lose(owner: Tracker, commands: list[Command]) -> None:
-    unsent = getattr(owner.error, "unsent", None)
-    if unsent is not None:
-        unsent += unsent_messages(commands)
+# ---- Connections ----
 
 
 class Backoff:
     """Delays between reconnect attempts: doubling from `first` up to `cap`, until `budget`
-    seconds have passed since the first failure; then None."""
+    seconds have passed since `since` (monotonic: when Redis last answered); then None."""
 
-    def __init__(self, budget: float, first: float = 0.02, cap: float = 1.0) -> None:
+    def __init__(self, budget: float, since: float, first: float = 0.02, cap: float = 1.0) -> None:
         self.budget = budget
-        self.deadline = time.monotonic() + budget
+        self.deadline = since + budget
         self.delay = first
         self.cap = cap
 
@@ -253,7 +94,7 @@ class Backoff:
 def reply_reader() -> hiredis.Reader:
     """A RESP parser whose error replies are redis-py's exception classes (ReadOnlyError,
     OutOfMemoryError, ...), returned as values, not raised."""
-    return hiredis.Reader(replyError=BaseParser.parse_error)
+    return hiredis.Reader(replyError=error_parser())
 
 
 class Lane:
@@ -267,6 +108,8 @@ class Lane:
         self.reader = reply_reader()
         self.backoff: Backoff | None = None
         self.retired = False  # its node holds no keys any more: its driver lets it go
+        self.heard = time.monotonic()  # when Redis last answered, or a round began waiting
+        self.lost = False  # its connection was lost: check for lost data before sending again
 
     def outgoing(self) -> list[bytes]:
         """The round's commands not yet acknowledged, as RESP chunks for one send."""
@@ -278,6 +121,7 @@ class Lane:
     ) -> bool:
         """Replies read from the connection; True once the round is answered."""
         assert self.round is not None
+        self.heard = time.monotonic()
         # hiredis takes any buffer (its stub says bytes).
         if length is None:
             self.reader.feed(data, start)  # type: ignore[arg-type]
@@ -292,6 +136,10 @@ class Lane:
                 raise NodeMoved(f"{self.node.address}: no master any more ({reply})")
             rnd.reply(reply)
         return True
+
+
+TIMEOUTS = (TimeoutError, redis.exceptions.TimeoutError)
+"""A connection that stopped answering (socket.timeout is TimeoutError)."""
 
 
 class NodeMoved(redis.exceptions.ConnectionError):
@@ -328,9 +176,10 @@ class SessionCore:
     def check(self) -> None:
         """Raise what the next call must raise: the session is closed, or Redis failed."""
         if self.closed:
-            raise RuntimeError(
-                f"session {self.commands.session.identity!r} is {self.commands.state.json_name}"
-            )
+            ended, now = self.commands.final, self.commands.session
+            assert ended is not None, "closing() makes the final model"
+            refused = "" if now is ended else f" (Redis has it {now.state.json_name}: refused)"
+            raise RuntimeError(f"session {now.identity!r} is {ended.state.json_name}{refused}")
         self.owner.check()
 
     def pack(self, burst: Burst) -> list[Message]:
@@ -359,6 +208,25 @@ class SessionCore:
             return self.commands.data(self.commands.pack(burst))
         finally:
             self.live.give_back(burst)
+
+    def next_tick(self) -> float | None:
+        """When the timer must act for this session (monotonic): its live data due, or its
+        heartbeat; None once it is ending or has failed (its next call raises)."""
+        if self.closed or self.owner.error is not None:
+            return None
+        beat = self.commands.heartbeat_due()
+        return beat if self.due is None else min(self.due, beat)
+
+    def tick(self) -> list[Command]:
+        """What the timer sends: the live data if due, else the heartbeat if due."""
+        if self.closed:
+            return []
+        now = time.monotonic()
+        if self.due is not None and self.due <= now:
+            return self.flush_live()
+        if self.commands.heartbeat_due() <= now:
+            return self.commands.heartbeat()
+        return []
 
     def write(self, messages: list[Message | bytes]) -> list[Command]:
         self.check()
@@ -437,6 +305,7 @@ class WriterCore:
             parts = [lane.waiting.popleft() for _ in range(min(MAX_ROUND, len(lane.waiting)))]
             self.queued -= len(parts)
             lane.round = self._round(parts, lane.node)
+            lane.heard = time.monotonic()  # its wait for Redis begins
         return lane.round
 
     def _round(self, parts: list[Part], node: Node) -> Round:
@@ -498,10 +367,17 @@ class WriterCore:
     def connection_lost(self, lane: Lane, error: BaseException) -> float | None:
         """Seconds to wait before reconnecting to re-send the round's unacknowledged
         commands (asking where keys live first), or None: Redis stayed away past the
-        budget, the round is failed."""
+        budget, the round is failed. The budget counts from Redis's last answer, so a
+        server that keeps the connection but stops answering (stopped, frozen: the
+        socket timeout ends the wait) fails the round once nothing has come for that long."""
         self.disconnected(lane)
         if lane.round is None:
             return None
+        if isinstance(error, TIMEOUTS):
+            return self._retry(
+                lane,
+                lambda budget: f"no reply within {budget} s (is the server stopped or overloaded?)",
+            )
         return self._retry(
             lane, lambda budget: f"connection lost and not restored within {budget} s ({error})"
         )
@@ -509,6 +385,7 @@ class WriterCore:
     def disconnected(self, lane: Lane) -> None:
         """The lane's connection is gone: what was sent on it is answered afresh on the next."""
         lane.reader = reply_reader()  # a reply cut short must not prefix the next one
+        lane.lost = True
         if lane.round is not None:
             lane.round.restart()
 
@@ -517,7 +394,7 @@ class WriterCore:
         RedisUnavailable (for `reason`, given the budget)."""
         assert lane.round is not None
         budget = self.options.reconnect_timeout
-        lane.backoff = lane.backoff or Backoff(budget)
+        lane.backoff = lane.backoff or Backoff(budget, lane.heard)
         delay = lane.backoff.next()
         if delay is None:
             lane.round.fail(RedisUnavailable(lane.node.address, reason(budget)))
@@ -540,6 +417,25 @@ class WriterCore:
                 self.lane(node)
         elif lane.node not in nodes:
             self._retire(lane)
+        elif lane.lost:  # did Redis come back without its data?
+            written = [(s.commands, self._acknowledged(s)) for s in self.sessions.values()]
+            yield from recover(written, lane.node, self.topology)
+            lane.lost = False
+
+    def _acknowledged(self, session: SessionCore) -> int:
+        """The session's stream messages Redis has acknowledged: all it made but those
+        waiting or in flight on a lane."""
+        owner, unacknowledged = session.owner, 0
+        for lane in self.lanes.values():
+            if lane.round is not None:
+                rnd = lane.round
+                rest = range(rnd.acked, len(rnd.commands))
+                mine = [rnd.commands[i] for i in rest if rnd.where[i][0].batch.owner is owner]
+                unacknowledged += len(unsent_messages(mine))
+            for part in lane.waiting:
+                if part.batch.owner is owner:
+                    unacknowledged += len(unsent_messages(part.commands))
+        return session.commands.messages - unacknowledged
 
     def _retire(self, lane: Lane) -> None:
         """What the lane holds (its round's unacknowledged commands first) goes to the lanes
@@ -596,15 +492,17 @@ class WriterCore:
         """The session's final state is acknowledged (or failed): raise what it must."""
         self.sessions.pop(session.commands.session.identity, None)
         session.owner.check()
+        session.commands.ended()
         if session.unseen is not None:
             raise session.unseen
 
     def next_due(self) -> float | None:
-        return min((s.due for s in self.sessions.values() if s.due is not None), default=None)
+        ticks = (s.next_tick() for s in self.sessions.values())
+        return min((t for t in ticks if t is not None), default=None)
 
     def due_sessions(self) -> list[SessionCore]:
         now = time.monotonic()
-        return [s for s in self.sessions.values() if s.due is not None and s.due <= now]
+        return [s for s in self.sessions.values() if (t := s.next_tick()) is not None and t <= now]
 
 
 class Opening:

@@ -11,6 +11,10 @@ DEFAULT_FLUSH_INTERVAL = 0.1
 """Seconds between automatic flushes of live-buffered data (about 10 bursts a second)."""
 
 
+MIN_SOCKET_TIMEOUT = 1.0
+"""Seconds: the least socket_timeout the writer sets (reconnect_timeout may be 0)."""
+
+
 @dataclass(frozen=True)
 class Options:
     """The writer's own options (RedisStreamBuffer's docstring says what each one does),
@@ -47,6 +51,13 @@ class Options:
             raise ValueError(f"wait_replicas must be an int >= 0, got {self.wait_replicas!r}")
         if not self.wait_timeout >= 0.001:  # WAIT takes milliseconds; 0 would wait forever
             raise ValueError(f"wait_timeout must be >= 0.001 seconds, got {self.wait_timeout!r}")
+
+    def socket_timeout(self) -> float:
+        """redis-py's socket_timeout unless given: a connection whose server keeps it open
+        but stops answering (stopped, frozen) counts as lost after this long without a
+        reply, which the reconnect budget counts from. WAIT's own wait is added to it."""
+        wait = self.wait_timeout if self.wait_replicas else 0.0
+        return max(self.reconnect_timeout, MIN_SOCKET_TIMEOUT) + wait
 
     def wait_command(self) -> tuple[str, int, int] | None:
         """The WAIT that ends every round, or None when not waiting for replicas."""

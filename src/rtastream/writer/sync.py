@@ -29,15 +29,15 @@ from rtastream.session import Session, SessionState
 from rtastream.writer.base import BufferBase, SessionView
 from rtastream.writer.commands import Command, Message
 from rtastream.writer.core import (
-    Batch,
     Lane,
     SessionCore,
-    Tracker,
     WriterCore,
     end_state,
     note_close_failure,
 )
-from rtastream.writer.topology import Node
+from rtastream.writer.internals import live_socket
+from rtastream.writer.node import Node
+from rtastream.writer.rounds import Batch, Tracker
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -74,7 +74,7 @@ class Link:
             self.conn.connect()
         except CONNECT_ERRORS as e:
             raise connect_failure(e, node) from e
-        self.sock: socket.socket = self.conn._sock  # redis-py's attribute: the live socket
+        self.sock = live_socket(self.conn)
         self.scatter = hasattr(self.sock, "sendmsg") and not isinstance(self.sock, ssl.SSLSocket)
 
     def send(self, chunks: list[bytes]) -> None:
@@ -195,6 +195,8 @@ class Threads:
                 batch = next(steps, None)
             if batch is None:
                 assert opening.session is not None
+                with self.cond:  # the timer learns the session's heartbeat
+                    self.cond.notify_all()
                 return opening.session
             self.submit(batch)
             self.wait(batch.owner)
@@ -253,7 +255,7 @@ class Threads:
                     return
             for session in due:
                 try:
-                    self.send(session, session.flush_live)
+                    self.send(session, session.tick)
                 except Exception as e:  # raised to the caller by its next call
                     session.owner.error = session.owner.error or e
 

@@ -21,15 +21,17 @@
     } catch (error) {
       return; // the server is gone for a moment; try again on the next round
     }
-    const sessions = page.sessions.sort((a, b) => LIVE.has(b.state) - LIVE.has(a.state));
+    const stale = new Set(page.stale || []); // open, but their writer's heartbeat stopped
+    const shownState = (s) => (stale.has(s.identity) ? "stale" : s.state);
+    const sessions = page.sessions.sort((a, b) => LIVE.has(shownState(b)) - LIVE.has(shownState(a)));
     const list = $("sessions");
     list.replaceChildren(...sessions.map((s) => {
       const li = document.createElement("li");
-      li.className = (LIVE.has(s.state) ? "live" : "ended") + (current && current.identity === s.identity ? " open" : "");
+      li.className = (LIVE.has(shownState(s)) ? "live" : "ended") + (current && current.identity === s.identity ? " open" : "");
       li.dataset.identity = s.identity;
       li.innerHTML = '<span class="name"><span class="dot"></span></span><span class="meta"></span>';
       li.querySelector(".name").append(s.identifier || s.identity);
-      li.querySelector(".meta").textContent = `${s.state} · ${new Date(s.timestamp).toLocaleString()}`;
+      li.querySelector(".meta").textContent = `${shownState(s)} · ${new Date(s.timestamp).toLocaleString()}`;
       li.onclick = () => { location.hash = encodeURIComponent(s.identity); };
       return li;
     }));
