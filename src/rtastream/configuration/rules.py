@@ -42,20 +42,22 @@ def _rule(config: Configuration, channel: Any, offset: int) -> Rule:
     )
 
 
+# The hot path compares types (`type(x) is`) and dtype objects, not strings: numpy's
+# builtin dtypes are singletons, so a matching call costs a dict lookup per channel.
+
+
 def _ids(channel_ids: Any) -> Sequence[Any]:
-    if type(channel_ids) is int:
-        return (channel_ids,)
-    if isinstance(channel_ids, np.ndarray):
+    kind = type(channel_ids)
+    if kind is list or kind is tuple:
+        return channel_ids  # type: ignore[no-any-return]
+    if kind is np.ndarray:
         ids = channel_ids.tolist()
-        return ids if isinstance(ids, list) else (ids,)
-    if isinstance(channel_ids, (list, tuple)):
-        return channel_ids
+        return ids if type(ids) is list else (ids,)
     return (channel_ids,)
 
 
-def _code(values: Any) -> np.dtype[Any]:
-    dtype = getattr(values, "dtype", None)
-    return dtype if isinstance(dtype, np.dtype) else np.asarray(values).dtype
+def _dtype(values: Any) -> np.dtype[Any]:
+    return values.dtype if type(values) is np.ndarray else np.asarray(values).dtype
 
 
 class Rules:
@@ -63,6 +65,8 @@ class Rules:
 
     def __init__(self, bindings: Sequence[tuple[Configuration, int]]) -> None:
         self.channels: dict[int, Rule] = {}
+        self.accepted: dict[int, tuple[str | None, np.dtype[Any] | None]] = {}
+        self.row_widths: dict[int, int] = {}  # of the row channels rtastream writes
         self.event_ids: set[int] = set()
         for config, offset in bindings:
             for _, channel in config.channels():
@@ -73,31 +77,43 @@ class Rules:
                         f"{config.identifier} with offset {offset}): give a channel_offset "
                         f"that keeps them apart"
                     )
-                self.channels[number] = _rule(config, channel, offset)
+                rule = self.channels[number] = _rule(config, channel, offset)
+                self.accepted[number] = (rule.kind, TYPES[channel.type])
+                if rule.kind == "row" and rule.width:
+                    self.row_widths[number] = rule.width
             for app in config.applications:
                 self.event_ids.update(event.id for event in app.events)
 
     # -- the calls, with the writer's arguments --
 
     def timestamped(self, channel_ids: Any, timestamps: Any, values: Any) -> None:
-        self._check("timestamped", "timestamped()", _ids(channel_ids), _code(values))
+        self._check("timestamped", "timestamped()", _ids(channel_ids), _dtype(values))
 
     def periodic(self, channel_id: Any, start: Any, interval: Any, values: Any) -> None:
-        self._check("periodic", "periodic()", (channel_id,), _code(values))
+        self._check("periodic", "periodic()", (channel_id,), _dtype(values))
 
     def periodics(self, channel_ids: Any, start: Any, interval: Any, values: Any) -> None:
-        self._check("periodic", "periodics()", _ids(channel_ids), _code(values))
+        self._check("periodic", "periodics()", _ids(channel_ids), _dtype(values))
 
     def row(self, channel_ids: Any, timestamp: Any, buffer: Any) -> None:
-        ids = _ids(channel_ids)
-        if isinstance(buffer, np.ndarray) and buffer.dtype.names:
+        ids = channel_ids if type(channel_ids) is list else _ids(channel_ids)  # the common case
+        if type(buffer) is bytes:
+            size = len(buffer)
+        elif isinstance(buffer, np.ndarray) and buffer.dtype.names:
             self._fields("row()", ids, buffer.dtype)
             return
-        width = self._check("row", "row()", ids, None)
-        try:
-            size = memoryview(buffer).nbytes
-        except TypeError:
-            return  # not a buffer: the encoder says so
+        else:
+            try:
+                size = memoryview(buffer).nbytes
+            except TypeError:
+                return  # not a buffer: the encoder says so
+        widths, width = self.row_widths, 0
+        for channel in ids:
+            step = widths.get(channel)
+            if step is None:
+                self._refuse(channel, self.channels.get(channel), "row", "row()", None)
+                return
+            width += step
         if size != width:
             types = ", ".join(self.channels[c].type for c in ids)
             raise ValueError(
@@ -106,7 +122,7 @@ class Rules:
             )
 
     def rows(self, channel_ids: Any, timestamps: Any, values: Any) -> None:
-        ids, dtype = _ids(channel_ids), _code(values)
+        ids, dtype = _ids(channel_ids), _dtype(values)
         if dtype.names:
             self._fields("rows()", ids, dtype)
         else:
@@ -123,18 +139,15 @@ class Rules:
 
     # -- checking --
 
-    def _check(self, kind: str, call: str, ids: Sequence[Any], dtype: np.dtype[Any] | None) -> int:
-        """The configured width of the channels' samples together, once each channel is
-        known, of `kind` and (given a dtype) of that dtype."""
-        code = None if dtype is None else dtype.str[1:]
-        width = 0
+    def _check(self, kind: str, call: str, ids: Sequence[Any], dtype: np.dtype[Any]) -> None:
+        """Each channel known, of `kind` and of that dtype (in either byte order)."""
+        wanted = (kind, dtype)
+        accepted = self.accepted
         for channel in ids:
-            rule = self.channels.get(channel)
-            if rule is None or rule.kind != kind or (code is not None and rule.code != code):
-                self._refuse(channel, rule, kind, call, dtype)
-                continue
-            width += rule.width
-        return width
+            if accepted.get(channel) != wanted:
+                rule = self.channels.get(channel)
+                if rule is None or rule.kind != kind or rule.code != dtype.str[1:]:
+                    self._refuse(channel, rule, kind, call, dtype)
 
     def _fields(self, call: str, ids: Sequence[Any], dtype: np.dtype[Any]) -> None:
         """A structured row: each field is its channel's value."""
