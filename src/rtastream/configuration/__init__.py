@@ -8,10 +8,13 @@ Floor plan:
 - `schema`: the shipped JSON Schema (`rta-config.schema.json`) and checking against it.
 - `references`: what a schema cannot check (references, unique ids, matching lengths).
 - `rules`: the table the writer checks each data call against.
+- `channels`: a session's channels (configuration ids plus offsets) with their names, units
+  and dtypes, for readers and viewers.
 
 Nothing here does I/O: the writers publish and bind, the readers fetch.
 """
 
+from rtastream.configuration.channels import Bound, ChannelInfo, channel_dtypes, session_channels
 from rtastream.configuration.model import (
     ONE_TO_ONE,
     Application,
@@ -38,6 +41,8 @@ __all__ = [
     "SOURCES",
     "TYPES",
     "Application",
+    "Bound",
+    "ChannelInfo",
     "ApplicationIdentity",
     "ApplicationRda",
     "Channel",
@@ -52,6 +57,8 @@ __all__ = [
     "Rational",
     "Table",
     "Text",
+    "channel_dtypes",
     "config_type",
     "json_schema",
+    "session_channels",
 ]
