@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 import rtastream
+from cli_helpers import run_cli
 from rtastream.configuration import Configuration, session_channels
 
 T0 = 1_750_000_000_000_000_000
@@ -44,3 +47,28 @@ def test_a_session_without_configuration_has_none(r, redis_url):
     with rtastream.SessionReader(redis_url, "lap1", follow=False) as reader:
         assert reader.configurations() == []
         assert reader.window() == {}
+
+
+def test_inspect_shows_names_units_and_types_from_the_configuration(r, redis_url):
+    with rtastream.RedisStreamBuffer(redis_url) as buffer:
+        with buffer.open_session("lap1", "cars", config=CONFIG) as session:
+            session.timestamped(1, [T0, T0 + 5], np.array([1.5, -2.25], np.float32))
+            session.periodic(2, T0, 1000, np.array([-3, 7000], np.int16))
+    text = run_cli("inspect", "lap1", "--redis", redis_url)
+    assert text.returncode == 0, text.stderr
+    assert f"configuration  {CONFIG.identifier} (2 channels)" in text.stdout
+    rows = {line.split()[0]: line.split()[1:4] for line in text.stdout.splitlines()[-2:]}
+    assert rows == {"1": ["speed", "km/h", "f32"], "2": ["rpm", "1/min", "s16"]}
+    document = json.loads(run_cli("inspect", "lap1", "--json", "--redis", redis_url).stdout)
+    assert document["configuration"]["bindings"] == [
+        {"identifier": CONFIG.identifier, "channelOffset": 0}
+    ]
+    assert document["configuration"]["channels"]["2"] == {
+        "id": 2,
+        "name": "rpm",
+        "unit": "1/min",
+        "type": "s16",
+        "source": "periodic",
+        "parameter": "rpm:car",
+        "dtype": "int16",
+    }
