@@ -72,3 +72,27 @@ def test_inspect_shows_names_units_and_types_from_the_configuration(r, redis_url
         "parameter": "rpm:car",
         "dtype": "int16",
     }
+
+
+def test_the_demo_publishes_a_configuration_matching_what_it_writes(r, redis_url):
+    args = ["demo", "--fast", "--duration", "1", "--rate", "100", "--channels", "8"]
+    result = run_cli(*args, "--identity", "demo-cfg", "--redis", redis_url)
+    assert result.returncode == 0, result.stderr
+    with rtastream.SessionReader(redis_url, "demo-cfg", follow=False) as reader:
+        ((config, _),) = reader.configurations()
+        channels = session_channels(reader.configurations())
+        items = list(reader)
+    assert [(c.name, c.type, c.source) for c in channels.values()] == [
+        *[(f"analog{i}", "f64", "timestamped") for i in range(6)],
+        ("gear", "s32", "periodic"),
+        ("counter", "s32", "periodic"),
+    ]
+    seen = {}
+    for item in items:
+        if isinstance(item, (rtastream.TimestampedItem, rtastream.PeriodicItem)):
+            kind = "timestamped" if isinstance(item, rtastream.TimestampedItem) else "periodic"
+            seen[item.channel_id] = (kind, len(item.buffer) // max(1, len(item.timestamps)))
+    assert seen == {c.id: (c.source, c.dtype.itemsize) for c in channels.values()}
+    ((config, _),) = reader.configurations()
+    (app,) = config.applications
+    assert [(e.id, e.conversions) for e in app.events] == [(1, ("lap:demo", "lapTime:demo"))]

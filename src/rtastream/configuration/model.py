@@ -325,31 +325,39 @@ class Configuration:
     def simple(
         cls,
         app: str,
-        channels: Mapping[str, tuple[Any, str, str]],
+        channels: Mapping[str, tuple[Any, str, str] | tuple[Any, str, str, int]],
         *,
         first_channel: int = 1,
         events: Mapping[int, str] | None = None,
     ) -> Configuration:
         """The common case: `channels` maps each parameter name to (dtype, source, unit),
-        dtype an RTA type name or a numpy dtype, source timestamped, periodic or row. Each
-        gets a channel, numbered from `first_channel` in order, and a 1:1 conversion with its
-        unit; parameter ids are name:app. `events` maps event ids to their descriptions."""
+        or (dtype, source, unit, interval in ns) for a periodic channel; dtype an RTA type
+        name or a numpy dtype, source timestamped, periodic or row. Each gets a channel,
+        numbered from `first_channel` in order, and a 1:1 conversion with its unit;
+        parameter ids are name:app. `events` maps event ids to their descriptions."""
         parameters, declared, conversions = [], [], []
         for number, (name, spec) in enumerate(channels.items(), start=first_channel):
-            try:
-                dtype, source, unit = spec
-            except (TypeError, ValueError):
+            if not isinstance(spec, tuple) or len(spec) not in (3, 4):
                 raise ValueError(
-                    f"channel {name!r}: give (dtype, source, unit), e.g. "
+                    f"channel {name!r}: give (dtype, source, unit[, interval]), e.g. "
                     f"('f64', 'timestamped', 'km/h'), not {spec!r}"
-                ) from None
+                )
+            dtype, source, unit, *interval = spec
             if source not in KINDS:
                 raise ValueError(
                     f"channel {name!r}: source {source!r} is not one RTA streams "
                     f"({', '.join(KINDS)})"
                 )
             qualified = f"{name}:{app}"
-            declared.append(Channel(id=number, source=source, type=dtype, name=name))
+            declared.append(
+                Channel(
+                    id=number,
+                    source=source,
+                    type=dtype,
+                    name=name,
+                    interval=interval[0] if interval else None,
+                )
+            )
             conversions.append(Conversion(name=qualified, unit=unit, format=SIMPLE_FORMAT))
             parameters.append(
                 Parameter(id=qualified, name=name, conversion=qualified, channels=(number,))
