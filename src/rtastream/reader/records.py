@@ -160,6 +160,12 @@ def read_session(identity: str) -> Flow[SessionRecord | None]:
     return _record(identity, fields, ttl)
 
 
+def read_configuration(identifier: str) -> Flow[bytes | None]:
+    """The JSON text published at `configs:<identifier>`, or None."""
+    (text,) = yield from ask(("GET", keys.config_key(identifier)))
+    return text if isinstance(text, bytes) else None
+
+
 def read_configurations(session: SessionRecord) -> Flow[list[Bound]]:
     """The configurations the session's Session JSON binds, with their channel offsets,
     from `configs:<identifier>`; a binding whose configuration Redis does not hold (one
