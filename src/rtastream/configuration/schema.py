@@ -9,8 +9,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import jsonschema  # type: ignore[import-untyped]
-
 SCHEMA_FILE = "rta-config.schema.json"
 
 
@@ -24,6 +22,9 @@ def load() -> dict[str, Any]:
 
 @cache
 def _validator() -> Any:
+    # Imported when first needed: it takes longer to import than the rest of rtastream.
+    import jsonschema  # type: ignore[import-untyped]
+
     return jsonschema.Draft7Validator(load())
 
 

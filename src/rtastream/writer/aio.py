@@ -28,7 +28,7 @@ from rtastream._native import Burst
 from rtastream.connection import CONNECT_ERRORS, connect_failure
 from rtastream.session import Session, SessionState
 from rtastream.writer.base import BufferBase, SessionView
-from rtastream.writer.binding import Bound, ConfigArgument
+from rtastream.writer.binding import Binding, ConfigArgument
 from rtastream.writer.commands import Command, Message
 from rtastream.writer.core import (
     Batch,
@@ -517,7 +517,7 @@ class StreamSession(SessionView):
         self, *, config: ConfigArgument | None = None, channel_offset: int = 0, **changes: Any
     ) -> None:
         """Stream a Session JSON update (as the sync session's update, `config` too)."""
-        bound = None if config is None else Bound(config, channel_offset)
+        bound = None if config is None else Binding(config, channel_offset)
         await self._io.send(self._core, self._core.update, changes, bound)
 
     async def flush(self) -> None:

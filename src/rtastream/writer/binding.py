@@ -20,7 +20,7 @@ from rtastream.writer.live import LiveBurst
 ConfigArgument = Configuration | Mapping[str, Any] | str | bytes
 
 
-class Bound:
+class Binding:
     """A configuration (checked) and the channel offset it is bound with."""
 
     def __init__(self, config: ConfigArgument, channel_offset: Any) -> None:
@@ -28,7 +28,7 @@ class Bound:
             raise ValueError(f"channel_offset must be an int >= 0, got {channel_offset!r}")
         self.config = Configuration.coerce(config)
         self.offset = channel_offset
-        self.binding = ConfigBinding(self.config.identifier, channel_offset)
+        self.config_binding = ConfigBinding(self.config.identifier, channel_offset)
 
     def publish(self) -> Command:
         """Written once: a configuration never changes under its identifier."""
@@ -36,15 +36,15 @@ class Bound:
 
     def into(self, session: Session) -> Session:
         """The session with this binding added (once)."""
-        if self.binding in session.config_bindings:
+        if self.config_binding in session.config_bindings:
             return session
-        return session.replace(config_bindings=(*session.config_bindings, self.binding))
+        return session.replace(config_bindings=(*session.config_bindings, self.config_binding))
 
 
-def checked(live: LiveBurst, session: Session, known: Sequence[Bound]) -> LiveBurst | Checked:
+def checked(live: LiveBurst, session: Session, known: Sequence[Binding]) -> LiveBurst | Checked:
     """Where the session's data calls go: the live burst, behind the checks of its
     configurations if the writer knows every one bound."""
-    by_binding = {b.binding: b for b in known}
+    by_binding = {b.config_binding: b for b in known}
     if not session.config_bindings or any(b not in by_binding for b in session.config_bindings):
         return live
     rules = Rules([(by_binding[b].config, b.channel_offset) for b in session.config_bindings])

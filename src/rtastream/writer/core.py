@@ -29,7 +29,7 @@ from rtastream.errors import RedisCommandError, RedisUnavailable
 from rtastream.resp import pack_commands
 from rtastream.session import Session, SessionState
 from rtastream.sigterm import Terminated
-from rtastream.writer.binding import Bound, Checked, ConfigArgument, checked
+from rtastream.writer.binding import Binding, Checked, ConfigArgument, checked
 from rtastream.writer.commands import (
     Command,
     Message,
@@ -322,7 +322,7 @@ class SessionCore:
         self.guard = guard
         self.flush_interval = flush_interval
         self.live = LiveBurst(commands.target)
-        self.bound: list[Bound] = []  # the configurations given to the writer
+        self.bound: list[Binding] = []  # the configurations given to the writer
         self.data: LiveBurst | Checked = self.live  # where data calls go (binding.checked)
         self.due: float | None = None  # when the live data must be flushed (monotonic)
         self.closed = False
@@ -368,7 +368,7 @@ class SessionCore:
         data = self.commands.data(messages)  # checked before the live data is taken
         return self.flush_live() + data
 
-    def update(self, changes: dict[str, Any], bound: Bound | None = None) -> list[Command]:
+    def update(self, changes: dict[str, Any], bound: Binding | None = None) -> list[Command]:
         """A Session JSON update; with `bound`, the configuration is published first and
         its binding added."""
         self.check()
@@ -382,7 +382,7 @@ class SessionCore:
         self.bind(bound)
         return [bound.publish(), *self.flush_live(), *update]
 
-    def bind(self, bound: Bound) -> None:
+    def bind(self, bound: Binding) -> None:
         """Check data calls against the session's configurations from now on."""
         self.bound.append(bound)
         self.data = checked(self.live, self.commands.session, self.bound)
@@ -607,7 +607,7 @@ class WriterCore:
         if self.closed:
             raise RuntimeError("the RedisStreamBuffer is closed")
         model = _session_model(identity, session)
-        bound = None if config is None else Bound(config, channel_offset)
+        bound = None if config is None else Binding(config, channel_offset)
         if bound is not None:
             model = bound.into(model)
         if not isinstance(stream, str) or not stream:
@@ -643,7 +643,7 @@ class Opening:
         model: Session,
         stream: str,
         guard: AbstractContextManager[Any],
-        bound: Bound | None = None,
+        bound: Binding | None = None,
     ) -> None:
         self.core, self.model, self.stream, self.guard = core, model, stream, guard
         self.bound = bound

@@ -27,7 +27,7 @@ from rtastream._native import Burst
 from rtastream.connection import CONNECT_ERRORS, CONNECTION_ERRORS, connect_failure
 from rtastream.session import Session, SessionState
 from rtastream.writer.base import BufferBase, SessionView
-from rtastream.writer.binding import Bound, ConfigArgument
+from rtastream.writer.binding import Binding, ConfigArgument
 from rtastream.writer.commands import Command, Message
 from rtastream.writer.core import (
     Batch,
@@ -496,7 +496,7 @@ class StreamSession(SessionView):
         """Stream a Session JSON update with these Session properties changed. With
         `config`, the configuration is checked, published and bound (as open_session's) and
         the data calls checked against it from now on."""
-        bound = None if config is None else Bound(config, channel_offset)
+        bound = None if config is None else Binding(config, channel_offset)
         self._io.send(self._core, self._core.update, changes, bound)
 
     def flush(self) -> None:
