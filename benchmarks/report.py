@@ -354,7 +354,7 @@ def targets_section(groups: dict) -> list[str]:
             got = best(v[variant]) / best(without)
             rows.append(
                 [
-                    f"{name[7:]}: {form}, time with vs without (best vs best; medians "
+                    f"{name[7:]}: time with vs without (best vs best; medians "
                     f"{fmt_ratio(median_time(v[variant]) / median_time(without))})",
                     f"<= {CONFIGURED_TARGET:g}x",
                     f"{got:.3f}x",

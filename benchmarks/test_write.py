@@ -447,7 +447,7 @@ def test_encode_write_live_per_sample(benchmark, redis_server, redis_url, smoke,
 
 # ---- the live API with a configuration, beside the same calls without one ------------
 
-CONFIGURED = "write: live API, every call checked against a configuration"
+CONFIGURED = "write: live API with and without a configuration"
 CONFIGURED_ABOUT = (
     "The same calls with and without a configuration bound to the session (with one, each "
     "call's channels, kind and dtype are looked up in a table made when it was bound): "
@@ -485,7 +485,7 @@ def test_live_with_configuration(benchmark, redis_server, redis_url, smoke, form
         session,
         round_of,
     ):
-        benchmark.group = CONFIGURED
+        benchmark.group = f"{CONFIGURED}, {form}"
         run_rounds(
             benchmark,
             rounds,
@@ -494,7 +494,9 @@ def test_live_with_configuration(benchmark, redis_server, redis_url, smoke, form
             variant=f"{form}, {'with' if configured else 'without'} configuration",
             baseline=f"{form}, without configuration",
             messages=n,
-            message_bytes=0,
+            message_bytes=(
+                sum(map(len, variants.rtastream_encoder(TYPICAL)())) if form == "blocks" else 24
+            ),
             about=CONFIGURED_ABOUT,
         )
     assert rounds.client.xlen(keys.stream_key(STREAM)) >= 1
