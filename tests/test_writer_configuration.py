@@ -253,3 +253,17 @@ def test_configured_calls_write_what_they_did_before(r, redis_url):
     (row,) = by_kind["row_data"]
     assert (list(row.channel_ids), row.buffer) == ([4, 3], np.float32(1).tobytes() + b"\1")
     assert [e.event_definition_id for e in by_kind["event"]] == [8, 8]
+
+
+def test_on_a_redis_cluster_the_configuration_goes_to_its_keys_node(rc, cluster_url):
+    changed = Configuration.simple("car", {"speed": (np.float32, "timestamped", "km/h")})
+    with opened("sync", cluster_url, "lap1", config=CONFIG) as session:
+        session.timestamped(1, [T0], np.array([1.0]))
+        session.update(config=changed, channel_offset=100)
+        session.timestamped(101, [T0], np.array([1.0], np.float32))
+    assert rc.get(f"configs:{CONFIG.identifier}") == CONFIG.to_json().encode()
+    assert rc.get(f"configs:{changed.identifier}") == changed.to_json().encode()
+    assert json.loads(rc.hget("sessions:lap1", "json"))["configBindings"] == [
+        {"identifier": CONFIG.identifier, "channelOffset": 0},
+        {"identifier": changed.identifier, "channelOffset": 100},
+    ]
