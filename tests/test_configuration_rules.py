@@ -79,3 +79,10 @@ def test_a_call_is_taken_exactly_when_its_channels_are_configured_so(setup):
         return
     with pytest.raises(ValueError, match=rf"^{call}\(\): channel {refused[0]}\b"):
         getattr(rules, call)(*args)
+
+
+def test_a_3f32_channel_takes_no_data_whatever_the_dtype():
+    # numpy reads `dtype == None` as float64: a type without a dtype must not pass for f64.
+    config = Configuration.from_dict({"app": {"channels": [{"id": 1, "type": "3f32"}]}})
+    with pytest.raises(ValueError, match=r"channel 1 is configured 3f32, a type rtastream"):
+        Rules([(config, 0)]).rows([1], [1], np.zeros((1, 1)))

@@ -65,7 +65,7 @@ class Rules:
 
     def __init__(self, bindings: Sequence[tuple[Configuration, int]]) -> None:
         self.channels: dict[int, Rule] = {}
-        self.accepted: dict[int, tuple[str | None, np.dtype[Any] | None]] = {}
+        self.accepted: dict[int, tuple[str | None, np.dtype[Any]]] = {}
         self.row_widths: dict[int, int] = {}  # of the row channels rtastream writes
         self.event_ids: set[int] = set()
         for config, offset in bindings:
@@ -78,7 +78,9 @@ class Rules:
                         f"that keeps them apart"
                     )
                 rule = self.channels[number] = _rule(config, channel, offset)
-                self.accepted[number] = (rule.kind, TYPES[channel.type])
+                dtype = TYPES[channel.type]
+                if dtype is not None:  # not None: numpy reads dtype == None as float64
+                    self.accepted[number] = (rule.kind, dtype)
                 if rule.kind == "row" and rule.width:
                     self.row_widths[number] = rule.width
             for app in config.applications:
