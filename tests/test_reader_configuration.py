@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import numpy as np
@@ -96,3 +97,17 @@ def test_the_demo_publishes_a_configuration_matching_what_it_writes(r, redis_url
     ((config, _),) = reader.configurations()
     (app,) = config.applications
     assert [(e.id, e.conversions) for e in app.events] == [(1, ("lap:demo", "lapTime:demo"))]
+
+
+def test_the_asyncio_reader_gives_the_configuration_too(r, redis_url):
+    with rtastream.RedisStreamBuffer(redis_url) as buffer:
+        with buffer.open_session("lap1", "cars", config=CONFIG) as session:
+            session.periodic(2, T0, 1000, np.array([-3, 7000], np.int16))
+
+    async def main():
+        async with rtastream.AsyncSessionReader(redis_url, "lap1", follow=False) as reader:
+            return await reader.configurations(), await reader.window()
+
+    bound, window = asyncio.run(main())
+    assert bound == [(CONFIG, 0)]
+    assert window[2].values.tolist() == [-3, 7000]
