@@ -267,3 +267,11 @@ def test_on_a_redis_cluster_the_configuration_goes_to_its_keys_node(rc, cluster_
         {"identifier": CONFIG.identifier, "channelOffset": 0},
         {"identifier": changed.identifier, "channelOffset": 100},
     ]
+
+
+def test_unbinding_stops_the_checks(r, redis_url):
+    with opened("sync", redis_url, "lap1", config=CONFIG) as session:
+        session.update(config_bindings=[])
+        session.timestamped(9, [T0], np.array([1.0], np.float32))  # no configuration now
+        session.flush()
+        assert "configBindings" not in hash_json(r, "lap1")

@@ -372,19 +372,21 @@ class SessionCore:
         """A Session JSON update; with `bound`, the configuration is published first and
         its binding added."""
         self.check()
-        if bound is None:
-            update = self.commands.update(changes)
-            return self.flush_live() + update
-        given = changes.get("config_bindings", self.commands.session.config_bindings)
-        with_given = self.commands.session.replace(config_bindings=given)
-        bindings = bound.into(with_given).config_bindings
-        update = self.commands.update({**changes, "config_bindings": bindings})
-        self.bind(bound)
-        return [bound.publish(), *self.flush_live(), *update]
+        if bound is not None:
+            given = changes.get("config_bindings", self.commands.session.config_bindings)
+            with_given = self.commands.session.replace(config_bindings=given)
+            changes = {**changes, "config_bindings": bound.into(with_given).config_bindings}
+        update = self.commands.update(changes)
+        if bound is not None or "config_bindings" in changes:
+            self.bind(bound)
+        data = self.flush_live()
+        return data + update if bound is None else [bound.publish(), *data, *update]
 
-    def bind(self, bound: Binding) -> None:
-        """Check data calls against the session's configurations from now on."""
-        self.bound.append(bound)
+    def bind(self, bound: Binding | None) -> None:
+        """Check data calls against the session's configurations (its bindings as they
+        are now) from here on."""
+        if bound is not None:
+            self.bound.append(bound)
         self.data = checked(self.live, self.commands.session, self.bound)
 
     def flush(self) -> list[Command]:
