@@ -34,6 +34,7 @@ from benchmarks.report import BARE_INLINE, BARE_THREAD, LIVE_BURST, LIVE_CALL
 from benchmarks.workloads import TYPICAL, WRITE_WORKLOAD
 from rtastream import keys
 from rtastream._columns import DEFAULT_TARGET
+from rtastream.configuration import Configuration
 from rtastream.writer.core import MAX_ROUND
 
 STREAM = "bench"
@@ -102,13 +103,15 @@ RoundOf = Callable[[Callable[[], Any], int], Callable[[], None]]
 
 
 @contextlib.contextmanager
-def writer_session(url: str, identity: str, driver: str) -> Iterator[tuple[Any, RoundOf]]:
-    """A session of the sync or asyncio writer (on an event loop of its own), and how to
-    time a round with it: round_of(step, n) calls step() n times (awaiting what it returns
-    on asyncio), then flush()."""
+def writer_session(
+    url: str, identity: str, driver: str, config: Configuration | None = None
+) -> Iterator[tuple[Any, RoundOf]]:
+    """A session of the sync or asyncio writer (on an event loop of its own), bound to
+    `config` if given, and how to time a round with it: round_of(step, n) calls step() n
+    times (awaiting what it returns on asyncio), then flush()."""
     if driver == "sync":
         with rtastream.RedisStreamBuffer(url) as buffer:
-            session = buffer.open_session(identity, STREAM)
+            session = buffer.open_session(identity, STREAM, config=config)
 
             def sync_round_of(step: Callable[[], Any], n: int) -> Callable[[], None]:
                 def write_round() -> None:
@@ -123,7 +126,7 @@ def writer_session(url: str, identity: str, driver: str) -> Iterator[tuple[Any, 
     loop = asyncio.new_event_loop()
     buffer = rtastream.aio.RedisStreamBuffer(url)
     try:
-        session = loop.run_until_complete(buffer.open_session(identity, STREAM))
+        session = loop.run_until_complete(buffer.open_session(identity, STREAM, config=config))
 
         def async_round_of(step: Callable[[], Any], n: int) -> Callable[[], None]:
             async def write_round() -> None:
@@ -439,6 +442,64 @@ def test_encode_write_live_per_sample(benchmark, redis_server, redis_url, smoke,
         for i in written
     )
     assert found == 3 * n
+    rounds.client.close()
+
+
+# ---- the live API with a configuration, beside the same calls without one ------------
+
+CONFIGURED = "write: live API with and without a configuration"
+CONFIGURED_ABOUT = (
+    "The same calls with and without a configuration bound to the session (with one, each "
+    "call's channels, kind and dtype are looked up in a table made when it was bound): "
+    f"session.timestamped() of {TYPICAL.name} blocks (1000 calls a round), and the README's "
+    "loop, session.row() of 3 float64 channels once per sample (20 000 calls a round). "
+    "Target: with a configuration within 1.05x of without."
+)
+CONFIGURED_FORMS = {"blocks": 1000, "row per sample": PER_SAMPLE_CALLS}
+
+
+def _configured_round(session: Any, form: str) -> Callable[[], Any]:
+    if form == "blocks":
+        return _live_call(session, live=True)
+    row = np.zeros(3).tobytes()
+    times = itertools.count(int(TYPICAL.timestamps[0]), 1_000_000)
+    return lambda: session.row([1, 2, 3], next(times), row)
+
+
+def _configuration(form: str) -> Configuration:
+    if form == "blocks":
+        ids = TYPICAL.channel_ids.tolist()
+        return Configuration.simple(
+            "bench", {f"c{i}": ("f64", "timestamped", "") for i in ids}, first_channel=ids[0]
+        )
+    return Configuration.simple("bench", {f"c{i}": ("f64", "row", "") for i in (1, 2, 3)})
+
+
+@pytest.mark.parametrize("configured", [False, True], ids=["without", "with"])
+@pytest.mark.parametrize("form", list(CONFIGURED_FORMS))
+def test_live_with_configuration(benchmark, redis_server, redis_url, smoke, form, configured):
+    n = count(smoke, CONFIGURED_FORMS[form])
+    rounds = Rounds(redis_server, n)
+    config = _configuration(form) if configured else None
+    with writer_session(redis_url, f"bench-configured-{form}", "sync", config) as (
+        session,
+        round_of,
+    ):
+        benchmark.group = f"{CONFIGURED}, {form}"
+        run_rounds(
+            benchmark,
+            rounds,
+            round_of(_configured_round(session, form), n),
+            smoke,
+            variant=f"{form}, {'with' if configured else 'without'} configuration",
+            baseline=f"{form}, without configuration",
+            messages=n,
+            message_bytes=(
+                sum(map(len, variants.rtastream_encoder(TYPICAL)())) if form == "blocks" else 24
+            ),
+            about=CONFIGURED_ABOUT,
+        )
+    assert rounds.client.xlen(keys.stream_key(STREAM)) >= 1
     rounds.client.close()
 
 

@@ -6,6 +6,7 @@ the writer appends them to Redis Streams and keeps the session records correct.
 
 from rtastream._native import Burst, compress, unpack
 from rtastream._version import __version__
+from rtastream.configuration import Configuration
 from rtastream.decoding import (
     DecodedItem,
     EventItem,
@@ -30,6 +31,7 @@ from rtastream.writer import RedisStreamBuffer, StreamSession
 __all__ = [
     "AsyncSessionReader",
     "Burst",
+    "Configuration",
     "DecodedItem",
     "EventItem",
     "IllegalTransition",

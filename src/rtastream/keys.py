@@ -14,6 +14,9 @@ LAST_STREAM_SESSION_ID = "lastStreamSessionId"
 
 STREAM_PREFIX = "stream:"
 SESSION_PREFIX = "sessions:"
+CONFIG_PREFIX = "configs:"
+"""rtastream's addition: `configs:<identifier>`, a string holding a configuration's JSON,
+written once (SET NX) and never expiring, since it outlives every session bound to it."""
 
 # Fields of a stream entry.
 ENTRY_ID = "id"
@@ -50,6 +53,10 @@ def session_key(identity: str) -> str:
     return SESSION_PREFIX + identity
 
 
+def config_key(identifier: str) -> str:
+    return CONFIG_PREFIX + identifier
+
+
 def session_identity(key: str | bytes) -> str:
     """The identity of a `sessions:<identity>` key."""
     key = key.decode() if isinstance(key, bytes) else key
@@ -60,3 +67,6 @@ def session_identity(key: str | bytes) -> str:
 
 SESSION_PATTERN = SESSION_PREFIX + "*"
 """SCAN pattern matching every session hash."""
+
+CONFIG_PATTERN = CONFIG_PREFIX + "*"
+"""SCAN pattern matching every published configuration."""

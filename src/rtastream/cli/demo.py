@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import math
 import os
 import secrets
@@ -12,6 +13,8 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
+
+import numpy as np
 
 from rtastream import (
     Burst,
@@ -31,11 +34,13 @@ from rtastream.cli.filters import plural
 from rtastream.cli.inspect import report_bad_entry
 from rtastream.cli.progress import Progress
 from rtastream.cli.stats import SessionStats, session_stats
-from rtastream.cli.telemetry import LAP_EVENT, Block, Telemetry
+from rtastream.cli.telemetry import INTEGER_NAMES, LAP_EVENT, Block, Telemetry
+from rtastream.configuration import Configuration, Conversion, EventDefinition
 from rtastream.redis_server import RedisServer
 
 REDIS_DEFAULT = f"${URL_ENV}, else a private redis-server"
 DEFAULT_DURATION = 10.0
+DEMO_APP = "demo"  # the configuration's application
 BURST_SECONDS = 0.1  # data per burst: bursts at 10 Hz in real time, as the protocol asks
 
 
@@ -182,7 +187,9 @@ def stream(args: argparse.Namespace, url: str, identity: str, client: Any) -> tu
     try:
         with (
             RedisStreamBuffer(url) as buffer,
-            buffer.open_session(identity, args.stream, model) as session,
+            buffer.open_session(
+                identity, args.stream, model, config=configuration(telemetry)
+            ) as session,
         ):
             while sent < total:
                 count = min(step, total - sent)
@@ -206,6 +213,31 @@ def stream(args: argparse.Namespace, url: str, identity: str, client: Any) -> tu
     if status:
         print(f"interrupted: session {identity} ended as truncated", file=sys.stderr)
     return status, wall_s
+
+
+def configuration(telemetry: Telemetry) -> Configuration:
+    """What ATLAS needs to show the demo's channels and lap events."""
+    integer_types = [np.int32, np.int32, np.uint16]  # as Telemetry.block() gives them
+    channels: dict[str, tuple[Any, ...]] = {
+        f"analog{i}": (np.float64, "timestamped", "") for i in telemetry.analog_ids
+    }
+    for name, dtype in zip(INTEGER_NAMES, integer_types[: telemetry.n_integer], strict=False):
+        channels[name] = (dtype, "periodic", "", telemetry.interval)
+    simple = Configuration.simple(DEMO_APP, channels, first_channel=0)
+    (app,) = simple.applications
+    lap = [
+        Conversion(name=f"lap:{DEMO_APP}", format="%d"),
+        Conversion(name=f"lapTime:{DEMO_APP}", unit="s"),
+    ]
+    event = EventDefinition(
+        id=LAP_EVENT,
+        description=f"{LAP_EVENT:04X}:{DEMO_APP} Lap",
+        priority="low",
+        conversions=tuple(c.name for c in lap),
+    )
+    return Configuration(
+        (dataclasses.replace(app, conversions=(*app.conversions, *lap), events=(event,)),)
+    )
 
 
 def burst_of(telemetry: Telemetry, block: Block) -> Burst:

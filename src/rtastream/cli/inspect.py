@@ -13,6 +13,7 @@ from rtastream.cli import filters
 from rtastream.cli import format as fmt
 from rtastream.cli.connection import CliError, connect, redact
 from rtastream.cli.stats import SessionStats, session_stats
+from rtastream.configuration import Bound, ChannelInfo, session_channels
 from rtastream.reader import (
     BadEntry,
     SessionRecord,
@@ -109,6 +110,7 @@ def run_command(args: argparse.Namespace) -> int:
                 client, args.identity, follow=False, on_bad_entry=report_bad_entry
             ) as reader:
                 session = reader.session
+                bound = reader.configurations()
                 stats = session_stats(reader)
         except SessionNotFound as exc:
             raise CliError(str(exc)) from None
@@ -118,13 +120,22 @@ def run_command(args: argparse.Namespace) -> int:
                 {
                     "session": session.to_json(now_ms),
                     "model": session.model,
+                    "configuration": {
+                        "bindings": [
+                            {"identifier": c.identifier, "channelOffset": offset}
+                            for c, offset in bound
+                        ],
+                        "channels": {
+                            str(i): info.to_json() for i, info in session_channels(bound).items()
+                        },
+                    },
                     "messages": stats.to_json(),
                 },
                 indent=2,
             )
         )
     else:
-        print(session_report(session, stats, now_ms))
+        print(session_report(session, stats, now_ms, bound))
     return 0
 
 
@@ -198,8 +209,13 @@ def section(title: str, shown: int, total: int) -> str:
     return f"{title} ({fmt.count(shown)} of {fmt.count(total)}; --all lists every one)"
 
 
-def session_report(session: SessionRecord, stats: SessionStats, now_ms: int) -> str:
+def session_report(
+    session: SessionRecord, stats: SessionStats, now_ms: int, bound: list[Bound] | None = None
+) -> str:
+    """The report of one session; channel names, units and types from its configurations
+    (`bound`) where it has some."""
     model = session.model
+    configured: dict[int, ChannelInfo] = session_channels(bound or [])
     age = session.age_s(now_ms)
     lines = [f"Session {session.identity}"]
     facts: list[tuple[str, str]] = [
@@ -213,6 +229,14 @@ def session_report(session: SessionRecord, stats: SessionStats, now_ms: int) -> 
     ]
     if session.time_range:
         facts.append(("time range", time_range(*session.time_range)))
+    for config, offset in bound or []:
+        facts.append(
+            (
+                "configuration",
+                f"{config.identifier} ({filters.plural(len(list(config.channels())), 'channel')}"
+                + (f", channel offset {offset})" if offset else ")"),
+            )
+        )
     facts.append(
         (
             "updated",
@@ -274,9 +298,12 @@ def session_report(session: SessionRecord, stats: SessionStats, now_ms: int) -> 
         rows = []
         for channel_id, c in sorted(stats.channels.items()):
             width_b = f"{c.nbytes / c.samples:g} B" if c.nbytes else "-"
+            info = configured.get(channel_id)
+            named = [info.name, info.unit, info.type] if info else ["-", "", "-"]
             rows.append(
                 [
                     channel_id,
+                    *named,
                     "+".join(sorted(c.kinds)),
                     fmt.count(c.samples),
                     width_b,
@@ -290,9 +317,21 @@ def session_report(session: SessionRecord, stats: SessionStats, now_ms: int) -> 
             "",
             f"Channels ({len(stats.channels)})",
             fmt.table(
-                ["channel", "kinds", "samples", "sample", "first", "last", "span", "rate"],
+                [
+                    "channel",
+                    "name",
+                    "unit",
+                    "type",
+                    "kinds",
+                    "samples",
+                    "sample",
+                    "first",
+                    "last",
+                    "span",
+                    "rate",
+                ],
                 rows,
-                "><>><<>>",
+                "><<<<>><<>>",
             ),
         ]
     if stats.events:

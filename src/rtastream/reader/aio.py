@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import redis.asyncio
 
+from rtastream.configuration import Bound, channel_dtypes
 from rtastream.connection import async_client_for
 from rtastream.decoding import DecodedItem
 from rtastream.reader.entries import DTypes, Entry, Series, collect
@@ -20,7 +21,7 @@ from rtastream.reader.plans import (
     SessionView,
     StreamPlan,
 )
-from rtastream.reader.records import SessionRecord
+from rtastream.reader.records import SessionRecord, read_configurations
 from rtastream.reader.retry import Reconnecting
 from rtastream.reader.sync import check_client
 
@@ -165,13 +166,21 @@ class AsyncSessionReader(SessionView, _Reader):
             for item in entry.items:
                 yield item
 
+    async def configurations(self) -> list[Bound]:
+        """The configurations the session is bound to (as SessionReader.configurations)."""
+        await self.open()
+        assert self._plan.session is not None
+        return await run(await self._connected(), read_configurations(self._plan.session))
+
     async def window(
         self,
-        dtype: DTypes,
+        dtype: DTypes | None = None,
         start: int | None = None,
         end: int | None = None,
         channels: Iterable[int] | None = None,
     ) -> dict[int, Series]:
+        if dtype is None:
+            dtype = channel_dtypes(await self.configurations())
         plan = self._window_plan()
         client = await self._connected()
         await run(client, plan.opening(), plan.reconnecting)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rtastream import keys
+from rtastream.configuration import Bound, Configuration
 from rtastream.reader.entries import (
     CLOSED_STATES,
     Entry,
@@ -180,6 +181,30 @@ def read_session(identity: str) -> Flow[SessionRecord | None]:
     if not isinstance(fields, dict) or not fields:
         return None
     return _record(identity, fields, ttl)
+
+
+def read_configuration(identifier: str) -> Flow[bytes | None]:
+    """The JSON text published at `configs:<identifier>`, or None."""
+    (text,) = yield from ask(("GET", keys.config_key(identifier)))
+    return text if isinstance(text, bytes) else None
+
+
+def read_configurations(session: SessionRecord) -> Flow[list[Bound]]:
+    """The configurations the session's Session JSON binds, with their channel offsets,
+    from `configs:<identifier>`; a binding whose configuration Redis does not hold (one
+    published elsewhere) is left out."""
+    bindings = [
+        (b["identifier"], int(b.get("channelOffset", 0)))
+        for b in session.model.get("configBindings") or ()
+        if isinstance(b, dict) and isinstance(b.get("identifier"), str)
+    ]
+    commands = [("GET", keys.config_key(identifier)) for identifier, _ in bindings]
+    replies = (yield from ask(*commands)) if commands else []
+    return [
+        Bound(Configuration.from_json(reply), offset)
+        for (_, offset), reply in zip(bindings, replies, strict=True)
+        if reply is not None
+    ]
 
 
 def read_sessions(identities: list[str]) -> Flow[list[SessionRecord]]:

@@ -10,6 +10,7 @@ from typing import Any, cast
 import redis
 from redis.cluster import RedisCluster
 
+from rtastream.configuration import Bound, channel_dtypes
 from rtastream.connection import client_for
 from rtastream.decoding import DecodedItem
 from rtastream.reader.entries import DTypes, Entry, Series, collect
@@ -22,7 +23,7 @@ from rtastream.reader.plans import (
     SessionView,
     StreamPlan,
 )
-from rtastream.reader.records import SessionRecord
+from rtastream.reader.records import SessionRecord, read_configurations
 from rtastream.reader.retry import PASSING, Reconnecting
 
 
@@ -186,15 +187,26 @@ class SessionReader(SessionView, _Reader):
         for entry in self.entries():
             yield from entry.items
 
+    def configurations(self) -> list[Bound]:
+        """The configurations the session is bound to (as its hash says now), each with
+        its channel offset; see rtastream.configuration.session_channels for names, units
+        and types by channel."""
+        self.open()
+        return run(self._client, read_configurations(self.session))
+
     def window(
         self,
-        dtype: DTypes,
+        dtype: DTypes | None = None,
         start: int | None = None,
         end: int | None = None,
         channels: Iterable[int] | None = None,
     ) -> dict[int, Series]:
         """Per-channel arrays of the samples in [start, end] (ns) that Redis holds now, from
-        the session's first message; see rtastream.reader.collect for `dtype` and order."""
+        the session's first message; see rtastream.reader.collect for `dtype` and order.
+        Without `dtype`, each channel's configured type (channels no configuration types
+        are left out)."""
+        if dtype is None:
+            dtype = channel_dtypes(self.configurations())
         plan = self._window_plan()
         run(self._client, plan.opening(), plan.reconnecting)
         entries = drive(self._client, plan.reading(), plan.reconnecting)

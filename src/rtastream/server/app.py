@@ -4,6 +4,7 @@ neighbours, and the page.
     GET /rta/v2/sessions/{identity}/stream   WebSocket, sub-protocol mat.ocs.rta.stream-lz4
     GET /rta/v2/sessions                     SessionsPage of Session JSON, newest first
     GET /rta/v2/sessions/{identity}          one Session JSON, or 404
+    GET /rta/v2/configs/{identifier}         a configuration's JSON, or 404
     GET /health                              200 while Redis answers, else 503
     GET /                                    the page (a browser), or the version (JSON)
 """
@@ -21,7 +22,13 @@ from aiohttp import WSCloseCode, web
 
 from rtastream import __version__
 from rtastream.connection import async_client_for
-from rtastream.reader import CLOSED_STATES, SessionRecord, read_session, scan_sessions
+from rtastream.reader import (
+    CLOSED_STATES,
+    SessionRecord,
+    read_configuration,
+    read_session,
+    scan_sessions,
+)
 from rtastream.server import packing
 from rtastream.server.client import CLOSE_TRY_LATER, Client
 from rtastream.server.hub import Busy, Hub
@@ -57,6 +64,7 @@ def make_app(redis_url: str, *, queue_bytes: int = QUEUE_BYTES) -> web.Applicati
     app.router.add_get("/rta/v2/sessions", sessions_page)
     app.router.add_get("/rta/v2/sessions/{identity}", one_session)
     app.router.add_get("/rta/v2/sessions/{identity}/stream", stream)
+    app.router.add_get("/rta/v2/configs/{identifier}", one_config)
     app.router.add_static("/static", str(STATIC))
     app.on_shutdown.append(_shutdown)
     return app
@@ -169,6 +177,17 @@ async def one_session(request: web.Request) -> web.Response:
     if record is None or session_model(record) is None:
         raise web.HTTPNotFound(text=f"no session {identity!r}")
     return web.Response(text=record.json, content_type="application/json")
+
+
+CONFIG_JSON = "application/vnd.mat.config+json"  # RTA's media type of configuration JSON
+
+
+async def one_config(request: web.Request) -> web.Response:
+    identifier = request.match_info["identifier"]
+    text = await request.app[HUB].ask(read_configuration(identifier))
+    if text is None:
+        raise web.HTTPNotFound(text=f"no configuration {identifier!r}")
+    return web.Response(body=text, content_type=CONFIG_JSON, charset="utf-8")
 
 
 # --- the live stream -------------------------------------------------------------------

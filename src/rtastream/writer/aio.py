@@ -28,6 +28,7 @@ from rtastream._native import Burst
 from rtastream.connection import CONNECT_ERRORS, connect_failure
 from rtastream.session import Session, SessionState
 from rtastream.writer.base import BufferBase, SessionView
+from rtastream.writer.binding import Binding, ConfigArgument
 from rtastream.writer.commands import Command, Message
 from rtastream.writer.core import (
     Lane,
@@ -293,9 +294,16 @@ class Loop:
     # -- sessions --
 
     async def open(
-        self, identity: str, stream: str, session: Session | Mapping[str, Any] | str | None
+        self,
+        identity: str,
+        stream: str,
+        session: Session | Mapping[str, Any] | str | None,
+        config: ConfigArgument | None = None,
+        channel_offset: int = 0,
     ) -> SessionCore:
-        opening = self.core.opening(identity, stream, session, contextlib.nullcontext())
+        opening = self.core.opening(
+            identity, stream, session, contextlib.nullcontext(), config, channel_offset
+        )
         async with self.starting:  # sessions opened at once by several tasks share the start
             if self.timer is None:
                 await self.start()
@@ -373,16 +381,28 @@ class RedisStreamBuffer(BufferBase):
     _io: Loop
 
     def open_session(
-        self, identity: str, stream: str, session: Session | Mapping[str, Any] | str | None = None
+        self,
+        identity: str,
+        stream: str,
+        session: Session | Mapping[str, Any] | str | None = None,
+        *,
+        config: ConfigArgument | None = None,
+        channel_offset: int = 0,
     ) -> Opening:
-        """Start a session on stream `stream` (see rtastream.RedisStreamBuffer.open_session):
-        `async with buffer.open_session(...) as session`, or `session = await ...`."""
-        return Opening(self._open(identity, stream, session))
+        """Start a session on stream `stream` (see rtastream.RedisStreamBuffer.open_session,
+        `config` and `channel_offset` too): `async with buffer.open_session(...) as session`,
+        or `session = await ...`."""
+        return Opening(self._open(identity, stream, session, config, channel_offset))
 
     async def _open(
-        self, identity: str, stream: str, session: Session | Mapping[str, Any] | str | None
+        self,
+        identity: str,
+        stream: str,
+        session: Session | Mapping[str, Any] | str | None,
+        config: ConfigArgument | None,
+        channel_offset: int,
     ) -> StreamSession:
-        core = await self._io.open(identity, stream, session)
+        core = await self._io.open(identity, stream, session, config, channel_offset)
         self._started = True
         return StreamSession(self, core)
 
@@ -457,14 +477,14 @@ class StreamSession(SessionView):
         self, channel_ids: SupportsIndex | _ChannelIds, timestamps: ArrayLike, values: ArrayLike
     ) -> None:
         """Buffer samples of channels sharing their timestamps (as the sync session)."""
-        await self._io.add(self._core, self._core.live.timestamped, channel_ids, timestamps, values)
+        await self._io.add(self._core, self._core.data.timestamped, channel_ids, timestamps, values)
 
     async def periodic(
         self, channel_id: SupportsIndex, start: _Time, interval: SupportsIndex, values: ArrayLike
     ) -> None:
         """Buffer a regular series of one channel (as the sync session)."""
         await self._io.add(
-            self._core, self._core.live.periodic, channel_id, start, interval, values
+            self._core, self._core.data.periodic, channel_id, start, interval, values
         )
 
     async def periodics(
@@ -472,18 +492,18 @@ class StreamSession(SessionView):
     ) -> None:
         """Buffer regular series of several channels sampled alike (as the sync session)."""
         await self._io.add(
-            self._core, self._core.live.periodics, channel_ids, start, interval, values
+            self._core, self._core.data.periodics, channel_ids, start, interval, values
         )
 
     async def row(self, channel_ids: _ChannelIds, timestamp: _Time, buffer: _RowBuffer) -> None:
         """Buffer one row of several channels at one instant (as the sync session)."""
-        await self._io.add(self._core, self._core.live.row, channel_ids, timestamp, buffer)
+        await self._io.add(self._core, self._core.data.row, channel_ids, timestamp, buffer)
 
     async def rows(
         self, channel_ids: _ChannelIds, timestamps: ArrayLike, values: ArrayLike
     ) -> None:
         """Buffer one row per timestamp, all of the same channels (as the sync session)."""
-        await self._io.add(self._core, self._core.live.rows, channel_ids, timestamps, values)
+        await self._io.add(self._core, self._core.data.rows, channel_ids, timestamps, values)
 
     async def event(
         self,
@@ -496,7 +516,7 @@ class StreamSession(SessionView):
         """Buffer an event (as the sync session)."""
         await self._io.add(
             self._core,
-            self._core.live.event,
+            self._core.data.event,
             definition_id,
             timestamp,
             status_text,
@@ -515,7 +535,7 @@ class StreamSession(SessionView):
         """Buffer one event per timestamp (as the sync session)."""
         await self._io.add(
             self._core,
-            self._core.live.events,
+            self._core.data.events,
             definition_ids,
             timestamps,
             status_texts,
@@ -523,9 +543,12 @@ class StreamSession(SessionView):
             app_names,
         )
 
-    async def update(self, **changes: Any) -> None:
-        """Stream a Session JSON update with these Session properties changed."""
-        await self._io.send(self._core, self._core.update, changes)
+    async def update(
+        self, *, config: ConfigArgument | None = None, channel_offset: int = 0, **changes: Any
+    ) -> None:
+        """Stream a Session JSON update (as the sync session's update, `config` too)."""
+        bound = None if config is None else Binding(config, channel_offset)
+        await self._io.send(self._core, self._core.update, changes, bound)
 
     async def flush(self) -> None:
         """Send buffered data and wait until Redis has acknowledged everything so far."""

@@ -28,6 +28,7 @@ from rtastream.errors import RedisCommandError, RedisUnavailable
 from rtastream.resp import pack_commands
 from rtastream.session import Session, SessionState
 from rtastream.sigterm import Terminated
+from rtastream.writer.binding import Binding, Checked, ConfigArgument, checked
 from rtastream.writer.commands import (
     Command,
     Message,
@@ -169,6 +170,8 @@ class SessionCore:
         self.guard = guard
         self.flush_interval = flush_interval
         self.live = LiveBurst(commands.target)
+        self.bound: list[Binding] = []  # the configurations given to the writer
+        self.data: LiveBurst | Checked = self.live  # where data calls go (binding.checked)
         self.due: float | None = None  # when the live data must be flushed (monotonic)
         self.closed = False
         self.unseen: BaseException | None = None  # an error to raise once ended
@@ -233,10 +236,26 @@ class SessionCore:
         data = self.commands.data(messages)  # checked before the live data is taken
         return self.flush_live() + data
 
-    def update(self, changes: dict[str, Any]) -> list[Command]:
+    def update(self, changes: dict[str, Any], bound: Binding | None = None) -> list[Command]:
+        """A Session JSON update; with `bound`, the configuration is published first and
+        its binding added."""
         self.check()
+        if bound is not None:
+            given = changes.get("config_bindings", self.commands.session.config_bindings)
+            with_given = self.commands.session.replace(config_bindings=given)
+            changes = {**changes, "config_bindings": bound.into(with_given).config_bindings}
         update = self.commands.update(changes)
-        return self.flush_live() + update
+        if bound is not None or "config_bindings" in changes:
+            self.bind(bound)
+        data = self.flush_live()
+        return data + update if bound is None else [bound.publish(), *data, *update]
+
+    def bind(self, bound: Binding | None) -> None:
+        """Check data calls against the session's configurations (its bindings as they
+        are now) from here on."""
+        if bound is not None:
+            self.bound.append(bound)
+        self.data = checked(self.live, self.commands.session, self.bound)
 
     def flush(self) -> list[Command]:
         self.check()
@@ -478,15 +497,22 @@ class WriterCore:
         stream: str,
         session: Session | Mapping[str, Any] | str | None,
         guard: AbstractContextManager[Any],
+        config: ConfigArgument | None = None,
+        channel_offset: int = 0,
     ) -> Opening:
+        """The steps of opening; a configuration (`config`) is checked here, before
+        anything is written."""
         if self.closed:
             raise RuntimeError("the RedisStreamBuffer is closed")
         model = _session_model(identity, session)
+        bound = None if config is None else Binding(config, channel_offset)
+        if bound is not None:
+            model = bound.into(model)
         if not isinstance(stream, str) or not stream:
             raise ValueError(f"stream must be a non-empty str, got {stream!r}")
         if identity in self.sessions:
             raise ValueError(f"session {identity!r} is already open in this buffer")
-        return Opening(self, model, stream, guard)
+        return Opening(self, model, stream, guard, bound)
 
     def ended(self, session: SessionCore) -> None:
         """The session's final state is acknowledged (or failed): raise what it must."""
@@ -507,18 +533,27 @@ class WriterCore:
 
 class Opening:
     """The steps of opening a session, as batches to submit one after the other, each
-    once the previous one is answered: the allocation (stream session id, position), the
-    first message, the session hash. The session is registered once all are answered."""
+    once the previous one is answered: its configuration (if given), the allocation (stream
+    session id, position), the first message, the session hash. The session is registered
+    once all are answered."""
 
     def __init__(
-        self, core: WriterCore, model: Session, stream: str, guard: AbstractContextManager[Any]
+        self,
+        core: WriterCore,
+        model: Session,
+        stream: str,
+        guard: AbstractContextManager[Any],
+        bound: Binding | None = None,
     ) -> None:
         self.core, self.model, self.stream, self.guard = core, model, stream, guard
+        self.bound = bound
         self.owner = Tracker(model.identity)
         self.session: SessionCore | None = None
 
     def __iter__(self) -> Iterator[Batch]:
         identity, options = self.model.identity, self.core.options
+        if self.bound is not None:  # before the session that names it
+            yield Batch(self.owner, [self.bound.publish()])
         allocation = Batch(self.owner, allocation_commands(self.stream, identity), [None] * 4)
         yield allocation
         session_id, position = parse_allocation(allocation.replies or [], identity)
@@ -534,6 +569,8 @@ class Opening:
         for step in commands.opening():
             yield Batch(self.owner, step)
         self.session = SessionCore(commands, self.owner, self.guard, options.flush_interval)
+        if self.bound is not None:
+            self.session.bind(self.bound)
         self.core.sessions[identity] = self.session
 
 

@@ -27,6 +27,7 @@ from rtastream._native import Burst
 from rtastream.connection import CONNECT_ERRORS, CONNECTION_ERRORS, connect_failure
 from rtastream.session import Session, SessionState
 from rtastream.writer.base import BufferBase, SessionView
+from rtastream.writer.binding import Binding, ConfigArgument
 from rtastream.writer.commands import Command, Message
 from rtastream.writer.core import (
     Lane,
@@ -183,10 +184,17 @@ class Threads:
                     raise RuntimeError("an rtastream I/O thread has stopped")
 
     def open(
-        self, identity: str, stream: str, session: Session | Mapping[str, Any] | str | None
+        self,
+        identity: str,
+        stream: str,
+        session: Session | Mapping[str, Any] | str | None,
+        config: ConfigArgument | None = None,
+        channel_offset: int = 0,
     ) -> SessionCore:
         with self.cond:
-            opening = self.core.opening(identity, stream, session, threading.Lock())
+            opening = self.core.opening(
+                identity, stream, session, threading.Lock(), config, channel_offset
+            )
             if not self.threads:
                 self.start()
         steps = iter(opening)
@@ -333,12 +341,23 @@ class RedisStreamBuffer(BufferBase):
     _io: Threads
 
     def open_session(
-        self, identity: str, stream: str, session: Session | Mapping[str, Any] | str | None = None
+        self,
+        identity: str,
+        stream: str,
+        session: Session | Mapping[str, Any] | str | None = None,
+        *,
+        config: ConfigArgument | None = None,
+        channel_offset: int = 0,
     ) -> StreamSession:
         """Start a session on stream `stream`: new stream session id, first Session JSON
         message, session hash. `session` (a Session, its JSON or a mapping of it) defaults
-        to Session(identity) in state open."""
-        core = self._io.open(identity, stream, session)
+        to Session(identity) in state open.
+
+        `config` (a rtastream.configuration.Configuration, or RTA configuration JSON as
+        text or parsed) is checked first (ValueError, nothing written), published once at
+        `configs:<identifier>`, and bound in the Session JSON with `channel_offset` (added to
+        its channel ids); every data call is then checked against it (docs/configuration.md)."""
+        core = self._io.open(identity, stream, session, config, channel_offset)
         self._started = True
         return StreamSession(self, core)
 
@@ -403,7 +422,7 @@ class StreamSession(SessionView):
         datetime64): values 1-D (channel_ids one int) or 2-D (channels, samples). Merged
         with the previous call for the same channels; refused (ValueError) if it starts
         before where that call ended."""
-        self._io.add(self._core, self._core.live.timestamped, channel_ids, timestamps, values)
+        self._io.add(self._core, self._core.data.timestamped, channel_ids, timestamps, values)
 
     def periodic(
         self, channel_id: SupportsIndex, start: _Time, interval: SupportsIndex, values: ArrayLike
@@ -411,7 +430,7 @@ class StreamSession(SessionView):
         """Buffer a regular series of one channel: samples at start, start + interval,
         ... (ns). Merged with the previous call for the channel if it continues it; refused
         (ValueError) if it starts before where that call ended."""
-        self._io.add(self._core, self._core.live.periodic, channel_id, start, interval, values)
+        self._io.add(self._core, self._core.data.periodic, channel_id, start, interval, values)
 
     def periodics(
         self, channel_ids: _ChannelIds, start: _Time, interval: SupportsIndex, values: ArrayLike
@@ -419,19 +438,19 @@ class StreamSession(SessionView):
         """Buffer regular series of several channels sampled alike: values 2-D (channels,
         samples) at start, start + interval, ... (ns). Each channel is merged and refused as
         by periodic(); merged only with a call for the same channels."""
-        self._io.add(self._core, self._core.live.periodics, channel_ids, start, interval, values)
+        self._io.add(self._core, self._core.data.periodics, channel_ids, start, interval, values)
 
     def row(self, channel_ids: _ChannelIds, timestamp: _Time, buffer: _RowBuffer) -> None:
         """Buffer one row of several channels at one instant: `buffer` holds each channel's
         value in channel order, each of its own width (bytes-like, or a one-row structured
         array). Rows may come in any time order."""
-        self._io.add(self._core, self._core.live.row, channel_ids, timestamp, buffer)
+        self._io.add(self._core, self._core.data.row, channel_ids, timestamp, buffer)
 
     def rows(self, channel_ids: _ChannelIds, timestamps: ArrayLike, values: ArrayLike) -> None:
         """Buffer one row per timestamp, all of the same channels: values 2-D (instants,
         channels) of one dtype, or structured, one record per instant and one field per
         channel. Rows may come in any time order."""
-        self._io.add(self._core, self._core.live.rows, channel_ids, timestamps, values)
+        self._io.add(self._core, self._core.data.rows, channel_ids, timestamps, values)
 
     def event(
         self,
@@ -444,7 +463,7 @@ class StreamSession(SessionView):
         """Buffer an event (any time order)."""
         self._io.add(
             self._core,
-            self._core.live.event,
+            self._core.data.event,
             definition_id,
             timestamp,
             status_text,
@@ -465,7 +484,7 @@ class StreamSession(SessionView):
         numbers)."""
         self._io.add(
             self._core,
-            self._core.live.events,
+            self._core.data.events,
             definition_ids,
             timestamps,
             status_texts,
@@ -473,9 +492,14 @@ class StreamSession(SessionView):
             app_names,
         )
 
-    def update(self, **changes: Any) -> None:
-        """Stream a Session JSON update with these Session properties changed."""
-        self._io.send(self._core, self._core.update, changes)
+    def update(
+        self, *, config: ConfigArgument | None = None, channel_offset: int = 0, **changes: Any
+    ) -> None:
+        """Stream a Session JSON update with these Session properties changed. With
+        `config`, the configuration is checked, published and bound (as open_session's) and
+        the data calls checked against it from now on."""
+        bound = None if config is None else Binding(config, channel_offset)
+        self._io.send(self._core, self._core.update, changes, bound)
 
     def flush(self) -> None:
         """Send buffered data and wait until Redis has acknowledged everything so far."""

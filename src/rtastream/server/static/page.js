@@ -43,7 +43,7 @@
   function open(identity) {
     if (socket) socket.close(1000);
     current = { identity, channels: new Map(), events: [], range: null, origin: null,
-                subscribed: false, messages: 0 };
+                subscribed: false, messages: 0, configured: new Map(), bindings: "" };
     $("plots").replaceChildren();
     $("header").hidden = false;
     $("identity").textContent = identity;
@@ -108,6 +108,7 @@
     if (item.kind === "sessionJson") {
       const model = JSON.parse(item.text);
       session.state = model.state;
+      if (model.configBindings) configure(session, model.configBindings);
       $("identifier").textContent = model.identifier || model.identity;
       $("state").textContent = model.state;
       $("state").className = "state " + model.state;
@@ -139,15 +140,76 @@
     div.querySelector("b").textContent = `channel ${id}`;
     const select = div.querySelector("select");
     for (const dtype of ["auto", ...Object.keys(rta.DTYPES)]) select.add(new Option(dtype, dtype));
-    channel = { id, width, chunks: [], dtype: "auto", guess: null, div,
+    channel = { id, width, chunks: [], dtype: "auto", guess: null, div, select,
                 canvas: div.querySelector("canvas"), value: div.querySelector(".value") };
     select.onchange = () => { channel.dtype = select.value; };
     session.channels.set(id, channel);
+    label(channel, session.configured.get(id));
     const plots = [...$("plots").children];
     const after = plots.find((p) => Number(p.dataset.id) > id);
     div.dataset.id = id;
     $("plots").insertBefore(div, after || null);
     return channel;
+  }
+
+  // --- the session's configuration: names, units and types ------------------------------
+
+  // RTA's channel types as rta.js names them (3f32 has no single dtype: left to "auto").
+  const RTA_TYPES = { u8: "u8", s8: "i8", u16: "u16", s16: "i16", u32: "u32", s32: "i32",
+                      f32: "f32", f64: "f64" };
+
+  // Fetch the bound configurations (once per set of bindings) and label the channels.
+  async function configure(session, bindings) {
+    const key = JSON.stringify(bindings);
+    if (key === session.bindings) return;
+    session.bindings = key;
+    const configured = new Map();
+    for (const { identifier, channelOffset = 0 } of bindings) {
+      let config;
+      try {
+        const reply = await fetch(`/rta/v2/configs/${encodeURIComponent(identifier)}`);
+        if (!reply.ok) continue; // published elsewhere: nothing to show
+        config = await reply.json();
+      } catch (error) {
+        continue;
+      }
+      for (const [id, info] of channelsOf(config)) configured.set(id + channelOffset, info);
+    }
+    if (session !== current) return;
+    session.configured = configured;
+    for (const channel of session.channels.values()) label(channel, configured.get(channel.id));
+  }
+
+  // Channel id -> {name, unit, dtype} of an RTA configuration (JSON): a channel is named
+  // after the parameter it feeds, with that parameter's unit (else its conversion's).
+  function channelsOf(config) {
+    const out = new Map();
+    for (const app of Object.values(config)) {
+      const units = new Map((app.conversions || []).map((c) => [c.name, c.unit || ""]));
+      for (const channel of app.channels || []) {
+        out.set(channel.id, { name: channel.name || "", unit: "", dtype: RTA_TYPES[channel.type || "f64"] });
+      }
+      for (const parameter of app.parameters || []) {
+        for (const id of parameter.channels || []) {
+          const info = out.get(id);
+          if (!info) continue;
+          info.name = parameter.name;
+          info.unit = parameter.unit ?? units.get(parameter.conv) ?? "";
+        }
+      }
+    }
+    return out;
+  }
+
+  function label(channel, info) {
+    const b = channel.div.querySelector("b");
+    if (!info) { b.textContent = `channel ${channel.id}`; return; }
+    b.textContent = info.unit ? `${info.name} [${info.unit}]` : info.name;
+    b.title = `channel ${channel.id}`;
+    if (info.dtype && channel.dtype === "auto") {
+      channel.dtype = info.dtype;
+      channel.select.value = info.dtype;
+    }
   }
 
   // The dtype of a channel set to "auto": by sample width; 4 bytes that do not read as
