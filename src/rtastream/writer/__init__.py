@@ -1,8 +1,11 @@
 """The Redis writers: one sans-I/O core, two thin drivers.
 
-    core.py      what is in flight and what to do about it: sessions, lanes, rounds,
-                 acknowledgement, reconnect and re-send decisions (commands.py: the Redis
-                 commands of each step of a session; live.py: live data between flushes)
+    core.py      what to do about what is in flight: sessions, lanes, acknowledgement,
+                 reconnect and re-send decisions (commands.py: the Redis commands of each
+                 step of a session; live.py: live data between flushes)
+    rounds.py    what is in flight: a session's batches, their parts per lane, the round
+                 a lane sends in one pipeline and how its replies settle it
+    node.py      one Redis server and how redis-py connects to it
     topology.py  which node each key lives on, and how to reach it (the connection factory)
     cluster.py   Redis Cluster: the slot map, keys pinned to their node, a MULTI/EXEC block
                  per key in a round, redirections and refusals for now sent again

@@ -43,8 +43,9 @@ from redis.exceptions import (
 from rtastream.connection import CLUSTER_OVER_UNIX
 from rtastream.errors import RedisRefused, RedisUnavailable
 from rtastream.writer.commands import Command, command_key
-from rtastream.writer.core import Part, Round
-from rtastream.writer.topology import Discovery, Node, Route, Standalone, Topology
+from rtastream.writer.node import Node
+from rtastream.writer.rounds import Part, Round
+from rtastream.writer.topology import Discovery, Route, Standalone, Topology
 
 NOT_NOW = (ClusterDownError, TryAgainError, BusyLoadingError)
 """Refusals that pass: the same node is asked again after a backoff."""

@@ -18,7 +18,8 @@ from redis.exceptions import ResponseError
 from rtastream.connection import check_url, parse_sentinel_url, sentinel_options
 from rtastream.errors import RedisRefused, RedisUnavailable
 from rtastream.writer.commands import Command
-from rtastream.writer.topology import Discovery, Node, Route, Standalone, Topology
+from rtastream.writer.node import Node
+from rtastream.writer.topology import Discovery, Route, Standalone, Topology
 
 
 class SentinelMaster(Standalone):

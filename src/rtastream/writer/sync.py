@@ -29,15 +29,14 @@ from rtastream.session import Session, SessionState
 from rtastream.writer.base import BufferBase, SessionView
 from rtastream.writer.commands import Command, Message
 from rtastream.writer.core import (
-    Batch,
     Lane,
     SessionCore,
-    Tracker,
     WriterCore,
     end_state,
     note_close_failure,
 )
-from rtastream.writer.topology import Node
+from rtastream.writer.node import Node
+from rtastream.writer.rounds import Batch, Tracker
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

@@ -22,34 +22,16 @@ from __future__ import annotations
 from collections.abc import Generator, Sequence
 from typing import Any, Protocol, TypeVar
 
-from rtastream.connection import address_of, pool_from_url
+from rtastream.connection import pool_from_url
 from rtastream.writer.commands import Command
-from rtastream.writer.core import Part, Round
+from rtastream.writer.node import Node
 from rtastream.writer.options import OPTIONS
+from rtastream.writer.rounds import Part, Round
 
 T = TypeVar("T")
 
 
-class Node:
-    """One Redis server: its address (for messages) and how redis-py connects to it.
-
-    `moves`: the server may stop being the master under the writer (Sentinel's), so a
-    READONLY reply is taken for a lost connection and the topology is asked again.
-    """
-
-    moves = False
-
-    def __init__(self, connection_class: type[Any], connection_kwargs: dict[str, Any]) -> None:
-        self.address = address_of(connection_kwargs)
-        self.connection_class = connection_class
-        self.connection_kwargs = connection_kwargs
-
-    def connection(self) -> Any:
-        """A new redis-py connection object, not connected yet."""
-        return self.connection_class(**self.connection_kwargs)
-
-
-Route = tuple["Node", list[Command], Sequence[int]]
+Route = tuple[Node, list[Command], Sequence[int]]
 """Commands of a batch that go to one node, with their places in the batch."""
 
 Discovery = Generator[tuple[Node, Command], Any, T]
