@@ -21,8 +21,13 @@ from rtastream.errors import (
     RedisCommandError,
     RedisRefused,
     RedisUnavailable,
+    RtaStreamError,
 )
-from rtastream.reader import AsyncSessionReader, SessionNotFound, SessionReader
+from rtastream.reader import (
+    AsyncSessionReader,  # deprecated: rtastream.aio.SessionReader
+    SessionNotFound,
+    SessionReader,
+)
 from rtastream.session import IllegalTransition, Session, SessionState
 from rtastream.sigterm import Terminated, end_sessions_on_sigterm
 from rtastream.writer import RedisStreamBuffer, StreamSession
@@ -39,6 +44,7 @@ __all__ = [
     "RedisRefused",
     "RedisStreamBuffer",
     "RedisUnavailable",
+    "RtaStreamError",
     "RowItem",
     "Session",
     "SessionJsonItem",

@@ -17,12 +17,12 @@ from rtastream.reader import (
     BadEntry,
     SessionRecord,
     StreamRecord,
-    entry_time_ms,
     list_sessions,
     read_stream,
     run,
     stream_names,
 )
+from rtastream.reader.entries import entry_time_ms
 
 
 def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:

@@ -21,7 +21,9 @@ from aiohttp import WSCloseCode, web
 
 from rtastream import __version__
 from rtastream.connection import async_client_for
-from rtastream.reader import CLOSED_STATES, SessionRecord, read_session, run_async, scan_sessions
+from rtastream.reader import SessionRecord, read_session, scan_sessions
+from rtastream.reader.aio import run
+from rtastream.reader.entries import CLOSED_STATES
 from rtastream.server import packing
 from rtastream.server.client import Client
 from rtastream.server.hub import Hub
@@ -117,7 +119,7 @@ async def sessions_page(request: web.Request) -> web.Response:
         ) from None
     # SCAN (every master of a cluster): the page asks every 2 s, and finding sessions from
     # the streams' messages costs Redis far more (each entry read, payload included).
-    records = await run_async(request.app[REDIS], scan_sessions())
+    records = await run(request.app[REDIS], scan_sessions())
     models = [m for m in map(session_model, records) if m is not None]
     models.sort(key=lambda m: sort_key(m.get(prop)), reverse=order != "asc")
     if size is not None:
@@ -146,7 +148,7 @@ def sort_key(value: Any) -> tuple[int, Any]:
 
 async def one_session(request: web.Request) -> web.Response:
     identity = request.match_info["identity"]
-    record = await run_async(request.app[REDIS], read_session(identity))
+    record = await run(request.app[REDIS], read_session(identity))
     if record is None or session_model(record) is None:
         raise web.HTTPNotFound(text=f"no session {identity!r}")
     return web.Response(text=record.json, content_type="application/json")
@@ -165,7 +167,7 @@ async def stream(request: web.Request) -> web.WebSocketResponse:
         raise web.HTTPNotAcceptable(text=f"the WebSocket sub-protocol {SUBPROTOCOL} is required")
     await ws.prepare(request)
     hub = request.app[HUB]
-    record = await run_async(request.app[REDIS], read_session(identity))
+    record = await run(request.app[REDIS], read_session(identity))
     if record is None or session_model(record) is None or record.location is None:
         await ws.close(code=WSCloseCode.OK, message=b"no such session to stream")
         return ws
@@ -178,7 +180,7 @@ async def stream(request: web.Request) -> web.WebSocketResponse:
     try:
         # Read again now the shared reader passes this session's entries on: whatever
         # changed in between comes live after this first message.
-        record = await run_async(request.app[REDIS], read_session(identity)) or record
+        record = await run(request.app[REDIS], read_session(identity)) or record
         client.start(packing.session_json(record.json or "{}"))
         if record.time_range is not None and not live.ended:
             client.push(packing.time_range(*record.time_range))

@@ -15,7 +15,8 @@ from collections import defaultdict
 from typing import Any
 
 from rtastream import Burst, DecodedItem, SessionJsonItem, TimeRangeItem
-from rtastream.reader import AsyncSessionReader, AsyncStreamReader, Entry
+from rtastream.reader import Entry
+from rtastream.reader.aio import SessionReader, StreamReader
 from rtastream.server import packing
 from rtastream.server.client import Client
 from rtastream.server.subscription import Subscription
@@ -120,7 +121,7 @@ class LiveSession:
     async def backfill(self, client: Client, added: Subscription, upto: str) -> None:
         """The data and events `added` keeps, from the session's first message to `upto`,
         packed into messages of about 64 KiB."""
-        reader = AsyncSessionReader(
+        reader = SessionReader(
             self.hub.redis,
             self.identity,
             follow=False,
@@ -151,7 +152,7 @@ class Feed:
     def __init__(self, hub: Hub, stream: str) -> None:
         self.hub = hub
         self.stream = stream
-        self.reader = AsyncStreamReader(hub.redis, stream, start="new", block=FEED_BLOCK)
+        self.reader = StreamReader(hub.redis, stream, start="new", block=FEED_BLOCK)
         self.sessions: dict[int, LiveSession] = {}
 
     async def start(self) -> None:
