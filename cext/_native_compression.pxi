@@ -37,6 +37,11 @@ def compress(data) -> bytes:
     return _compress(buf.ptr(), buf.size())
 
 
+def decompress(data) -> bytes:
+    """Decompress one LZ4 raw block of at most 1 MiB uncompressed: the inverse of compress()."""
+    return _unpack(data, "data")
+
+
 def unpack(message) -> bytes:
     """Decompress one message (an LZ4 raw block) into the uncompressed StreamDataBurst bytes.
 
@@ -45,11 +50,12 @@ def unpack(message) -> bytes:
     return _unpack(message)
 
 
-cdef bytes _unpack(object message):
-    cdef _Buffer buf = _Buffer(message, "message")
+cdef bytes _unpack(object message, str name="message"):
+    """The LZ4 raw block `message` decompressed; errors call it `name` (the caller's)."""
+    cdef _Buffer buf = _Buffer(message, name)
     cdef size_t n = buf.size()
     if n > <size_t>LZ4_compressBound(RS_MAX_MESSAGE):
-        raise ValueError(f"message is {n} bytes: no LZ4 block of at most 1 MiB is that large")
+        raise ValueError(f"{name} is {n} bytes: no LZ4 block of at most 1 MiB is that large")
     # The block's sequence headers tell its size: the output is allocated once. A little
     # room past the end lets LZ4 accept every block it would accept with a 1 MiB buffer,
     # as the Stream Service gives it (LZ4 checks its end rules against the room it has).
@@ -65,7 +71,7 @@ cdef bytes _unpack(object message):
     data = _take_bytes(out, size)
     if data is None:
         raise ValueError(
-            "message is not an LZ4 raw block of at most 1 MiB (1048576 bytes) uncompressed: "
+            f"{name} is not an LZ4 raw block of at most 1 MiB (1048576 bytes) uncompressed: "
             "corrupt, truncated or oversize"
         )
     return data

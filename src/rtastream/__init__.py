@@ -4,7 +4,7 @@ The native Burst encodes numpy columns into LZ4-compressed StreamDataBurst messa
 the writer appends them to Redis Streams and keeps the session records correct.
 """
 
-from rtastream._native import Burst, compress, unpack
+from rtastream._native import Burst, compress, decompress, unpack
 from rtastream._version import __version__
 from rtastream.decoding import (
     DecodedItem,
@@ -57,6 +57,7 @@ __all__ = [
     "TimestampedItem",
     "__version__",
     "compress",
+    "decompress",
     "decode",
     "end_sessions_on_sigterm",
     "unpack",
