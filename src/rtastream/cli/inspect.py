@@ -145,50 +145,54 @@ def overview(
     shown_streams = chosen.shown(streams)
     lines += ["", section("Streams", len(shown_streams), len(streams))]
     if shown_streams:
-        rows = []
-        for s in shown_streams:
-            if s.length is None:
-                rows.append([s.name, "(missing)", "", "", ""])
-                continue
-            rows.append(
-                [
-                    s.name,
-                    fmt.count(s.length),
-                    fmt.iso_ms(entry_time_ms(s.first_id)) if s.first_id else "-",
-                    fmt.iso_ms(entry_time_ms(s.last_id)) if s.last_id else "-",
-                    fmt.size(s.memory) if s.memory is not None else "-",
-                ]
-            )
-        lines.append(
-            fmt.table(["name", "entries", "first entry", "last entry", "memory"], rows, "<>>>>")
-        )
+        lines.append(streams_table(shown_streams))
     shown_sessions = chosen.shown(sessions)
     lines += ["", section("Sessions", len(shown_sessions), len(sessions))]
     if shown_sessions:
-        rows = []
-        for session in shown_sessions:
-            time_range = session.time_range
-            age = session.age_s(now_ms)
-            rows.append(
-                [
-                    session.identity,
-                    session.state,
-                    session.stream or "-",
-                    session.stream_session_id or "-",
-                    fmt.iso_ns(time_range[0]) if time_range else "-",
-                    fmt.iso_ns(time_range[1]) if time_range else "-",
-                    f"{fmt.duration(age)} ago" if age is not None else "-",
-                    fmt.duration(session.ttl) if session.ttl is not None else "never",
-                ]
-            )
-        lines.append(
-            fmt.table(
-                ["identity", "state", "stream", "id", "start", "end", "updated", "expires in"],
-                rows,
-                "<<<><<>>",
-            )
-        )
+        lines.append(sessions_table(shown_sessions, now_ms))
     return "\n".join(lines)
+
+
+def streams_table(streams: list[StreamRecord]) -> str:
+    rows = []
+    for s in streams:
+        if s.length is None:
+            rows.append([s.name, "(missing)", "", "", ""])
+            continue
+        rows.append(
+            [
+                s.name,
+                fmt.count(s.length),
+                fmt.iso_ms(entry_time_ms(s.first_id)) if s.first_id else "-",
+                fmt.iso_ms(entry_time_ms(s.last_id)) if s.last_id else "-",
+                fmt.size(s.memory) if s.memory is not None else "-",
+            ]
+        )
+    return fmt.table(["name", "entries", "first entry", "last entry", "memory"], rows, "<>>>>")
+
+
+def sessions_table(sessions: list[SessionRecord], now_ms: int) -> str:
+    rows = []
+    for session in sessions:
+        time_range = session.time_range
+        age = session.age_s(now_ms)
+        rows.append(
+            [
+                session.identity,
+                session.state,
+                session.stream or "-",
+                session.stream_session_id or "-",
+                fmt.iso_ns(time_range[0]) if time_range else "-",
+                fmt.iso_ns(time_range[1]) if time_range else "-",
+                f"{fmt.duration(age)} ago" if age is not None else "-",
+                fmt.duration(session.ttl) if session.ttl is not None else "never",
+            ]
+        )
+    return fmt.table(
+        ["identity", "state", "stream", "id", "start", "end", "updated", "expires in"],
+        rows,
+        "<<<><<>>",
+    )
 
 
 def section(title: str, shown: int, total: int) -> str:
@@ -199,9 +203,23 @@ def section(title: str, shown: int, total: int) -> str:
 
 
 def session_report(session: SessionRecord, stats: SessionStats, now_ms: int) -> str:
+    facts = session_facts(session, now_ms) + message_facts(stats)
+    width = max(len(label) for label, _ in facts)
+    lines = [f"Session {session.identity}"]
+    lines += [f"  {label.ljust(width)}  {value}" for label, value in facts]
+    lines += notes(session, stats)
+    if stats.channels:
+        lines += ["", f"Channels ({len(stats.channels)})", channels_table(stats)]
+    if stats.events:
+        count = sum(e.count for e in stats.events.values())
+        lines += ["", f"Events ({count})", events_table(stats)]
+    return "\n".join(lines)
+
+
+def session_facts(session: SessionRecord, now_ms: int) -> list[tuple[str, str]]:
+    """What the session hash says: (label, value) lines."""
     model = session.model
     age = session.age_s(now_ms)
-    lines = [f"Session {session.identity}"]
     facts: list[tuple[str, str]] = [
         ("identifier", str(model.get("identifier", "-"))),
         ("state", session.state),
@@ -224,7 +242,12 @@ def session_report(session: SessionRecord, stats: SessionStats, now_ms: int) -> 
             ),
         )
     )
-    facts.append(
+    return facts
+
+
+def message_facts(stats: SessionStats) -> list[tuple[str, str]]:
+    """What the session's messages hold: (label, value) lines."""
+    facts = [
         (
             "messages",
             f"{fmt.count(stats.messages)} ({fmt.count(stats.data_bursts)} "
@@ -235,7 +258,7 @@ def session_report(session: SessionRecord, stats: SessionStats, now_ms: int) -> 
                 else ""
             ),
         )
-    )
+    ]
     if stats.messages:
         facts += [
             ("state updates", " -> ".join(stats.states) or "-"),
@@ -257,55 +280,54 @@ def session_report(session: SessionRecord, stats: SessionStats, now_ms: int) -> 
                 f"ratio {stats.ratio:.2f}",
             ),
         ]
-    width = max(len(label) for label, _ in facts)
-    lines += [f"  {label.ljust(width)}  {value}" for label, value in facts]
+    return facts
+
+
+def notes(session: SessionRecord, stats: SessionStats) -> list[str]:
+    """Why the messages may not show the whole session."""
     if not stats.messages:
-        lines.append(
+        return [
             f"  note: no messages with id {session.stream_session_id} after "
             f"{session.stream_position} in stream:{session.stream} "
             "(not started yet, or trimmed away)"
-        )
-    elif not stats.starts_with_json:
-        lines.append(
+        ]
+    if not stats.starts_with_json:
+        return [
             "  note: the first message found is not a Session JSON update "
             "(the stream was probably trimmed past the session's start)"
+        ]
+    return []
+
+
+def channels_table(stats: SessionStats) -> str:
+    rows = []
+    for channel_id, c in sorted(stats.channels.items()):
+        width_b = f"{c.nbytes / c.samples:g} B" if c.nbytes else "-"
+        rows.append(
+            [
+                channel_id,
+                "+".join(sorted(c.kinds)),
+                fmt.count(c.samples),
+                width_b,
+                when(c.first),
+                when(c.last),
+                fmt.duration(c.span_ns / 1e9),
+                fmt.rate(c.rate_hz) if c.rate_hz else "-",
+            ]
         )
-    if stats.channels:
-        rows = []
-        for channel_id, c in sorted(stats.channels.items()):
-            width_b = f"{c.nbytes / c.samples:g} B" if c.nbytes else "-"
-            rows.append(
-                [
-                    channel_id,
-                    "+".join(sorted(c.kinds)),
-                    fmt.count(c.samples),
-                    width_b,
-                    when(c.first),
-                    when(c.last),
-                    fmt.duration(c.span_ns / 1e9),
-                    fmt.rate(c.rate_hz) if c.rate_hz else "-",
-                ]
-            )
-        lines += [
-            "",
-            f"Channels ({len(stats.channels)})",
-            fmt.table(
-                ["channel", "kinds", "samples", "sample", "first", "last", "span", "rate"],
-                rows,
-                "><>><<>>",
-            ),
-        ]
-    if stats.events:
-        rows = [
-            [event_id, e.count, when(e.first), when(e.last), e.last_status or "-"]
-            for event_id, e in sorted(stats.events.items())
-        ]
-        lines += [
-            "",
-            f"Events ({sum(e.count for e in stats.events.values())})",
-            fmt.table(["definition", "count", "first", "last", "last status text"], rows, ">><<<"),
-        ]
-    return "\n".join(lines)
+    return fmt.table(
+        ["channel", "kinds", "samples", "sample", "first", "last", "span", "rate"],
+        rows,
+        "><>><<>>",
+    )
+
+
+def events_table(stats: SessionStats) -> str:
+    rows = [
+        [event_id, e.count, when(e.first), when(e.last), e.last_status or "-"]
+        for event_id, e in sorted(stats.events.items())
+    ]
+    return fmt.table(["definition", "count", "first", "last", "last status text"], rows, ">><<<")
 
 
 def when(ns: int | None) -> str:
