@@ -60,14 +60,6 @@ def interrupt(process: subprocess.Popen[str], timeout: float = 30) -> tuple[str,
     return process.communicate(timeout=timeout)
 
 
-def wait_for(condition, timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def decode_error(data: bytes) -> str:
     """The decoder's own words for data it refuses (readers repeat them when they skip it)."""
     try:

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import redis
@@ -16,6 +15,7 @@ import redis.sentinel
 
 import rtastream.aio
 from rtastream.redis_server import RedisServer
+from waiting import wait_until
 
 SERVICE = "rta"
 # A replica re-synced after a failover gets the data at once (Redis waits 5 s by default, for
@@ -24,19 +24,8 @@ SERVER_ARGS = ["--repl-diskless-sync-delay", "0"]
 WRITERS = [rtastream.RedisStreamBuffer, rtastream.aio.RedisStreamBuffer]
 
 
-def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    """condition()'s first true value, polled until `timeout` seconds have passed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = condition()
-        except (redis.ConnectionError, redis.TimeoutError):
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
+RESTARTING = (redis.ConnectionError, redis.TimeoutError)
+"""What a server being failed over answers meanwhile: for wait_until, not yet."""
 
 
 def client(server: RedisServer) -> redis.Redis:
@@ -84,7 +73,9 @@ class SentinelGroup:
             self.sentinels.append(RedisServer(sentinel=True).start())
         self._monitor(master)
         wait_for_replicas(master, self.replica_count, timeout)
-        wait_until(self._sentinels_ready, timeout, "the sentinels to know the group")
+        wait_until(
+            self._sentinels_ready, timeout, "the sentinels to know the group", ignoring=RESTARTING
+        )
 
     def _server(self, args: list[str]) -> RedisServer:
         self.servers.append(RedisServer(args=args))
@@ -131,7 +122,12 @@ class SentinelGroup:
 
     def wait_for_new_master(self, old: RedisServer, timeout: float = 30.0) -> RedisServer:
         """The new master, once the sentinels name one other than `old`."""
-        return wait_until(lambda: (m := self.master()) is not old and m, timeout, "a failover")
+        return wait_until(
+            lambda: (m := self.master()) is not old and m,
+            timeout,
+            "a failover",
+            ignoring=RESTARTING,
+        )
 
     def kill(self, server: RedisServer) -> None:
         """SIGKILL: no goodbye to its clients or replicas."""

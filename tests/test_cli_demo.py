@@ -12,10 +12,11 @@ import sys
 import numpy as np
 import pytest
 
-from cli_helpers import cli_env, interrupt, run_cli, start_cli, wait_for
+from cli_helpers import cli_env, interrupt, run_cli, start_cli
 from rtastream import PeriodicItem, TimestampedItem, decode, keys
 from rtastream.cli.telemetry import ADC_STEP
 from rtastream.redis_server import SERVER_ENV, missing_server_message, server_binary
+from waiting import wait_until
 
 pytestmark = pytest.mark.subprocess  # the command line, in its own process
 
@@ -148,7 +149,7 @@ def test_demo_without_redis_server_says_how_to_install_one(tmp_path):
 
 def test_ctrl_c_truncates_the_session(redis_url, r):
     process = start_cli("demo", "--duration", "60", "--identity", "cut-short", "--redis", redis_url)
-    wait_for(lambda: r.hexists(keys.session_key("cut-short"), keys.T_END), what="streamed data")
+    wait_until(lambda: r.hexists(keys.session_key("cut-short"), keys.T_END), what="streamed data")
     out, err = interrupt(process)
     assert process.returncode == 130, err
     assert "ended as truncated" in err and "Traceback" not in err
@@ -208,7 +209,7 @@ def test_sigterm_truncates_the_session_and_exits_143(redis_url, r):
     process = start_cli(
         "demo", "--duration", "60", "--identity", "terminated", "--redis", redis_url
     )
-    wait_for(lambda: r.hexists(keys.session_key("terminated"), keys.T_END), what="streamed data")
+    wait_until(lambda: r.hexists(keys.session_key("terminated"), keys.T_END), what="streamed data")
     process.terminate()  # SIGTERM, as timeout, systemd and docker stop send it
     out, err = process.communicate(timeout=30)
     assert process.returncode == 143, err

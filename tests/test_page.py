@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import re
-import time
 
 import lz4.block
 import numpy as np
@@ -28,6 +27,7 @@ from rtastream import (
     decode,
 )
 from rtastream._proto import net_stream_pb2
+from waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -42,41 +42,37 @@ return [...document.querySelectorAll('#plots canvas')].map((c) => {
 """
 
 
-def wait(condition, timeout: float = 30, what: str = "the page"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
+PAGE_WAIT = dict(timeout=30, every=0.2)
+"""A page is slow to ask: every 0.2 s, for up to 30 s."""
 
 
 def test_the_page_draws_the_demo_live_waveforms(redis_url):
     demo = start_cli("demo", "--serve", "--port", "0", "--channels", "8", "--redis", redis_url)
     try:
-        url = wait(
+        url = wait_until(
             lambda: re.search(r"watch it live: (\S+)", demo.stderr.readline()),
             what="the demo's URL",
+            **PAGE_WAIT,
         ).group(1)
         assert url.startswith("http://127.0.0.1:") and "/#demo-" in url
         driver = chromium()
         try:
             driver.get(url)
-            wait(
+            wait_until(
                 lambda: (
                     len(driver.execute_script(DRAWN)) == 4
                     and min(driver.execute_script(DRAWN)) > 50
                 ),
                 what="four waveforms drawn",
+                **PAGE_WAIT,
             )
             plots = driver.find_element("id", "plots")
             first = plots.screenshot_as_png
-            second = wait(
+            second = wait_until(
                 lambda: (shot := plots.screenshot_as_png) != first and shot,
-                timeout=10,
-                what="the waveforms to move",
+                10,
+                "the waveforms to move",
+                every=0.2,
             )
             assert first != second
             assert driver.find_element("id", "state").text == "open"

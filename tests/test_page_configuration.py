@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 import urllib.error
 import urllib.request
 
@@ -16,6 +15,7 @@ from browser import chromium, console_errors
 from cli_helpers import interrupt, start_cli
 from rtastream.configuration import Configuration
 from serve_helpers import served
+from waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -25,24 +25,15 @@ return [...document.querySelectorAll('#plots .plot')].map((p) =>
 """
 
 
-def wait(condition, timeout: float = 30, what: str = "the page"):
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-    return value
-
-
 def test_the_page_labels_and_decodes_the_demo_channels_as_configured(redis_url, r):
     demo = start_cli("demo", "--serve", "--port", "0", "--channels", "8", "--redis", redis_url)
     try:
-        url = wait(
+        url = wait_until(
             lambda: re.search(r"watch it live: (\S+)", demo.stderr.readline()),
             what="the demo's URL",
         ).group(1)
         base, _ = url.split("/#")
-        (key,) = wait(lambda: r.keys("configs:*"), what="the demo's configuration")
+        (key,) = wait_until(lambda: r.keys("configs:*"), what="the demo's configuration")
         identifier = key.decode().removeprefix("configs:")
         with urllib.request.urlopen(f"{base}/rta/v2/configs/{identifier}") as reply:
             assert reply.headers["Content-Type"] == "application/vnd.mat.config+json; charset=utf-8"
@@ -53,14 +44,16 @@ def test_the_page_labels_and_decodes_the_demo_channels_as_configured(redis_url, 
         try:
             driver.get(url)
             driver.find_element("id", "channels").clear()
-            wait(lambda: driver.find_element("id", "subscribe").is_displayed(), what="subscribe")
+            wait_until(
+                lambda: driver.find_element("id", "subscribe").is_displayed(), what="subscribe"
+            )
             driver.find_element("id", "channels").send_keys("0, 6-7\n")
             expected = [  # 0-3 as first subscribed, then 0, 6 and 7
                 *[[str(i), f"analog{i}", "f64"] for i in range(4)],
                 ["6", "gear", "i32"],
                 ["7", "counter", "i32"],
             ]
-            wait(lambda: driver.execute_script(LABELS) == expected, what="the labels")
+            wait_until(lambda: driver.execute_script(LABELS) == expected, what="the labels")
             assert console_errors(driver) == []
         finally:
             driver.quit()

@@ -23,11 +23,11 @@ from cli_helpers import (
     send,
     send_data,
     send_json,
-    wait_for,
     write_session,
 )
 from rtastream import Burst, keys
 from rtastream.reader import BadEntry, SessionRecord, StreamReader, collect
+from waiting import wait_until
 
 
 def expected_values(
@@ -74,7 +74,7 @@ def test_follows_the_leading_edge_until_the_final_state(redis_url, r):
     reader = rtastream.SessionReader(redis_url, "live", start="new", block=0.2)
     thread = threading.Thread(target=lambda: got.extend(reader.entries()))
     thread.start()
-    wait_for(lambda: blocked_on_xread(r), what="the reader to block on XREAD")
+    wait_until(lambda: blocked_on_xread(r), what="the reader to block on XREAD")
     send_data(r, session, bursts=2)
     send_json(r, session, "truncated")
     thread.join(timeout=20)
@@ -240,7 +240,7 @@ def test_stream_reader_waits_for_a_stream_that_does_not_exist_yet(redis_url, r):
         target=lambda: got.extend(e for _, e in zip(range(3), reader.entries(), strict=False))
     )
     thread.start()
-    wait_for(lambda: blocked_on_xread(r), what="the reader to block on XREAD")
+    wait_until(lambda: blocked_on_xread(r), what="the reader to block on XREAD")
     session = write_session(r, "s", "later", bursts=1)
     thread.join(timeout=20)
     assert [e.id for e in got] == session.entry_ids

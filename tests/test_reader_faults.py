@@ -16,7 +16,7 @@ import redis.asyncio
 from redis.cluster import RedisCluster
 
 import rtastream
-from cli_helpers import T0, open_session, send_data, send_json, start_cli, wait_for
+from cli_helpers import T0, open_session, send_data, send_json, start_cli
 from cluster_helpers import kill_after_replica_caught_up, masters, name_on, replica_of
 from replication import SentinelGroup, wait_for_replicas
 from rtastream import RedisStreamBuffer, RedisUnavailable, keys
@@ -24,6 +24,7 @@ from rtastream.reader import Entry
 from rtastream.redis_server import LocalCluster, server_binary
 from serve_helpers import receive_all, request, served
 from stream_oracle import burst_at
+from waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -77,7 +78,7 @@ def test_a_reader_following_a_session_rides_through_a_redis_restart(own_server, 
     got: list[Entry] = []
     reader = follow(own_server.url, "restarted", got)
     send_data(own_r, session, bursts=3)
-    wait_for(lambda: len(got) == 4, what="the first bursts read")
+    wait_until(lambda: len(got) == 4, what="the first bursts read")
     restart(own_server, own_r)
     send_data(own_r, session, bursts=3, start=T0 + 300_000_000)
     send_json(own_r, session, "closed")
@@ -170,7 +171,7 @@ def test_a_reader_rides_through_a_sentinel_failover():
             wait_for_replicas(old, 2)
         got: list[Entry] = []
         reader = follow_sync(group.url, "failover", got)
-        wait_for(lambda: len(got) == 3, what="the first bursts read")
+        wait_until(lambda: len(got) == 3, what="the first bursts read")
         group.kill(old)
         new = group.wait_for_new_master(old)
         with redis.Redis(port=new.port) as master:
@@ -201,7 +202,7 @@ def test_a_reader_rides_through_a_cluster_master_failover(follow):
                 for k in range(3):
                     session.write(burst_at(k))
                 session.flush()
-                wait_for(lambda: len(got) == 4, what="the first bursts read")
+                wait_until(lambda: len(got) == 4, what="the first bursts read")
                 kill_after_replica_caught_up(victim, replica)
                 cluster.wait_ok()
                 for k in range(3, 6):

@@ -26,10 +26,11 @@ import pytest
 import yarl
 
 import rtastream
-from cli_helpers import T0, cli_env, open_session, run_cli, send, send_data, send_json, wait_for
+from cli_helpers import T0, cli_env, open_session, run_cli, send, send_data, send_json
 from rtastream import Burst, SessionJsonItem, TimeRangeItem, TimestampedItem, decode, keys
 from rtastream.server import SUBPROTOCOL
 from serve_helpers import Received, receive_all, request, served, sine
+from waiting import wait_until
 
 
 def run(coro):
@@ -167,7 +168,9 @@ def test_a_client_joining_late_gets_every_sample(redis_url, r):
             producer.start()
             await asyncio.get_running_loop().run_in_executor(
                 None,
-                lambda: wait_for(lambda: len(session.entry_ids) > 10, what="the session under way"),
+                lambda: wait_until(
+                    lambda: len(session.entry_ids) > 10, what="the session under way"
+                ),
             )
             async with server.ws("busy") as ws:
                 got = Received()
@@ -227,7 +230,7 @@ def test_one_redis_reader_per_stream_shared_by_every_client(redis_url, r):
                 assert (await health.json())["clients"] == 6
             # Not one reader per client, nor per session: one connection blocked in XREAD.
             await asyncio.get_running_loop().run_in_executor(
-                None, lambda: wait_for(lambda: blocked_readers(r) == 1, what="one blocked XREAD")
+                None, lambda: wait_until(lambda: blocked_readers(r) == 1, what="one blocked XREAD")
             )
             await asyncio.get_running_loop().run_in_executor(
                 None,

@@ -13,9 +13,10 @@ import redis
 
 import rtastream
 import rtastream.aio
-from replication import WRITERS, session_of, wait_until
+from replication import WRITERS, session_of
 from rtastream import RedisCommandError, SessionState, keys
 from stream_oracle import burst_at
+from waiting import wait_until
 
 pytestmark = pytest.mark.slow
 

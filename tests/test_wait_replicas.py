@@ -17,10 +17,10 @@ from replication import (
     replica_args,
     session_of,
     wait_for_replicas,
-    wait_until,
 )
 from rtastream import RedisCommandError, RedisUnavailable
 from stream_oracle import burst_at, burst_numbers, check_session
+from waiting import wait_until
 
 
 @pytest.mark.parametrize("writer", WRITERS)

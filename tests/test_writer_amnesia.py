@@ -15,8 +15,9 @@ import redis
 
 import rtastream
 import rtastream.aio
-from replication import WRITERS, session_of, wait_until
+from replication import WRITERS, session_of
 from stream_oracle import burst_at, burst_numbers, check_session
+from waiting import wait_until
 
 
 def restart_empty(server) -> None:

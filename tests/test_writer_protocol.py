@@ -16,6 +16,7 @@ import rtastream
 from rtastream import Burst, IllegalTransition, RedisStreamBuffer, Session
 from rtastream.redis_server import free_port, server_binary
 from stream_oracle import check_session, entry_key, read_stream, session_entries
+from waiting import wait_until
 
 T0 = 1_750_000_000_000_000_000
 MS = 1_000_000
@@ -186,9 +187,7 @@ def test_quiet_live_loop_is_flushed_by_the_timer(redis_url, r):
         with buffer.open_session("quiet", "car-1") as session:
             session.row([1, 2], T0, np.array([1.0, 2.0]).tobytes())
             session.periodic(3, T0 + MS, MS, np.arange(10, dtype=np.int16))
-            deadline = time.monotonic() + 5
-            while len(read_stream(r, "car-1")) < 2 and time.monotonic() < deadline:
-                time.sleep(0.02)
+            wait_until(lambda: len(read_stream(r, "car-1")) >= 2, 5, "the timer's flush")
             entries = read_stream(r, "car-1")
             assert entries[1].kinds() == ["row_data", "periodic_data", "time_range"]
             assert entries[1].time_ranges() == [(T0, T0 + 10 * MS)]

@@ -5,26 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import numpy as np
 
 import rtastream.aio
 from rtastream import RedisStreamBuffer
 from stream_oracle import T0, check_session, session_entries
+from waiting import wait_until
 
 SESSIONS = 50
 
 
 def flushed(r, session_ids) -> bool:
     return all(len(session_entries(r, "car-1", sid)) == 2 for sid in session_ids)
-
-
-def wait_until(condition, timeout=20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def test_sync_buffer_runs_one_timer_thread_for_all_sessions(redis_url, r):

@@ -40,6 +40,7 @@ step "sdist contents"
 listing=$(tar tzf "$sdist" | sed 's|^[^/]*/||' | grep -v '/$')
 echo "$listing" | sed 's/^/  /'
 for need in CMakeLists.txt LICENSE README.md pyproject.toml PKG-INFO cext/_native.pyx cext/_resp.pyx \
+    cext/_native_arguments.pxi cext/_native_compression.pxi cext/_native_burst.pxi cext/_native_decoding.pxi \
     cext/burst.c cext/burst.h cext/wire.h protos/model_data.proto protos/net_stream.proto \
     src/rtastream/__init__.py src/rtastream/_version.py src/rtastream/_native.pyi src/rtastream/_resp.pyi \
     src/rtastream/py.typed src/rtastream/server/static/index.html; do

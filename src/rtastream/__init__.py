@@ -4,7 +4,7 @@ The native Burst encodes numpy columns into LZ4-compressed StreamDataBurst messa
 the writer appends them to Redis Streams and keeps the session records correct.
 """
 
-from rtastream._native import Burst, compress, unpack
+from rtastream._native import Burst, compress, decompress, unpack
 from rtastream._version import __version__
 from rtastream.configuration import Configuration
 from rtastream.decoding import (
@@ -22,8 +22,13 @@ from rtastream.errors import (
     RedisCommandError,
     RedisRefused,
     RedisUnavailable,
+    RtaStreamError,
 )
-from rtastream.reader import AsyncSessionReader, SessionNotFound, SessionReader
+from rtastream.reader import (
+    AsyncSessionReader,  # deprecated: rtastream.aio.SessionReader
+    SessionNotFound,
+    SessionReader,
+)
 from rtastream.session import IllegalTransition, Session, SessionState
 from rtastream.sigterm import Terminated, end_sessions_on_sigterm
 from rtastream.writer import RedisStreamBuffer, StreamSession
@@ -41,6 +46,7 @@ __all__ = [
     "RedisRefused",
     "RedisStreamBuffer",
     "RedisUnavailable",
+    "RtaStreamError",
     "RowItem",
     "Session",
     "SessionJsonItem",
@@ -53,6 +59,7 @@ __all__ = [
     "TimestampedItem",
     "__version__",
     "compress",
+    "decompress",
     "decode",
     "end_sessions_on_sigterm",
     "unpack",

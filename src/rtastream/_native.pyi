@@ -30,6 +30,9 @@ class _HasToJson(Protocol):
 def compress(data: Buffer) -> bytes:
     """Compress bytes-like data (at most 1 MiB) as one LZ4 raw block."""
 
+def decompress(data: Buffer) -> bytes:
+    """Decompress one LZ4 raw block of at most 1 MiB uncompressed: the inverse of compress()."""
+
 def unpack(message: Buffer) -> bytes:
     """Decompress one message (an LZ4 raw block) into the uncompressed StreamDataBurst bytes."""
 

@@ -1,4 +1,5 @@
-"""Errors of the Redis writer. Each one that loses data lists it in `unsent`."""
+"""rtastream's errors, all RtaStreamError: the Redis writer's here (each one that loses data
+lists it in `unsent`), IllegalTransition (session.py) and SessionNotFound (reader/plans.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ import builtins
 import redis.exceptions
 
 
-class RedisUnavailable(redis.exceptions.ConnectionError, builtins.ConnectionError):
+class RtaStreamError(Exception):
+    """The base of every error rtastream raises of its own (beside the ValueError, TypeError
+    and RuntimeError of arguments and calls it refuses): one `except` catches them all."""
+
+
+class RedisUnavailable(RtaStreamError, redis.exceptions.ConnectionError, builtins.ConnectionError):
     """Redis could not be reached (at open) or came back too late (mid-session).
 
     `unsent` holds the stream messages (compressed bursts) that were not acknowledged by
@@ -25,7 +31,7 @@ class RedisUnavailable(redis.exceptions.ConnectionError, builtins.ConnectionErro
         return f"cannot reach Redis at {self.address}: {self.reason}{lost}"
 
 
-class RedisRefused(redis.exceptions.ConnectionError):
+class RedisRefused(RtaStreamError, redis.exceptions.ConnectionError):
     """Redis answered but refused the connection: credentials, a database it does not have.
     Waiting will not help, unlike RedisUnavailable."""
 
@@ -42,7 +48,7 @@ class RedisAuthenticationError(RedisRefused, redis.exceptions.AuthenticationErro
     """Redis refused the credentials (missing, wrong, or a disabled user)."""
 
 
-class RedisCommandError(redis.exceptions.ResponseError):
+class RedisCommandError(RtaStreamError, redis.exceptions.ResponseError):
     """Redis refused a command (WRONGTYPE, OOM, READONLY, ...); `key` names the key ("" for
     a command without one: WAIT).
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from rtastream.errors import RtaStreamError
+
 
 class SessionState(enum.IntEnum):
     """Session states with their (gRPC) numbers; the JSON uses the camelCase names."""
@@ -68,7 +70,7 @@ ALLOWED_TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
 }
 
 
-class IllegalTransition(ValueError):
+class IllegalTransition(RtaStreamError, ValueError):
     """A state change the session lifecycle does not allow (e.g. closed -> open)."""
 
 

@@ -18,12 +18,12 @@ from rtastream.reader import (
     BadEntry,
     SessionRecord,
     StreamRecord,
-    entry_time_ms,
     list_sessions,
     read_stream,
     run,
     stream_names,
 )
+from rtastream.reader.entries import entry_time_ms
 
 
 def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
@@ -156,50 +156,54 @@ def overview(
     shown_streams = chosen.shown(streams)
     lines += ["", section("Streams", len(shown_streams), len(streams))]
     if shown_streams:
-        rows = []
-        for s in shown_streams:
-            if s.length is None:
-                rows.append([s.name, "(missing)", "", "", ""])
-                continue
-            rows.append(
-                [
-                    s.name,
-                    fmt.count(s.length),
-                    fmt.iso_ms(entry_time_ms(s.first_id)) if s.first_id else "-",
-                    fmt.iso_ms(entry_time_ms(s.last_id)) if s.last_id else "-",
-                    fmt.size(s.memory) if s.memory is not None else "-",
-                ]
-            )
-        lines.append(
-            fmt.table(["name", "entries", "first entry", "last entry", "memory"], rows, "<>>>>")
-        )
+        lines.append(streams_table(shown_streams))
     shown_sessions = chosen.shown(sessions)
     lines += ["", section("Sessions", len(shown_sessions), len(sessions))]
     if shown_sessions:
-        rows = []
-        for session in shown_sessions:
-            time_range = session.time_range
-            age = session.age_s(now_ms)
-            rows.append(
-                [
-                    session.identity,
-                    session.state_at(now_ms),
-                    session.stream or "-",
-                    session.stream_session_id or "-",
-                    fmt.iso_ns(time_range[0]) if time_range else "-",
-                    fmt.iso_ns(time_range[1]) if time_range else "-",
-                    f"{fmt.duration(age)} ago" if age is not None else "-",
-                    fmt.duration(session.ttl) if session.ttl is not None else "never",
-                ]
-            )
-        lines.append(
-            fmt.table(
-                ["identity", "state", "stream", "id", "start", "end", "updated", "expires in"],
-                rows,
-                "<<<><<>>",
-            )
-        )
+        lines.append(sessions_table(shown_sessions, now_ms))
     return "\n".join(lines)
+
+
+def streams_table(streams: list[StreamRecord]) -> str:
+    rows = []
+    for s in streams:
+        if s.length is None:
+            rows.append([s.name, "(missing)", "", "", ""])
+            continue
+        rows.append(
+            [
+                s.name,
+                fmt.count(s.length),
+                fmt.iso_ms(entry_time_ms(s.first_id)) if s.first_id else "-",
+                fmt.iso_ms(entry_time_ms(s.last_id)) if s.last_id else "-",
+                fmt.size(s.memory) if s.memory is not None else "-",
+            ]
+        )
+    return fmt.table(["name", "entries", "first entry", "last entry", "memory"], rows, "<>>>>")
+
+
+def sessions_table(sessions: list[SessionRecord], now_ms: int) -> str:
+    rows = []
+    for session in sessions:
+        time_range = session.time_range
+        age = session.age_s(now_ms)
+        rows.append(
+            [
+                session.identity,
+                session.state_at(now_ms),
+                session.stream or "-",
+                session.stream_session_id or "-",
+                fmt.iso_ns(time_range[0]) if time_range else "-",
+                fmt.iso_ns(time_range[1]) if time_range else "-",
+                f"{fmt.duration(age)} ago" if age is not None else "-",
+                fmt.duration(session.ttl) if session.ttl is not None else "never",
+            ]
+        )
+    return fmt.table(
+        ["identity", "state", "stream", "id", "start", "end", "updated", "expires in"],
+        rows,
+        "<<<><<>>",
+    )
 
 
 def section(title: str, shown: int, total: int) -> str:
@@ -214,10 +218,24 @@ def session_report(
 ) -> str:
     """The report of one session; channel names, units and types from its configurations
     (`bound`) where it has some."""
-    model = session.model
-    configured: dict[int, ChannelInfo] = session_channels(bound or [])
-    age = session.age_s(now_ms)
+    facts = session_facts(session, now_ms, bound or []) + message_facts(stats)
+    width = max(len(label) for label, _ in facts)
     lines = [f"Session {session.identity}"]
+    lines += [f"  {label.ljust(width)}  {value}" for label, value in facts]
+    lines += notes(session, stats)
+    if stats.channels:
+        configured = session_channels(bound or [])
+        lines += ["", f"Channels ({len(stats.channels)})", channels_table(stats, configured)]
+    if stats.events:
+        count = sum(e.count for e in stats.events.values())
+        lines += ["", f"Events ({count})", events_table(stats)]
+    return "\n".join(lines)
+
+
+def session_facts(session: SessionRecord, now_ms: int, bound: list[Bound]) -> list[tuple[str, str]]:
+    """What the session hash says: (label, value) lines."""
+    model = session.model
+    age = session.age_s(now_ms)
     facts: list[tuple[str, str]] = [
         ("identifier", str(model.get("identifier", "-"))),
         ("state", session.state_at(now_ms)),
@@ -229,7 +247,7 @@ def session_report(
     ]
     if session.time_range:
         facts.append(("time range", time_range(*session.time_range)))
-    for config, offset in bound or []:
+    for config, offset in bound:
         facts.append(
             (
                 "configuration",
@@ -248,7 +266,12 @@ def session_report(
             ),
         )
     )
-    facts.append(
+    return facts
+
+
+def message_facts(stats: SessionStats) -> list[tuple[str, str]]:
+    """What the session's messages hold: (label, value) lines."""
+    facts = [
         (
             "messages",
             f"{fmt.count(stats.messages)} ({fmt.count(stats.data_bursts)} "
@@ -259,7 +282,7 @@ def session_report(
                 else ""
             ),
         )
-    )
+    ]
     if stats.messages:
         facts += [
             ("state updates", " -> ".join(stats.states) or "-"),
@@ -281,70 +304,58 @@ def session_report(
                 f"ratio {stats.ratio:.2f}",
             ),
         ]
-    width = max(len(label) for label, _ in facts)
-    lines += [f"  {label.ljust(width)}  {value}" for label, value in facts]
+    return facts
+
+
+def notes(session: SessionRecord, stats: SessionStats) -> list[str]:
+    """Why the messages may not show the whole session."""
     if not stats.messages:
-        lines.append(
+        return [
             f"  note: no messages with id {session.stream_session_id} after "
             f"{session.stream_position} in stream:{session.stream} "
             "(not started yet, or trimmed away)"
-        )
-    elif not stats.starts_with_json:
-        lines.append(
+        ]
+    if not stats.starts_with_json:
+        return [
             "  note: the first message found is not a Session JSON update "
             "(the stream was probably trimmed past the session's start)"
+        ]
+    return []
+
+
+def channels_table(stats: SessionStats, configured: dict[int, ChannelInfo]) -> str:
+    rows = []
+    for channel_id, c in sorted(stats.channels.items()):
+        width_b = f"{c.nbytes / c.samples:g} B" if c.nbytes else "-"
+        info = configured.get(channel_id)
+        named = [info.name, info.unit, info.type] if info else ["-", "", "-"]
+        rows.append(
+            [
+                channel_id,
+                *named,
+                "+".join(sorted(c.kinds)),
+                fmt.count(c.samples),
+                width_b,
+                when(c.first),
+                when(c.last),
+                fmt.duration(c.span_ns / 1e9),
+                fmt.rate(c.rate_hz) if c.rate_hz else "-",
+            ]
         )
-    if stats.channels:
-        rows = []
-        for channel_id, c in sorted(stats.channels.items()):
-            width_b = f"{c.nbytes / c.samples:g} B" if c.nbytes else "-"
-            info = configured.get(channel_id)
-            named = [info.name, info.unit, info.type] if info else ["-", "", "-"]
-            rows.append(
-                [
-                    channel_id,
-                    *named,
-                    "+".join(sorted(c.kinds)),
-                    fmt.count(c.samples),
-                    width_b,
-                    when(c.first),
-                    when(c.last),
-                    fmt.duration(c.span_ns / 1e9),
-                    fmt.rate(c.rate_hz) if c.rate_hz else "-",
-                ]
-            )
-        lines += [
-            "",
-            f"Channels ({len(stats.channels)})",
-            fmt.table(
-                [
-                    "channel",
-                    "name",
-                    "unit",
-                    "type",
-                    "kinds",
-                    "samples",
-                    "sample",
-                    "first",
-                    "last",
-                    "span",
-                    "rate",
-                ],
-                rows,
-                "><<<<>><<>>",
-            ),
-        ]
-    if stats.events:
-        rows = [
-            [event_id, e.count, when(e.first), when(e.last), e.last_status or "-"]
-            for event_id, e in sorted(stats.events.items())
-        ]
-        lines += [
-            "",
-            f"Events ({sum(e.count for e in stats.events.values())})",
-            fmt.table(["definition", "count", "first", "last", "last status text"], rows, ">><<<"),
-        ]
-    return "\n".join(lines)
+    return fmt.table(
+        ["channel", "name", "unit", "type", "kinds", "samples", "sample", "first", "last"]
+        + ["span", "rate"],
+        rows,
+        "><<<<>><<>>",
+    )
+
+
+def events_table(stats: SessionStats) -> str:
+    rows = [
+        [event_id, e.count, when(e.first), when(e.last), e.last_status or "-"]
+        for event_id, e in sorted(stats.events.items())
+    ]
+    return fmt.table(["definition", "count", "first", "last", "last status text"], rows, ">><<<")
 
 
 def when(ns: int | None) -> str:

@@ -14,15 +14,14 @@ from rtastream.cli.connection import Client, CliError, connect
 from rtastream.cli.inspect import report_bad_entry
 from rtastream.cli.stats import MessageSummary, summarize
 from rtastream.reader import (
-    CLOSED_STATES,
     Entry,
     StreamReader,
-    identity_of,
     read_session,
     read_stream,
     run,
     stream_sessions,
 )
+from rtastream.reader.entries import CLOSED_STATES, identity_of
 
 
 def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:

@@ -13,8 +13,8 @@ from rtastream.cli import filters
 from rtastream.cli import format as fmt
 from rtastream.cli.arguments import positive_int, positive_number
 from rtastream.cli.connection import Client, connect
-from rtastream.reader import entry_time_ms, read_stream, run, scan_sessions, stream_names
-from rtastream.reader.entries import CLOSED_STATES
+from rtastream.reader import read_stream, run, scan_sessions, stream_names
+from rtastream.reader.entries import CLOSED_STATES, entry_time_ms
 from rtastream.reader.records import SessionRecord
 from rtastream.session import Session, SessionState, TimeRange, now
 

@@ -2,21 +2,14 @@
 a whole stream; decoded items, per-channel arrays, bad entries reported and skipped.
 
 The reading rules are written once as flows without I/O (flow.py, plans.py, records.py);
-sync.py and aio.py drive them with redis-py and redis.asyncio. The queries about what Redis
-holds are flows too: `run(client, list_sessions())`, `await run_async(client, read_session(id))`.
+sync.py and aio.py drive them with redis-py and redis.asyncio, under the same names:
+`SessionReader`, `StreamReader` and `run` here, their asyncio twins in rtastream.reader.aio
+(as rtastream.aio is the writer's). The queries about what Redis holds are flows too:
+`run(client, list_sessions())`, `await rtastream.reader.aio.run(client, read_session(id))`.
 """
 
-from rtastream.reader.aio import AsyncSessionReader, AsyncStreamReader
-from rtastream.reader.aio import run as run_async
-from rtastream.reader.entries import (
-    CLOSED_STATES,
-    BadEntry,
-    Entry,
-    Series,
-    collect,
-    entry_time_ms,
-    identity_of,
-)
+from rtastream.reader import aio
+from rtastream.reader.entries import BadEntry, Entry, Series, collect
 from rtastream.reader.plans import SessionNotFound
 from rtastream.reader.records import (
     SessionRecord,
@@ -32,8 +25,12 @@ from rtastream.reader.records import (
 )
 from rtastream.reader.sync import SessionReader, StreamReader, run
 
+# The asyncio twins' former names, deprecated: kept for one release.
+AsyncSessionReader = aio.SessionReader
+AsyncStreamReader = aio.StreamReader
+run_async = aio.run
+
 __all__ = [
-    "CLOSED_STATES",
     "AsyncSessionReader",
     "AsyncStreamReader",
     "BadEntry",
@@ -44,9 +41,8 @@ __all__ = [
     "SessionRecord",
     "StreamReader",
     "StreamRecord",
+    "aio",
     "collect",
-    "entry_time_ms",
-    "identity_of",
     "list_sessions",
     "read_configuration",
     "read_configurations",

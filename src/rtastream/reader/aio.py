@@ -1,4 +1,5 @@
-"""The asyncio readers: the same flows as the blocking ones, driven with redis.asyncio."""
+"""The asyncio readers: the same flows as the blocking ones, driven with redis.asyncio, under
+the same names (rtastream.aio.SessionReader is the twin of rtastream.SessionReader)."""
 
 from __future__ import annotations
 
@@ -123,10 +124,10 @@ class _Reader(ReaderView):
         await self.close()
 
 
-class AsyncSessionReader(SessionView, _Reader):
+class SessionReader(SessionView, _Reader):
     """The asyncio twin of SessionReader (same arguments):
 
-    async with rtastream.AsyncSessionReader(url, "run-42") as reader:
+    async with rtastream.aio.SessionReader(url, "run-42") as reader:
         async for item in reader:
             ...
     """
@@ -152,7 +153,7 @@ class AsyncSessionReader(SessionView, _Reader):
         )
         super().__init__(redis, SessionPlan(identity, on_bad_entry=on_bad_entry, **options))
 
-    async def __aenter__(self) -> AsyncSessionReader:
+    async def __aenter__(self) -> SessionReader:
         await self.open()
         return self
 
@@ -189,7 +190,7 @@ class AsyncSessionReader(SessionView, _Reader):
         return collect(items, dtype, start, end, channels)
 
 
-class AsyncStreamReader(_Reader):
+class StreamReader(_Reader):
     """The asyncio twin of StreamReader."""
 
     def __init__(
@@ -213,7 +214,7 @@ class AsyncStreamReader(_Reader):
         )
         super().__init__(redis, StreamPlan(stream, on_bad_entry=on_bad_entry, **options))
 
-    async def __aenter__(self) -> AsyncStreamReader:
+    async def __aenter__(self) -> StreamReader:
         await self.open()
         return self
 

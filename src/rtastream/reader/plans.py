@@ -9,6 +9,7 @@ from typing import Any
 
 from rtastream import keys
 from rtastream.decoding import SessionJsonItem
+from rtastream.errors import RtaStreamError
 from rtastream.reader.entries import CLOSED_STATES, BadEntry, Entry
 from rtastream.reader.flow import Cursor, Flow, check_start, start_after, watch
 from rtastream.reader.records import SessionRecord, read_session
@@ -19,7 +20,7 @@ log = logging.getLogger("rtastream.reader")
 BadEntryHandler = Callable[[BadEntry], None]
 
 
-class SessionNotFound(LookupError):
+class SessionNotFound(RtaStreamError, LookupError):
     """No session hash under that identity, or one that does not say where its stream is."""
 
 

@@ -22,13 +22,8 @@ from aiohttp import WSCloseCode, web
 
 from rtastream import __version__
 from rtastream.connection import async_client_for
-from rtastream.reader import (
-    CLOSED_STATES,
-    SessionRecord,
-    read_configuration,
-    read_session,
-    scan_sessions,
-)
+from rtastream.reader import SessionRecord, read_configuration, read_session, scan_sessions
+from rtastream.reader.entries import CLOSED_STATES
 from rtastream.server import packing
 from rtastream.server.client import CLOSE_TRY_LATER, Client
 from rtastream.server.hub import Busy, Hub

@@ -18,7 +18,8 @@ from typing import Any
 import redis.exceptions
 
 from rtastream import Burst, DecodedItem, SessionJsonItem, TimeRangeItem
-from rtastream.reader import AsyncSessionReader, AsyncStreamReader, Entry, run_async
+from rtastream.reader import Entry
+from rtastream.reader.aio import SessionReader, StreamReader, run
 from rtastream.reader.flow import Flow, T
 from rtastream.server import packing
 from rtastream.server.client import Client
@@ -133,7 +134,7 @@ class LiveSession:
     async def backfill(self, client: Client, added: Subscription, upto: str) -> None:
         """The data and events `added` keeps, from the session's first message to `upto`,
         packed into messages of about 64 KiB."""
-        reader = AsyncSessionReader(
+        reader = SessionReader(
             self.hub.redis,
             self.identity,
             follow=False,
@@ -165,7 +166,7 @@ class Feed:
     def __init__(self, hub: Hub, stream: str) -> None:
         self.hub = hub
         self.stream = stream
-        self.reader = AsyncStreamReader(hub.feed_redis, stream, start="new", block=FEED_BLOCK)
+        self.reader = StreamReader(hub.feed_redis, stream, start="new", block=FEED_BLOCK)
         self.sessions: dict[int, LiveSession] = {}
 
     async def start(self) -> None:
@@ -232,7 +233,7 @@ class Hub:
 
     async def ask(self, flow: Flow[T]) -> T:
         """A query flow (read_session(...)) run for a client, in its turn."""
-        return await self.query(lambda: run_async(self.redis, flow))
+        return await self.query(lambda: run(self.redis, flow))
 
     async def join(
         self, client: Client, identity: str, stream: str, stream_session_id: int
