@@ -14,6 +14,8 @@ LAST_STREAM_SESSION_ID = "lastStreamSessionId"
 
 STREAM_PREFIX = "stream:"
 SESSION_PREFIX = "sessions:"
+CONFIG_PREFIX = "configs:"
+"""A string per configuration (`configs:<identifier>`): its RTA config JSON, written once."""
 
 # Fields of a stream entry.
 ENTRY_ID = "id"
@@ -40,6 +42,10 @@ def stream_key(name: str) -> str:
 
 def session_key(identity: str) -> str:
     return SESSION_PREFIX + identity
+
+
+def config_key(identifier: str) -> str:
+    return CONFIG_PREFIX + identifier
 
 
 def session_identity(key: str | bytes) -> str:

@@ -2,7 +2,7 @@
 neighbours, and the page.
 
     GET /rta/v2/sessions/{identity}/stream   WebSocket, sub-protocol mat.ocs.rta.stream-lz4
-    GET /rta/v2/sessions                     SessionsPage of Session JSON, newest first
+    /rta/v2/...                              the rest of the RTA REST API (server/rest/)
     GET /rta/v2/sessions/{identity}          one Session JSON, or 404
     GET /health                              200 while Redis answers, else 503
     GET /                                    the page (a browser), or the version (JSON)
@@ -10,21 +10,19 @@ neighbours, and the page.
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import datetime, timezone
 from importlib import resources
-from typing import Any
 
 import redis.asyncio
 from aiohttp import WSCloseCode, web
 
 from rtastream import __version__
 from rtastream.connection import async_client_for
-from rtastream.reader import CLOSED_STATES, SessionRecord, read_session, run_async, scan_sessions
-from rtastream.server import packing
+from rtastream.reader import CLOSED_STATES, read_session, run_async
+from rtastream.server import packing, rest
 from rtastream.server.client import Client
 from rtastream.server.hub import Hub
+from rtastream.server.rest.sources import session_model
 from rtastream.server.subscription import Subscription
 
 SUBPROTOCOL = "mat.ocs.rta.stream-lz4"
@@ -51,10 +49,10 @@ def make_app(redis_url: str, *, queue_bytes: int = QUEUE_BYTES) -> web.Applicati
     app.on_startup.append(connect)
     app.router.add_get("/", index)
     app.router.add_get("/health", health)
-    app.router.add_get("/rta/v2/sessions", sessions_page)
     app.router.add_get("/rta/v2/sessions/{identity}", one_session)
     app.router.add_get("/rta/v2/sessions/{identity}/stream", stream)
     app.router.add_static("/static", str(STATIC))
+    rest.add_routes(app, REDIS)
     app.on_shutdown.append(_shutdown)
     return app
 
@@ -90,58 +88,6 @@ async def health(request: web.Request) -> web.Response:
             "slowClientsClosed": hub.slow_clients_closed,
         }
     )
-
-
-def session_model(record: SessionRecord) -> dict[str, Any] | None:
-    """The Session JSON of a streamable session (one whose hash has a json field)."""
-    if record.json is None:
-        return None
-    model = record.model
-    return model if model.get("identity") else None
-
-
-async def sessions_page(request: web.Request) -> web.Response:
-    """SessionsPage {sessions: [...]}: pageIndex and pageSize (default: every session), sort
-    `prop:asc|desc` on a Session JSON property (default timestamp:desc). `folder` is accepted
-    and ignored: sessions in Redis have no folders."""
-    query = request.query
-    try:
-        index_ = int(query.get("pageIndex", 0))
-        size = int(query["pageSize"]) if "pageSize" in query else None
-        prop, _, order = query.get("sort", "timestamp:desc").partition(":")
-        if index_ < 0 or (size is not None and size < 1) or order not in ("", "asc", "desc"):
-            raise ValueError
-    except ValueError:
-        raise web.HTTPBadRequest(
-            text="pageIndex >= 0, pageSize >= 1 and sort prop:asc|desc expected"
-        ) from None
-    # SCAN (every master of a cluster): the page asks every 2 s, and finding sessions from
-    # the streams' messages costs Redis far more (each entry read, payload included).
-    records = await run_async(request.app[REDIS], scan_sessions())
-    models = [m for m in map(session_model, records) if m is not None]
-    models.sort(key=lambda m: sort_key(m.get(prop)), reverse=order != "asc")
-    if size is not None:
-        models = models[index_ * size : (index_ + 1) * size]
-    return web.json_response({"sessions": models})
-
-
-def sort_key(value: Any) -> tuple[int, Any]:
-    """Missing values last in ascending order; ISO dates by instant; others by text."""
-    if value is None:
-        return (0, "")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return (1, value)
-    if isinstance(value, str):
-        try:
-            return (
-                2,
-                datetime.fromisoformat(value.replace("Z", "+00:00"))
-                .astimezone(timezone.utc)
-                .timestamp(),
-            )
-        except ValueError:
-            pass
-    return (3, json.dumps(value, sort_keys=True))
 
 
 async def one_session(request: web.Request) -> web.Response:

@@ -1,0 +1,42 @@
+"""The RTA REST API under /rta/v2, one module per resource: sessions (list, query,
+folders, metamodel), configs, data (chunked samples and events), info, and the OpenAPI
+description of it all. The query dialect (query), channel expressions (channels) and
+chunking (chunks) are sans-I/O; sources says where resources come from.
+
+    rest.add_routes(app, REDIS)   # after the startup hook that sets app[REDIS]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import redis
+from aiohttp import web
+
+from rtastream.server.rest import configs, data, info, openapi, sessions
+from rtastream.server.rest.context import SOURCES
+from rtastream.server.rest.sources import RedisClient, RedisSource, Sources
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def add_routes(app: web.Application, redis_key: web.AppKey[RedisClient]) -> None:
+    """The REST routes, served from the Redis client the app keeps under `redis_key`."""
+
+    async def connect(app: web.Application) -> None:
+        source = RedisSource(app[redis_key])
+        app[SOURCES] = Sources(sessions=source, configs=source, data=source)
+
+    app.on_startup.append(connect)
+    app.middlewares.append(unavailable)
+    for module in (sessions, configs, data, info, openapi):
+        app.router.add_routes(module.routes)
+
+
+@web.middleware
+async def unavailable(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Redis gone or failing over: 503 with the reason, not a 500."""
+    try:
+        return await handler(request)
+    except redis.RedisError as exc:
+        raise web.HTTPServiceUnavailable(text=f"Redis is unavailable: {exc}") from None

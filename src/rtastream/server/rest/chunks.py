@@ -1,0 +1,289 @@
+"""`application/vnd.mat.protobuf+chunked`: samples cut into chunks, and chunks framed for
+the wire. Sans-I/O.
+
+Chunk boundaries depend only on the data, never on the request, so they are stable once a
+session is closed: time is cut into buckets of BUCKET_NS aligned on the epoch, and a
+bucket's samples of one channel into pieces of a fixed count (from the sample width) so a
+list stays near LIST_BUDGET bytes. A request gets every piece that overlaps its range
+(rounded outwards, as RTA's data operations specify), in ascending time.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from rtastream._native import compress
+from rtastream._proto import model_data_pb2 as model
+from rtastream._proto import net_chunks_pb2
+from rtastream.decoding import DecodedItem, EventItem, PeriodicItem, RowItem, TimestampedItem
+from rtastream.server.rest.channels import Channels
+
+BUCKET_NS = 10 * 10**9  # RTA asks for lists of 1 to 100 s
+SAMPLES_PER_RESULT = 128  # RTA: SHOULD be up to 128, MUST NOT exceed 10 000
+LIST_BUDGET = 64 * 1024  # RTA: SHOULD be up to 64 KiB before compression
+LZ4 = 1  # the compression mode of every chunk
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One data list, serialized: `start` and `end` are its first and last sample times."""
+
+    start: int
+    end: int
+    channel_ids: tuple[int, ...]
+    payload: bytes
+
+
+def frame(chunks: Iterable[Chunk]) -> Iterator[bytes]:
+    """Each chunk on the wire: a 4-byte little-endian header length, the
+    ChunkTransferHeader, the LZ4 raw block of the payload. Start, duration (end - start)
+    and compression are sent as differences from the previous chunk."""
+    start = duration = compression = 0
+    for chunk in chunks:
+        packed = compress(chunk.payload)
+        header = net_chunks_pb2.ChunkTransferHeader(
+            chunk_start_time_delta=chunk.start - start,
+            chunk_duration_delta=(chunk.end - chunk.start) - duration,
+            channel_ids=chunk.channel_ids,
+            compression_delta=LZ4 - compression,
+            unpacked_length=len(chunk.payload),
+            packed_length=len(packed),
+        ).SerializeToString()
+        start, duration, compression = chunk.start, chunk.end - chunk.start, LZ4
+        yield struct.pack("<i", len(header)) + header + packed
+
+
+def widen(start: int, end: int) -> tuple[int, int]:
+    """The request range rounded outwards to whole buckets: what a source must supply."""
+    return start - start % BUCKET_NS, end - end % BUCKET_NS + BUCKET_NS - 1
+
+
+def _per_list(width: int) -> int:
+    """Samples of this many bytes that fit a list, in whole results where possible."""
+    count = max(1, LIST_BUDGET // width)
+    return count - count % SAMPLES_PER_RESULT if count >= SAMPLES_PER_RESULT else count
+
+
+def _bounds(times: np.ndarray, per_list: int) -> Iterator[tuple[int, int]]:
+    """[i, j) of each piece: buckets cut every `per_list` samples (times ascending)."""
+    buckets = times // BUCKET_NS
+    edges = [0, *(np.flatnonzero(np.diff(buckets)) + 1).tolist(), len(times)]
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        for i in range(a, b, per_list):
+            yield i, min(b, i + per_list)
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One channel's samples, ascending and unique in time; values as rows of bytes."""
+
+    times: np.ndarray  # int64
+    values: np.ndarray  # uint8, (n, width)
+    intervals: np.ndarray  # int64: each sample's periodic interval (0 for timestamped)
+
+
+def _columns(
+    items: Iterable[DecodedItem], channels: Channels, lo: int, hi: int
+) -> dict[int, _Column]:
+    parts: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+    for item in items:
+        if not isinstance(item, (TimestampedItem, PeriodicItem)) or item.channel_id not in channels:
+            continue
+        times = item.timestamps
+        raw = np.frombuffer(item.buffer, dtype=np.uint8)
+        if not len(times) or not len(raw) or len(raw) % len(times):
+            continue  # no samples, or a buffer that is not whole samples
+        values = raw.reshape(len(times), -1)
+        interval = item.interval if isinstance(item, PeriodicItem) else 0
+        found = parts.setdefault(item.channel_id, [])
+        if found and found[0][1].shape[1] != values.shape[1]:
+            continue  # a channel has one sample width; another is a foreign message
+        found.append((times, values, np.full(len(times), interval, dtype=np.int64)))
+    columns = {}
+    for channel_id, found in sorted(parts.items()):
+        times = np.concatenate([t for t, _, _ in found])
+        order = np.argsort(times, kind="stable")  # a repeated time: the first sent is kept
+        times = times[order]
+        keep = np.ones(len(times), dtype=bool)
+        keep[1:] = times[1:] != times[:-1]
+        keep &= (times >= lo) & (times <= hi)
+        pick = order[keep]
+        columns[channel_id] = _Column(
+            times[keep],
+            np.concatenate([v for _, v, _ in found])[pick],
+            np.concatenate([i for _, _, i in found])[pick],
+        )
+    return columns
+
+
+def _overlaps(first: int, last: int, start: int, end: int) -> bool:
+    return first <= end and last >= start
+
+
+def timestamped_chunks(
+    items: Iterable[DecodedItem], channels: Channels, start: int, end: int
+) -> list[Chunk]:
+    lo, hi = widen(start, end)
+    chunks = []
+    for channel_id, column in _columns(items, channels, lo, hi).items():
+        for i, j in _bounds(column.times, _per_list(column.values.shape[1] + 10)):
+            times = column.times[i:j]
+            if not _overlaps(int(times[0]), int(times[-1]), start, end):
+                continue
+            results = []
+            for k in range(i, j, SAMPLES_PER_RESULT):
+                t = column.times[k : min(j, k + SAMPLES_PER_RESULT)]
+                steps = np.diff(t)
+                scale = int(np.gcd.reduce(steps)) if len(steps) else 1
+                results.append(
+                    model.TimestampedData(
+                        channel_id=channel_id,
+                        start_timestamp=int(t[0]),
+                        timestamp_deltas_scale=scale,
+                        timestamp_deltas=[0, *(steps // scale).tolist()],
+                        buffer=column.values[k : k + len(t)].tobytes(),
+                    )
+                )
+            payload = model.TimestampedDataList(timestamped_data=results).SerializeToString()
+            chunks.append(Chunk(int(times[0]), int(times[-1]), (channel_id,), payload))
+    return sorted(chunks, key=lambda c: (c.start, c.channel_ids))
+
+
+def periodic_chunks(
+    items: Iterable[DecodedItem], channels: Channels, start: int, end: int
+) -> list[Chunk]:
+    lo, hi = widen(start, end)
+    chunks = []
+    for channel_id, column in _columns(items, channels, lo, hi).items():
+        width = column.values.shape[1]
+        for i, j in _bounds(column.times, _per_list(width)):
+            times = column.times[i:j]
+            if not _overlaps(int(times[0]), int(times[-1]), start, end):
+                continue
+            results = [
+                model.PeriodicData(
+                    channel_id=channel_id,
+                    start_timestamp=int(column.times[a]),
+                    interval=int(column.intervals[a]),
+                    samples=b - a,
+                    buffer=column.values[a:b].tobytes(),
+                )
+                for a, b in _runs(column, i, j)
+            ]
+            payload = model.PeriodicDataList(periodic_data=results).SerializeToString()
+            chunks.append(Chunk(int(times[0]), int(times[-1]), (channel_id,), payload))
+    return sorted(chunks, key=lambda c: (c.start, c.channel_ids))
+
+
+def _runs(column: _Column, i: int, j: int) -> Iterator[tuple[int, int]]:
+    """[a, b) of each result: samples at one interval, at most SAMPLES_PER_RESULT."""
+    steps = np.diff(column.times[i:j])
+    breaks = np.flatnonzero(steps != column.intervals[i : j - 1]) + 1 + i
+    edges = [i, *breaks.tolist(), j]
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        for k in range(a, b, SAMPLES_PER_RESULT):
+            yield k, min(b, k + SAMPLES_PER_RESULT)
+
+
+def _pieces(times: Sequence[int], sizes: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """[i, j) of each piece of rows or events (times ascending): buckets cut near
+    LIST_BUDGET bytes, never between two of one time, so pieces never overlap."""
+    i = 0
+    while i < len(times):
+        bucket, size, j = times[i] // BUCKET_NS, 0, i
+        while j < len(times) and times[j] // BUCKET_NS == bucket:
+            if size + sizes[j] > LIST_BUDGET and j > i and times[j] != times[j - 1]:
+                break
+            size += sizes[j]
+            j += 1
+        yield i, j
+        i = j
+
+
+def row_chunks(
+    items: Iterable[DecodedItem], channels: Channels, start: int, end: int
+) -> list[Chunk]:
+    """Whole rows holding any of the channels (a row's buffer cannot be cut without the
+    channels' types, which live in configuration)."""
+    lo, hi = widen(start, end)
+    rows: dict[tuple[int, tuple[int, ...]], bytes] = {}
+    for item in items:
+        if (
+            isinstance(item, RowItem)
+            and lo <= item.timestamp <= hi
+            and channels.any_of(item.channel_ids)
+        ):
+            rows.setdefault((item.timestamp, item.channel_ids), bytes(item.buffer))
+    ordered = sorted(rows.items(), key=lambda row: row[0][0])
+    times = [time for (time, _), _ in ordered]
+    sizes = [len(buffer) + 6 * len(ids) + 16 for (_, ids), buffer in ordered]
+    chunks = []
+    for i, j in _pieces(times, sizes):
+        if not _overlaps(times[i], times[j - 1], start, end):
+            continue
+        piece = ordered[i:j]
+        payload = model.RowDataList(
+            row_data=[
+                model.RowData(channel_ids=ids, timestamp=t, buffer=b) for (t, ids), b in piece
+            ]
+        ).SerializeToString()
+        ids = tuple(sorted({c for (_, row_ids), _ in piece for c in row_ids}))
+        chunks.append(Chunk(times[i], times[j - 1], ids, payload))
+    return chunks
+
+
+class _Event(NamedTuple):
+    timestamp: int
+    definition_id: int
+    app_name: str
+    status_text: str
+    raw_data: tuple[float, ...]
+
+    @property
+    def size(self) -> int:
+        """About the bytes it serializes to."""
+        return (
+            32
+            + len(self.app_name.encode())
+            + len(self.status_text.encode())
+            + 8 * len(self.raw_data)
+        )
+
+
+def event_chunks(items: Iterable[DecodedItem], start: int, end: int) -> list[Chunk]:
+    lo, hi = widen(start, end)
+    events: dict[_Event, None] = {}  # each event once (a writer may re-send), in order
+    for item in items:
+        if isinstance(item, EventItem) and lo <= item.timestamp <= hi:
+            event = _Event(
+                item.timestamp,
+                item.definition_id,
+                item.app_name,
+                item.status_text,
+                tuple(item.raw_data.tolist()),
+            )
+            events.setdefault(event, None)
+    ordered = sorted(events, key=lambda event: event.timestamp)
+    times = [event.timestamp for event in ordered]
+    chunks = []
+    for i, j in _pieces(times, [event.size for event in ordered]):
+        if not _overlaps(times[i], times[j - 1], start, end):
+            continue
+        listed = [
+            model.Event(
+                timestamp=e.timestamp,
+                event_definition_id=e.definition_id,
+                app_name=e.app_name,
+                status_text=e.status_text,
+                raw_data=e.raw_data,
+            )
+            for e in ordered[i:j]
+        ]
+        payload = model.EventsList(events=listed).SerializeToString()
+        chunks.append(Chunk(times[i], times[j - 1], (), payload))
+    return chunks
