@@ -90,7 +90,8 @@ class RedisSource:
         return None if record is None else session_model(record)
 
     async def has_config(self, identifier: str) -> bool:
-        return bool(await self.client.exists(keys.config_key(identifier)))
+        kind = await self.client.type(keys.config_key(identifier))
+        return kind in (b"string", "string")  # another type is not a configuration
 
     async def config(self, identifier: str) -> bytes | None:
         try:
