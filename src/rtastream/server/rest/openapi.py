@@ -74,6 +74,8 @@ def _data(summary: str, with_channels: bool) -> dict[str, Any]:
     return {"get": {"summary": summary, "parameters": parameters, "responses": answers}}
 
 
+_SCALAR = {"nullable": True, "oneOf": [{"type": t} for t in ("string", "number", "boolean")]}
+_CRITERIA_LIST = {"type": "array", "items": {"$ref": "#/components/schemas/FilterCriteria"}}
 _DETAIL = {"oneOf": [{"type": t} for t in ("string", "integer", "number", "boolean")]}
 _CAPABILITIES = {
     "type": "object",
@@ -128,10 +130,11 @@ DOCUMENT: dict[str, Any] = {
                                 "type": "object",
                                 "properties": _PAGING
                                 | {
-                                    "query": {"type": "string"},
+                                    "query": {"$ref": "#/components/schemas/FilterCriteria"},
                                     "prop": {"type": "array", "items": {"type": "string"}},
                                 },
-                            }
+                            },
+                            "encoding": {"query": {"contentType": "application/json"}},
                         }
                     }
                 },
@@ -230,6 +233,33 @@ DOCUMENT: dict[str, Any] = {
     },
     "components": {
         "schemas": {
+            "FilterCriteria": {
+                "description": "Every key must match: $and, $or, $nor (arrays of criteria), "
+                "$not (criteria), or a dotted property path with a literal (equality) or a "
+                "FilterCondition.",
+                "type": "object",
+                "properties": {
+                    "$and": _CRITERIA_LIST,
+                    "$or": _CRITERIA_LIST,
+                    "$nor": _CRITERIA_LIST,
+                    "$not": {"$ref": "#/components/schemas/FilterCriteria"},
+                },
+                "additionalProperties": {
+                    "oneOf": [_SCALAR, {"$ref": "#/components/schemas/FilterCondition"}]
+                },
+            },
+            "FilterCondition": {
+                "description": "Operators that must all hold of the property's value.",
+                "type": "object",
+                "minProperties": 1,
+                "additionalProperties": False,
+                "properties": {
+                    **{op: _SCALAR for op in ("$eq", "$neq", "$gt", "$gte", "$lt", "$lte")},
+                    **{op: {"type": "array", "items": _SCALAR} for op in ("$in", "$nin")},
+                    **{op: {"type": "string"} for op in ("$startsWith", "$endsWith", "$contains")},
+                    "$not": {"$ref": "#/components/schemas/FilterCondition"},
+                },
+            },
             "Info": {
                 "type": "object",
                 "required": ["label", "description", "requiresAuthentication"],

@@ -224,8 +224,6 @@ def criteria(spec: object, where: str = "query") -> Predicate:
             raise QueryError(
                 f"{where}: unknown operator {key[:40]!r} (criteria take $and, $or, $nor)"
             )
-        elif not key or "" in key.split("."):
-            raise QueryError(f"{where}: empty property path {key!r}")
         else:
             tests.append(_property(key, condition(value, key)))
     return lambda model: all(test(model) for test in tests)
@@ -275,21 +273,16 @@ Sort = Sequence[tuple[str, bool]]  # (property path, descending), highest priori
 
 
 def parse_sort(values: Iterable[str]) -> Sort:
-    """`sort` parameters (`path`, `path:asc`, `path:desc`; several, or comma-separated)."""
+    """`sort` parameters (`path`, `path:asc`, `path:desc`; several, or comma-separated).
+    Any other text is a path no session has: accepted, and it orders nothing."""
     terms = []
     for value in values:
         for term in value.split(","):
-            term = term.strip()
-            if not term:
-                continue
-            path, colon, order = term.rpartition(":")
-            if not colon:
-                path, order = term, "asc"
-            if order.lower() not in ("asc", "desc") or not path:
-                raise QueryError(
-                    f"sort {term[:80]!r}: expected property, property:asc or property:desc"
-                )
-            terms.append((path, order.lower() == "desc"))
+            path, _, order = term.strip().rpartition(":")
+            if order.lower() not in ("asc", "desc"):
+                path, order = term.strip(), "asc"
+            if path:
+                terms.append((path, order.lower() == "desc"))
     return terms or DEFAULT_SORT
 
 

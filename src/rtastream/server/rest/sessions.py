@@ -49,7 +49,7 @@ async def query_sessions(request: web.Request) -> web.Response:
     return await _page(request, await request.post())
 
 
-@routes.get("/rta/v2/session-folders/{parent:.*}")
+@routes.get(r"/rta/v2/session-folders/{parent:[\s\S]*}")  # any text, newlines too
 async def session_folders(request: web.Request) -> web.Response:
     """No folders: sessions here all live in the root."""
     return web.json_response([])
