@@ -11,11 +11,12 @@ list stays near LIST_BUDGET bytes. A request gets every piece that overlaps its 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from google.protobuf.message import Message
 
 from rtastream._native import compress
 from rtastream._proto import model_data_pb2 as model
@@ -128,56 +129,68 @@ def _overlaps(first: int, last: int, start: int, end: int) -> bool:
 def timestamped_chunks(
     items: Iterable[DecodedItem], channels: Channels, start: int, end: int
 ) -> list[Chunk]:
-    lo, hi = widen(start, end)
-    chunks = []
-    for channel_id, column in _columns(items, channels, lo, hi).items():
-        for i, j in _bounds(column.times, _per_list(column.values.shape[1] + 10)):
-            times = column.times[i:j]
-            if not _overlaps(int(times[0]), int(times[-1]), start, end):
-                continue
-            results = []
-            for k in range(i, j, SAMPLES_PER_RESULT):
-                t = column.times[k : min(j, k + SAMPLES_PER_RESULT)]
-                steps = np.diff(t)
-                scale = int(np.gcd.reduce(steps)) if len(steps) else 1
-                results.append(
-                    model.TimestampedData(
-                        channel_id=channel_id,
-                        start_timestamp=int(t[0]),
-                        timestamp_deltas_scale=scale,
-                        timestamp_deltas=[0, *(steps // scale).tolist()],
-                        buffer=column.values[k : k + len(t)].tobytes(),
-                    )
-                )
-            payload = model.TimestampedDataList(timestamped_data=results).SerializeToString()
-            chunks.append(Chunk(int(times[0]), int(times[-1]), (channel_id,), payload))
-    return sorted(chunks, key=lambda c: (c.start, c.channel_ids))
+    return _sample_chunks(items, channels, start, end, _timestamped_list, overhead=10)
 
 
 def periodic_chunks(
     items: Iterable[DecodedItem], channels: Channels, start: int, end: int
 ) -> list[Chunk]:
+    return _sample_chunks(items, channels, start, end, _periodic_list, overhead=0)
+
+
+ListOf = Callable[[int, "_Column", int, int], Message]
+
+
+def _sample_chunks(
+    items: Iterable[DecodedItem],
+    channels: Channels,
+    start: int,
+    end: int,
+    list_of: ListOf,
+    overhead: int,
+) -> list[Chunk]:
+    """One channel a chunk; `overhead`: bytes a sample takes beside its value."""
     lo, hi = widen(start, end)
     chunks = []
     for channel_id, column in _columns(items, channels, lo, hi).items():
-        width = column.values.shape[1]
-        for i, j in _bounds(column.times, _per_list(width)):
-            times = column.times[i:j]
-            if not _overlaps(int(times[0]), int(times[-1]), start, end):
-                continue
-            results = [
-                model.PeriodicData(
-                    channel_id=channel_id,
-                    start_timestamp=int(column.times[a]),
-                    interval=int(column.intervals[a]),
-                    samples=b - a,
-                    buffer=column.values[a:b].tobytes(),
-                )
-                for a, b in _runs(column, i, j)
-            ]
-            payload = model.PeriodicDataList(periodic_data=results).SerializeToString()
-            chunks.append(Chunk(int(times[0]), int(times[-1]), (channel_id,), payload))
+        for i, j in _bounds(column.times, _per_list(column.values.shape[1] + overhead)):
+            first, last = int(column.times[i]), int(column.times[j - 1])
+            if _overlaps(first, last, start, end):
+                payload = list_of(channel_id, column, i, j).SerializeToString()
+                chunks.append(Chunk(first, last, (channel_id,), payload))
     return sorted(chunks, key=lambda c: (c.start, c.channel_ids))
+
+
+def _timestamped_list(channel_id: int, column: _Column, i: int, j: int) -> Message:
+    results = []
+    for k in range(i, j, SAMPLES_PER_RESULT):
+        t = column.times[k : min(j, k + SAMPLES_PER_RESULT)]
+        steps = np.diff(t)
+        scale = int(np.gcd.reduce(steps)) if len(steps) else 1
+        results.append(
+            model.TimestampedData(
+                channel_id=channel_id,
+                start_timestamp=int(t[0]),
+                timestamp_deltas_scale=scale,
+                timestamp_deltas=[0, *(steps // scale).tolist()],
+                buffer=column.values[k : k + len(t)].tobytes(),
+            )
+        )
+    return model.TimestampedDataList(timestamped_data=results)
+
+
+def _periodic_list(channel_id: int, column: _Column, i: int, j: int) -> Message:
+    results = [
+        model.PeriodicData(
+            channel_id=channel_id,
+            start_timestamp=int(column.times[a]),
+            interval=int(column.intervals[a]),
+            samples=b - a,
+            buffer=column.values[a:b].tobytes(),
+        )
+        for a, b in _runs(column, i, j)
+    ]
+    return model.PeriodicDataList(periodic_data=results)
 
 
 def _runs(column: _Column, i: int, j: int) -> Iterator[tuple[int, int]]:

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from rtastream import __version__
 from rtastream.server.rest.query import MAX_PAGE_SIZE
+from rtastream.server.rest.sessions import DESCRIBED
 
 routes = web.RouteTableDef()
 
@@ -340,19 +341,7 @@ DOCUMENT: dict[str, Any] = {
                 "type": "object",
                 "properties": {
                     "state": _CAPABILITIES,
-                    **{
-                        name: _DESCRIPTOR
-                        for name in (
-                            "timestamp",
-                            "startTimestamp",
-                            "endTimestamp",
-                            "identifier",
-                            "type",
-                            "quality",
-                            "group",
-                            "version",
-                        )
-                    },
+                    **{name: _DESCRIPTOR for name in DESCRIBED},
                     "details": {"type": "object", "additionalProperties": _DETAIL_DESCRIPTOR},
                     "extDetails": {
                         "type": "object",

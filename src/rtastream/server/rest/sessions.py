@@ -55,7 +55,7 @@ async def session_folders(request: web.Request) -> web.Response:
     return web.json_response([])
 
 
-_DESCRIBED = (
+DESCRIBED = (
     "timestamp",
     "startTimestamp",
     "endTimestamp",
@@ -65,6 +65,7 @@ _DESCRIBED = (
     "group",
     "version",
 )
+"""The top-level Session properties the metamodel describes (besides `state`)."""
 _RANGED = {"timestamp", "startTimestamp", "endTimestamp", "quality"}
 _CAPABLE = {"filter": True, "sort": True}
 
@@ -75,7 +76,7 @@ async def session_metamodel(request: web.Request) -> web.Response:
     range of times and quality, the distinct values of the rest and of each detail."""
     models = await request.app[SOURCES].sessions.sessions()
     metamodel: dict[str, Any] = {"state": dict(_CAPABLE)}
-    for name in _DESCRIBED:
+    for name in DESCRIBED:
         values = [m.get(name) for m in models]
         ranged = name in _RANGED
         metamodel[name] = {
@@ -149,7 +150,7 @@ async def metamodel_properties(request: web.Request) -> web.Response:
     """PropertySummary of each property whose id or label holds `query` (any case)."""
     needle = request.query.get("query", "").casefold()
     models = await request.app[SOURCES].sessions.sessions()
-    ids = set(_DESCRIBED) | {"state"}
+    ids = set(DESCRIBED) | {"state"}
     for model in models:
         details, ext = model.get("details"), model.get("extDetails")
         ids.update(f"details.{key}" for key in (details if isinstance(details, Mapping) else ()))
