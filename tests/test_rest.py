@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+import aiohttp
+
 from rtastream import keys
 from rtastream.server.rest.query import MAX_PAGE_SIZE
 from serve_helpers import served
@@ -90,6 +92,11 @@ def test_list_and_query_sessions(redis_url, r):
             assert ids(json.loads(body)) == ["b", "c"]
             status, body, _ = await call(server, "POST", "/rta/v2/sessions", data={"pageSize": "1"})
             assert ids(json.loads(body)) == ["c"]
+            upload = aiohttp.FormData()
+            upload.add_field("sort", b"identity", filename="sort.txt")  # a file is no text
+            upload.add_field("query", b"{}", filename="query.json")
+            status, body, _ = await call(server, "POST", "/rta/v2/sessions", data=upload)
+            assert (status, ids(json.loads(body))) == (200, ["c", "a", "b"])
             bad = [
                 (
                     "GET",

@@ -224,6 +224,7 @@ def test_an_open_session_serves_what_redis_holds_so_far(redis_url):
         ("row/1?start=-1", 400, "start must be ns since the Unix epoch"),
         ("events?end=1e9", 400, "end must be ns since the Unix epoch"),
         ("events?end=9223372036854775808", 400, "end must be ns since the Unix epoch"),
+        ("events?start=%C2%B2", 400, "start must be ns since the Unix epoch"),  # a superscript 2
     ],
 )
 def test_malformed_data_requests_get_400_with_the_reason(redis_url, path, status, reason):

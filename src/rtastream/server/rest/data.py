@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Sequence
 
 from aiohttp import web
@@ -15,6 +16,8 @@ from rtastream.server.rest.sources import Kind
 
 CHUNKED = "application/vnd.mat.protobuf+chunked"
 LATEST = 2**63 - 1  # ns: the end of time as an int64
+
+_DECIMAL = re.compile(r"[0-9]{1,19}")  # ASCII digits only: str.isdigit() takes "²"
 
 routes = web.RouteTableDef()
 
@@ -30,7 +33,7 @@ def _time(request: web.Request, name: str, default: int) -> int:
     text = request.query.get(name)
     if text is None:
         return default
-    if not text.isdigit() or int(text) > LATEST:
+    if not _DECIMAL.fullmatch(text) or int(text) > LATEST:
         raise web.HTTPBadRequest(text=f"{name} must be ns since the Unix epoch, 0 to {LATEST}")
     return int(text)
 

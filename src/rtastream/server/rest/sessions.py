@@ -18,7 +18,7 @@ routes = web.RouteTableDef()
 async def _page(request: web.Request, params: MultiMapping[Any]) -> web.Response:
     try:
         index, size = query.parse_page(_one(params, "pageIndex"), _one(params, "pageSize"))
-        sort = query.parse_sort(params.getall("sort", []))
+        sort = query.parse_sort(v for v in params.getall("sort", []) if isinstance(v, str))
         matches = query.parse_query(_one(params, "query"))
     except query.QueryError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
@@ -31,8 +31,9 @@ async def _page(request: web.Request, params: MultiMapping[Any]) -> web.Response
 
 
 def _one(params: MultiMapping[Any], name: str) -> str | None:
+    """The parameter's text (a file uploaded in its place is not text: None)."""
     value = params.get(name)
-    return value if value is None or isinstance(value, str) else None
+    return value if isinstance(value, str) else None
 
 
 @routes.get("/rta/v2/sessions")
