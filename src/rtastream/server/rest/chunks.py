@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from google.protobuf.message import Message
 
-from rtastream._native import compress
+from rtastream._native import Burst, compress
 from rtastream._proto import model_data_pb2 as model
 from rtastream._proto import net_chunks_pb2
 from rtastream.decoding import DecodedItem, EventItem, PeriodicItem, RowItem, TimestampedItem
@@ -81,10 +80,11 @@ def _bounds(times: np.ndarray, per_list: int) -> Iterator[tuple[int, int]]:
 
 @dataclass(frozen=True)
 class _Column:
-    """One channel's samples, ascending and unique in time; values as rows of bytes."""
+    """One channel's samples, ascending and unique in time; values as unsigned integers
+    of the sample width (the bytes as written: their type lives in configuration)."""
 
     times: np.ndarray  # int64
-    values: np.ndarray  # uint8, (n, width)
+    values: np.ndarray  # <u1, <u2, <u4 or <u8
     intervals: np.ndarray  # int64: each sample's periodic interval (0 for timestamped)
 
 
@@ -96,29 +96,28 @@ def _columns(
         if not isinstance(item, (TimestampedItem, PeriodicItem)) or item.channel_id not in channels:
             continue
         times = item.timestamps
-        raw = np.frombuffer(item.buffer, dtype=np.uint8)
-        if not len(times) or not len(raw) or len(raw) % len(times):
-            continue  # no samples, or a buffer that is not whole samples
-        values = raw.reshape(len(times), -1)
+        if not len(times):
+            continue
+        width = len(item.buffer) // len(times)  # 1, 2, 4 or 8: the decoder checked
+        values = np.frombuffer(item.buffer, dtype=f"<u{width}")
         interval = item.interval if isinstance(item, PeriodicItem) else 0
         found = parts.setdefault(item.channel_id, [])
-        if found and found[0][1].shape[1] != values.shape[1]:
+        if found and found[0][1].dtype != values.dtype:
             continue  # a channel has one sample width; another is a foreign message
         found.append((times, values, np.full(len(times), interval, dtype=np.int64)))
     columns = {}
     for channel_id, found in sorted(parts.items()):
         times = np.concatenate([t for t, _, _ in found])
-        order = np.argsort(times, kind="stable")  # a repeated time: the first sent is kept
-        times = times[order]
-        keep = np.ones(len(times), dtype=bool)
-        keep[1:] = times[1:] != times[:-1]
-        keep &= (times >= lo) & (times <= hi)
-        pick = order[keep]
-        columns[channel_id] = _Column(
-            times[keep],
-            np.concatenate([v for _, v, _ in found])[pick],
-            np.concatenate([i for _, _, i in found])[pick],
-        )
+        values = np.concatenate([v for _, v, _ in found])
+        intervals = np.concatenate([i for _, _, i in found])
+        if not np.all(times[1:] > times[:-1]):  # out of order or repeated: rare, and costly
+            order = np.argsort(times, kind="stable")  # a repeated time: the first sent is kept
+            first = np.ones(len(times), dtype=bool)
+            first[1:] = times[order][1:] != times[order][:-1]
+            pick = order[first]
+            times, values, intervals = times[pick], values[pick], intervals[pick]
+        a, b = np.searchsorted(times, lo, "left"), np.searchsorted(times, hi, "right")
+        columns[channel_id] = _Column(times[a:b], values[a:b], intervals[a:b])
     return columns
 
 
@@ -138,7 +137,7 @@ def periodic_chunks(
     return _sample_chunks(items, channels, start, end, _periodic_list, overhead=0)
 
 
-ListOf = Callable[[int, "_Column", int, int], Message]
+ListOf = Callable[[int, "_Column", int, int], bytes]
 
 
 def _sample_chunks(
@@ -153,44 +152,61 @@ def _sample_chunks(
     lo, hi = widen(start, end)
     chunks = []
     for channel_id, column in _columns(items, channels, lo, hi).items():
-        for i, j in _bounds(column.times, _per_list(column.values.shape[1] + overhead)):
+        for i, j in _bounds(column.times, _per_list(column.values.itemsize + overhead)):
             first, last = int(column.times[i]), int(column.times[j - 1])
             if _overlaps(first, last, start, end):
-                payload = list_of(channel_id, column, i, j).SerializeToString()
+                payload = list_of(channel_id, column, i, j)
                 chunks.append(Chunk(first, last, (channel_id,), payload))
     return sorted(chunks, key=lambda c: (c.start, c.channel_ids))
 
 
-def _timestamped_list(channel_id: int, column: _Column, i: int, j: int) -> Message:
-    results = []
+def _timestamped_list(channel_id: int, column: _Column, i: int, j: int) -> bytes:
+    burst = Burst()
     for k in range(i, j, SAMPLES_PER_RESULT):
-        t = column.times[k : min(j, k + SAMPLES_PER_RESULT)]
-        steps = np.diff(t)
-        scale = int(np.gcd.reduce(steps)) if len(steps) else 1
-        results.append(
-            model.TimestampedData(
-                channel_id=channel_id,
-                start_timestamp=int(t[0]),
-                timestamp_deltas_scale=scale,
-                timestamp_deltas=[0, *(steps // scale).tolist()],
-                buffer=column.values[k : k + len(t)].tobytes(),
-            )
-        )
-    return model.TimestampedDataList(timestamped_data=results)
+        end = min(j, k + SAMPLES_PER_RESULT)
+        burst.timestamped(channel_id, column.times[k:end], column.values[k:end])
+    return _as_list(burst.encode())
 
 
-def _periodic_list(channel_id: int, column: _Column, i: int, j: int) -> Message:
-    results = [
-        model.PeriodicData(
-            channel_id=channel_id,
-            start_timestamp=int(column.times[a]),
-            interval=int(column.intervals[a]),
-            samples=b - a,
-            buffer=column.values[a:b].tobytes(),
+def _periodic_list(channel_id: int, column: _Column, i: int, j: int) -> bytes:
+    burst = Burst()
+    for a, b in _runs(column, i, j):
+        burst.periodic(
+            channel_id, int(column.times[a]), int(column.intervals[a]), column.values[a:b]
         )
-        for a, b in _runs(column, i, j)
-    ]
-    return model.PeriodicDataList(periodic_data=results)
+    return _as_list(burst.encode())
+
+
+def _as_list(burst: bytes) -> bytes:
+    """A StreamDataBurst of one kind of data as that kind's list: the native encoder builds
+    the results, and each StreamData wrapper {field: result} becomes the list's field 1."""
+    out: list[bytes] = []
+    i = 0
+    while i < len(burst):
+        size, i = _varint(burst, i + 1)  # after StreamDataBurst.data's one-byte tag
+        inner, start = _varint(burst, i + 1)  # after the StreamData field's one-byte tag
+        out += (b"\x0a", _encode_varint(inner), burst[start : start + inner])
+        i += size
+    return b"".join(out)
+
+
+def _varint(data: bytes, i: int) -> tuple[int, int]:
+    """The varint at i, and where it ends."""
+    value = shift = 0
+    while data[i] & 0x80:
+        value |= (data[i] & 0x7F) << shift
+        shift += 7
+        i += 1
+    return value | data[i] << shift, i + 1
+
+
+def _encode_varint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
 
 
 def _runs(column: _Column, i: int, j: int) -> Iterator[tuple[int, int]]:
