@@ -228,3 +228,28 @@ def test_configs_head_and_get(redis_url, r):
     assert found[0] == 200 and found[1] == b""
     assert got == (200, json.dumps(config).encode(), "application/vnd.mat.config+json")
     assert [m[0] for m in missing] == [404, 404, 404, 404]  # a hash is not a configuration
+
+
+def test_redis_gone_is_503_with_the_reason(private_redis):
+    server = private_redis()
+
+    async def main():
+        async with served(server.url) as rest:
+            ok = await call(rest, "GET", "/rta/v2/sessions")
+            server.stop()
+            gone = [
+                await call(rest, method, path)
+                for method, path in [
+                    ("GET", "/rta/v2/sessions"),
+                    ("GET", "/rta/v2/session-metamodel"),
+                    ("HEAD", "/rta/v2/configs/x"),
+                    ("GET", "/rta/v2/sessions/x/data/events"),
+                ]
+            ]
+            return ok, gone
+
+    ok, gone = run(main())
+    assert ok[0] == 200
+    assert [status for status, _, _ in gone] == [503] * 4
+    for _, body, _ in gone[:2] + gone[3:]:  # a HEAD answer has no body
+        assert body.startswith(b"Redis is unavailable: ") and b"\n" not in body

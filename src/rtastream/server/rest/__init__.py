@@ -27,16 +27,21 @@ def add_routes(app: web.Application, redis_key: web.AppKey[RedisClient]) -> None
         source = RedisSource(app[redis_key])
         app[SOURCES] = Sources(sessions=source, configs=source, data=source)
 
+    tables = [module.routes for module in (sessions, configs, data, info, openapi)]
+    ours = {route.handler for table in tables for route in table if isinstance(route, web.RouteDef)}
+
+    @web.middleware
+    async def unavailable(request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Redis gone or failing over: 503 with the reason, not a 500 (REST routes only:
+        the WebSocket closes with its own codes)."""
+        try:
+            return await handler(request)
+        except redis.RedisError as exc:
+            if handler not in ours:
+                raise
+            raise web.HTTPServiceUnavailable(text=f"Redis is unavailable: {exc}") from None
+
     app.on_startup.append(connect)
     app.middlewares.append(unavailable)
-    for module in (sessions, configs, data, info, openapi):
-        app.router.add_routes(module.routes)
-
-
-@web.middleware
-async def unavailable(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Redis gone or failing over: 503 with the reason, not a 500."""
-    try:
-        return await handler(request)
-    except redis.RedisError as exc:
-        raise web.HTTPServiceUnavailable(text=f"Redis is unavailable: {exc}") from None
+    for table in tables:
+        app.router.add_routes(table)
