@@ -121,7 +121,8 @@ def test_each_operator(query, expected):
         ('{"$or": {}}', "query: $or takes an array of criteria"),
         ('{"$and": [1]}', "query.$and[0]: criteria must be a JSON object"),
         ('{"a": NaN}', "query: NaN is not a JSON number"),
-        ('{"$and": [' * 5000 + "{}" + "]}" * 5000, "query: nested too deeply"),
+        ('{"$and": [' * 5000 + "{}" + "]}" * 5000, "query: nested more than 64 deep"),
+        ('{"$and": [' * 40 + "{}" + "]}" * 40, "query: nested more than 64 deep"),
     ],
 )
 def test_bad_queries_say_why(text, reason):
@@ -129,6 +130,11 @@ def test_bad_queries_say_why(text, reason):
         parse_query(text)
     assert str(raised.value).startswith(reason), str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+def test_a_query_nested_to_the_limit_is_evaluated():
+    query = '{"$not": ' * 63 + '{"state": "open"}' + "}" * 63  # odd: not open
+    assert matching(json.loads(query)) == ["a"]
 
 
 def test_blank_query_matches_everything():

@@ -249,6 +249,25 @@ def _no_constant(name: str) -> object:
     raise QueryError(f"query: {name} is not a JSON number")
 
 
+MAX_DEPTH = 64
+"""Nesting a query may have: deeper would exhaust the stack when evaluated."""
+
+
+def _depth(value: object) -> int:
+    """How deeply JSON arrays and objects nest in value (iteratively: any depth)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        for child in children:
+            if isinstance(child, (dict, list)):
+                stack.append((child, level + 1))
+        deepest = max(deepest, level)
+    return deepest
+
+
 def parse_query(text: str | None) -> Predicate:
     """The predicate of a `query` parameter (JSON text); None or blank matches everything."""
     if text is None or not text.strip():
@@ -256,15 +275,14 @@ def parse_query(text: str | None) -> Predicate:
     try:
         spec = json.loads(text, parse_constant=_no_constant)
     except RecursionError:
-        raise QueryError("query: nested too deeply") from None
+        raise QueryError(f"query: nested more than {MAX_DEPTH} deep") from None
     except ValueError as exc:
         if isinstance(exc, QueryError):
             raise
         raise QueryError(f"query is not JSON: {exc}") from None
-    try:
-        return criteria(spec)
-    except RecursionError:
-        raise QueryError("query: nested too deeply") from None
+    if _depth(spec) > MAX_DEPTH:
+        raise QueryError(f"query: nested more than {MAX_DEPTH} deep")
+    return criteria(spec)
 
 
 # --- sort and paging -------------------------------------------------------------------
