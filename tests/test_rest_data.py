@@ -252,3 +252,18 @@ def test_unknown_session_is_404_and_empty_selection_is_an_empty_body(redis_url):
     unknown, empty, before = run(main())
     assert unknown[0] == 404 and unknown[1] == b"no session 'nobody'"
     assert empty[:2] == (200, b"") and before[:2] == (200, b"")
+
+
+def test_head_on_data_is_405_not_a_body(redis_url):
+    write(redis_url, "heads")
+
+    async def main():
+        async with served(redis_url) as server:
+            found = []
+            for path in ("timestamped/-", "events"):
+                url = f"{server.base}/rta/v2/sessions/heads/data/{path}"
+                async with server.http.head(url) as reply:
+                    found.append((reply.status, await reply.read()))
+            return found
+
+    assert run(main()) == [(405, b""), (405, b"")]

@@ -71,7 +71,9 @@ async def _send(
     return response
 
 
-@routes.get("/rta/v2/sessions/{identity}/data/{kind:timestamped|periodic|row}/{channels}")
+@routes.get(
+    "/rta/v2/sessions/{identity}/data/{kind:timestamped|periodic|row}/{channels}", allow_head=False
+)
 async def samples(request: web.Request) -> web.StreamResponse:
     kind: Kind = request.match_info["kind"]  # type: ignore[assignment]
     try:
@@ -82,6 +84,6 @@ async def samples(request: web.Request) -> web.StreamResponse:
     return await _send(request, kind, channels, lambda items, s, e: chunker(items, channels, s, e))
 
 
-@routes.get("/rta/v2/sessions/{identity}/data/events")
+@routes.get("/rta/v2/sessions/{identity}/data/events", allow_head=False)
 async def events(request: web.Request) -> web.StreamResponse:
     return await _send(request, "events", None, chunks.event_chunks)
