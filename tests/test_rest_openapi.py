@@ -19,11 +19,11 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 
+from rest_helpers import write
 from rtastream import keys
 from rtastream.redis_server import RedisServer
 from rtastream.server import make_app
 from rtastream.server.rest.openapi import DOCUMENT
-from test_rest_data import write
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
