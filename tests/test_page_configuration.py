@@ -36,7 +36,7 @@ def test_the_page_labels_and_decodes_the_demo_channels_as_configured(redis_url, 
         (key,) = wait_until(lambda: r.keys("configs:*"), what="the demo's configuration")
         identifier = key.decode().removeprefix("configs:")
         with urllib.request.urlopen(f"{base}/rta/v2/configs/{identifier}") as reply:
-            assert reply.headers["Content-Type"] == "application/vnd.mat.config+json; charset=utf-8"
+            assert reply.headers["Content-Type"] == "application/vnd.mat.config+json"
             assert Configuration.from_json(reply.read()).identifier == identifier
         with pytest.raises(urllib.error.HTTPError, match="404"):
             urllib.request.urlopen(f"{base}/rta/v2/configs/nope")

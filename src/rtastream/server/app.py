@@ -2,7 +2,7 @@
 neighbours, and the page.
 
     GET /rta/v2/sessions/{identity}/stream   WebSocket, sub-protocol mat.ocs.rta.stream-lz4
-    GET /rta/v2/sessions                     SessionsPage of Session JSON, newest first
+    /rta/v2/...                              the rest of the RTA REST API (server/rest/)
     GET /rta/v2/sessions/{identity}          one Session JSON, or 404
     GET /rta/v2/configs/{identifier}         a configuration's JSON, or 404
     GET /health                              200 while Redis answers, else 503
@@ -11,9 +11,7 @@ neighbours, and the page.
 
 from __future__ import annotations
 
-import json
 import logging
-from datetime import datetime, timezone
 from importlib import resources
 from typing import Any
 
@@ -22,11 +20,12 @@ from aiohttp import WSCloseCode, web
 
 from rtastream import __version__
 from rtastream.connection import async_client_for
-from rtastream.reader import SessionRecord, read_configuration, read_session, scan_sessions
+from rtastream.reader import read_session
 from rtastream.reader.entries import CLOSED_STATES
-from rtastream.server import packing
+from rtastream.server import packing, rest
 from rtastream.server.client import CLOSE_TRY_LATER, Client
 from rtastream.server.hub import Busy, Hub
+from rtastream.server.rest.sources import session_model
 from rtastream.server.subscription import Subscription
 
 SUBPROTOCOL = "mat.ocs.rta.stream-lz4"
@@ -56,11 +55,10 @@ def make_app(redis_url: str, *, queue_bytes: int = QUEUE_BYTES) -> web.Applicati
     app.on_startup.append(connect)
     app.router.add_get("/", index)
     app.router.add_get("/health", health)
-    app.router.add_get("/rta/v2/sessions", sessions_page)
     app.router.add_get("/rta/v2/sessions/{identity}", one_session)
     app.router.add_get("/rta/v2/sessions/{identity}/stream", stream)
-    app.router.add_get("/rta/v2/configs/{identifier}", one_config)
     app.router.add_static("/static", str(STATIC))
+    rest.add_routes(app, HUB)
     app.on_shutdown.append(_shutdown)
     return app
 
@@ -109,80 +107,12 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
-def session_model(record: SessionRecord) -> dict[str, Any] | None:
-    """The Session JSON of a streamable session (one whose hash has a json field)."""
-    if record.json is None:
-        return None
-    model = record.model
-    return model if model.get("identity") else None
-
-
-async def sessions_page(request: web.Request) -> web.Response:
-    """SessionsPage {sessions: [...]}: pageIndex and pageSize (default: every session), sort
-    `prop:asc|desc` on a Session JSON property (default timestamp:desc). `folder` is accepted
-    and ignored: sessions in Redis have no folders."""
-    query = request.query
-    try:
-        index_ = int(query.get("pageIndex", 0))
-        size = int(query["pageSize"]) if "pageSize" in query else None
-        prop, _, order = query.get("sort", "timestamp:desc").partition(":")
-        if index_ < 0 or (size is not None and size < 1) or order not in ("", "asc", "desc"):
-            raise ValueError
-    except ValueError:
-        raise web.HTTPBadRequest(
-            text="pageIndex >= 0, pageSize >= 1 and sort prop:asc|desc expected"
-        ) from None
-    # SCAN (every master of a cluster): the page asks every 2 s, and finding sessions from
-    # the streams' messages costs Redis far more (each entry read, payload included).
-    records = await request.app[HUB].ask(scan_sessions())
-    models = [m for m in map(session_model, records) if m is not None]
-    models.sort(key=lambda m: sort_key(m.get(prop)), reverse=order != "asc")
-    if size is not None:
-        models = models[index_ * size : (index_ + 1) * size]
-    # The Session JSON keeps RTA's states; beside them, the open sessions whose writer's
-    # heartbeat stopped (SessionRecord.is_stale), for the page to show as stale.
-    now_ms = int(datetime.now(timezone.utc).timestamp() * 1000)
-    shown = {m["identity"] for m in models}
-    stale = sorted(r.identity for r in records if r.identity in shown and r.is_stale(now_ms))
-    return web.json_response({"sessions": models, "stale": stale})
-
-
-def sort_key(value: Any) -> tuple[int, Any]:
-    """Missing values last in ascending order; ISO dates by instant; others by text."""
-    if value is None:
-        return (0, "")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return (1, value)
-    if isinstance(value, str):
-        try:
-            return (
-                2,
-                datetime.fromisoformat(value.replace("Z", "+00:00"))
-                .astimezone(timezone.utc)
-                .timestamp(),
-            )
-        except ValueError:
-            pass
-    return (3, json.dumps(value, sort_keys=True))
-
-
 async def one_session(request: web.Request) -> web.Response:
     identity = request.match_info["identity"]
     record = await request.app[HUB].ask(read_session(identity))
     if record is None or session_model(record) is None:
         raise web.HTTPNotFound(text=f"no session {identity!r}")
     return web.Response(text=record.json, content_type="application/json")
-
-
-CONFIG_JSON = "application/vnd.mat.config+json"  # RTA's media type of configuration JSON
-
-
-async def one_config(request: web.Request) -> web.Response:
-    identifier = request.match_info["identifier"]
-    text = await request.app[HUB].ask(read_configuration(identifier))
-    if text is None:
-        raise web.HTTPNotFound(text=f"no configuration {identifier!r}")
-    return web.Response(body=text, content_type=CONFIG_JSON, charset="utf-8")
 
 
 # --- the live stream -------------------------------------------------------------------

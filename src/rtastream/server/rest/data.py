@@ -1,0 +1,89 @@
+"""Samples and events of a session, in `application/vnd.mat.protobuf+chunked` chunks."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Sequence
+
+from aiohttp import web
+
+from rtastream.decoding import DecodedItem
+from rtastream.server.rest import chunks
+from rtastream.server.rest.channels import Channels, parse_channels
+from rtastream.server.rest.context import SOURCES
+from rtastream.server.rest.sources import Kind
+
+CHUNKED = "application/vnd.mat.protobuf+chunked"
+LATEST = 2**63 - 1  # ns: the end of time as an int64
+
+_DECIMAL = re.compile(r"[0-9]{1,19}")  # ASCII digits only: str.isdigit() takes "²"
+
+routes = web.RouteTableDef()
+
+Chunker = Callable[[Sequence[DecodedItem], Channels, int, int], list[chunks.Chunk]]
+_CHUNKERS: dict[str, Chunker] = {
+    "timestamped": chunks.timestamped_chunks,
+    "periodic": chunks.periodic_chunks,
+    "row": chunks.row_chunks,
+}
+
+
+def _time(request: web.Request, name: str, default: int) -> int:
+    text = request.query.get(name)
+    if text is None:
+        return default
+    if not _DECIMAL.fullmatch(text) or int(text) > LATEST:
+        raise web.HTTPBadRequest(text=f"{name} must be ns since the Unix epoch, 0 to {LATEST}")
+    return int(text)
+
+
+def _range(request: web.Request) -> tuple[int, int]:
+    start, end = _time(request, "start", 0), _time(request, "end", LATEST)
+    if start > end:
+        raise web.HTTPBadRequest(text=f"start ({start}) is after end ({end})")
+    return start, end
+
+
+async def _send(
+    request: web.Request,
+    kind: Kind,
+    channels: Channels | None,
+    cut: Callable[[Sequence[DecodedItem], int, int], list[chunks.Chunk]],
+) -> web.StreamResponse:
+    identity = request.match_info["identity"]
+    start, end = _range(request)
+    lo, hi = chunks.widen(start, end)
+    items = await request.app[SOURCES].data.read(identity, kind, channels, lo, hi)
+    if items is None:
+        raise web.HTTPNotFound(text=f"no session {identity!r}")
+
+    def framed() -> list[bytes]:
+        return list(chunks.frame(cut(items, start, end)))
+
+    # Cutting and compressing is CPU work: off the event loop, so the live edge keeps up.
+    found = await asyncio.get_running_loop().run_in_executor(None, framed)
+    response = web.StreamResponse(headers={"Content-Type": CHUNKED})
+    await response.prepare(request)
+    for chunk in found:
+        await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+@routes.get(
+    "/rta/v2/sessions/{identity}/data/{kind:timestamped|periodic|row}/{channels}", allow_head=False
+)
+async def samples(request: web.Request) -> web.StreamResponse:
+    kind: Kind = request.match_info["kind"]  # type: ignore[assignment]
+    try:
+        channels = parse_channels(request.match_info["channels"])
+    except ValueError as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
+    chunker = _CHUNKERS[kind]
+    return await _send(request, kind, channels, lambda items, s, e: chunker(items, channels, s, e))
+
+
+@routes.get("/rta/v2/sessions/{identity}/data/events", allow_head=False)
+async def events(request: web.Request) -> web.StreamResponse:
+    return await _send(request, "events", None, chunks.event_chunks)
