@@ -52,3 +52,18 @@ def session_identity(key: str | bytes) -> str:
 
 SESSION_PATTERN = SESSION_PREFIX + "*"
 """SCAN pattern matching every session hash."""
+
+
+CONFIG_PREFIX = "configs:"
+"""String keys holding a configuration's JSON, by the identifier sessions bind it under."""
+
+RECORDER_LEASE_PREFIX = "recorders:lease:"
+"""String keys naming the recorder that writes a stream to a store (with an expiry)."""
+
+
+def config_key(identifier: str) -> str:
+    return CONFIG_PREFIX + identifier
+
+
+def recorder_lease_key(stream: str) -> str:
+    return RECORDER_LEASE_PREFIX + stream
