@@ -20,7 +20,7 @@ from rtastream.store.segments import (
     segment_name,
     segment_table,
 )
-from rtastream.store.tables import SAMPLE_KINDS, SessionTables, channel_dtypes
+from rtastream.store.tables import SAMPLE_KINDS, SessionTables, channel_dtypes, channel_names
 
 ROW_GROUP = 65_536
 """Rows per Parquet row group: sorted by channel and time, each group covers one stretch
@@ -124,6 +124,15 @@ class Store:
 
     def dtypes(self, record: dict[str, Any]) -> dict[int, np.dtype | None]:
         """The channel dtypes the session's bound configurations give (those in the store)."""
+        return channel_dtypes(self.bound(record))
+
+    def names(self, record: dict[str, Any]) -> dict[int, str]:
+        """The channel names the session's bound configurations give (those in the store)."""
+        return channel_names(self.bound(record))
+
+    def bound(self, record: dict[str, Any]) -> list[tuple[Any, int]]:
+        """(configuration JSON, channel offset) of each binding the store has the
+        configuration of."""
         bound = []
         for binding in record.get("config_bindings", []):
             text = self.config(binding["identifier"])
@@ -132,7 +141,7 @@ class Store:
                     bound.append((json.loads(text), int(binding.get("channelOffset", 0))))
                 except ValueError:
                     continue
-        return channel_dtypes(bound)
+        return bound
 
     def live_tables(self, record: dict[str, Any]) -> dict[str, pa.Table]:
         """An open session's tables, decoded from its stream's segments."""

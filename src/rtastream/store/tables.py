@@ -10,7 +10,7 @@ and value type ("timestamped.float64", "periodic.bytes4"), sorted by channel the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,19 +186,34 @@ _CONFIG_TYPES = {
 """RTA configuration channel types with a numpy twin (3f32, three floats, is kept as bytes)."""
 
 
-def channel_dtypes(bound: Iterable[tuple[Any, int]]) -> dict[int, np.dtype | None]:
-    """Each channel's dtype from bound configurations: (configuration JSON, channel offset)
-    pairs. A configuration maps application names to applications, whose `channels` list
-    `id` and `type` (default f64); a channel's id in the stream is its id plus the offset.
-    None marks a type with no numpy twin. Parts that are not shaped so are passed over."""
-    found: dict[int, np.dtype | None] = {}
+def _config_channels(bound: Iterable[tuple[Any, int]]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(channel id in the stream, channel) of bound configurations: (configuration JSON,
+    channel offset) pairs. A configuration maps application names to applications, whose
+    `channels` list `id`, `type`, `name`; a channel's id in the stream is its id plus the
+    offset. Parts that are not shaped so are passed over."""
     for config, offset in bound:
         applications = config.values() if isinstance(config, dict) else ()
         for application in applications:
             channels = application.get("channels") if isinstance(application, dict) else None
             for channel in channels if isinstance(channels, list) else ():
-                if not isinstance(channel, dict) or not isinstance(channel.get("id"), int):
-                    continue
-                name = _CONFIG_TYPES.get(str(channel.get("type", "f64")))
-                found[channel["id"] + offset] = np.dtype(name) if name else None
+                if isinstance(channel, dict) and isinstance(channel.get("id"), int):
+                    yield channel["id"] + offset, channel
+
+
+def channel_dtypes(bound: Iterable[tuple[Any, int]]) -> dict[int, np.dtype | None]:
+    """Each channel's dtype in bound configurations (type default f64); None marks a type
+    with no numpy twin."""
+    found: dict[int, np.dtype | None] = {}
+    for channel_id, channel in _config_channels(bound):
+        name = _CONFIG_TYPES.get(str(channel.get("type", "f64")))
+        found[channel_id] = np.dtype(name) if name else None
     return found
+
+
+def channel_names(bound: Iterable[tuple[Any, int]]) -> dict[int, str]:
+    """Each named channel's name in bound configurations."""
+    return {
+        channel_id: channel["name"]
+        for channel_id, channel in _config_channels(bound)
+        if isinstance(channel.get("name"), str)
+    }
