@@ -115,3 +115,11 @@ def stored_samples(store: str, identity: str) -> dict[tuple[str, int], list[tupl
         ):
             found.setdefault((kind, channel), []).append((timestamp, value))
     return found
+
+
+def recorded(store: str, identity: str) -> bool:
+    """Whether the store has samples of the session (live or closed)."""
+    from rtastream.store import Store
+
+    reader = Store(store)
+    return reader.session(identity) is not None and bool(reader.read(identity))

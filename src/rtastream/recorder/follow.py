@@ -56,13 +56,13 @@ class Followed:
     stream: str
     position: str  # the last entry id read
     committed: str  # the last entry id in the store
+    before: int = 0  # entries the stream was ever given up to the position (see _check_gap)
     names: dict[int, str] = field(default_factory=dict)  # stream session id -> identity
     digests: dict[int, set[bytes]] = field(default_factory=dict)  # of open sessions
     done: set[int] = field(default_factory=set)  # stream session ids compacted
     pending: list[SegmentRow] = field(default_factory=list)
     changed: dict[int, str] = field(default_factory=dict)  # latest Session JSON since commit
     ended: set[int] = field(default_factory=set)  # final Session JSON since commit
-    gap_to: str = keys.NO_STREAM_POSITION  # the end of the last gap reported
     duplicates: int = 0
     bad: int = 0
 
@@ -70,8 +70,8 @@ class Followed:
     def load(cls, store: Store, stream: str) -> Followed:
         """Where the store says the stream stands: its position, the sessions it has
         compacted, and the digests and names of the others (from their segments)."""
-        position = store.position(stream) or keys.NO_STREAM_POSITION
-        followed = cls(stream, position, position)
+        position, before = store.position(stream) or (keys.NO_STREAM_POSITION, 0)
+        followed = cls(stream, position, position, before)
         for record in store.sessions():
             if record.get("stream") == stream and record.get("complete"):
                 followed.done.add(int(record["stream_session_id"]))

@@ -21,23 +21,23 @@ from rtastream.reader.entries import text
 from rtastream.recorder.follow import Followed, session_record
 from rtastream.recorder.lease import Lease
 from rtastream.store import Store
-from rtastream.store.segments import entry_key
 
 log = logging.getLogger("rtastream.recorder")
 
-# The largest id ever deleted from the stream (trimmed, on Redis 7.0 and later; '' before),
-# and the entries after ARGV[1] (at most ARGV[2]): read in one step, so that nothing can be
-# trimmed between the check and the read.
+# How many entries the stream was ever given (XINFO's entries-added, Redis 7.0 and later;
+# -1 before), how many it holds, and the entries after ARGV[1] (at most ARGV[2]): read in
+# one step, so that nothing can be trimmed between the count and the read.
 _READ = """
 if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('TYPE', KEYS[1]).ok ~= 'stream' then
-  return {'', {}}
+  return {-1, 0, {}}
 end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
-local deleted = ''
+local added = -1
 for i = 1, #info, 2 do
-  if info[i] == 'max-deleted-entry-id' then deleted = info[i + 1] end
+  if info[i] == 'entries-added' then added = info[i + 1] end
 end
-return {deleted, redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])}
+local entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])
+return {added, redis.call('XLEN', KEYS[1]), entries}
 """
 
 GapHandler = Callable[[dict[str, Any]], None]
@@ -173,10 +173,12 @@ class Recorder:
         for followed in streams:
             pipe.eval(_READ, 1, keys.stream_key(followed.stream), followed.position, self.batch)
         found = False
-        for followed, (deleted, entries) in zip(streams, pipe.execute(), strict=True):
-            self._check_gap(followed, text(deleted))
+        for followed, (added, length, entries) in zip(streams, pipe.execute(), strict=True):
+            if added >= 0:
+                self._check_gap(followed, added, length, entries)
             for entry_id, fields in entries:  # a script's reply: fields as a flat list
                 followed.take(text(entry_id), dict(zip(fields[::2], fields[1::2], strict=True)))
+            followed.before += len(entries)
             found = found or bool(entries)
         return found
 
@@ -191,33 +193,42 @@ class Recorder:
         positions = [f.position for f in streams]
         self.client.xread(dict(zip(stream_keys, positions, strict=True)), 1, self.block_ms)
 
-    def _check_gap(self, followed: Followed, deleted: str) -> None:
-        """Report entries trimmed after the position before they were read (only once the
-        stream has a position in the store: what went before the first recording is not
-        a gap)."""
-        if not deleted or followed.position == keys.NO_STREAM_POSITION:
+    def _check_gap(self, followed: Followed, added: int, length: int, entries: list[Any]) -> None:
+        """Report entries trimmed after the position before they were read.
+
+        Trimming removes the oldest entries, so entries after the position were lost when
+        more entries were ever removed (given, `added`, minus held, `length`) than the
+        stream was given up to the position (`followed.before`). What went before a stream's first
+        recording is not a gap; a stream created anew (Redis restarted empty) starts the
+        count again."""
+        removed = added - length
+        if added < followed.before:  # the stream was created anew (Redis restarted empty)
+            followed.before = removed
+        if removed <= followed.before:
             return
-        if entry_key(deleted) <= max(entry_key(followed.position), entry_key(followed.gap_to)):
+        if followed.position == keys.NO_STREAM_POSITION:
+            followed.before = removed
             return
         sessions = followed.open_sessions()
         gap = {
             "stream": followed.stream,
             "after": followed.position,
-            "to": deleted,
+            "before": text(entries[0][0]) if entries else None,  # first entry after it
+            "entries": removed - followed.before,
             "sessions": sessions,
             "detected_ms": int(time.time() * 1000),
         }
         log.warning(
-            "stream %s: entries after %s up to %s were trimmed before they were recorded "
+            "stream %s: %d entries after %s were trimmed before they were recorded "
             "(sessions open then: %s)",
-            gap["stream"],
-            gap["after"],
-            gap["to"],
+            followed.stream,
+            gap["entries"],
+            followed.position,
             ", ".join(sessions) or "none known",
         )
+        followed.before = removed
         self.store.report(gap)
         self.gaps.append(gap)
-        followed.gap_to = deleted
         if self.on_gap is not None:
             self.on_gap(gap)
 
@@ -240,7 +251,7 @@ class Recorder:
             for row in followed.pending
         ]
         if followed.behind:
-            self.store.commit_segment(followed.stream, followed.position, rows)
+            self.store.commit_segment(followed.stream, followed.position, followed.before, rows)
             followed.committed = followed.position
         followed.pending = []
         for session_id, json_text in followed.changed.items():

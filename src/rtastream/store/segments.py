@@ -1,10 +1,11 @@
 """A live stream's segments: the entries the recorder read, as they were in Redis.
 
-A segment is one Parquet file, `live/<stream>/<last entry id>.parquet`, holding the entries
-read after the previous segment's last id, up to its own, that were new (a re-sent
-duplicate is not kept). Its name is the recorder's position in the stream: data and
-position are written by the same atomic rename, so a recorder killed at any moment
-restarts exactly after the last segment it committed.
+A segment is one Parquet file, `live/<stream>/<last entry id>-<count>.parquet`, holding
+the entries read after the previous segment's last id, up to its own, that were new (a
+re-sent duplicate is not kept); count is how many entries the stream was ever given up to
+that id (what tells a trimmed gap, see rtastream.recorder). Its name is the recorder's
+position in the stream: data and position are written by the same atomic rename, so a
+recorder killed at any moment restarts exactly after the last segment it committed.
 """
 
 from __future__ import annotations
@@ -54,12 +55,18 @@ def entry_key(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq)
 
 
-def segment_name(last_id: str) -> str:
-    """The file name of the segment ending at `last_id`: names sort as the ids do."""
-    ms, seq = entry_key(last_id)
-    return f"{ms:020d}-{seq:020d}.parquet"
+def id_name(entry_id: str) -> str:
+    """An entry id as a file name part: names sort as the ids do."""
+    ms, seq = entry_key(entry_id)
+    return f"{ms:020d}-{seq:020d}"
 
 
-def segment_last_id(name: str) -> str:
-    ms, seq = name.removesuffix(".parquet").split("-")
-    return f"{int(ms)}-{int(seq)}"
+def segment_name(last_id: str, before: int) -> str:
+    """The file name of the segment ending at `last_id`, the `before`-th entry."""
+    return f"{id_name(last_id)}-{before:020d}.parquet"
+
+
+def segment_position(name: str) -> tuple[str, int]:
+    """(last entry id, entries up to it) of a segment's file name."""
+    ms, seq, before = name.removesuffix(".parquet").split("-")
+    return f"{int(ms)}-{int(seq)}", int(before)

@@ -16,8 +16,9 @@ from rtastream.store.files import Files, name_of
 from rtastream.store.segments import (
     SegmentRow,
     entry_key,
-    segment_last_id,
+    id_name,
     segment_name,
+    segment_position,
     segment_table,
 )
 from rtastream.store.tables import SAMPLE_KINDS, SessionTables, channel_dtypes, channel_names
@@ -155,14 +156,17 @@ class Store:
     def segments(self, stream: str) -> list[str]:
         return self.files.list(f"live/{name_of(stream)}")
 
-    def position(self, stream: str) -> str | None:
-        """The last entry id of the stream in the store (its newest segment's), if any."""
+    def position(self, stream: str) -> tuple[str, int] | None:
+        """The last entry id of the stream in the store (its newest segment's), and how
+        many entries the stream was given up to it; None before the first segment."""
         names = self.segments(stream)
-        return segment_last_id(names[-1]) if names else None
+        return segment_position(names[-1]) if names else None
 
-    def commit_segment(self, stream: str, last_id: str, rows: list[SegmentRow]) -> None:
+    def commit_segment(
+        self, stream: str, last_id: str, before: int, rows: list[SegmentRow]
+    ) -> None:
         """Write the entries read up to `last_id` (and so the stream's new position)."""
-        path = f"live/{name_of(stream)}/{segment_name(last_id)}"
+        path = f"live/{name_of(stream)}/{segment_name(last_id, before)}"
         self.files.write_table(path, segment_table(rows), row_group_size=ROW_GROUP)
 
     def segment_columns(self, stream: str, columns: list[str]) -> Iterable[pa.Table]:
@@ -234,9 +238,8 @@ class Store:
             self.files.write_bytes(path, text.encode())
 
     def report(self, gap: dict[str, Any]) -> None:
-        """Keep a gap report (named by its stream range: writing it again replaces it)."""
-        after, before = (segment_name(gap[k]).removesuffix(".parquet") for k in ("after", "to"))
-        path = f"reports/{name_of(gap['stream'])}/{after}_{before}.json"
+        """Keep a gap report (named by where it starts: writing it again replaces it)."""
+        path = f"reports/{name_of(gap['stream'])}/{id_name(gap['after'])}.json"
         self.files.write_bytes(path, json.dumps(gap, sort_keys=True).encode())
 
 
