@@ -13,7 +13,7 @@ import numpy as np
 from rtastream._native import Burst
 from rtastream.reader.entries import CLOSED_STATES
 from rtastream.store import Store
-from rtastream.store.tables import EVENTS, HISTORY, ROWS
+from rtastream.store.tables import EVENTS, HISTORY, ROWS, SAMPLE_KINDS
 from rtastream.writer import RedisStreamBuffer
 
 SLICE_NS = 100_000_000
@@ -71,23 +71,22 @@ Adder = Any  # a callable(burst, shift) adding one piece of data
 def _slices(store: Store, identity: str) -> dict[int, list[Adder]]:
     """What each 100 ms slice of the session holds, as calls that add it to a burst."""
     slices: dict[int, list[Adder]] = defaultdict(list)
-    for stem in store.stems(identity):
-        kind = stem.split(".")[0]
-        if kind in ("timestamped", "periodic"):
-            for channel, series in store.read(identity, kind).items():
-                values = _writable(series.values)
-                interval = _interval(series.timestamps) if kind == "periodic" else None
-                cuts = series.timestamps // SLICE_NS
-                edges = np.flatnonzero(cuts[1:] != cuts[:-1]) + 1
-                for a, b in zip(np.r_[0, edges], np.r_[edges, len(cuts)], strict=True):
-                    ts, vs = series.timestamps[a:b], values[a:b]
-                    slices[int(cuts[a])].append(_samples(channel, ts, vs, interval))
-        elif kind == ROWS:
-            for row in store.table(identity, ROWS).to_pylist():
-                slices[row["timestamp"] // SLICE_NS].append(_row(row))
-        elif kind == EVENTS:
-            for event in store.table(identity, EVENTS).to_pylist():
-                slices[event["timestamp"] // SLICE_NS].append(_event(event))
+    for kind in SAMPLE_KINDS:
+        for channel, series in store.read(identity, kind).items():
+            values = _writable(series.values)
+            interval = _interval(series.timestamps) if kind == "periodic" else None
+            cuts = series.timestamps // SLICE_NS
+            edges = np.flatnonzero(cuts[1:] != cuts[:-1]) + 1
+            for a, b in zip(np.r_[0, edges], np.r_[edges, len(cuts)], strict=True):
+                ts, vs = series.timestamps[a:b], values[a:b]
+                slices[int(cuts[a])].append(_samples(channel, ts, vs, interval))
+    stems = store.stems(identity)
+    if ROWS in stems:
+        for row in store.table(identity, ROWS).to_pylist():
+            slices[row["timestamp"] // SLICE_NS].append(_row(row))
+    if EVENTS in stems:
+        for event in store.table(identity, EVENTS).to_pylist():
+            slices[event["timestamp"] // SLICE_NS].append(_event(event))
     return slices
 
 
