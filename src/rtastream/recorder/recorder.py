@@ -25,19 +25,18 @@ from rtastream.store import Store
 log = logging.getLogger("rtastream.recorder")
 
 # How many entries the stream was ever given (XINFO's entries-added, Redis 7.0 and later;
-# -1 before), how many it holds, and the entries after ARGV[1] (at most ARGV[2]): read in
-# one step, so that nothing can be trimmed between the count and the read.
-_READ = """
+# -1 before) and how many it holds. Run in one MULTI with the XRANGE that reads on, so that
+# nothing can be trimmed between the count and the read (the entries themselves are not
+# passed through the script: Lua would copy each one twice).
+_COUNTS = """
 if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('TYPE', KEYS[1]).ok ~= 'stream' then
-  return {-1, 0, {}}
+  return {-1, 0}
 end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
-local added = -1
 for i = 1, #info, 2 do
-  if info[i] == 'entries-added' then added = info[i + 1] end
+  if info[i] == 'entries-added' then return {info[i + 1], redis.call('XLEN', KEYS[1])} end
 end
-local entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])
-return {added, redis.call('XLEN', KEYS[1]), entries}
+return {-1, 0}
 """
 
 GapHandler = Callable[[dict[str, Any]], None]
@@ -169,15 +168,17 @@ class Recorder:
         streams = list(self.followed.values())
         if not streams:
             return False
-        pipe = self.client.pipeline(transaction=False)
-        for followed in streams:
-            pipe.eval(_READ, 1, keys.stream_key(followed.stream), followed.position, self.batch)
         found = False
-        for followed, (added, length, entries) in zip(streams, pipe.execute(), strict=True):
+        for followed in streams:  # one MULTI each: on a cluster, streams live apart
+            key = keys.stream_key(followed.stream)
+            pipe = self.client.pipeline(transaction=True)
+            pipe.eval(_COUNTS, 1, key)
+            pipe.xrange(key, "(" + followed.position, "+", count=self.batch)
+            (added, length), entries = pipe.execute()
             if added >= 0:
                 self._check_gap(followed, added, length, entries)
-            for entry_id, fields in entries:  # a script's reply: fields as a flat list
-                followed.take(text(entry_id), dict(zip(fields[::2], fields[1::2], strict=True)))
+            for entry_id, fields in entries:
+                followed.take(text(entry_id), fields)
             followed.before += len(entries)
             found = found or bool(entries)
         return found

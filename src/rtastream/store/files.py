@@ -52,10 +52,16 @@ class Files:
     def write_bytes(self, relative: str, data: bytes) -> None:
         self._write(relative, lambda sink: sink.write(data))
 
-    def write_table(self, relative: str, table: pa.Table, row_group_size: int) -> None:
+    def write_table(
+        self, relative: str, table: pa.Table, row_group_size: int, compression: str = "zstd"
+    ) -> None:
         buffer = io.BytesIO()
         pq.write_table(
-            table, buffer, row_group_size=row_group_size, compression="zstd", write_statistics=True
+            table,
+            buffer,
+            row_group_size=row_group_size,
+            compression=compression,
+            write_statistics=True,
         )
         self.write_bytes(relative, buffer.getvalue())
 

@@ -167,7 +167,8 @@ class Store:
     ) -> None:
         """Write the entries read up to `last_id` (and so the stream's new position)."""
         path = f"live/{name_of(stream)}/{segment_name(last_id, before)}"
-        self.files.write_table(path, segment_table(rows), row_group_size=ROW_GROUP)
+        # The messages are LZ4 blocks already: compressing them again costs and gains little.
+        self.files.write_table(path, segment_table(rows), ROW_GROUP, compression="none")
 
     def segment_columns(self, stream: str, columns: list[str]) -> Iterable[pa.Table]:
         for name in self.segments(stream):
