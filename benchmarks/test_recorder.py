@@ -11,6 +11,7 @@ the cores.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -163,14 +164,14 @@ def closed_hour(tmp_path_factory, request):
     entry += 1
     last = SegmentRow(f"{entry}-0", 1, "hour", burst.pack()[0], entry.to_bytes(16), "closed")
     store.commit_segment("hour", f"{entry}-0", entry, [last])
+    # The channels' type (float64) from a bound configuration, as the floor has it.
+    store.write_config("cfg", json.dumps({"app": {"channels": [{"id": 0}, {"id": 1}]}}))
     record = {"identity": "hour", "stream": "hour", "stream_session_id": 1, "state": "closed",
-              "config_bindings": []}  # fmt: skip
+              "config_bindings": [{"identifier": "cfg"}]}  # fmt: skip
     store.compact(record)
     series = store.read("hour", channels=[1])[1]
     floor = str(folder / "floor.parquet")
-    pq.write_table(
-        pa.table({"timestamp": series.timestamps, "value": series.values.view("<f8")}), floor
-    )
+    pq.write_table(pa.table({"timestamp": series.timestamps, "value": series.values}), floor)
     return store, floor, len(series.timestamps)
 
 

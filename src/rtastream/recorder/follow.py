@@ -61,6 +61,7 @@ class Followed:
     digests: dict[int, set[bytes]] = field(default_factory=dict)  # of open sessions
     done: set[int] = field(default_factory=set)  # stream session ids compacted
     pending: list[SegmentRow] = field(default_factory=list)
+    pending_bytes: int = 0
     changed: dict[int, str] = field(default_factory=dict)  # latest Session JSON since commit
     ended: set[int] = field(default_factory=set)  # final Session JSON since commit
     duplicates: int = 0
@@ -122,6 +123,7 @@ class Followed:
             self.ended.add(session_id)
         identity = self.names.get(session_id)
         self.pending.append(SegmentRow(entry_id, session_id, identity, data, digest, final_state))
+        self.pending_bytes += len(data)
 
     def _session_json(self, entry: Entry) -> None:
         for item in entry.items:

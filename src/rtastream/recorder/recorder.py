@@ -39,6 +39,10 @@ end
 return {-1, 0}
 """
 
+SEGMENT_BYTES = 32 << 20
+"""Message bytes read after which a stream's segment is committed without waiting for the
+commit interval: a recorder catching up writes segments of bounded size."""
+
 GapHandler = Callable[[dict[str, Any]], None]
 
 CONNECTION_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
@@ -127,7 +131,8 @@ class Recorder:
             self._listed = now
         if not self.read() and not self._stopping:
             self._wait()
-        if time.monotonic() - self._committed >= self.flush_interval:
+        full = any(f.pending_bytes >= SEGMENT_BYTES for f in self.followed.values())
+        if full or time.monotonic() - self._committed >= self.flush_interval:
             self.commit()
 
     def close(self) -> None:
@@ -254,7 +259,7 @@ class Recorder:
         if followed.behind:
             self.store.commit_segment(followed.stream, followed.position, followed.before, rows)
             followed.committed = followed.position
-        followed.pending = []
+        followed.pending, followed.pending_bytes = [], 0
         for session_id, json_text in followed.changed.items():
             record = session_record(followed.stream, session_id, json_text)
             self._keep_configs(record)

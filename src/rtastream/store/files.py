@@ -53,7 +53,7 @@ class Files:
         self._write(relative, lambda sink: sink.write(data))
 
     def write_table(
-        self, relative: str, table: pa.Table, row_group_size: int, compression: str = "zstd"
+        self, relative: str, table: pa.Table, row_group_size: int, compression: str = "snappy"
     ) -> None:
         buffer = io.BytesIO()
         pq.write_table(

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from rtastream.reader.entries import Entry, Series, decode_entry
 from rtastream.store.files import Files, name_of
@@ -91,7 +92,8 @@ class Store:
             if stem not in record["files"]:
                 return pa.table({})
             path = f"sessions/{name_of(identity)}/{stem}.parquet"
-            return self.files.read_table(path, filters=condition)
+            wanted = set(channels) if channels is not None and "." in stem else None
+            return self._row_groups(path, wanted, start, end, condition)
         table = self.live_tables(record).get(stem)
         if table is None:
             return pa.table({})
@@ -116,6 +118,39 @@ class Store:
             if stem.split(".")[0] == kind:
                 found.update(_series(self.table(identity, stem, wanted, start, end)))
         return dict(sorted(found.items()))
+
+    def _row_groups(
+        self,
+        path: str,
+        channels: set[int] | None,
+        start: int | None,
+        end: int | None,
+        condition: pc.Expression | None,
+    ) -> pa.Table:
+        """The rows of a file matching `condition`: only row groups whose statistics say
+        they may hold rows of `channels` in [start, end] are read (the file's sort order
+        makes those few), and only those that may hold other rows too are filtered."""
+        with self.files.fs.open_input_file(self.files.path(path)) as source:
+            parquet = pq.ParquetFile(source)
+            names = parquet.schema_arrow.names
+            parts: list[pa.Table] = []
+            run: list[int] = []  # consecutive groups wholly inside: read in one call
+            for i in range(parquet.metadata.num_row_groups):
+                holds = _holds(parquet.metadata.row_group(i), names, channels, start, end)
+                if holds == ALL:
+                    run.append(i)
+                    continue
+                if run:
+                    parts.append(parquet.read_row_groups(run))
+                    run = []
+                if holds == SOME:
+                    part = parquet.read_row_group(i)
+                    parts.append(part.filter(condition) if condition is not None else part)
+            if run:
+                parts.append(parquet.read_row_groups(run))
+            if not parts:
+                return parquet.schema_arrow.empty_table()
+            return pa.concat_tables(parts)
 
     def _record(self, identity: str) -> dict[str, Any]:
         record = self.session(identity)
@@ -242,6 +277,43 @@ class Store:
         """Keep a gap report (named by where it starts: writing it again replaces it)."""
         path = f"reports/{name_of(gap['stream'])}/{id_name(gap['after'])}.json"
         self.files.write_bytes(path, json.dumps(gap, sort_keys=True).encode())
+
+
+NONE, SOME, ALL = range(3)
+
+
+def _holds(
+    group: pq.RowGroupMetaData,
+    names: list[str],
+    channels: set[int] | None,
+    start: int | None,
+    end: int | None,
+) -> int:
+    """Whether a row group's statistics say it holds NONE, SOME or ALL rows of `channels`
+    (None: any) with timestamps in [start, end]."""
+
+    def bounds(column: str) -> tuple[int, int] | None:
+        stats = group.column(names.index(column)).statistics
+        return (stats.min, stats.max) if stats is not None and stats.has_min_max else None
+
+    holds = ALL
+    if channels is not None:
+        found = bounds("channel")
+        if found is None:
+            holds = SOME
+        elif not any(found[0] <= c <= found[1] for c in channels):
+            return NONE
+        elif not (found[0] == found[1] or set(range(found[0], found[1] + 1)) <= channels):
+            holds = SOME
+    if start is None and end is None:
+        return holds
+    found = bounds("timestamp")
+    if found is None:
+        return SOME
+    if (start is not None and found[1] < start) or (end is not None and found[0] > end):
+        return NONE
+    inside = (start is None or found[0] >= start) and (end is None or found[1] <= end)
+    return holds if inside else SOME
 
 
 def _condition(
