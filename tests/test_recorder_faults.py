@@ -188,3 +188,24 @@ def test_record_exits_0_on_sigterm_and_gives_its_leases_back(redis_url, r, tmp_p
     assert b"recording" in err
     assert r.get("recorders:lease:car") is None
     assert os.listdir(tmp_path / "store" / "live" / "car")  # the position stays
+
+
+def test_a_redis_cluster_is_recorded_stream_by_stream(cluster_url, tmp_path):
+    store = str(tmp_path / "store")
+    written = {name: Written() for name in ("car-a", "car-b", "car-c")}
+    with recording(cluster_url, store):
+        for name, samples in written.items():
+            write_bursts_on(cluster_url, f"{name}-run", name, samples)
+        for name in written:
+            wait_for(lambda n=name: complete(store, f"{n}-run"), what=f"{name} compacted")
+    for name, samples in written.items():
+        assert stored_samples(store, f"{name}-run") == samples.samples
+
+
+def write_bursts_on(url: str, identity: str, stream: str, written: Written) -> None:
+    with rtastream.RedisStreamBuffer(url) as buffer, buffer.open_session(identity, stream) as s:
+        for k in range(5):
+            t = T0 + (k * 50 + np.arange(50)) * MS
+            s.timestamped(1, t, np.full(50, k, dtype=np.float64))
+            written.add("timestamped", 1, t, np.full(50, k, dtype=np.float64))
+            s.flush()

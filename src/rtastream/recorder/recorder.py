@@ -177,12 +177,14 @@ class Recorder:
         for followed in streams:  # one MULTI each: on a cluster, streams live apart
             key = keys.stream_key(followed.stream)
             pipe = self.client.pipeline(transaction=True)
-            pipe.eval(_COUNTS, 1, key)
+            pipe.execute_command("EVAL", _COUNTS, 1, key)  # ClusterPipeline has no eval()
             pipe.xrange(key, "(" + followed.position, "+", count=self.batch)
             (added, length), entries = pipe.execute()
             if added >= 0:
                 self._check_gap(followed, added, length, entries)
             for entry_id, fields in entries:
+                if not isinstance(fields, dict):  # a cluster pipeline leaves them a flat list
+                    fields = dict(zip(fields[::2], fields[1::2], strict=True))
                 followed.take(text(entry_id), fields)
             followed.before += len(entries)
             found = found or bool(entries)
