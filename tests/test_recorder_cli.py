@@ -11,8 +11,6 @@ import pytest
 
 from cli_helpers import run_cli
 from recorder_helpers import (
-    CONFIG,
-    Written,
     complete,
     read_file,
     recording,
@@ -20,7 +18,7 @@ from recorder_helpers import (
     wait_for,
 )
 from rtastream.reader.entries import entry_time_ms
-from test_store_roundtrip import write_session
+from test_store_roundtrip import record_session
 
 pytestmark = pytest.mark.slow
 
@@ -29,10 +27,7 @@ pytestmark = pytest.mark.slow
 def recorded(redis_url, r, tmp_path):
     """A store holding session run-1 (every item kind, configuration cfg-1 bound)."""
     store = str(tmp_path / "store")
-    r.set("configs:cfg-1", json.dumps(CONFIG))
-    with recording(redis_url, store):
-        write_session(redis_url, "run-1", Written())
-        wait_for(lambda: complete(store, "run-1"), what="the session compacted")
+    record_session(redis_url, r, store, "run-1")
     return store
 
 

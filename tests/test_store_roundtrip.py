@@ -63,13 +63,20 @@ def write_session(url: str, identity: str, written: Written, stream: str = "car"
             s.flush()
 
 
-def test_every_item_kind_is_stored_byte_for_byte(redis_url, r, tmp_path):
-    store = str(tmp_path / "store")
+def record_session(redis_url: str, r, store: str, identity: str) -> Written:
+    """Session `identity` (write_session, configuration cfg-1 in Redis) recorded into the
+    store until compacted; what was written."""
     r.set("configs:cfg-1", json.dumps(CONFIG))
     written = Written()
     with recording(redis_url, store):
-        write_session(redis_url, "run-1", written)
-        wait_for(lambda: complete(store, "run-1"), what="the session compacted")
+        write_session(redis_url, identity, written)
+        wait_for(lambda: complete(store, identity), what="the session compacted")
+    return written
+
+
+def test_every_item_kind_is_stored_byte_for_byte(redis_url, r, tmp_path):
+    store = str(tmp_path / "store")
+    written = record_session(redis_url, r, store, "run-1")
 
     assert stored_samples(store, "run-1") == written.samples
     record = record_of(store, "run-1")
@@ -104,11 +111,9 @@ def test_every_item_kind_is_stored_byte_for_byte(redis_url, r, tmp_path):
     assert [h["state"] for h in history] == ["open", "closed"]
 
 
-def test_sample_files_are_sorted_by_channel_then_time(redis_url, tmp_path):
+def test_sample_files_are_sorted_by_channel_then_time(redis_url, r, tmp_path):
     store = str(tmp_path / "store")
-    with recording(redis_url, store):
-        write_session(redis_url, "run-2", Written())
-        wait_for(lambda: complete(store, "run-2"), what="the session compacted")
+    record_session(redis_url, r, store, "run-2")
     table = pq.read_table(f"{store}/sessions/run-2/timestamped.bytes8.parquet")
     keys = list(zip(table["channel"].to_pylist(), table["timestamp"].to_pylist(), strict=True))
     assert keys == sorted(keys)
@@ -133,11 +138,7 @@ def test_a_live_session_is_read_from_its_segments_within_a_second(redis_url, tmp
 
 def test_the_read_api_gives_closed_sessions_per_channel(redis_url, r, tmp_path):
     store = str(tmp_path / "store")
-    r.set("configs:cfg-1", json.dumps(CONFIG))
-    written = Written()
-    with recording(redis_url, store):
-        write_session(redis_url, "run-3", written)
-        wait_for(lambda: complete(store, "run-3"), what="the session compacted")
+    written = record_session(redis_url, r, store, "run-3")
     reader = Store(store)
     assert [s["identity"] for s in reader.sessions()] == ["run-3"]
     assert json.loads(reader.config("cfg-1")) == CONFIG

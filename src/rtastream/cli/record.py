@@ -69,35 +69,43 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
     )
     record.set_defaults(run=run_record)
 
-    export = commands.add_parser(
+    export = session_parser(
+        commands,
+        parent,
         "export",
-        parents=[parent],
         help="write one session of a store as Parquet, Arrow or CSV files",
         description="Write session IDENTITY of the store into folder OUT: session.json "
         "and one file per table (samples per kind and type, rows, events, history); "
         "channels gain their names when a bound configuration gives them.",
     )
-    export.add_argument("identity", metavar="IDENTITY")
-    export.add_argument("--store", required=True, metavar="DIR|URL", help=STORE_HELP)
     export.add_argument("--format", choices=("parquet", "arrow", "csv"), default="parquet")
     export.add_argument("--out", required=True, metavar="OUT", help="folder to write into")
     export.set_defaults(run=run_export)
 
-    replay = commands.add_parser(
+    replay = session_parser(
+        commands,
+        parent,
         "replay",
-        parents=[parent],
         help="stream a stored session back into Redis as a new live session",
         description="Stream session IDENTITY of the store into Redis through the writer, as "
         "a new session with the original's timing (or --speed times faster; 0: at once), "
         "timestamps shifted to start now unless --keep-time. Prints the new identity.",
     )
-    replay.add_argument("identity", metavar="IDENTITY")
-    replay.add_argument("--store", required=True, metavar="DIR|URL", help=STORE_HELP)
     replay.add_argument("--speed", type=float, default=1.0, help="time factor (default 1)")
     replay.add_argument("--as", dest="new_identity", metavar="IDENTITY", help="new identity")
     replay.add_argument("--to-stream", metavar="NAME", help="stream (default: the original's)")
     replay.add_argument("--keep-time", action="store_true", help="keep the original timestamps")
     replay.set_defaults(run=run_replay)
+
+
+def session_parser(
+    commands: Any, parent: argparse.ArgumentParser, name: str, **texts: str
+) -> argparse.ArgumentParser:
+    """A command about one session of a store: IDENTITY and --store."""
+    parser: argparse.ArgumentParser = commands.add_parser(name, parents=[parent], **texts)
+    parser.add_argument("identity", metavar="IDENTITY")
+    parser.add_argument("--store", required=True, metavar="DIR|URL", help=STORE_HELP)
+    return parser
 
 
 def run_record(args: argparse.Namespace) -> int:
