@@ -86,6 +86,7 @@ class Recorder:
                 f"({lease_ttl!r} s): a commit must come before the lease runs out"
             )
         self.client = client_for(redis) if isinstance(redis, str) else redis
+        self._owned = isinstance(redis, str)  # a client made from a URL is closed at the end
         self.store = store if isinstance(store, Store) else Store(store)
         self.only = set(streams_only) if streams_only is not None else None
         self.flush_interval = flush_interval
@@ -136,12 +137,16 @@ class Recorder:
             self.commit()
 
     def close(self) -> None:
+        """Commit what was read, give the leases back, close the client if made here."""
         try:
             self.commit()
             for lease in self.leases.values():
                 lease.release()
         except CONNECTION_ERRORS as exc:
             log.warning("could not commit or give the leases back at the end: %s", exc)
+        finally:
+            if self._owned:
+                self.client.close()
 
     # --- streams and leases ----------------------------------------------------------
 

@@ -210,8 +210,9 @@ class Store:
             yield self.files.read_table(f"live/{name_of(stream)}/{name}", columns=columns)
 
     def session_entries(self, stream: str, stream_session_id: int) -> list[Entry]:
-        """The stored entries of one stream session, in stream order, decoded."""
-        found: list[Entry] = []
+        """The stored entries of one stream session, in stream order, decoded; an entry
+        in two segments (two recorders that both believed they held the lease) once."""
+        found: dict[str, Entry] = {}
         key = f"stream:{stream}"
         for name in self.segments(stream):
             table = self.files.read_table(
@@ -224,9 +225,8 @@ class Store:
             ):
                 entry = decode_entry(key, entry_id, stream_session_id, data)
                 if isinstance(entry, Entry):  # stored entries were decoded once already
-                    found.append(entry)
-        found.sort(key=lambda entry: entry_key(entry.id))
-        return found
+                    found.setdefault(entry_id, entry)
+        return sorted(found.values(), key=lambda entry: entry_key(entry.id))
 
     def prune(self, stream: str, done: set[int]) -> None:
         """Delete the segments whose every entry belongs to a compacted session, except the
