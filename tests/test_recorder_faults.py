@@ -209,3 +209,12 @@ def write_bursts_on(url: str, identity: str, stream: str, written: Written) -> N
             s.timestamped(1, t, np.full(50, k, dtype=np.float64))
             written.add("timestamped", 1, t, np.full(50, k, dtype=np.float64))
             s.flush()
+
+
+def test_a_master_behind_sentinel_is_recorded(sentinel_group, tmp_path):
+    store = str(tmp_path / "store")
+    written = Written()
+    with recording(sentinel_group.url, store):
+        write_bursts_on(sentinel_group.url, "sentinel-run", "car-s", written)
+        wait_for(lambda: complete(store, "sentinel-run"), what="the session compacted")
+    assert stored_samples(store, "sentinel-run") == written.samples
