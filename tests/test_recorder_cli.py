@@ -93,3 +93,10 @@ def test_replay_keeps_the_timing_at_the_speed_asked(recorded, redis_url, r):
     assert 150 <= times[-1] - times[0] <= 2000
     start = json.loads(r.hget("sessions:fast", "json"))["timeRange"]["startTime"]
     assert abs(start // 1_000_000 - times[0]) < 5000  # timestamps moved to start now
+
+
+def test_record_refuses_a_commit_interval_past_the_lease(redis_url, tmp_path):
+    done = run_cli("record", "--redis", redis_url, "--store", str(tmp_path / "s"),
+                   "--flush-interval", "20")  # fmt: skip
+    assert done.returncode == 2
+    assert "flush_interval (20.0 s) must be positive and below lease_ttl (10.0 s)" in done.stderr
