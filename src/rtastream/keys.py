@@ -70,3 +70,10 @@ SESSION_PATTERN = SESSION_PREFIX + "*"
 
 CONFIG_PATTERN = CONFIG_PREFIX + "*"
 """SCAN pattern matching every published configuration."""
+
+RECORDER_LEASE_PREFIX = "recorders:lease:"
+"""String keys naming the recorder that writes a stream to a store (with an expiry)."""
+
+
+def recorder_lease_key(stream: str) -> str:
+    return RECORDER_LEASE_PREFIX + stream

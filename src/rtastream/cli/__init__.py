@@ -1,4 +1,4 @@
-"""The `rtastream` command line: demo, inspect, serve, tail, trim.
+"""The `rtastream` command line: demo, inspect, record, export, replay, serve, tail, trim.
 
 Exit status: 0 success; 1 an error at run time (Redis unreachable, unknown session or
 stream, Redis refused a command); 2 bad usage (arguments, --redis URL); 130 interrupted by
@@ -16,10 +16,10 @@ from collections.abc import Sequence
 import redis
 
 from rtastream._version import __version__
-from rtastream.cli import demo, inspect, serve, tail, trim
+from rtastream.cli import demo, inspect, record, serve, tail, trim
 from rtastream.cli.connection import FALLBACK_URL, URL_ENV, CliError, default_url
 
-COMMANDS = (demo, inspect, serve, tail, trim)
+COMMANDS = (demo, inspect, record, serve, tail, trim)
 
 EPILOG = f"""\
 Every command takes --redis URL (default: ${URL_ENV}, else {FALLBACK_URL});

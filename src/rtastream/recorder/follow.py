@@ -1,0 +1,147 @@
+"""One stream as a recorder follows it: its position, what was read since the last commit,
+and what tells duplicates, sessions and their ends apart. No I/O here but the store's."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from rtastream import keys
+from rtastream.decoding import SessionJsonItem
+from rtastream.reader.entries import BadEntry, Entry, decode_entry, entry_header
+from rtastream.store import Store
+from rtastream.store.segments import SegmentRow, entry_key
+
+log = logging.getLogger("rtastream.recorder")
+
+
+def digest_of(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def session_record(stream: str, stream_session_id: int, json_text: str) -> dict[str, Any]:
+    """A session's index record from its latest Session JSON (complete: not yet)."""
+    try:
+        model = json.loads(json_text)
+    except ValueError:
+        model = {}
+    model = model if isinstance(model, dict) else {}
+    identity = model.get("identity")
+    time_range = model.get("timeRange")
+    return {
+        "identity": identity,
+        "identifier": model.get("identifier") or identity,
+        "state": model.get("state"),
+        "stream": stream,
+        "stream_session_id": stream_session_id,
+        "json": json_text,
+        "details": model.get("details", {}),
+        "config_bindings": model.get("configBindings", []),
+        "time_range": (
+            [int(time_range["startTime"]), int(time_range["endTime"])]
+            if isinstance(time_range, dict) and {"startTime", "endTime"} <= time_range.keys()
+            else None
+        ),
+        "complete": False,
+    }
+
+
+@dataclass
+class Followed:
+    """A stream this recorder holds the lease of."""
+
+    stream: str
+    position: str  # the last entry id read
+    committed: str  # the last entry id in the store
+    before: int = 0  # entries the stream was ever given up to the position (see _check_gap)
+    names: dict[int, str] = field(default_factory=dict)  # stream session id -> identity
+    digests: dict[int, set[bytes]] = field(default_factory=dict)  # of open sessions
+    done: set[int] = field(default_factory=set)  # stream session ids compacted
+    pending: list[SegmentRow] = field(default_factory=list)
+    pending_bytes: int = 0
+    changed: dict[int, str] = field(default_factory=dict)  # latest Session JSON since commit
+    ended: set[int] = field(default_factory=set)  # final Session JSON since commit
+    duplicates: int = 0
+    bad: int = 0
+
+    @classmethod
+    def load(cls, store: Store, stream: str) -> Followed:
+        """Where the store says the stream stands: its position, the sessions it has
+        compacted, and the digests and names of the others (from their segments)."""
+        position, before = store.position(stream) or (keys.NO_STREAM_POSITION, 0)
+        followed = cls(stream, position, position, before)
+        for record in store.sessions():
+            if record.get("stream") == stream and record.get("complete"):
+                followed.done.add(int(record["stream_session_id"]))
+        columns = ["stream_session_id", "identity", "digest", "final_state"]
+        for table in store.segment_columns(stream, columns):
+            for session_id, identity, digest, final_state in zip(
+                *(table[c].to_pylist() for c in columns), strict=True
+            ):
+                if session_id in followed.done:
+                    continue
+                followed.digests.setdefault(session_id, set()).add(digest)
+                if identity is not None:
+                    followed.names[session_id] = identity
+                if final_state is not None:
+                    followed.ended.add(session_id)  # killed before compacting it
+        return followed
+
+    def take(self, entry_id: str, fields: dict[bytes, bytes]) -> None:
+        """One entry read after the position: kept unless bad, a duplicate, or of a session
+        already compacted."""
+        self.position = entry_id
+        header = entry_header(fields)
+        if isinstance(header, str):
+            self._bad(BadEntry(keys.stream_key(self.stream), entry_id, header))
+            return
+        session_id, data = header
+        if session_id in self.done:
+            log.warning(
+                "entry %s of %s: its session (stream session id %d) is already compacted, skipped",
+                entry_id,
+                self.stream,
+                session_id,
+            )
+            return
+        digest = digest_of(data)
+        seen = self.digests.setdefault(session_id, set())
+        if digest in seen:
+            self.duplicates += 1  # a re-sent message (the writer is at-least-once)
+            return
+        entry = decode_entry(keys.stream_key(self.stream), entry_id, session_id, data)
+        if isinstance(entry, BadEntry):
+            self._bad(entry)
+            return
+        seen.add(digest)
+        self._session_json(entry)
+        final_state = entry.final_state
+        if final_state is not None:
+            self.ended.add(session_id)
+        identity = self.names.get(session_id)
+        self.pending.append(SegmentRow(entry_id, session_id, identity, data, digest, final_state))
+        self.pending_bytes += len(data)
+
+    def _session_json(self, entry: Entry) -> None:
+        for item in entry.items:
+            if isinstance(item, SessionJsonItem):
+                record = session_record(self.stream, entry.stream_session_id, item.text)
+                if isinstance(record["identity"], str):
+                    self.names[entry.stream_session_id] = record["identity"]
+                    self.changed[entry.stream_session_id] = item.text
+
+    def _bad(self, bad: BadEntry) -> None:
+        self.bad += 1
+        log.warning("%s", bad)
+
+    @property
+    def behind(self) -> bool:
+        """Whether entries were read since the last commit."""
+        return entry_key(self.position) != entry_key(self.committed)
+
+    def open_sessions(self) -> list[str]:
+        """Identities of the sessions seen and not compacted."""
+        return sorted(name for sid, name in self.names.items() if sid not in self.done)

@@ -1,0 +1,115 @@
+"""Where the store's files live: a local directory or an S3 prefix, through pyarrow's
+filesystems. Every write is all-or-nothing for a reader: a local file is written under a
+temporary name and renamed; an S3 object appears only once its upload completes."""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from urllib.parse import quote, unquote
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pyarrow import fs as pafs
+
+TEMPORARY = ".tmp-"
+"""Marks a local file being written: ignored by readers, removed when a writer starts."""
+
+
+def name_of(text: str) -> str:
+    """A stream name, identity or identifier as one path component (percent-encoded)."""
+    return quote(text, safe="")
+
+
+def text_of(name: str) -> str:
+    return unquote(name)
+
+
+class Files:
+    """The store's root: `url` is a directory path, file://PATH or s3://BUCKET/PREFIX
+    (pyarrow's S3 options go in the query: ?endpoint_override=HOST:PORT&scheme=http)."""
+
+    def __init__(self, url: str) -> None:
+        if "://" in url and not url.startswith("file://"):
+            try:
+                filesystem, root = pafs.FileSystem.from_uri(url)
+            except (pa.ArrowInvalid, ValueError) as exc:
+                raise ValueError(f"cannot open the store {url!r}: {exc}") from exc
+            self.local = False
+        else:
+            root = os.path.abspath(url.removeprefix("file://"))
+            os.makedirs(root, exist_ok=True)
+            filesystem = pafs.LocalFileSystem()
+            self.local = True
+        self.fs: pafs.FileSystem = filesystem
+        self.root = root.rstrip("/")
+        self.url = url
+
+    def path(self, relative: str) -> str:
+        return f"{self.root}/{relative}"
+
+    def write_bytes(self, relative: str, data: bytes) -> None:
+        self._write(relative, lambda sink: sink.write(data))
+
+    def write_table(
+        self, relative: str, table: pa.Table, row_group_size: int, compression: str = "snappy"
+    ) -> None:
+        buffer = io.BytesIO()
+        pq.write_table(
+            table,
+            buffer,
+            row_group_size=row_group_size,
+            compression=compression,
+            write_statistics=True,
+        )
+        self.write_bytes(relative, buffer.getvalue())
+
+    def _write(self, relative: str, fill: object) -> None:
+        final = self.path(relative)
+        parent = final.rsplit("/", 1)[0]
+        self.fs.create_dir(parent, recursive=True)
+        if not self.local:
+            with self.fs.open_output_stream(final) as sink:
+                fill(sink)  # type: ignore[operator]
+            return
+        temporary = f"{parent}/{TEMPORARY}{uuid.uuid4().hex}"
+        with self.fs.open_output_stream(temporary) as sink:
+            fill(sink)  # type: ignore[operator]
+        self.fs.move(temporary, final)  # rename(2): atomic, replaces
+
+    def read_bytes(self, relative: str) -> bytes | None:
+        try:
+            with self.fs.open_input_stream(self.path(relative)) as source:
+                data: bytes = source.read()
+                return data
+        except FileNotFoundError:
+            return None
+
+    def read_table(self, relative: str, **options: object) -> pa.Table:
+        return pq.read_table(self.path(relative), filesystem=self.fs, **options)
+
+    def list(self, relative: str) -> list[str]:
+        """Names in a folder (sorted; none if it does not exist), temporary files left out."""
+        selector = pafs.FileSelector(self.path(relative), allow_not_found=True)
+        names = (info.base_name for info in self.fs.get_file_info(selector))
+        return sorted(name for name in names if not name.startswith(TEMPORARY))
+
+    def exists(self, relative: str) -> bool:
+        found: bool = self.fs.get_file_info(self.path(relative)).type != pafs.FileType.NotFound
+        return found
+
+    def delete(self, relative: str) -> None:
+        try:
+            self.fs.delete_file(self.path(relative))
+        except FileNotFoundError:
+            pass
+
+    def remove_temporaries(self, relative: str) -> None:
+        """Remove what a writer killed mid-write left in a folder (local stores only)."""
+        if not self.local:
+            return
+        selector = pafs.FileSelector(self.path(relative), allow_not_found=True)
+        for info in self.fs.get_file_info(selector):
+            if info.base_name.startswith(TEMPORARY):
+                self.fs.delete_file(info.path)

@@ -1,0 +1,72 @@
+"""A live stream's segments: the entries the recorder read, as they were in Redis.
+
+A segment is one Parquet file, `live/<stream>/<last entry id>-<count>.parquet`, holding
+the entries read after the previous segment's last id, up to its own, that were new (a
+re-sent duplicate is not kept); count is how many entries the stream was ever given up to
+that id (what tells a trimmed gap, see rtastream.recorder). Its name is the recorder's
+position in the stream: data and position are written by the same atomic rename, so a
+recorder killed at any moment restarts exactly after the last segment it committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+SEGMENT_SCHEMA = pa.schema(
+    [
+        ("entry_id", pa.string()),  # the Redis stream entry id
+        ("stream_session_id", pa.int64()),
+        ("identity", pa.string()),  # the session's identity, once known (null before)
+        ("data", pa.binary()),  # the message as stored: one LZ4 raw block
+        ("digest", pa.binary(16)),  # BLAKE2b-128 of data: what duplicates are found by
+        ("final_state", pa.string()),  # the closed state it ends its session with, or null
+    ]
+)
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    entry_id: str
+    stream_session_id: int
+    identity: str | None
+    data: bytes
+    digest: bytes
+    final_state: str | None
+
+
+def segment_table(rows: list[SegmentRow]) -> pa.Table:
+    return pa.table(
+        {
+            "entry_id": [r.entry_id for r in rows],
+            "stream_session_id": [r.stream_session_id for r in rows],
+            "identity": [r.identity for r in rows],
+            "data": [r.data for r in rows],
+            "digest": [r.digest for r in rows],
+            "final_state": [r.final_state for r in rows],
+        },
+        schema=SEGMENT_SCHEMA,
+    )
+
+
+def entry_key(entry_id: str) -> tuple[int, int]:
+    ms, seq = entry_id.split("-")
+    return int(ms), int(seq)
+
+
+def id_name(entry_id: str) -> str:
+    """An entry id as a file name part: names sort as the ids do."""
+    ms, seq = entry_key(entry_id)
+    return f"{ms:020d}-{seq:020d}"
+
+
+def segment_name(last_id: str, before: int) -> str:
+    """The file name of the segment ending at `last_id`, the `before`-th entry."""
+    return f"{id_name(last_id)}-{before:020d}.parquet"
+
+
+def segment_position(name: str) -> tuple[str, int]:
+    """(last entry id, entries up to it) of a segment's file name."""
+    ms, seq, before = name.removesuffix(".parquet").split("-")
+    return f"{int(ms)}-{int(seq)}", int(before)

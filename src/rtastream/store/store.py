@@ -1,0 +1,354 @@
+"""The store: sessions, configurations and gap reports in Parquet and JSON files, with the
+read API the REST service and analysts use and the write steps the recorder takes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from rtastream.reader.entries import Entry, Series, decode_entry
+from rtastream.store.files import Files, name_of
+from rtastream.store.segments import (
+    SegmentRow,
+    entry_key,
+    id_name,
+    segment_name,
+    segment_position,
+    segment_table,
+)
+from rtastream.store.tables import SAMPLE_KINDS, SessionTables, channel_dtypes, channel_names
+
+ROW_GROUP = 65_536
+"""Rows per Parquet row group: sorted by channel and time, each group covers one stretch
+of time of one channel (or a few short ones), which its statistics let a reader skip."""
+
+INDEX = "session.json"
+
+
+class Store:
+    """A store at `url`: a directory, file://PATH, or s3://BUCKET/PREFIX[?options]."""
+
+    def __init__(self, url: str) -> None:
+        self.files = Files(url)
+
+    # --- reading ---------------------------------------------------------------------
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """Every session's index record, by identity."""
+        found = (self.session_by_name(name) for name in self.files.list("sessions"))
+        return [record for record in found if record is not None]
+
+    def session(self, identity: str) -> dict[str, Any] | None:
+        """The session's index record, or None when the store does not have it."""
+        return self.session_by_name(name_of(identity))
+
+    def session_by_name(self, name: str) -> dict[str, Any] | None:
+        data = self.files.read_bytes(f"sessions/{name}/{INDEX}")
+        record: dict[str, Any] | None = json.loads(data) if data is not None else None
+        return record
+
+    def config(self, identifier: str) -> str | None:
+        """The configuration JSON bound under `identifier`, as it was in Redis."""
+        data = self.files.read_bytes(f"configs/{name_of(identifier)}.json")
+        return data.decode() if data is not None else None
+
+    def reports(self) -> list[dict[str, Any]]:
+        """Every gap report: data trimmed from Redis before the recorder read it."""
+        found = []
+        for stream in self.files.list("reports"):
+            for name in self.files.list(f"reports/{stream}"):
+                data = self.files.read_bytes(f"reports/{stream}/{name}")
+                if data is not None:
+                    found.append(json.loads(data))
+        return found
+
+    def stems(self, identity: str) -> list[str]:
+        """The session's tables by file stem: `<kind>.<type>`, rows, events, history."""
+        record = self._record(identity)
+        if record["complete"]:
+            return sorted(record["files"])
+        return sorted(self.live_tables(record))
+
+    def table(
+        self,
+        identity: str,
+        stem: str,
+        channels: Iterable[int] | None = None,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> pa.Table:
+        """One of the session's tables (see stems()), limited to `channels` (sample tables)
+        and to timestamps in [start, end] (ns, inclusive). Live sessions are read from
+        their segments. An unknown stem gives an empty result of no columns."""
+        record = self._record(identity)
+        condition = _condition(channels if "." in stem else None, start, end)
+        if record["complete"]:
+            if stem not in record["files"]:
+                return pa.table({})
+            path = f"sessions/{name_of(identity)}/{stem}.parquet"
+            wanted = set(channels) if channels is not None and "." in stem else None
+            return self._row_groups(path, wanted, start, end, condition)
+        table = self.live_tables(record).get(stem)
+        if table is None:
+            return pa.table({})
+        return table.filter(condition) if condition is not None else table
+
+    def read(
+        self,
+        identity: str,
+        kind: str = "timestamped",
+        channels: Iterable[int] | None = None,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> dict[int, Series]:
+        """Per-channel arrays of a sample kind ("timestamped" or "periodic"): timestamps
+        (int64 ns) and values in the channel's dtype (a void dtype of the sample's width
+        when no configuration gives it), in time order, for timestamps in [start, end]."""
+        if kind not in SAMPLE_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(SAMPLE_KINDS)}, got {kind!r}")
+        wanted = list(channels) if channels is not None else None
+        found: dict[int, Series] = {}
+        for stem in self.stems(identity):
+            if stem.split(".")[0] == kind:
+                found.update(_series(self.table(identity, stem, wanted, start, end)))
+        return dict(sorted(found.items()))
+
+    def _row_groups(
+        self,
+        path: str,
+        channels: set[int] | None,
+        start: int | None,
+        end: int | None,
+        condition: pc.Expression | None,
+    ) -> pa.Table:
+        """The rows of a file matching `condition`: only row groups whose statistics say
+        they may hold rows of `channels` in [start, end] are read (the file's sort order
+        makes those few), and only those that may hold other rows too are filtered."""
+        with self.files.fs.open_input_file(self.files.path(path)) as source:
+            parquet = pq.ParquetFile(source)
+            names = parquet.schema_arrow.names
+            parts: list[pa.Table] = []
+            run: list[int] = []  # consecutive groups wholly inside: read in one call
+            for i in range(parquet.metadata.num_row_groups):
+                holds = _holds(parquet.metadata.row_group(i), names, channels, start, end)
+                if holds == ALL:
+                    run.append(i)
+                    continue
+                if run:
+                    parts.append(parquet.read_row_groups(run))
+                    run = []
+                if holds == SOME:
+                    part = parquet.read_row_group(i)
+                    parts.append(part.filter(condition) if condition is not None else part)
+            if run:
+                parts.append(parquet.read_row_groups(run))
+            if not parts:
+                return parquet.schema_arrow.empty_table()
+            return pa.concat_tables(parts)
+
+    def _record(self, identity: str) -> dict[str, Any]:
+        record = self.session(identity)
+        if record is None:
+            raise KeyError(f"the store has no session {identity!r}")
+        return record
+
+    def dtypes(self, record: dict[str, Any]) -> dict[int, np.dtype | None]:
+        """The channel dtypes the session's bound configurations give (those in the store)."""
+        return channel_dtypes(self.bound(record))
+
+    def names(self, record: dict[str, Any]) -> dict[int, str]:
+        """The channel names the session's bound configurations give (those in the store)."""
+        return channel_names(self.bound(record))
+
+    def bound(self, record: dict[str, Any]) -> list[tuple[Any, int]]:
+        """(configuration JSON, channel offset) of each binding the store has the
+        configuration of."""
+        bound = []
+        for binding in record.get("config_bindings", []):
+            text = self.config(binding["identifier"])
+            if text is not None:
+                try:
+                    bound.append((json.loads(text), int(binding.get("channelOffset", 0))))
+                except ValueError:
+                    continue
+        return bound
+
+    def live_tables(self, record: dict[str, Any]) -> dict[str, pa.Table]:
+        """An open session's tables, decoded from its stream's segments."""
+        tables = SessionTables(self.dtypes(record))
+        for entry in self.session_entries(record["stream"], record["stream_session_id"]):
+            tables.add(entry.id, entry.items)
+        return tables.tables()
+
+    # --- segments (the recorder's) ---------------------------------------------------
+
+    def segments(self, stream: str) -> list[str]:
+        return self.files.list(f"live/{name_of(stream)}")
+
+    def position(self, stream: str) -> tuple[str, int] | None:
+        """The last entry id of the stream in the store (its newest segment's), and how
+        many entries the stream was given up to it; None before the first segment."""
+        names = self.segments(stream)
+        return segment_position(names[-1]) if names else None
+
+    def commit_segment(
+        self, stream: str, last_id: str, before: int, rows: list[SegmentRow]
+    ) -> None:
+        """Write the entries read up to `last_id` (and so the stream's new position)."""
+        path = f"live/{name_of(stream)}/{segment_name(last_id, before)}"
+        # The messages are LZ4 blocks already: compressing them again costs and gains little.
+        self.files.write_table(path, segment_table(rows), ROW_GROUP, compression="none")
+
+    def segment_columns(self, stream: str, columns: list[str]) -> Iterable[pa.Table]:
+        for name in self.segments(stream):
+            yield self.files.read_table(f"live/{name_of(stream)}/{name}", columns=columns)
+
+    def session_entries(self, stream: str, stream_session_id: int) -> list[Entry]:
+        """The stored entries of one stream session, in stream order, decoded; an entry
+        in two segments (two recorders that both believed they held the lease) once."""
+        found: dict[str, Entry] = {}
+        key = f"stream:{stream}"
+        for name in self.segments(stream):
+            table = self.files.read_table(
+                f"live/{name_of(stream)}/{name}",
+                columns=["entry_id", "data"],
+                filters=[("stream_session_id", "=", stream_session_id)],
+            )
+            for entry_id, data in zip(
+                table["entry_id"].to_pylist(), table["data"].to_pylist(), strict=True
+            ):
+                entry = decode_entry(key, entry_id, stream_session_id, data)
+                if isinstance(entry, Entry):  # stored entries were decoded once already
+                    found.setdefault(entry_id, entry)
+        return sorted(found.values(), key=lambda entry: entry_key(entry.id))
+
+    def prune(self, stream: str, done: set[int]) -> None:
+        """Delete the segments whose every entry belongs to a compacted session, except the
+        newest (it holds the stream's position)."""
+        names = self.segments(stream)
+        for name in names[:-1]:
+            path = f"live/{name_of(stream)}/{name}"
+            ids = set(self.files.read_table(path, columns=["stream_session_id"])[0].to_pylist())
+            if ids <= done:
+                self.files.delete(path)
+
+    # --- sessions, configurations, reports (the recorder's) ---------------------------
+
+    def write_record(self, record: dict[str, Any]) -> None:
+        """Write a session's index record (rewritten while live; final once complete)."""
+        path = f"sessions/{name_of(record['identity'])}/{INDEX}"
+        self.files.write_bytes(path, json.dumps(record, sort_keys=True).encode())
+
+    def compact(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Write an ended session's files from its segments, then its final record (last:
+        a record marked complete means every file it names is whole). Returns the record."""
+        tables = SessionTables(self.dtypes(record))
+        for entry in self.session_entries(record["stream"], record["stream_session_id"]):
+            tables.add(entry.id, entry.items)
+        built = tables.tables()
+        folder = f"sessions/{name_of(record['identity'])}"
+        for stem, table in built.items():
+            self.files.write_table(f"{folder}/{stem}.parquet", table, row_group_size=ROW_GROUP)
+        data_range = tables.sample_range()
+        final = dict(
+            record,
+            complete=True,
+            files={stem: {"rows": table.num_rows} for stem, table in built.items()},
+            data_range=list(data_range) if data_range else None,
+        )
+        if tables.time_range is not None:
+            final["time_range"] = list(tables.time_range)
+        self.write_record(final)
+        return final
+
+    def write_config(self, identifier: str, text: str) -> None:
+        """Keep a configuration (once: configurations are immutable under an identifier)."""
+        path = f"configs/{name_of(identifier)}.json"
+        if not self.files.exists(path):
+            self.files.write_bytes(path, text.encode())
+
+    def report(self, gap: dict[str, Any]) -> None:
+        """Keep a gap report (named by where it starts: writing it again replaces it)."""
+        path = f"reports/{name_of(gap['stream'])}/{id_name(gap['after'])}.json"
+        self.files.write_bytes(path, json.dumps(gap, sort_keys=True).encode())
+
+
+NONE, SOME, ALL = range(3)
+
+
+def _holds(
+    group: pq.RowGroupMetaData,
+    names: list[str],
+    channels: set[int] | None,
+    start: int | None,
+    end: int | None,
+) -> int:
+    """Whether a row group's statistics say it holds NONE, SOME or ALL rows of `channels`
+    (None: any) with timestamps in [start, end]."""
+
+    def bounds(column: str) -> tuple[int, int] | None:
+        stats = group.column(names.index(column)).statistics
+        return (stats.min, stats.max) if stats is not None and stats.has_min_max else None
+
+    holds = ALL
+    if channels is not None:
+        found = bounds("channel")
+        if found is None:
+            holds = SOME
+        elif not any(found[0] <= c <= found[1] for c in channels):
+            return NONE
+        elif not (found[0] == found[1] or set(range(found[0], found[1] + 1)) <= channels):
+            holds = SOME
+    if start is None and end is None:
+        return holds
+    found = bounds("timestamp")
+    if found is None:
+        return SOME
+    if (start is not None and found[1] < start) or (end is not None and found[0] > end):
+        return NONE
+    inside = (start is None or found[0] >= start) and (end is None or found[1] <= end)
+    return holds if inside else SOME
+
+
+def _condition(
+    channels: Iterable[int] | None, start: int | None, end: int | None
+) -> pc.Expression | None:
+    parts = []
+    if channels is not None:
+        parts.append(pc.field("channel").isin(pa.array(list(channels), type=pa.uint32())))
+    if start is not None:
+        parts.append(pc.field("timestamp") >= start)
+    if end is not None:
+        parts.append(pc.field("timestamp") <= end)
+    condition = None
+    for part in parts:
+        condition = part if condition is None else condition & part
+    return condition
+
+
+def _series(table: pa.Table) -> dict[int, Series]:
+    """A sample table (sorted by channel, then time) split per channel."""
+    if table.num_rows == 0:
+        return {}
+    channels = table["channel"].to_numpy()
+    timestamps = table["timestamp"].to_numpy()
+    values = _values(table["value"].combine_chunks())
+    cuts = np.flatnonzero(channels[1:] != channels[:-1]) + 1
+    bounds = zip(np.r_[0, cuts], np.r_[cuts, len(channels)], strict=True)
+    return {int(channels[a]): Series(timestamps[a:b], values[a:b]) for a, b in bounds}
+
+
+def _values(array: pa.Array) -> np.ndarray:
+    if pa.types.is_fixed_size_binary(array.type):
+        width = array.type.byte_width
+        data = array.buffers()[1]
+        raw = np.frombuffer(data, dtype=f"V{width}", count=len(array) + array.offset)
+        return raw[array.offset :]
+    values: np.ndarray = array.to_numpy(zero_copy_only=False)
+    return values
