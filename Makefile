@@ -97,7 +97,8 @@ $(DEBUG_VENV)/.installed: $(NATIVE) $(LOCK) | system $(UV)
 	$(UV) venv -q --allow-existing --python $(PYTHON) $(DEBUG_VENV)
 	$(call uv_install,$(DEBUG_VENV)/bin/python) $(BUILD_DEPS)
 	$(call uv_install,$(DEBUG_VENV)/bin/python) --no-build-isolation -C build-dir=build/debug \
-	  -C cmake.build-type=RelWithDebInfo -C cmake.define.RTASTREAM_SANITIZE=ON -e ".[test]"
+	  -C cmake.build-type=RelWithDebInfo -C cmake.define.RTASTREAM_SANITIZE=ON \
+	  --reinstall-package rtastream -e ".[test]"
 	touch $@
 
 # Tools that need no build of the package (docs, workflow checks) get a venv of their own,
@@ -148,7 +149,7 @@ BUILD_DEPS := scikit-build-core cython cython-cmake cmake ninja "numpy>=2.0"
 $(INSTALLED): $(BIN)/python $(NATIVE) $(LOCK) $(WHEEL) | system
 ifeq ($(WHEEL),)
 	$(call uv_install,$(BIN)/python) $(BUILD_DEPS)
-	$(call uv_install,$(BIN)/python) --no-build-isolation -e ".[test]"
+	$(call uv_install,$(BIN)/python) --no-build-isolation --reinstall-package rtastream -e ".[test]"
 else
 	$(call uv_install,$(BIN)/python) --reinstall-package rtastream "rtastream[test] @ $(abspath $(WHEEL))"
 endif
