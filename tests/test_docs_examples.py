@@ -20,7 +20,7 @@ RUN_PAGES = [page for page in PAGES if any(b.lang == RUN and not b.not_run for b
 
 
 @pytest.mark.parametrize("page", RUN_PAGES, ids=lambda page: page.name)
-def test_the_python_examples_of_a_page_run(page, private_redis):
+def test_the_python_examples_of_a_page_run(page, private_redis, tmp_path):
     server = private_redis()
     count = sum(block.lang == RUN for block in blocks(page))
     result = subprocess.run(
@@ -28,7 +28,7 @@ def test_the_python_examples_of_a_page_run(page, private_redis):
         capture_output=True,
         text=True,
         timeout=SECONDS_PER_BLOCK * count,
-        cwd=str(page.parent),
+        cwd=tmp_path,  # what an example writes (a store, an export) lands there
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)},
     )
     assert result.returncode == 0, result.stderr

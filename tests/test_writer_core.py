@@ -129,7 +129,7 @@ def test_a_connection_lost_mid_round_sends_again_what_was_not_acknowledged():
 
 
 def test_the_reconnect_delays_double_up_to_a_second():
-    backoff = Backoff(budget=60.0)
+    backoff = Backoff(budget=60.0, since=time.monotonic())
     assert [backoff.next() for _ in range(8)] == pytest.approx(
         [0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.0, 1.0]
     )

@@ -9,12 +9,12 @@ import textwrap
 
 import pytest
 
+pytestmark = pytest.mark.subprocess  # mypy, in its own process
+
 SNIPPET = """
 import numpy as np
 import rtastream
 import rtastream.aio
-
-pytestmark = pytest.mark.subprocess  # mypy, in its own process
 
 def sync(buffer: rtastream.RedisStreamBuffer) -> None:
     rtastream.Burst().row([1], 0, [1.0])
