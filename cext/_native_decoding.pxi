@@ -29,10 +29,8 @@ cdef int _check_row(size_t n, size_t nbytes) except -1:
 
 
 cdef str _utf8(bytes data, size_t offset, size_t n):
-    try:
-        return PyUnicode_DecodeUTF8(PyBytes_AS_STRING(data) + offset, n, NULL)
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{_CORRUPT}a string is not UTF-8: {exc.reason}") from None
+    """A string of the burst, which parse.c has found to be UTF-8."""
+    return PyUnicode_DecodeUTF8(PyBytes_AS_STRING(data) + offset, n, NULL)
 
 
 cdef dict _little_dtypes = {}

@@ -131,9 +131,37 @@ static int count_varints(const uint8_t *p, size_t n, size_t *count)
 
 static size_t offset(const rs_reader *r, const uint8_t *p) { return (size_t)(p - r->data); }
 
-/* Reads the fields of one member message into e; -1 on malformed input. */
-static int read_member(rs_reader *r, const uint8_t *p, const uint8_t *end, rs_entry *e)
+/* Whether [p, p + n) is well-formed UTF-8, as protobuf requires of every string it reads
+ * (and Python of a str): no overlong form, surrogate, or code point past U+10FFFF. */
+static int is_utf8(const uint8_t *p, size_t n)
 {
+    const uint8_t *end = p + n;
+    while (p < end) {
+        uint8_t c = *p++;
+        if (c < 0x80)
+            continue;
+        size_t more = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
+        uint8_t lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80; /* else overlong */
+        uint8_t hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF; /* else surrogate, too big */
+        if (c < 0xC2 || c > 0xF4 || (size_t)(end - p) < more || p[0] < lo || p[0] > hi)
+            return 0;
+        for (size_t i = 1; i < more; i++)
+            if ((p[i] & 0xC0) != 0x80)
+                return 0;
+        p += more;
+    }
+    return 1;
+}
+
+/* Reads the fields of the member message e->body into e; -1 on malformed input. */
+static int read_member(rs_reader *r, rs_entry *e)
+{
+    const uint8_t *p = r->data + e->body, *end = p + e->body_len;
+    if (e->kind == KIND_SESSION_JSON) {
+        e->buffer = e->body;
+        e->buffer_len = e->body_len;
+        return is_utf8(p, e->body_len) ? 0 : reject(r, p, "a string is not UTF-8");
+    }
     field f;
     while (p < end) {
         if (!(p = next_field(r, p, end, &f, DEPTH_MEMBER, 0)))
@@ -174,6 +202,9 @@ static int read_member(rs_reader *r, const uint8_t *p, const uint8_t *end, rs_en
         case KIND_EVENT:
             if (key == KEY(1, WT_VARINT))
                 e->definition = (int32_t)(uint32_t)f.value;
+            else if ((key == KEY(2, WT_LEN) || key == KEY(4, WT_LEN))
+                     && !is_utf8(f.payload, f.len)) /* even one a later one replaces */
+                return reject(r, f.payload, "a string is not UTF-8");
             else if (key == KEY(2, WT_LEN)) {
                 e->text = offset(r, f.payload);
                 e->text_len = f.len;
@@ -218,9 +249,10 @@ int rs_read_entry(rs_reader *r, rs_entry *e)
         if (KEY(f.number, f.type) != KEY(1, WT_LEN))
             continue; /* unknown: skipped */
         r->pos = offset(r, p);
-        /* StreamData: a oneof of length-delimited members 2..7; the last one set wins. */
+        /* StreamData: a oneof of length-delimited members 2..7; the last one set wins, but
+         * protobuf reads every one it meets and refuses the burst if any is malformed. */
         memset(e, 0, sizeof *e);
-        const uint8_t *q = f.payload, *stop = f.payload + f.len, *body = NULL;
+        const uint8_t *q = f.payload, *stop = f.payload + f.len;
         field m;
         while (q < stop) {
             if (!(q = next_field(r, q, stop, &m, DEPTH_DATA, 0)))
@@ -229,19 +261,14 @@ int rs_read_entry(rs_reader *r, rs_entry *e)
                 continue;
             if ((int)m.number == e->kind)
                 return reject(r, m.payload, "a StreamData sets the same member twice");
+            memset(e, 0, sizeof *e);
             e->kind = (int)m.number;
-            body = m.payload;
+            e->body = offset(r, m.payload);
             e->body_len = m.len;
+            if (read_member(r, e))
+                return -1;
         }
-        if (!e->kind)
-            return 1;
-        e->body = offset(r, body);
-        if (e->kind == KIND_SESSION_JSON) {
-            e->buffer = e->body;
-            e->buffer_len = e->body_len;
-            return 1;
-        }
-        return read_member(r, body, body + e->body_len, e) ? -1 : 1;
+        return 1;
     }
     r->pos = r->len;
     return 0;

@@ -5,8 +5,10 @@
  * zero-copy views of them) and repeated fields are collected only when asked for. Parsing
  * follows protobuf's rules: fields in any order, the last of a repeated scalar wins,
  * repeated fields packed or not, unknown fields (groups included) skipped, and a known
- * field number with another wire type taken as unknown. One thing protobuf accepts is
- * refused: the same oneof member given twice in one StreamData (protobuf merges them).
+ * field number with another wire type taken as unknown, every string checked to be UTF-8,
+ * and a oneof member that a later one replaces read all the same (a malformed one makes the
+ * burst malformed). One thing protobuf accepts is refused: the same oneof member given
+ * twice in one StreamData (protobuf merges them).
  * Nothing here touches Python.
  */
 #ifndef RTASTREAM_PARSE_H

@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 import pytest
+from google.protobuf.message import DecodeError
 from hypothesis import given
 
 import rtastream
@@ -22,6 +23,7 @@ from wire import (
     LEN,
     PERIODIC,
     ROW,
+    SESSION_JSON,
     START_GROUP,
     TIME_RANGE,
     TIMESTAMPED,
@@ -166,6 +168,25 @@ UNUSUAL = {
         ),
     ),
     "field number 0 inside a group": entry(TIME_RANGE, field(9, START_GROUP, b"\x00\x05\x02\x00")),
+    # A member number with another wire type is an unknown field, whatever it holds; so is
+    # a known field of a member. Field number 0 is corrupt only where protobuf reads keys.
+    "a member with another wire type, then the member": field(
+        1, LEN, body(field(TIMESTAMPED, VARINT, 128), field(TIMESTAMPED, LEN, field(1, VARINT, 2)))
+    ),
+    "a member number as a group holding field number 0": field(
+        1, LEN, body(field(TIMESTAMPED, START_GROUP, b"\x00\x00"), field(PERIODIC, LEN, b""))
+    ),
+    "field number 0 inside an unknown field's bytes": field(
+        1, LEN, body(field(9, LEN, b"\x00\x00"), field(PERIODIC, LEN, b""))
+    ),
+    "a replaced member: field number 0 in a group, a known field of another type": field(
+        1,
+        LEN,
+        body(
+            field(ROW, LEN, field(2, START_GROUP, b"\x00\x00") + field(1, FIXED64, 3)),
+            field(PERIODIC, LEN, b""),
+        ),
+    ),
     "unknown top-level and StreamData fields": body(
         field(2, VARINT, 1),
         field(1, LEN, field(TIME_RANGE, LEN, b"") + field(1, FIXED64, 4)),
@@ -200,6 +221,122 @@ def test_a_member_given_twice_is_refused():
         match=r"^not a valid StreamDataBurst: a StreamData sets the same member twice at byte 15$",
     ):
         rtastream.decode(data, compressed=False)
+
+
+# Reduced from a burst hypothesis found (tests/test_decode_fuzz.py): the native decoder read
+# only the member that wins the oneof, but protobuf reads every member it meets.
+REPLACED_MEMBER_CORRUPT = bytes(
+    [
+        0x0A, 0x05,  # StreamDataBurst.data (field 1, length-delimited), 5 bytes: a StreamData
+        0x22, 0x01,  #   timestamped_data (field 4, length-delimited), 1 byte
+        0x00,        #     a key of field number 0: the wire format is corrupt
+        0x2A, 0x00,  #   periodic_data (field 5), empty: replaces the member before
+    ]
+)  # fmt: skip
+
+
+def test_a_corrupt_member_replaced_by_a_later_one_is_refused():
+    with pytest.raises(DecodeError, match="Wire format was corrupt"):
+        stream.StreamDataBurst.FromString(REPLACED_MEMBER_CORRUPT)
+    for data, compressed in (
+        (REPLACED_MEMBER_CORRUPT, False),
+        (rtastream.compress(REPLACED_MEMBER_CORRUPT), True),
+    ):
+        with pytest.raises(
+            ValueError, match="^not a valid StreamDataBurst: invalid field key at byte 4$"
+        ):
+            rtastream.decode(data, compressed=compressed)
+
+
+# Members that protobuf finds malformed, each replaced by an empty PeriodicData after it.
+REPLACED = {
+    "field number 0": (field(TIME_RANGE, LEN, b"\x00\x00"), "invalid field key at byte 4"),
+    "truncated field": (field(TIMESTAMPED, LEN, b"\x11\x01"), "truncated fixed64 field at byte 4"),
+    "end of a group not started": (
+        field(TIMESTAMPED, LEN, b"\x0c"),
+        "end of a group that was not started at byte 4",
+    ),
+    "wire type 6": (field(TIMESTAMPED, LEN, b"\x0e"), "invalid wire type at byte 4"),
+    "groups too deep": (
+        field(TIME_RANGE, LEN, b"\x4b" * 99 + b"\x4c" * 99),
+        "groups nested too deep at byte 104",
+    ),
+    "deltas: a varint past the field": (
+        field(TIMESTAMPED, LEN, field(4, LEN, b"\x80")),
+        "malformed packed varint at byte 6",
+    ),
+    "row channels: an 11-byte varint": (
+        field(ROW, LEN, field(1, LEN, b"\xff" * 10 + b"\x01")),
+        "malformed packed varint at byte 6",
+    ),
+    "raw data: 7 bytes": (
+        field(EVENT, LEN, field(5, LEN, bytes(7))),
+        "packed doubles not a multiple of 8 bytes at byte 6",
+    ),
+    "session JSON not UTF-8": (
+        field(SESSION_JSON, LEN, b"\xc3\x28"),
+        "a string is not UTF-8 at byte 4",
+    ),
+    "status text not UTF-8": (
+        field(EVENT, LEN, field(4, LEN, b"\xc3\x28")),
+        "a string is not UTF-8 at byte 6",
+    ),
+    "app name a surrogate": (
+        field(EVENT, LEN, field(2, LEN, b"\xed\xa0\x80")),
+        "a string is not UTF-8 at byte 6",
+    ),
+}
+
+
+@pytest.mark.parametrize("member, message", REPLACED.values(), ids=REPLACED.keys())
+def test_every_member_is_read_even_one_replaced_later(member, message):
+    data = field(1, LEN, member + field(PERIODIC, LEN, b""))
+    with pytest.raises(DecodeError):
+        stream.StreamDataBurst.FromString(data)
+    with pytest.raises(
+        ValueError, match="^" + re.escape(f"not a valid StreamDataBurst: {message}") + "$"
+    ):
+        rtastream.decode(data, compressed=False)
+
+
+# Byte sequences and whether they are well-formed UTF-8 (the Unicode standard, table 3-7).
+UTF8 = {
+    b"": True,
+    "é€😀".encode(): True,
+    b"\xf4\x8f\xbf\xbf": True,  # U+10FFFF, the last code point
+    b"\xc0\x80": False,  # overlong forms
+    b"\xe0\x9f\xbf": False,
+    b"\xf0\x8f\xbf\xbf": False,
+    b"\xed\xa0\x80": False,  # a surrogate
+    b"\xf4\x90\x80\x80": False,  # past U+10FFFF
+    b"\xf5\x80\x80\x80": False,
+    b"\x80": False,  # a continuation byte alone
+    b"\xe2\x82": False,  # cut short
+    b"\xe2\x28\xa1": False,  # a continuation byte missing
+}
+
+
+@pytest.mark.parametrize("text, valid", UTF8.items(), ids=[t.hex() for t in UTF8])
+def test_strings_are_checked_as_protobuf_checks_them(text, valid):
+    """Session JSON and event texts, in the member that wins and in one replaced, and an
+    app name that a later one in the same Event replaces."""
+    for data in (
+        entry(SESSION_JSON, text),
+        entry(EVENT, field(4, LEN, text)),
+        field(1, LEN, field(SESSION_JSON, LEN, text) + field(PERIODIC, LEN, b"")),
+        entry(EVENT, field(2, LEN, text) + field(2, LEN, b"app")),
+    ):
+        if valid:
+            stream.StreamDataBurst.FromString(data)
+            expected = reference.decode(data, compressed=False)
+            assert rtastream.decode(data, compressed=False) == expected
+        else:
+            with pytest.raises(DecodeError, match="String field had bad UTF-8"):
+                stream.StreamDataBurst.FromString(data)
+            with pytest.raises(
+                ValueError, match="^not a valid StreamDataBurst: a string is not UTF-8 at byte "
+            ):
+                rtastream.decode(data, compressed=False)
 
 
 LIES = {
