@@ -57,6 +57,20 @@ def private_redis():
 
 
 @pytest.fixture
+def own_server(private_redis):
+    """A redis-server of the test's own, started (to stop, freeze or restart)."""
+    return private_redis()
+
+
+@pytest.fixture
+def own_r(own_server):
+    """An independent redis-py client of own_server."""
+    client = redis.Redis.from_url(own_server.url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
 def redis_url(redis_server) -> str:
     """URL of an empty database on the suite's redis-server."""
     client = redis.Redis.from_url(redis_server.url)

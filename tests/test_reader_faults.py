@@ -29,18 +29,6 @@ from waiting import wait_until
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def own_server(private_redis):
-    return private_redis()
-
-
-@pytest.fixture
-def own_r(own_server):
-    client = redis.Redis.from_url(own_server.url)
-    yield client
-    client.close()
-
-
 def restart(server, r: redis.Redis, away: float = 0.5) -> None:
     """Save, stop, and start again after `away` seconds (on the same port, same data)."""
     r.save()

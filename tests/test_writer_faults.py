@@ -26,18 +26,6 @@ from stream_oracle import (
 from waiting import wait_until
 
 
-@pytest.fixture
-def own_server(private_redis):
-    return private_redis()
-
-
-@pytest.fixture
-def own_r(own_server):
-    client = redis.Redis.from_url(own_server.url)
-    yield client
-    client.close()
-
-
 def test_unreachable_redis_at_open_names_the_address():
     port = free_port()
     buffer = RedisStreamBuffer(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=1)
