@@ -65,9 +65,15 @@ class Reconnecting:
     """The backoff of one reader's outage: from when the failed step's reply was due, ended
     by a reply."""
 
-    def __init__(self, budget: float, stopped: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        budget: float,
+        stopped: Callable[[], bool],
+        lasting: tuple[type[Exception], ...] = LASTING,
+    ) -> None:
         self.budget = budget
         self.stopped = stopped
+        self.lasting = lasting  # raised at once
         self.backoff: Backoff | None = None
         self.due = time.monotonic()  # when the reply to the step asked last was due
 
@@ -82,7 +88,7 @@ class Reconnecting:
     def pause(self, client: Any, error: Exception) -> float:
         """Seconds to wait before asking again; `error` raised as it is when waiting cannot
         help, and as RedisUnavailable past the budget (or once the reader is stopped)."""
-        if isinstance(error, LASTING) or not isinstance(error, PASSING):
+        if isinstance(error, self.lasting) or not isinstance(error, PASSING):
             raise error
         self.backoff = self.backoff or Backoff(self.budget, since=min(self.due, time.monotonic()))
         delay = None if self.stopped() else self.backoff.next()

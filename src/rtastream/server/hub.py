@@ -21,6 +21,7 @@ from rtastream import Burst, DecodedItem, SessionJsonItem, TimeRangeItem
 from rtastream.reader import Entry
 from rtastream.reader.aio import SessionReader, StreamReader, run
 from rtastream.reader.flow import Flow, T
+from rtastream.reader.retry import LASTING, Reconnecting
 from rtastream.server import packing
 from rtastream.server.client import Client
 from rtastream.server.subscription import Subscription
@@ -243,8 +244,12 @@ class Hub:
             self.turns.release()
 
     async def ask(self, flow: Flow[T]) -> T:
-        """A query flow (read_session(...)) run for a client, in its turn."""
-        return await self.query(lambda: run(self.redis, flow))
+        """A query flow (read_session(...)) run for a client, in its turn; asked again
+        through an outage (a restart, LOADING) within reconnect_timeout, as the readers do."""
+        # A pool exhausted by others is load (Busy), not an outage to wait through.
+        lasting = (*LASTING, redis.exceptions.MaxConnectionsError)
+        reconnecting = Reconnecting(self.reconnect_timeout, lambda: False, lasting)
+        return await self.query(lambda: run(self.redis, flow, reconnecting))
 
     async def join(
         self, client: Client, identity: str, stream: str, stream_session_id: int
