@@ -14,11 +14,11 @@ import pytest
 import redis
 
 from cli_helpers import T0, open_session, send_data, send_json
+from following import follow_async, follow_sync
 from freezing import DEBUG, FILLER_KEYS, loading, loading_now
 from replication import WRITERS, session_of
 from rtastream import RedisUnavailable
 from stream_oracle import burst_at, burst_numbers
-from test_reader_frozen import follow_async, follow_sync
 from waiting import wait_until
 
 pytestmark = pytest.mark.slow
