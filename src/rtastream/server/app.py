@@ -22,9 +22,11 @@ from rtastream import __version__
 from rtastream.connection import async_client_for
 from rtastream.reader import read_session
 from rtastream.reader.entries import CLOSED_STATES
+from rtastream.reader.records import SessionRecord
+from rtastream.reader.retry import client_options
 from rtastream.server import packing, rest
 from rtastream.server.client import CLOSE_TRY_LATER, Client
-from rtastream.server.hub import Busy, Hub
+from rtastream.server.hub import FEED_BLOCK, Busy, Hub
 from rtastream.server.rest.sources import session_model
 from rtastream.server.subscription import Subscription
 
@@ -32,6 +34,8 @@ SUBPROTOCOL = "mat.ocs.rta.stream-lz4"
 QUEUE_BYTES = 8 << 20  # per client: 128 messages of 64 KiB
 MAX_REQUEST = 1 << 20  # a StreamRequest is a few bytes; a megabyte is plenty
 MAX_STREAMS = 1000  # streams followed at once (each feed blocks one connection in XREAD)
+RECONNECT_TIMEOUT = 10.0  # seconds Redis may be away (lost, frozen) before clients are told
+REDIS_FAILED = (redis.RedisError, OSError)  # Redis away past the budget, or refusing
 HUB = web.AppKey("hub", Hub)
 RedisClient = redis.asyncio.Redis | redis.asyncio.RedisCluster
 REDIS: web.AppKey[RedisClient] = web.AppKey("redis")
@@ -40,17 +44,25 @@ STATIC = resources.files("rtastream.server") / "static"
 log = logging.getLogger("rtastream.server")
 
 
-def make_app(redis_url: str, *, queue_bytes: int = QUEUE_BYTES) -> web.Application:
+def make_app(
+    redis_url: str,
+    *,
+    queue_bytes: int = QUEUE_BYTES,
+    reconnect_timeout: float = RECONNECT_TIMEOUT,
+) -> web.Application:
     """The server for the Redis at `redis_url` (any node of a Redis Cluster); `queue_bytes`
-    bounds each client's queue. It connects when it starts."""
+    bounds each client's queue; Redis away (or frozen: no reply) for `reconnect_timeout`
+    seconds closes the clients of the streams it holds (1011). It connects when it starts."""
     app = web.Application(middlewares=[busy_is_503])
 
     async def connect(app: web.Application) -> None:
-        client = await async_client_for(redis_url)
+        options = client_options(0.0, reconnect_timeout, asynchronous=True)
+        client = await async_client_for(redis_url, **options)
         app[REDIS] = client
         # The stream readers' own client: one connection per stream followed.
-        feeds = await async_client_for(redis_url, max_connections=MAX_STREAMS)
-        app[HUB] = Hub(client, feeds, queue_bytes)
+        options = client_options(FEED_BLOCK, reconnect_timeout, asynchronous=True)
+        feeds = await async_client_for(redis_url, max_connections=MAX_STREAMS, **options)
+        app[HUB] = Hub(client, feeds, queue_bytes, reconnect_timeout)
 
     app.on_startup.append(connect)
     app.router.add_get("/", index)
@@ -65,12 +77,16 @@ def make_app(redis_url: str, *, queue_bytes: int = QUEUE_BYTES) -> web.Applicati
 
 @web.middleware
 async def busy_is_503(request: web.Request, handler: Any) -> web.StreamResponse:
-    """A REST request whose Redis command found no turn in time: 503, try again later."""
+    """A REST request whose Redis command found no turn in time, or Redis failing (away past
+    the budget, frozen): 503, try again later."""
     try:
         return await handler(request)  # type: ignore[no-any-return]
     except Busy as exc:
         log.warning("refusing %s for load: %s", request.path, exc)
         raise web.HTTPServiceUnavailable(text=f"server busy: {exc}") from None
+    except REDIS_FAILED as exc:
+        log.error("%s failed: Redis: %r", request.path, exc)
+        raise web.HTTPServiceUnavailable(text=f"Redis failed: {exc}") from None
 
 
 async def _shutdown(app: web.Application) -> None:
@@ -128,11 +144,8 @@ async def stream(request: web.Request) -> web.WebSocketResponse:
         raise web.HTTPNotAcceptable(text=f"the WebSocket sub-protocol {SUBPROTOCOL} is required")
     await ws.prepare(request)
     hub = request.app[HUB]
-    try:
-        record = await hub.ask(read_session(identity))
-    except Busy as exc:
-        log.warning("refusing a client of session %s for load: %s", identity, exc)
-        await ws.close(code=CLOSE_TRY_LATER, message=f"server busy: {exc}".encode()[:123])
+    record = await _looked_up(ws, hub, identity)
+    if ws.closed:
         return ws
     if record is None or session_model(record) is None or record.location is None:
         await ws.close(code=WSCloseCode.OK, message=b"no such session to stream")
@@ -142,7 +155,11 @@ async def stream(request: web.Request) -> web.WebSocketResponse:
         await ws.close(code=WSCloseCode.OK, message=b"session ended")
         return ws
     client = Client(ws, hub.queue_bytes, hub.count_too_slow)
-    live = await hub.join(client, identity, *record.location)
+    try:
+        live = await hub.join(client, identity, *record.location)
+    except REDIS_FAILED as exc:  # its stream's reader could not start
+        await _close_failed(ws, identity, exc)
+        return ws
     try:
         try:
             # Read again now the shared reader passes this session's entries on: whatever
@@ -150,6 +167,9 @@ async def stream(request: web.Request) -> web.WebSocketResponse:
             record = await hub.ask(read_session(identity)) or record
         except Busy as exc:
             client.refuse(str(exc))  # converse() closes the socket
+        except REDIS_FAILED as exc:
+            log.error("a client of session %s: Redis failed: %r", identity, exc)
+            client.fail(f"Redis failed: {exc}")
         else:
             client.start(packing.session_json(record.json or "{}"))
             if record.time_range is not None and not live.ended:
@@ -162,3 +182,22 @@ async def stream(request: web.Request) -> web.WebSocketResponse:
         await client.stop()
         await hub.leave(client, live)
     return ws
+
+
+async def _looked_up(ws: web.WebSocketResponse, hub: Hub, identity: str) -> SessionRecord | None:
+    """The session's record for a new client; the socket closed if Redis cannot say:
+    1013 for load, 1011 for Redis failing."""
+    try:
+        return await hub.ask(read_session(identity))
+    except Busy as exc:
+        log.warning("refusing a client of session %s for load: %s", identity, exc)
+        await ws.close(code=CLOSE_TRY_LATER, message=f"server busy: {exc}".encode()[:123])
+    except REDIS_FAILED as exc:
+        await _close_failed(ws, identity, exc)
+    return None
+
+
+async def _close_failed(ws: web.WebSocketResponse, identity: str, exc: Exception) -> None:
+    log.error("a client of session %s: Redis failed: %r", identity, exc)
+    reason = f"Redis failed: {exc}"
+    await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=reason.encode()[:123])

@@ -342,9 +342,10 @@ class WriterCore:
         returned (once the topology has been asked: the master may have moved)."""
         rnd = lane.round
         assert rnd is not None
-        if isinstance(rnd.replicas, Exception):  # WAIT refused (an ACL without it, ...)
+        counted = rnd.refusal is None  # else refused for now: sent again below, WAIT and all
+        if counted and isinstance(rnd.replicas, Exception):  # WAIT refused (an ACL, ...)
             rnd.fail(RedisCommandError("WAIT", "", rnd.replicas))
-        elif rnd.wait is not None and rnd.replicas < self.options.wait_replicas:
+        elif counted and rnd.wait is not None and rnd.replicas < self.options.wait_replicas:
             got, wanted, rnd.replicas = rnd.replicas, self.options.wait_replicas, None
             return self._retry(
                 lane,
