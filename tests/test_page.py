@@ -76,7 +76,7 @@ def test_the_page_draws_the_demo_live_waveforms(redis_url):
             )
             assert first != second
             assert driver.find_element("id", "state").text == "open"
-            assert driver.find_element("id", "status").text == "subscribed to channels 0-3"
+            assert driver.find_element("id", "status").text == "following live: channels 0-3"
             assert re.fullmatch(
                 r"\d\d:\d\d:\d\d\.\d{3} → \d\d:\d\d:\d\d\.\d{3} \(\d+\.\d s\)",
                 driver.find_element("id", "range").text,
