@@ -276,7 +276,7 @@
     if (header.unpacked < 0 || header.unpacked > MAX_LIST) {
       throw new Error(`chunk unpacks to ${header.unpacked} bytes: a list is at most ${MAX_LIST}`);
     }
-    if (header.compression === 0) return new Reader(packed);
+    if (header.compression === 0 || (header.unpacked === 0 && !packed.length)) return new Reader(packed);
     if (header.compression !== 1) throw new Error(`chunk compression ${header.compression} is not LZ4 (1)`);
     const list = lz4Block(packed, header.unpacked);
     if (list.length !== header.unpacked) {
