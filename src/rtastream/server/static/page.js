@@ -105,7 +105,7 @@
     if (probed.range) {
       setRange(session, probed.range);
       const lasts = await need(session);
-      if (session !== current) return;
+      if (session !== current || session.failed) return; // no history: the status says why
       session.since = seam(session, lasts);
     } else session.spans.add(-Infinity, Infinity); // no data yet: all of it comes live
     session.ready = true;
