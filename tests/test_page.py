@@ -394,7 +394,8 @@ def chunk_bodies(draw) -> tuple[str, bytes, list[dict]]:
     body, expected = b"", []
     previous_start = previous_duration = 0
     for k in range(draw(st.integers(0, 4))):
-        start, duration = draw(TIMES), draw(st.integers(0, 2**40))
+        # Starts whose differences fit the header's sint64.
+        start, duration = draw(st.integers(-(2**61), 2**61)), draw(st.integers(0, 2**40))
         channels = draw(st.lists(ID, max_size=3))
         items = draw(list_items(kind))
         raw = LIST_OF[kind](items).SerializeToString()
