@@ -27,6 +27,7 @@ from rtastream.reader.retry import client_options
 from rtastream.server import packing, rest
 from rtastream.server.client import CLOSE_TRY_LATER, Client
 from rtastream.server.hub import FEED_BLOCK, Busy, Hub
+from rtastream.server.rest.data import time_parameter
 from rtastream.server.rest.sources import session_model
 from rtastream.server.subscription import Subscription
 
@@ -137,6 +138,9 @@ async def one_session(request: web.Request) -> web.Response:
 async def stream(request: web.Request) -> web.WebSocketResponse:
     identity = request.match_info["identity"]
     ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), max_msg_size=MAX_REQUEST)
+    # Ours, beside the protocol: back-fill only what reaches `since` (ns), for a client
+    # that already has the history before it (the page, over REST).
+    since = time_parameter(request, "since", 0) if "since" in request.query else None
     ready = ws.can_prepare(request)
     if not ready.ok:
         raise web.HTTPBadRequest(text="expected a WebSocket upgrade request")
@@ -154,7 +158,7 @@ async def stream(request: web.Request) -> web.WebSocketResponse:
         await ws.send_bytes(packing.session_json(record.json or "{}"))
         await ws.close(code=WSCloseCode.OK, message=b"session ended")
         return ws
-    client = Client(ws, hub.queue_bytes, hub.count_too_slow)
+    client = Client(ws, hub.queue_bytes, hub.count_too_slow, since)
     try:
         live = await hub.join(client, identity, *record.location)
     except REDIS_FAILED as exc:  # its stream's reader could not start

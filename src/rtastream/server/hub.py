@@ -24,7 +24,7 @@ from rtastream.reader.flow import Flow, T
 from rtastream.reader.retry import LASTING, Reconnecting
 from rtastream.server import packing
 from rtastream.server.client import Client
-from rtastream.server.subscription import Subscription
+from rtastream.server.subscription import Subscription, reaches
 
 log = logging.getLogger("rtastream.server")
 
@@ -134,7 +134,7 @@ class LiveSession:
 
     async def backfill(self, client: Client, added: Subscription, upto: str) -> None:
         """The data and events `added` keeps, from the session's first message to `upto`,
-        packed into messages of about 64 KiB."""
+        packed into messages of about 64 KiB; only items reaching the client's `since`."""
         reader = SessionReader(
             self.hub.redis,
             self.identity,
@@ -148,7 +148,7 @@ class LiveSession:
             if entry_after(entry.id, upto) or client.closed:
                 break
             for item in entry.items:
-                if added.wants(item):
+                if added.wants(item) and (client.since is None or reaches(item, client.since)):
                     packing.add(burst, item)
             if burst.nbytes >= packing.TARGET:
                 await self._flush(client, burst)
