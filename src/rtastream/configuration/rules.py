@@ -60,6 +60,22 @@ def _dtype(values: Any) -> np.dtype[Any]:
     return values.dtype if type(values) is np.ndarray else np.asarray(values).dtype
 
 
+ROW_TABLE_IDS = 1 << 20
+"""Channel ids the native row check covers (a byte each); rows of larger ids are checked by
+Rules.row()."""
+
+
+def _row_table(widths: dict[int, int]) -> bytes:
+    """Each row channel's width at its id (0: none), for the encoder's own check of a row
+    (Burst._row_within); empty if an id is past ROW_TABLE_IDS, so every row is checked here."""
+    if not widths or max(widths) >= ROW_TABLE_IDS:
+        return b""
+    table = bytearray(max(widths) + 1)
+    for channel, width in widths.items():
+        table[channel] = width
+    return bytes(table)
+
+
 class Rules:
     """The checks of a session bound to these (configuration, channel offset) pairs."""
 
@@ -85,6 +101,7 @@ class Rules:
                     self.row_widths[number] = rule.width
             for app in config.applications:
                 self.event_ids.update(event.id for event in app.events)
+        self.row_table = _row_table(self.row_widths)
 
     # -- the calls, with the writer's arguments --
 
