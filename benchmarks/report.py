@@ -369,15 +369,18 @@ def targets_section(groups: dict) -> list[str]:
     return ["## Targets", ""] + table(["target", "wanted", "measured", "met"], rows)
 
 
-def paired_ratios(checked: dict, plain: dict) -> list[float]:
-    """Time with over time without a configuration, a ratio per pair of rounds: each
-    round of either benchmark over the other variant's round run just before it (so both
-    orders count); none if the JSON predates the pairing."""
+def paired_ratios(checked: dict, plain: dict, cpu: bool = False) -> list[float]:
+    """Time (or the caller thread's CPU time) with over without a configuration, a ratio
+    per pair of rounds: each round of either benchmark over the other variant's round run
+    just before it (so both orders count); none if the JSON predates the pairing."""
     pairs = [
-        (bench["stats"]["data"], bench["extra_info"].get("paired_with_other"))
+        (
+            bench["extra_info"].get("caller_cpu") if cpu else bench["stats"]["data"],
+            bench["extra_info"].get("caller_cpu_paired_with_other" if cpu else "paired_with_other"),
+        )
         for bench in (checked, plain)
     ]
-    if any(other is None for _, other in pairs):
+    if any(mine is None or other is None for mine, other in pairs):
         return []
     (times, before), (plain_times, plain_before) = pairs
     return [t / o for t, o in zip(times, before, strict=True)] + [
@@ -385,20 +388,27 @@ def paired_ratios(checked: dict, plain: dict) -> list[float]:
     ]
 
 
+def _spread(ratios: list[float]) -> str:
+    q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+    return f"quartiles {q1:.3f}x to {q3:.3f}x"
+
+
 def _configured_row(name: str, checked: dict, plain: dict) -> list[str]:
-    """The target row of the configuration's check: the median of paired rounds, or
-    best vs best without pairs."""
+    """The target row of the configuration's check: the median of paired rounds (beside
+    it the caller thread's CPU time, paired alike), or best vs best without pairs."""
     bests = best(checked) / best(plain)
     ratios = paired_ratios(checked, plain)
     if not ratios:
         label = f"best vs best; medians {fmt_ratio(median_time(checked) / median_time(plain))}"
         got = bests
     else:
-        q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
         label = (
-            f"median of {len(ratios)} paired rounds, both orders; quartiles {q1:.3f}x to "
-            f"{q3:.3f}x; best vs best {bests:.3f}x"
+            f"median of {len(ratios)} paired rounds, both orders; {_spread(ratios)}; best vs "
+            f"best {bests:.3f}x"
         )
+        cpu = paired_ratios(checked, plain, cpu=True)
+        if cpu:
+            label += f"; the caller thread's CPU time {statistics.median(cpu):.3f}x, {_spread(cpu)}"
         got = statistics.median(ratios)
     return [
         f"{name}: time with vs without ({label})",

@@ -273,6 +273,13 @@ def test_the_configuration_row_is_the_median_of_paired_rounds_both_orders():
         "(median of 4 paired rounds, both orders; quartiles 1.025x to 1.175x; best vs best "
         "1.000x) | <= 1.05x | 1.100x | **no** |"
     ) in text
+    # The caller's CPU: ratios 1.0, 1.0 and 1.04, 1.0: median 1.0, quartiles 1.0 and 1.03.
+    checked["extra_info"].update(caller_cpu=[0.5, 0.5], caller_cpu_paired_with_other=[0.5, 0.5])
+    plain["extra_info"].update(caller_cpu=[0.5, 0.5], caller_cpu_paired_with_other=[0.52, 0.5])
+    assert (
+        "best vs best 1.000x; the caller thread's CPU time 1.000x, quartiles 1.000x to 1.030x) "
+        "| <= 1.05x | 1.100x | **no** |"
+    ) in "\n".join(report.targets_section(groups))
     del checked["extra_info"]["paired_with_other"]  # a JSON from before the pairing
     # Median rounds 1.1 and 1.5.
     assert "time with vs without (best vs best; medians 0.733x) | <= 1.05x | 1.000x | yes |" in (

@@ -456,7 +456,8 @@ CONFIGURED_ABOUT = (
     "loop, session.row() of 3 float64 channels once per sample (20 000 calls a round). "
     "Each round is paired with a round of the other variant run just before it (untimed by "
     "pytest-benchmark, timed alike), so the two alternate in one run: the ratio is the "
-    "median over those pairs, both orders pooled. "
+    "median over those pairs, both orders pooled (and the same of the caller thread's CPU "
+    "time, where the checks run). "
     "Target: with a configuration within 1.05x of without."
 )
 CONFIGURED_FORMS = {"blocks": 1000, "row per sample": PER_SAMPLE_CALLS}
@@ -481,19 +482,32 @@ def _configuration(form: str) -> Configuration:
 
 
 class PairedRounds(Rounds):
-    """Before each timed round (untimed), a round of the other variant, timed here."""
+    """Before each timed round (untimed), a round of the other variant, timed here; and
+    the CPU time of the caller's thread in each (where the checks run: steadier than the
+    time on a busy machine, as it leaves out the I/O thread and Redis)."""
 
     def __init__(self, server, n: int, other_round: Callable[[], None]) -> None:
         super().__init__(server, n)
         self.other_round = other_round
         self.other: list[float] = []
+        self.other_cpu: list[float] = []
+        self.cpu: list[float] = []  # the timed rounds'
 
     def setup(self) -> None:
         super().setup()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         self.other_round()
         self.other.append(time.perf_counter() - start)
+        self.other_cpu.append(time.thread_time() - cpu)
         super().setup()
+
+    def timing_cpu(self, write_round: Callable[[], None]) -> Callable[[], None]:
+        def timed_round() -> None:
+            cpu = time.thread_time()
+            write_round()
+            self.cpu.append(time.thread_time() - cpu)
+
+        return timed_round
 
 
 @pytest.mark.parametrize("configured", [False, True], ids=["without", "with"])
@@ -513,7 +527,7 @@ def test_live_with_configuration(benchmark, redis_server, redis_url, smoke, form
         rounds = PairedRounds(redis_server, n, other_round)
         benchmark.group = f"{CONFIGURED}, {form}"
         benchmark.pedantic(
-            timed_round_of(_configured_round(timed, form), n),
+            rounds.timing_cpu(timed_round_of(_configured_round(timed, form), n)),
             setup=rounds.setup,
             rounds=1 if smoke else CONFIGURED_ROUNDS,
         )
@@ -521,6 +535,8 @@ def test_live_with_configuration(benchmark, redis_server, redis_url, smoke, form
             variant=f"{form}, {'with' if configured else 'without'} configuration",
             baseline=f"{form}, without configuration",
             paired_with_other=rounds.other,
+            caller_cpu=rounds.cpu,
+            caller_cpu_paired_with_other=rounds.other_cpu,
             messages=n,
             message_bytes=(
                 sum(map(len, variants.rtastream_encoder(TYPICAL)())) if form == "blocks" else 24
