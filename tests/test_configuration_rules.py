@@ -54,12 +54,9 @@ def setups(draw):
     return channels, offset, config, call, ids, dtype
 
 
-@settings(deadline=None, max_examples=300)
-@given(setups())
-def test_a_call_is_taken_exactly_when_its_channels_are_configured_so(setup):
-    channels, offset, config, call, ids, dtype = setup
-    rules = Rules([(config, offset)])
-    by_id = {c["id"] + offset: c for c in channels}
+def taken_exactly_when_allowed(rules, by_id, call, ids, given_ids, dtype) -> None:
+    """The call (its ids given as `given_ids`) passes if every channel is configured with
+    its kind and dtype (by the test's own reading), else raises naming the first that is not."""
 
     def allowed(channel: int) -> bool:
         c = by_id.get(channel)
@@ -72,13 +69,21 @@ def test_a_call_is_taken_exactly_when_its_channels_are_configured_so(setup):
     values = np.zeros((len(ids), 2), dtype=dtype)
     if call == "rows":
         values = values.T  # (instants, channels)
-    args = (ids, [1, 2], values) if call != "periodics" else (ids, 1, 1, values)
+    args = (given_ids, [1, 2], values) if call != "periodics" else (given_ids, 1, 1, values)
     refused = [c for c in ids if not allowed(c)]
     if not refused:
         getattr(rules, call)(*args)
         return
     with pytest.raises(ValueError, match=rf"^{call}\(\): channel {refused[0]}\b"):
         getattr(rules, call)(*args)
+
+
+@settings(deadline=None, max_examples=300)
+@given(setups())
+def test_a_call_is_taken_exactly_when_its_channels_are_configured_so(setup):
+    channels, offset, config, call, ids, dtype = setup
+    by_id = {c["id"] + offset: c for c in channels}
+    taken_exactly_when_allowed(Rules([(config, offset)]), by_id, call, ids, ids, dtype)
 
 
 def test_a_3f32_channel_takes_no_data_whatever_the_dtype():
@@ -124,25 +129,7 @@ def test_a_remembered_verdict_passes_only_the_calls_it_was_made_for(sequence):
     rules = Rules([(config, offset)])  # one for all the calls: it remembers what passed
     by_id = {c["id"] + offset: c for c in channels}
     for call, ids, form, dtype in calls:
-        given_ids = FORMS[form](ids)
-        values = np.zeros((len(ids), 2), dtype=dtype)
-        if call == "rows":
-            values = values.T
-        args = (given_ids, [1, 2], values) if call != "periodics" else (given_ids, 1, 1, values)
-        refused = [
-            i
-            for i in ids
-            if not (
-                (c := by_id.get(i)) is not None
-                and KIND.get(c["source"]) == CALLS[call]
-                and NUMPY.get(c["type"]) == dtype.str[1:]
-            )
-        ]
-        if not refused:
-            getattr(rules, call)(*args)
-            continue
-        with pytest.raises(ValueError, match=rf"^{call}\(\): channel {refused[0]}\b"):
-            getattr(rules, call)(*args)
+        taken_exactly_when_allowed(rules, by_id, call, ids, FORMS[form](ids), dtype)
 
 
 def test_ids_of_the_same_bytes_in_another_dtype_are_checked_afresh():
