@@ -193,7 +193,6 @@ def test_an_open_session_without_a_recent_heartbeat_shows_as_stale(redis_url, r)
     for identity in ("dead", "ended"):
         r.hset(keys.session_key(identity), keys.LAST_UPDATED, old)
 
-
     def beat() -> None:  # the live writer's heartbeat, however slowly this machine runs
         r.hset(keys.session_key("alive"), keys.LAST_UPDATED, int(time.time() * 1000))
 
