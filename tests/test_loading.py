@@ -30,7 +30,7 @@ def test_what_redis_refused_while_loading_is_written_once_it_has_loaded(private_
     with session_of(writer, server.url, "loading", reconnect_timeout=30) as session:
         session.write(burst_at(0))
         session.flush()
-        with loading(server, 2.0) as reload:
+        with loading(server, 1.0) as reload:
             for k in (1, 2, 3):
                 session.write(burst_at(k))
             session.flush()  # acknowledged: Redis has loaded and written them
@@ -87,7 +87,7 @@ def test_loading_past_the_budget_is_unavailable_with_unsent(private_redis, write
     with session_of(writer, server.url, "loading-long", reconnect_timeout=0.5) as session:
         session.write(burst_at(0))
         session.flush()
-        with loading(server, 3.0) as reload:
+        with loading(server, 1.5) as reload:
             session.write(burst_at(1))
             with pytest.raises(RedisUnavailable) as info:
                 session.flush()
@@ -115,7 +115,7 @@ def test_readers_ride_through_redis_loading_its_dataset(private_redis, follow):
     through.start()
     try:
         wait_until(lambda: len(through.entries) == 3, what="the bursts written read")
-        with loading(server, 2.0) as reload:
+        with loading(server, 1.0) as reload:
             opened = follow(server.url, "loaded", block=0.2, reconnect_timeout=30)
             opened.start()
             reload.join()
@@ -135,7 +135,7 @@ def test_a_reader_gives_up_on_loading_past_the_budget(private_redis, follow):
     server = private_redis(args=DEBUG)
     with redis.Redis.from_url(server.url) as r:
         open_session(r, "loading-read", "car-1")
-    with loading(server, 3.0) as reload:
+    with loading(server, 1.5) as reload:
         reader = follow(server.url, "loading-read", block=0.2, reconnect_timeout=0.5)
         reader.start()
         reader.join(timeout=10)

@@ -50,13 +50,14 @@ def test_a_reader_following_a_frozen_redis_raises_unavailable_after_the_budget(
 @pytest.mark.parametrize("follow", [follow_sync, follow_async])
 def test_a_block_longer_than_the_budget_is_no_timeout(own_server, own_r, follow):
     """XREAD BLOCK waits `block` by design: its socket timeout is block + reconnect_timeout,
-    so an idle stream followed with block=2 and reconnect_timeout=0 reads on."""
+    so an idle stream followed with block=1.5 and reconnect_timeout=0 reads on (a socket
+    timeout of the budget alone, at least 1 s, would fire inside the block)."""
     session = open_session(own_r, "idle-read", "car-1")
-    reader = follow(own_server.url, "idle-read", block=2, reconnect_timeout=0)
+    reader = follow(own_server.url, "idle-read", block=1.5, reconnect_timeout=0)
     reader.start()
     try:
         wait_until(lambda: len(reader.entries) == 1, what="the first Session JSON read")
-        time.sleep(5)  # the stream idle for two whole blocks and more
+        time.sleep(3.2)  # the stream idle for two whole blocks and more
         assert reader.is_alive() and reader.error is None, reader.error
         send_json(own_r, session, "closed")
         reader.join(timeout=10)
