@@ -27,6 +27,7 @@ from rtastream.store.segments import segment_position
 
 REFRESH = 1.0
 """Seconds a listing of the store's sessions is kept before it is read again."""
+INT64_MAX = 2**63 - 1
 LISTED_IDS = 4096
 """Channel ranges spanning up to this many ids are passed to the store (its row-group
 statistics then skip the rest); wider ones are read whole and filtered."""
@@ -128,11 +129,12 @@ class StoreSource:
             return None
         if not record.get("complete"):
             return self._open_part(record, kind)
+        lo, hi = (start or None), (end if end <= INT64_MAX else None)  # int64 columns
         if kind == "events" or kind == "row":
             stem = "events" if kind == "events" else "rows"
-            return Part(list(_table_items(self.store.table(identity, stem, None, start, end))))
+            return Part(list(_table_items(self.store.table(identity, stem, None, lo, hi))))
         assert channels is not None
-        series = self.store.read(identity, kind, _ids(channels), start, end)
+        series = self.store.read(identity, kind, _ids(channels), lo, hi)
         made = _periodic_items if kind == "periodic" else _timestamped_items
         return Part([item for c, s in series.items() if c in channels for item in made(c, s)])
 
