@@ -175,3 +175,22 @@ def expected(seconds: int) -> dict[str, list]:
         "row": sorted(row for row in rows if row[0] < end),
         "events": sorted(event for event in events if event[0] < end),
     }
+
+
+def sample_bytes(chunks: list[ReadChunk], kind: str) -> dict[int, list[tuple[int, bytes]]]:
+    """(time, value bytes) of every sample, per channel, in the order sent (the form
+    recorder_helpers.Written keeps what was written in)."""
+    found: dict[int, list[tuple[int, bytes]]] = {}
+    for chunk in chunks:
+        listed = (
+            chunk.payload.timestamped_data if kind == "timestamped" else chunk.payload.periodic_data
+        )
+        for data in listed:
+            if kind == "timestamped":
+                times = timestamps_of(data)
+            else:
+                times = (data.start_timestamp + data.interval * np.arange(data.samples)).tolist()
+            width = len(data.buffer) // len(times)
+            pairs = found.setdefault(data.channel_id, [])
+            pairs += [(t, data.buffer[i * width : (i + 1) * width]) for i, t in enumerate(times)]
+    return found

@@ -10,17 +10,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import subprocess
+import sys
 
 import aiohttp
+import numpy as np
+import pytest
 from aiohttp import web
 
+import test_rest_atlas as atlas
+from cli_helpers import T0, cli_env, run_cli
 from recorder_helpers import recording
-from rest_helpers import PATHS, burst_of, contents, expected, read_chunks
+from rest_helpers import (
+    MS,
+    PATHS,
+    burst_of,
+    contents,
+    expected,
+    read_chunks,
+    sample_bytes,
+    timestamps_of,
+)
 from rtastream import RedisStreamBuffer, Session, keys
-from rtastream.server import make_app
+from rtastream.server import SUBPROTOCOL, make_app
 from rtastream.server.rest.channels import parse_channels
 from rtastream.server.rest.context import SOURCES
+from rtastream.session import ConfigBinding
 from rtastream.store import Store
+from test_store_roundtrip import record_session
 from waiting import wait_until
 
 
@@ -154,3 +171,139 @@ def test_the_list_joins_both_the_closed_copy_winning(redis_url, r, tmp_path):
         "stored": "closed",
         "stale-copy": "open",
     }
+
+
+def test_atlas_flow_on_a_recorded_session_redis_forgot(redis_url, r, tmp_path):
+    """ATLAS's steps (session, configurations, data) on a session Redis no longer has:
+    the configuration and every sample come from the store."""
+    store_url = str(tmp_path / "store")
+    r.set(keys.config_key("demo-config-1"), json.dumps(atlas.CONFIG))
+    model = Session(
+        "atlas-2",
+        identifier="recorded",
+        config_bindings=(ConfigBinding("demo-config-1", atlas.OFFSET),),
+    )
+    with recording(redis_url, store_url), RedisStreamBuffer(redis_url) as buffer:
+        session = buffer.open_session("atlas-2", "cars", model)
+        for second in range(12):
+            session.write(atlas.burst(second))
+        session.close()
+        wait_until(
+            lambda: (Store(store_url).session("atlas-2") or {}).get("complete"), what="compacted"
+        )
+    r.flushall()
+
+    async def main():
+        async with serving(redis_url, store_url) as (base, http, _):
+            async with http.get(f"{base}/sessions/atlas-2") as reply:
+                found = await reply.json()
+            channels = []
+            for binding in found["configBindings"]:
+                async with http.head(f"{base}/configs/{binding['identifier']}") as reply:
+                    assert reply.status == 200
+                async with http.get(f"{base}/configs/{binding['identifier']}") as reply:
+                    config = json.loads(await reply.read())
+                for group in config.values():
+                    channels += [c["id"] + binding["channelOffset"] for c in group["channels"]]
+            expression = ",".join(f"{c:X}" for c in channels)
+            async with http.get(f"{base}/sessions/atlas-2/data/timestamped/{expression}") as reply:
+                history = read_chunks(await reply.read(), "timestamped")
+            async with http.get(f"{base}/sessions/atlas-2/data/events") as reply:
+                events = read_chunks(await reply.read(), "events")
+            async with http.ws_connect(
+                f"{base}/sessions/atlas-2/stream", protocols=[SUBPROTOCOL]
+            ) as ws:
+                await ws.receive(timeout=10)
+                closed = ws.close_code
+            return found, channels, history, events, closed
+
+    found, channels, history, events, closed = asyncio.run(main())
+    assert found["state"] == "closed" and channels == [atlas.OFFSET + 1, atlas.OFFSET + 2]
+    every = T0 + np.arange(12 * 1000, dtype=np.int64) * MS
+    for channel in channels:
+        got = [
+            (t, v)
+            for chunk in history
+            for data in chunk.payload.timestamped_data
+            if data.channel_id == channel
+            for t, v in zip(
+                timestamps_of(data), np.frombuffer(data.buffer, "<f8").tolist(), strict=True
+            )
+        ]
+        assert got == list(zip(every.tolist(), atlas.values(channel, every).tolist(), strict=True))
+    assert [e.status_text for c in events for e in c.payload.events] == [
+        f"lap {s}" for s in range(12)
+    ]
+    assert closed == 1000  # the WebSocket: no live session to stream, closed cleanly
+
+
+@pytest.mark.subprocess
+def test_serve_store_without_redis_from_the_command_line(tmp_path):
+    store = Store(str(tmp_path / "store"))
+    model = {"identity": "cli-1", "state": "closed", "identifier": "from the CLI"}
+    store.write_record(
+        {"identity": "cli-1", "json": json.dumps(model), "complete": True, "files": {}}
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rtastream",
+            "serve",
+            "--port",
+            "0",
+            "--no-redis",
+            "--store",
+            str(tmp_path / "store"),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
+    try:
+        line = process.stderr.readline()
+        assert line.startswith(f"serving the store {tmp_path / 'store'} at http://127.0.0.1:"), line
+        url = line.split(" at ")[1].split()[0]
+
+        async def main():
+            async with aiohttp.ClientSession() as http:
+                async with http.get(url + "rta/v2/sessions") as reply:
+                    page = await reply.json()
+                async with http.get(url + "rta/v2/sessions/cli-1/data/timestamped/-") as reply:
+                    empty = (reply.status, await reply.read())
+                async with http.get(url + "health") as reply:
+                    health = await reply.json()
+            return page, empty, health
+
+        page, empty, health = asyncio.run(main())
+        assert page["sessions"] == [model]
+        assert empty == (200, b"")  # a session with no samples: no chunks
+        assert health == {"status": "healthy", "redis": None}
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+    result = run_cli("serve", "--no-redis")
+    assert (
+        result.returncode == 2 and "--no-redis serves a store alone: give --store" in result.stderr
+    )
+
+
+async def every_sample(redis_url: str | None, store: str, identity: str):
+    """Every sample REST serves of the session, by (kind, channel): (time, value bytes)."""
+    found = {}
+    async with serving(redis_url, store) as (base, http, _):
+        for kind in ("timestamped", "periodic"):
+            async with http.get(f"{base}/sessions/{identity}/data/{kind}/-") as reply:
+                assert reply.status == 200, await reply.text()
+                chunks = read_chunks(await reply.read(), kind)
+            found |= {(kind, c): pairs for c, pairs in sample_bytes(chunks, kind).items()}
+    return found
+
+
+def test_typed_untyped_and_periodic_samples_of_a_closed_session_byte_for_byte(
+    redis_url, r, tmp_path
+):
+    store = str(tmp_path / "store")
+    written = record_session(redis_url, r, store, "typed-1")
+    r.flushall()
+    assert asyncio.run(every_sample(None, store, "typed-1")) == written.samples
