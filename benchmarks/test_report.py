@@ -253,3 +253,14 @@ def test_write_section_sets_variants_beside_the_baseline_they_name():
     assert header in text
     assert "| one call each | 10x | 100,000 | 2 | 10 µs |" in text
     assert "| blocks | 1x | 1,000,000 | 24 | 1 µs |" in text
+
+
+def test_rest_section_sets_serving_beside_the_floor_and_the_list_latency():
+    group = "rest: 1 channel of a 1-hour session"
+    runs = {"served over HTTP": 0.5, "pyarrow alone (floor)": 0.1, "pure Python": 2.0}
+    groups = {group: {v: bench(group, v, t, samples=3_600_000) for v, t in runs.items()}}
+    listing = dict(sessions=10_000, p50_s=0.05, p99_s=0.39, first_listing_s=0.72, refresh_s=0.09)
+    groups["rest: session list"] = {"list": bench("rest: session list", "list", 0.05, **listing)}
+    text = "\n".join(report.rest_section(groups))
+    assert "| 1 channel of a 1-hour session | 3,600,000 | 7.2 M | 36.0 M | 1.8 M |" in text
+    assert "with 10,000 sessions in a local store (no Redis): p50 50 ms, p99 390 ms" in text
