@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     if redis_url is not None:
         connect(redis_url).close()  # fail now, with one line, if Redis is not there
     if args.store is not None:
-        store_of(args.store)  # fail now, with one line, if the store cannot be opened
+        _check_store(args.store)
     server = start(redis_url, args.host, args.port, args.store)
     print(
         f"serving {_what(redis_url, args.store)} at {server.url} (Ctrl+C to stop)",
@@ -100,6 +101,15 @@ def run(args: argparse.Namespace) -> int:
     finally:
         server.close()
     return 0
+
+
+def _check_store(url: str) -> None:
+    """Fail now, with one line, if the store cannot be opened (a local one must exist:
+    serving a mistyped path would show an empty store, not an error)."""
+    local = url.removeprefix("file://") if "://" not in url or url.startswith("file://") else None
+    if local is not None and not os.path.isdir(local):
+        raise CliError(f"no store at {local!r}: rtastream record --store creates one", code=2)
+    store_of(url)
 
 
 def _what(redis_url: str | None, store: str | None) -> str:
