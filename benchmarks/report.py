@@ -896,6 +896,68 @@ def live_section(groups: dict) -> list[str]:
     ]
 
 
+REST_PATHS = ("served over HTTP", "pyarrow alone (floor)", "pure Python")
+
+
+def rest_section(groups: dict) -> list[str]:
+    """`serve --store`: samples/s to an HTTP client beside the floor, and the list latency."""
+    rows = []
+    for group, variants in sorted(groups.items()):
+        if not group.startswith("rest: ") or not set(REST_PATHS) <= variants.keys():
+            continue
+        served, floor, pure = (variants[p] for p in REST_PATHS)
+        rate = served["extra_info"]["samples"] / best(served)
+        rows.append(
+            [
+                group.removeprefix("rest: "),
+                f"{served['extra_info']['samples']:,}",
+                f"{rate / 1e6:.1f} M",
+                f"{served['extra_info']['samples'] / best(floor) / 1e6:.1f} M",
+                f"{served['extra_info']['samples'] / best(pure) / 1e6:.1f} M",
+                fmt_ratio(best(served) / best(floor)),
+                fmt_ratio(best(pure) / best(served)),
+            ]
+        )
+    lines = []
+    if rows:
+        lines += [
+            "## Serving the store: `rtastream serve --store`",
+            "",
+            "Samples per second of a closed session's float64 channels delivered to a "
+            "blocking HTTP client on loopback (`GET .../data/timestamped/{channels}`, the "
+            "whole session), beside reading the same values from the store's file with "
+            "pyarrow alone (the floor) and the pure-Python path (pyarrow, then re-chunked "
+            "and encoded with the protobuf classes and python-lz4). Server and client share "
+            "one process and two cores.",
+            "",
+            *table(
+                [
+                    "what",
+                    "samples",
+                    "served, samples/s",
+                    "floor, samples/s",
+                    "pure Python, samples/s",
+                    "served / floor (time)",
+                    "pure Python / served (time)",
+                ],
+                rows,
+            ),
+            "",
+        ]
+    listing = groups.get("rest: session list", {})
+    for bench in listing.values():
+        info = bench["extra_info"]
+        lines += [
+            f"`GET /rta/v2/sessions?pageSize=100` with {info['sessions']:,} sessions in a local "
+            f"store (no Redis): p50 {info['p50_s'] * 1e3:.0f} ms, p99 {info['p99_s'] * 1e3:.0f} ms "
+            f"over {len(bench['stats']['data'])} requests; the store's index first read in "
+            f"{info['first_listing_s']:.2f} s, read again (a folder listing, closed sessions "
+            f"cached) in {info['refresh_s'] * 1e3:.0f} ms, at most once a second.",
+            "",
+        ]
+    return lines
+
+
 def plot(groups: dict, path: Path) -> None:
     import matplotlib
 
@@ -982,6 +1044,7 @@ def markdown(data: dict, groups: dict, plot_link: str = "benchmarks.png") -> str
         memory_section,
         queue_section,
         live_section,
+        rest_section,
     ):
         lines += section(groups)
     lines += machine_section(data)

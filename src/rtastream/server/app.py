@@ -3,9 +3,7 @@ neighbours, and the page.
 
     GET /rta/v2/sessions/{identity}/stream   WebSocket, sub-protocol mat.ocs.rta.stream-lz4
     /rta/v2/...                              the rest of the RTA REST API (server/rest/)
-    GET /rta/v2/sessions/{identity}          one Session JSON, or 404
-    GET /rta/v2/configs/{identifier}         a configuration's JSON, or 404
-    GET /health                              200 while Redis answers, else 503
+    GET /health                              200 while Redis answers (or with no Redis)
     GET /                                    the page (a browser), or the version (JSON)
 """
 
@@ -46,16 +44,40 @@ log = logging.getLogger("rtastream.server")
 
 
 def make_app(
-    redis_url: str,
+    redis_url: str | None,
     *,
+    store: str | None = None,
     queue_bytes: int = QUEUE_BYTES,
     reconnect_timeout: float = RECONNECT_TIMEOUT,
 ) -> web.Application:
-    """The server for the Redis at `redis_url` (any node of a Redis Cluster); `queue_bytes`
-    bounds each client's queue; Redis away (or frozen: no reply) for `reconnect_timeout`
-    seconds closes the clients of the streams it holds (1011). It connects when it starts."""
+    """The server for the Redis at `redis_url` (any node of a Redis Cluster; None: no
+    Redis, then `store` is needed) and the recorder's store at `store` (a directory or
+    s3:// URL, read only: see rest.join for how the two are joined); `queue_bytes` bounds
+    each client's queue; Redis away (or frozen: no reply) for `reconnect_timeout` seconds
+    closes the clients of the streams it holds (1011). It connects when it starts."""
+    if redis_url is None and store is None:
+        raise ValueError("make_app needs a Redis URL, a store, or both")
     app = web.Application(middlewares=[busy_is_503])
+    if redis_url is not None:
+        app.on_startup.append(_connecting(redis_url, queue_bytes, reconnect_timeout))
+        app.on_shutdown.append(_shutdown)
+    app.router.add_get("/", index)
+    app.router.add_get("/health", health)
+    app.router.add_get("/rta/v2/sessions/{identity}/stream", stream)
+    app.router.add_static("/static", str(STATIC))
+    rest.add_routes(app, HUB if redis_url is not None else None, _store(store))
+    return app
 
+
+def _store(url: str | None) -> Any:
+    if url is None:
+        return None
+    from rtastream.store import Store  # pyarrow: only when a store is served
+
+    return Store(url)
+
+
+def _connecting(redis_url: str, queue_bytes: int, reconnect_timeout: float) -> Any:
     async def connect(app: web.Application) -> None:
         options = client_options(0.0, reconnect_timeout, asynchronous=True)
         client = await async_client_for(redis_url, **options)
@@ -65,15 +87,7 @@ def make_app(
         feeds = await async_client_for(redis_url, max_connections=MAX_STREAMS, **options)
         app[HUB] = Hub(client, feeds, queue_bytes, reconnect_timeout)
 
-    app.on_startup.append(connect)
-    app.router.add_get("/", index)
-    app.router.add_get("/health", health)
-    app.router.add_get("/rta/v2/sessions/{identity}", one_session)
-    app.router.add_get("/rta/v2/sessions/{identity}/stream", stream)
-    app.router.add_static("/static", str(STATIC))
-    rest.add_routes(app, HUB)
-    app.on_shutdown.append(_shutdown)
-    return app
+    return connect
 
 
 @web.middleware
@@ -108,6 +122,8 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 
 async def health(request: web.Request) -> web.Response:
+    if HUB not in request.app:
+        return web.json_response({"status": "healthy", "redis": None})
     hub = request.app[HUB]
     try:
         await request.app[REDIS].ping()
@@ -124,19 +140,13 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
-async def one_session(request: web.Request) -> web.Response:
-    identity = request.match_info["identity"]
-    record = await request.app[HUB].ask(read_session(identity))
-    if record is None or session_model(record) is None:
-        raise web.HTTPNotFound(text=f"no session {identity!r}")
-    return web.Response(text=record.json, content_type="application/json")
-
-
 # --- the live stream -------------------------------------------------------------------
 
 
 async def stream(request: web.Request) -> web.WebSocketResponse:
     identity = request.match_info["identity"]
+    if HUB not in request.app:
+        raise web.HTTPNotFound(text="no live stream here: this server serves a store, no Redis")
     ws = web.WebSocketResponse(protocols=(SUBPROTOCOL,), max_msg_size=MAX_REQUEST)
     # Ours, beside the protocol: back-fill only what reaches `since` (ns), for a client
     # that already has the history before it (the page, over REST).

@@ -209,12 +209,15 @@ class Store:
         for name in self.segments(stream):
             yield self.files.read_table(f"live/{name_of(stream)}/{name}", columns=columns)
 
-    def session_entries(self, stream: str, stream_session_id: int) -> list[Entry]:
+    def session_entries(
+        self, stream: str, stream_session_id: int, names: list[str] | None = None
+    ) -> list[Entry]:
         """The stored entries of one stream session, in stream order, decoded; an entry
-        in two segments (two recorders that both believed they held the lease) once."""
+        in two segments (two recorders that both believed they held the lease) once.
+        `names`: only those segments (a listing taken before, see position()), else all."""
         found: dict[str, Entry] = {}
         key = f"stream:{stream}"
-        for name in self.segments(stream):
+        for name in self.segments(stream) if names is None else names:
             table = self.files.read_table(
                 f"live/{name_of(stream)}/{name}",
                 columns=["entry_id", "data"],
