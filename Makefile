@@ -121,7 +121,7 @@ check-workflows: $(TOOLS)/.installed
 	$(TOOLS)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 # System libraries and servers the build and the tests need; headless Chromium for the
-# page tests (tests/test_page.py).
+# page tests (tests/server/test_page.py).
 system:
 	@if ! command -v redis-server >/dev/null || ! command -v pkg-config >/dev/null \
 	    || ! pkg-config --exists liblz4; then \

@@ -1,4 +1,4 @@
-"""The decoder fuzz check of tests/test_decode_fuzz.py, for as long as wanted, under
+"""The decoder fuzz check of tests/native/test_decode_fuzz.py, for as long as wanted, under
 libFuzzer (atheris): `make fuzz` (FUZZ_SECONDS). Every input goes to both decoders, as an
 uncompressed burst and as an LZ4 block; a crash, an exception other than ValueError, or a
 disagreement with the twin stops the run with the input saved by libFuzzer.
@@ -18,7 +18,7 @@ import numpy as np
 
 with atheris.instrument_imports():
     import rtastream
-    from test_decode_fuzz import agree, mutate
+    from decoder_fuzzing import agree, mutate
 
 CORPUS = Path(__file__).resolve().parent.parent / "build" / "fuzz-corpus"
 

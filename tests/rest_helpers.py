@@ -4,15 +4,20 @@ session of every kind of data written with the writer."""
 
 from __future__ import annotations
 
+import contextlib
 import struct
 from dataclasses import dataclass
 
+import aiohttp
 import lz4.block
 import numpy as np
+from aiohttp import web
 
 from cli_helpers import T0
 from rtastream import Burst, RedisStreamBuffer, Session
 from rtastream._proto import model_data_pb2, net_chunks_pb2
+from rtastream.server import make_app
+from rtastream.server.rest.context import SOURCES
 
 LISTS = {
     "timestamped": model_data_pb2.TimestampedDataList,
@@ -193,4 +198,30 @@ def sample_bytes(chunks: list[ReadChunk], kind: str) -> dict[int, list[tuple[int
             width = len(data.buffer) // len(times)
             pairs = found.setdefault(data.channel_id, [])
             pairs += [(t, data.buffer[i * width : (i + 1) * width]) for i, t in enumerate(times)]
+    return found
+
+
+@contextlib.asynccontextmanager
+async def serving(redis_url: str | None, store: str):
+    """(base URL, HTTP client, the app's sources) of a server on a free loopback port."""
+    runner = web.AppRunner(make_app(redis_url, store=store))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    try:
+        async with aiohttp.ClientSession() as http:
+            yield f"http://{host}:{port}/rta/v2", http, runner.app[SOURCES]
+    finally:
+        await runner.cleanup()
+
+
+async def every_sample(redis_url: str | None, store: str, identity: str):
+    """Every sample REST serves of the session, by (kind, channel): (time, value bytes)."""
+    found = {}
+    async with serving(redis_url, store) as (base, http, _):
+        for kind in ("timestamped", "periodic"):
+            async with http.get(f"{base}/sessions/{identity}/data/{kind}/-") as reply:
+                assert reply.status == 200, await reply.text()
+                chunks = read_chunks(await reply.read(), kind)
+            found |= {(kind, c): pairs for c, pairs in sample_bytes(chunks, kind).items()}
     return found

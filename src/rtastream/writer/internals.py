@@ -2,7 +2,7 @@
 (TCP or unix socket, TLS, AUTH/HELLO, SELECT), then take the connection over, and the core
 parses replies into redis-py's own exception classes. None of this is redis-py's public
 API, so each accessor checks what it gets and, if a redis-py release changed it, raises
-RedisInternalsChanged naming the attribute and the release; tests/test_redis_internals.py
+RedisInternalsChanged naming the attribute and the release; tests/writer/test_redis_internals.py
 checks every one against the installed redis-py.
 """
 

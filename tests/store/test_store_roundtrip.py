@@ -14,10 +14,9 @@ from recorder_helpers import (
     CONFIG,
     MS,
     T0,
-    Written,
-    complete,
     read_file,
     record_of,
+    record_session,
     recording,
     stored_samples,
     wait_for,
@@ -25,53 +24,6 @@ from recorder_helpers import (
 from rtastream.store import Store
 
 pytestmark = pytest.mark.slow
-
-
-def write_session(url: str, identity: str, written: Written, stream: str = "car") -> None:
-    """Two seconds of data of every kind, in 20 bursts, with configuration `cfg-1` bound at
-    offset 10 (channels 10-13 typed, the others not)."""
-    rng = np.random.default_rng(7)
-    session = {
-        "identity": identity,
-        "state": "open",
-        "details": {"driver": "A. Test"},
-        "configBindings": [{"identifier": "cfg-1", "channelOffset": 10}],
-    }
-    with (
-        rtastream.RedisStreamBuffer(url) as buffer,
-        buffer.open_session(identity, stream, session) as s,
-    ):
-        for k in range(20):
-            t = T0 + k * 100 * MS + np.arange(100) * MS
-            for channel, dtype in (
-                (10, np.float32),
-                (11, np.uint8),
-                (12, np.int16),
-                (13, np.float64),
-            ):
-                values = rng.integers(0, 100, size=100).astype(dtype)
-                s.timestamped(channel, t, values)
-                written.add("timestamped", channel, t, values)
-            untyped = rng.normal(size=100)  # channel 1: no configuration, kept as 8 bytes
-            s.timestamped(1, t, untyped)
-            written.add("timestamped", 1, t, untyped)
-            periodic = rng.integers(-5, 5, size=50).astype(np.int16)
-            s.periodic(12, int(t[0]), 2 * MS, periodic)
-            written.add("periodic", 12, t[0] + np.arange(50) * 2 * MS, periodic)
-            s.row([20, 21], int(t[0]), np.array([k, -k], dtype=np.int32).tobytes())
-            s.event(5, int(t[0]), f"lap {k}", raw_data=[float(k), 0.5], app_name="timing")
-            s.flush()
-
-
-def record_session(redis_url: str, r, store: str, identity: str) -> Written:
-    """Session `identity` (write_session, configuration cfg-1 in Redis) recorded into the
-    store until compacted; what was written."""
-    r.set("configs:cfg-1", json.dumps(CONFIG))
-    written = Written()
-    with recording(redis_url, store):
-        write_session(redis_url, identity, written)
-        wait_for(lambda: complete(store, identity), what="the session compacted")
-    return written
 
 
 def test_every_item_kind_is_stored_byte_for_byte(redis_url, r, tmp_path):

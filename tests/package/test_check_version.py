@@ -13,7 +13,7 @@ import rtastream
 
 pytestmark = pytest.mark.subprocess  # the version check, in its own process
 
-TOOL = Path(__file__).resolve().parent.parent / "tools" / "check_version.py"
+TOOL = Path(__file__).resolve().parents[2] / "tools" / "check_version.py"
 
 
 @pytest.fixture

@@ -13,10 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 from pyarrow import fs as pafs
 
-from recorder_helpers import CONFIG, Written, recording, wait_for
+from recorder_helpers import CONFIG, Written, recording, wait_for, write_session
 from rtastream.redis_server import free_port
 from rtastream.store import Store
-from test_store_roundtrip import write_session
 
 pytestmark = pytest.mark.slow
 
@@ -90,7 +89,7 @@ def test_a_session_recorded_into_s3_reads_back_with_pyarrow(s3, redis_url, r):
 
 
 def test_serve_answers_from_a_store_in_s3_with_redis_forgetting(s3, redis_url, r):
-    from test_rest_store import every_sample
+    from rest_helpers import every_sample
 
     url, _ = s3
     r.set("configs:cfg-1", json.dumps(CONFIG))

@@ -223,7 +223,7 @@ def test_a_member_given_twice_is_refused():
         rtastream.decode(data, compressed=False)
 
 
-# Reduced from a burst hypothesis found (tests/test_decode_fuzz.py): the native decoder read
+# Reduced from a burst hypothesis found (tests/native/test_decode_fuzz.py): the native decoder read
 # only the member that wins the oneof, but protobuf reads every member it meets.
 REPLACED_MEMBER_CORRUPT = bytes(
     [

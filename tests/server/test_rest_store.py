@@ -8,7 +8,6 @@ own de-duplication could hide a doubled join)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import subprocess
 import sys
@@ -16,43 +15,27 @@ import sys
 import aiohttp
 import numpy as np
 import pytest
-from aiohttp import web
 
 import test_rest_atlas as atlas
 from cli_helpers import T0, cli_env, run_cli
-from recorder_helpers import recording
+from recorder_helpers import record_session, recording
 from rest_helpers import (
     MS,
     PATHS,
     burst_of,
     contents,
+    every_sample,
     expected,
     read_chunks,
-    sample_bytes,
+    serving,
     timestamps_of,
 )
 from rtastream import RedisStreamBuffer, Session, keys
-from rtastream.server import SUBPROTOCOL, make_app
+from rtastream.server import SUBPROTOCOL
 from rtastream.server.rest.channels import parse_channels
-from rtastream.server.rest.context import SOURCES
 from rtastream.session import ConfigBinding
 from rtastream.store import Store
-from test_store_roundtrip import record_session
 from waiting import wait_until
-
-
-@contextlib.asynccontextmanager
-async def serving(redis_url: str | None, store: str):
-    """(base URL, HTTP client, the app's sources) of a server on a free loopback port."""
-    runner = web.AppRunner(make_app(redis_url, store=store))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    try:
-        async with aiohttp.ClientSession() as http:
-            yield f"http://{host}:{port}/rta/v2", http, runner.app[SOURCES]
-    finally:
-        await runner.cleanup()
 
 
 async def served_contents(redis_url: str | None, store: str, identity: str):
@@ -286,18 +269,6 @@ def test_serve_store_without_redis_from_the_command_line(tmp_path):
     assert (
         result.returncode == 2 and "--no-redis serves a store alone: give --store" in result.stderr
     )
-
-
-async def every_sample(redis_url: str | None, store: str, identity: str):
-    """Every sample REST serves of the session, by (kind, channel): (time, value bytes)."""
-    found = {}
-    async with serving(redis_url, store) as (base, http, _):
-        for kind in ("timestamped", "periodic"):
-            async with http.get(f"{base}/sessions/{identity}/data/{kind}/-") as reply:
-                assert reply.status == 200, await reply.text()
-                chunks = read_chunks(await reply.read(), kind)
-            found |= {(kind, c): pairs for c, pairs in sample_bytes(chunks, kind).items()}
-    return found
 
 
 def test_typed_untyped_and_periodic_samples_of_a_closed_session_byte_for_byte(

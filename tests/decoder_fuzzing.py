@@ -1,17 +1,13 @@
-"""Mutated messages into the native decoder: it never crashes, raises only ValueError, and
-whatever it accepts the twin (protobuf + python-lz4) reads the same way. A few seconds in the
-normal run; `make fuzz` runs the same check for longer under libFuzzer (atheris)."""
+"""The decoder fuzz check's two halves, shared by tests/native/test_decode_fuzz.py and `make
+fuzz` (tests/fuzz_decoder.py): random edits of a message, and the native decoder held to the
+pure-Python twin on whatever comes out."""
 
 from __future__ import annotations
 
 import random
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 import rtastream
 from rtastream import reference
-from strategies import small_calls
 
 # The one reading the native decoder refuses although protobuf accepts it (it would merge).
 REFUSED_ON_PURPOSE = "a StreamData sets the same member twice"
@@ -52,25 +48,3 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
         elif op == "truncate":
             del out[at:]
     return bytes(out)
-
-
-def encoded(calls) -> bytes:
-    burst = rtastream.Burst()
-    for name, args in calls:
-        getattr(burst, name)(*args)
-    return burst.encode()
-
-
-bursts = small_calls.map(encoded)
-
-
-@settings(max_examples=200)
-@given(bursts, st.randoms(use_true_random=False))
-def test_mutated_bursts(data, rng):
-    agree(mutate(data, rng), compressed=False)
-
-
-@settings(max_examples=200)
-@given(bursts.map(rtastream.compress), st.randoms(use_true_random=False))
-def test_mutated_lz4_blocks(data, rng):
-    agree(mutate(data, rng), compressed=True)

@@ -13,12 +13,12 @@ from cli_helpers import run_cli
 from recorder_helpers import (
     complete,
     read_file,
+    record_session,
     recording,
     stored_samples,
     wait_for,
 )
 from rtastream.reader.entries import entry_time_ms
-from test_store_roundtrip import record_session
 
 pytestmark = pytest.mark.slow
 

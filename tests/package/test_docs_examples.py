@@ -29,7 +29,7 @@ def test_the_python_examples_of_a_page_run(page, private_redis, tmp_path):
         text=True,
         timeout=SECONDS_PER_BLOCK * count,
         cwd=tmp_path,  # what an example writes (a store, an export) lands there
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)},
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
     )
     assert result.returncode == 0, result.stderr
 
