@@ -12,6 +12,7 @@ import pytest
 
 from browser import chromium, console_errors
 from cli_helpers import T0
+from recorder_helpers import complete, recording, wait_for
 from rtastream import RedisStreamBuffer
 from rtastream.configuration import Configuration
 from waiting import wait_until
@@ -86,19 +87,23 @@ def server(redis_server):
 
 
 @pytest.fixture(scope="module")
+def closed(redis_server) -> str:
+    write_closed(redis_server.url, "history-closed")
+    return "history-closed"
+
+
+def write_closed(url: str, identity: str) -> None:
+    with RedisStreamBuffer(url) as buffer:
+        with buffer.open_session(identity, "cars", config=CONFIG) as session:
+            for second in range(SECONDS):
+                write_second(session, second)
+
+
+@pytest.fixture(scope="module")
 def driver():
     browser = chromium()
     yield browser
     browser.quit()
-
-
-@pytest.fixture(scope="module")
-def closed(redis_server) -> str:
-    with RedisStreamBuffer(redis_server.url) as buffer:
-        with buffer.open_session("history-closed", "cars", config=CONFIG) as session:
-            for second in range(SECONDS):
-                write_second(session, second)
-    return "history-closed"
 
 
 def state(driver) -> dict | None:
@@ -251,3 +256,27 @@ def test_a_live_session_opened_mid_way_joins_history_and_live_edge_exactly(
     # The socket sent from the seam on (whole items reach back a little), not the session.
     assert opened_at - SECOND <= int(s["received"]["from"]["socket"]) <= opened_at
     assert console_errors(driver) == []
+
+
+def test_a_recorded_session_is_drawn_from_a_store_with_no_redis(private_redis, driver, tmp_path):
+    """`serve --store --no-redis`: the page finds the session and draws it from the store."""
+    from rtastream.server.background import ServerThread
+
+    redis = private_redis()
+    store = str(tmp_path / "store")
+    with recording(redis.url, store):
+        write_closed(redis.url, "history-stored")
+        wait_for(lambda: complete(store, "history-stored"), what="the session compacted")
+    redis.close()
+    served = ServerThread(None, "127.0.0.1", 0, store=store)
+    try:
+        driver.get(f"{served.url}#history-stored")
+        end = T0 + SECONDS * SECOND - MS
+        s = settled(driver, lambda s: s["view"] == [str(end - WINDOW), str(end)])
+        assert (s["live"], s["start"], s["end"]) == (False, str(T0), str(end))
+        for channel in (1, 2):
+            times = assert_as_written(driver, channel, SECONDS)
+            assert holds_every_sample(times, channel, end - WINDOW, end)
+        assert console_errors(driver) == []
+    finally:
+        served.close()
