@@ -101,6 +101,7 @@ class Recorder:
         self.leases: dict[str, Lease] = {}
         self.gaps: list[dict[str, Any]] = []
         self._stopping = False
+        self._draining = False
         self._listed = 0.0
         self._committed = time.monotonic()
 
@@ -117,11 +118,25 @@ class Recorder:
                 log.warning("Redis unavailable (%s); retrying in %.1f s", exc, backoff)
                 time.sleep(backoff)
                 backoff = min(2.0, backoff * 2)
+        if self._draining:
+            self._catch_up()
         self.close()
 
-    def stop(self) -> None:
-        """Make run() return after the step in progress (safe from a signal handler)."""
+    def stop(self, drain: bool = False) -> None:
+        """Make run() return after the step in progress (safe from a signal handler).
+        With `drain`, run() first reads and commits everything its streams hold (new
+        streams included): what a writer that has just finished wrote is all kept."""
+        self._draining = self._draining or drain
         self._stopping = True
+
+    def _catch_up(self) -> None:
+        try:
+            self._take_streams()
+            while self.read():
+                if any(f.pending_bytes >= SEGMENT_BYTES for f in self.followed.values()):
+                    self.commit()
+        except CONNECTION_ERRORS as exc:
+            log.warning("could not read to the end of the streams: %s", exc)
 
     def step(self) -> None:
         """One round: list streams and take leases (every `refresh` s), read what is new,
@@ -276,11 +291,12 @@ class Recorder:
         for session_id in sorted(followed.ended):
             self._compact(followed, session_id)
         if followed.ended:
-            self.store.prune(followed.stream, followed.done)
+            self.store.prune(followed.stream, set(followed.done))
         followed.ended = set()
 
     def _compact(self, followed: Followed, session_id: int) -> None:
-        entries = self.store.session_entries(followed.stream, session_id)
+        identity = followed.names.get(session_id)
+        entries = self.store.session_entries(followed.stream, session_id, identity)
         history = [
             item.text
             for entry in entries
@@ -291,7 +307,7 @@ class Recorder:
             log.warning(
                 "stream session %d of %s ended with no Session JSON", session_id, followed.stream
             )
-            followed.done.add(session_id)
+            followed.done[session_id] = identity
             return
         record = session_record(followed.stream, session_id, history[-1])
         record["first_entry"], record["last_entry"] = entries[0].id, entries[-1].id
@@ -299,8 +315,8 @@ class Recorder:
             gap for gap in self.store.reports() if record["identity"] in gap["sessions"]
         ]
         self._keep_configs(record)
-        self.store.compact(record)
-        followed.done.add(session_id)
+        self.store.compact(record, entries)
+        followed.done[session_id] = record["identity"]
         followed.digests.pop(session_id, None)
         log.info("session %s compacted (%s)", record["identity"], record["state"])
 

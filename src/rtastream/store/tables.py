@@ -73,24 +73,33 @@ def sample_schema(name: str) -> pa.Schema:
 
 @dataclass
 class _Samples:
-    channels: list[np.ndarray] = field(default_factory=list)
+    """Samples of one kind and value type, item by item as they came (in stream order)."""
+
+    channels: list[int] = field(default_factory=list)
     timestamps: list[np.ndarray] = field(default_factory=list)
     values: list[bytes] = field(default_factory=list)
 
     def table(self, name: str) -> pa.Table:
-        channels = np.concatenate(self.channels)
-        timestamps = np.concatenate(self.timestamps)
-        data = b"".join(self.values)
+        """The samples sorted by channel, then time (stable). Items are put in channel order
+        (a stable sort of the items, not of the samples); only when some channel's
+        samples then go back in time are the samples themselves sorted."""
+        order = sorted(range(len(self.channels)), key=self.channels.__getitem__)
+        counts = np.array([len(self.timestamps[i]) for i in order], dtype=np.int64)
+        channels = np.repeat(np.array([self.channels[i] for i in order], dtype=np.uint32), counts)
+        timestamps = np.concatenate([self.timestamps[i] for i in order])
+        data = b"".join([self.values[i] for i in order])
         kind = arrow_type(name)
         if name.startswith("bytes"):
             values = pa.Array.from_buffers(kind, len(timestamps), [None, pa.py_buffer(data)])
         else:
             values = pa.array(np.frombuffer(data, dtype=np.dtype(name).newbyteorder("<")))
-        order = np.lexsort((timestamps, channels))  # stable: by channel, then time
         table = pa.table(
             [pa.array(channels), pa.array(timestamps), values], schema=sample_schema(name)
         )
-        return table.take(pa.array(order))
+        back = (np.diff(timestamps) < 0) & (channels[1:] == channels[:-1])
+        if back.any():
+            table = table.take(pa.array(np.lexsort((timestamps, channels))))
+        return table
 
 
 @dataclass
@@ -128,7 +137,7 @@ class SessionTables:
             dtype = None  # the configuration disagrees with the message: keep the bytes
         kind = "timestamped" if isinstance(item, TimestampedItem) else "periodic"
         samples = self.samples.setdefault((kind, type_name(dtype, width)), _Samples())
-        samples.channels.append(np.full(len(timestamps), item.channel_id, dtype=np.uint32))
+        samples.channels.append(item.channel_id)
         samples.timestamps.append(timestamps)
         samples.values.append(data)
 
@@ -163,7 +172,9 @@ class SessionTables:
 
     def sample_range(self) -> tuple[int, int] | None:
         """(first, last) timestamp of every sample, row and event."""
-        ends = [(int(t.min()), int(t.max())) for s in self.samples.values() for t in s.timestamps]
+        ends = [
+            (int(t.min()), int(t.max())) for s in self.samples.values() for t in s.timestamps
+        ]
         ends += [(row[0], row[0]) for row in self.rows]
         ends += [(e.timestamp, e.timestamp) for e in self.events]
         if not ends:
