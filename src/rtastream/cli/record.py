@@ -8,6 +8,7 @@ import signal
 import sys
 from typing import Any
 
+from rtastream import keys
 from rtastream.cli.connection import CliError, connect, redact
 
 STORE_HELP = "the store: a directory, or s3://BUCKET/PREFIX[?endpoint_override=HOST:PORT&...]"
@@ -61,6 +62,14 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
         metavar="S",
         help="seconds a stream's lease outlives its recorder (default 10): how long "
         "another recorder waits to take over a stream whose recorder died",
+    )
+    record.add_argument(
+        "--abandon-after",
+        type=float,
+        default=keys.ABANDON_AFTER,
+        metavar="S",
+        help="seconds after which an open session whose writer stopped (no heartbeat in "
+        f"its hash, no entry) gets its files as `abandoned` (default {keys.ABANDON_AFTER:g})",
     )
     record.add_argument(
         "--name",
@@ -120,6 +129,7 @@ def run_record(args: argparse.Namespace) -> int:
             flush_interval=args.flush_interval,
             lease_ttl=args.lease_ttl,
             name=args.name,
+            abandon_after=args.abandon_after,
         )
     except ValueError as exc:
         raise CliError(str(exc), code=2) from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +69,8 @@ class Followed:
     pending_bytes: int = 0
     changed: dict[int, str] = field(default_factory=dict)  # latest Session JSON since commit
     ended: set[int] = field(default_factory=set)  # final Session JSON since commit
+    abandoned: dict[int, str] = field(default_factory=dict)  # writer gone: why (abandon.py)
+    seen: dict[int, float] = field(default_factory=dict)  # time.monotonic() of last entry
     duplicates: int = 0
     bad: int = 0
 
@@ -90,6 +93,7 @@ class Followed:
                         continue  # of the session compacted
                     del followed.done[session_id]  # a later session under the same id
                 followed.digests.setdefault(session_id, set()).add(digest)
+                followed.seen[session_id] = time.monotonic()  # idle counts from here
                 if identity is not None:
                     followed.names[session_id] = identity
                 if final_state is not None:
@@ -125,6 +129,7 @@ class Followed:
             )
             return
         seen.add(digest)
+        self.seen[session_id] = time.monotonic()
         self._session_json(entry)
         final_state = entry.final_state
         if final_state is not None:
