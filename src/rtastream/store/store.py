@@ -23,7 +23,13 @@ from rtastream.store.segments import (
     segment_position,
     segment_table,
 )
-from rtastream.store.tables import SAMPLE_KINDS, SessionTables, channel_dtypes, channel_names
+from rtastream.store.tables import (
+    SAMPLE_KINDS,
+    SessionTables,
+    bound_configurations,
+    channel_dtypes,
+    channel_names,
+)
 
 ROW_GROUP = 65_536
 """Rows per Parquet row group: sorted by channel and time, each group covers one stretch
@@ -183,15 +189,7 @@ class Store:
     def bound(self, record: dict[str, Any]) -> list[tuple[Any, int]]:
         """(configuration JSON, channel offset) of each binding the store has the
         configuration of."""
-        bound = []
-        for binding in record.get("config_bindings", []):
-            text = self.config(binding["identifier"])
-            if text is not None:
-                try:
-                    bound.append((json.loads(text), int(binding.get("channelOffset", 0))))
-                except ValueError:
-                    continue
-        return bound
+        return bound_configurations(record, self.config)
 
     def live_tables(self, record: dict[str, Any]) -> dict[str, pa.Table]:
         """An open session's tables, decoded from its stream's segments."""

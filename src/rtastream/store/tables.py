@@ -10,7 +10,8 @@ and value type ("timestamped.float64", "periodic.bytes4"), sorted by channel the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -209,6 +210,23 @@ def _config_channels(bound: Iterable[tuple[Any, int]]) -> Iterator[tuple[int, di
             for channel in channels if isinstance(channels, list) else ():
                 if isinstance(channel, dict) and isinstance(channel.get("id"), int):
                     yield channel["id"] + offset, channel
+
+
+def bound_configurations(
+    record: Mapping[str, Any], config: Callable[[str], str | None]
+) -> list[tuple[Any, int]]:
+    """(configuration JSON, channel offset) of each of a session record's bindings whose
+    configuration `config` (identifier -> JSON text, or None) has and can read."""
+    bound = []
+    for binding in record.get("config_bindings", []):
+        identifier = binding.get("identifier") if isinstance(binding, dict) else None
+        text = config(identifier) if isinstance(identifier, str) else None
+        if text is not None:
+            try:
+                bound.append((json.loads(text), int(binding.get("channelOffset", 0))))
+            except ValueError:
+                continue
+    return bound
 
 
 def channel_dtypes(bound: Iterable[tuple[Any, int]]) -> dict[int, np.dtype | None]:
