@@ -57,8 +57,17 @@ measured against the default one-second wait for its last commit."""
 
 def start_recorder(redis_url: str, store: str, command: list[str] = RECORD) -> subprocess.Popen:
     return subprocess.Popen(
-        [*command, "--redis", redis_url, "--store", store, "--stream", "bench",
-         "--flush-interval", str(COMMIT_INTERVAL)],  # fmt: skip
+        [
+            *command,
+            "--redis",
+            redis_url,
+            "--store",
+            store,
+            "--stream",
+            "bench",
+            "--flush-interval",
+            str(COMMIT_INTERVAL),
+        ],  # fmt: skip
         stderr=subprocess.DEVNULL,
     )
 
@@ -110,7 +119,9 @@ def record_run(
     finally:
         recorder.terminate()
         recorder.wait(timeout=60)
-    return dict(run, samples=channels * 1000 * seconds, cpu_s=cpu1 - cpu0, compact_cpu_s=cpu2 - cpu1)
+    return dict(
+        run, samples=channels * 1000 * seconds, cpu_s=cpu1 - cpu0, compact_cpu_s=cpu2 - cpu1
+    )
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from cli_helpers import run_cli
-from recorder_helpers import CONFIG, T0, MS, Written, samples_in
+from recorder_helpers import CONFIG, MS, T0, Written, samples_in
 from test_store_roundtrip import record_session, write_session
 
 pytestmark = pytest.mark.slow

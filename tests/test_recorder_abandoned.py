@@ -24,7 +24,7 @@ def stale(r, identity, seconds=120):
 
 
 def heartbeat(url, identity, stop):
-    """What a live writer with nothing to send does: refresh lastUpdated (keys.HEARTBEAT_INTERVAL)."""
+    """What a live writer with nothing to send does: refresh lastUpdated."""
     client = redis.Redis.from_url(url)
     while not stop.wait(0.2):
         client.hset(keys.session_key(identity), keys.LAST_UPDATED, int(time.time() * 1000))
@@ -34,7 +34,7 @@ def heartbeat(url, identity, stop):
 def stored_timestamps(store, identity):
     # no configuration is bound: the values are kept as their bytes, 8 a sample
     table = pq.read_table(f"{store}/sessions/{identity}/timestamped.bytes8.parquet")
-    return sorted(zip(table["channel"].to_pylist(), table["timestamp"].to_pylist()))
+    return sorted(zip(table["channel"].to_pylist(), table["timestamp"].to_pylist(), strict=True))
 
 
 def written_timestamps(channels=(0, 1, 2), bursts=5, samples=100):
@@ -80,9 +80,7 @@ def test_a_session_ended_by_trim_is_compacted(redis_url, r, tmp_path):
     assert stored_timestamps(store, "trimmed") == written_timestamps()
 
 
-def test_a_session_whose_hash_is_gone_is_compacted_and_its_segments_pruned(
-    redis_url, r, tmp_path
-):
+def test_a_session_whose_hash_is_gone_is_compacted_and_its_segments_pruned(redis_url, r, tmp_path):
     store = str(tmp_path / "store")
     first = open_session(r, "expired", "car")
     send_data(r, first)

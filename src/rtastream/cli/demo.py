@@ -182,7 +182,8 @@ def stored(store: Any, where: str, identity: str) -> str:
         return f"store       {where}: the session is not there (see the warnings above)"
     state = "complete" if record["complete"] else "live (not ended yet)"
     return (
-        f"store       {where.rstrip('/')}/sessions/{name_of(identity)}/ ({state}, state {record['state']}); "
+        f"store       {where.rstrip('/')}/sessions/{name_of(identity)}/ "
+        f"({state}, state {record['state']}); "
         f"rtastream export {identity} --store {where} --out {identity}/"
     )
 

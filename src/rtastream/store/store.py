@@ -264,9 +264,7 @@ class Store:
         path = f"sessions/{name_of(record['identity'])}/{INDEX}"
         self.files.write_bytes(path, json.dumps(record, sort_keys=True).encode())
 
-    def compact(
-        self, record: dict[str, Any], entries: list[Entry] | None = None
-    ) -> dict[str, Any]:
+    def compact(self, record: dict[str, Any], entries: list[Entry] | None = None) -> dict[str, Any]:
         """Write an ended session's files from its segments (or their `entries`, read
         already), then its final record (last: a record marked complete means every file
         it names is whole). Returns the record."""

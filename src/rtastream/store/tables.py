@@ -173,9 +173,7 @@ class SessionTables:
 
     def sample_range(self) -> tuple[int, int] | None:
         """(first, last) timestamp of every sample, row and event."""
-        ends = [
-            (int(t.min()), int(t.max())) for s in self.samples.values() for t in s.timestamps
-        ]
+        ends = [(int(t.min()), int(t.max())) for s in self.samples.values() for t in s.timestamps]
         ends += [(row[0], row[0]) for row in self.rows]
         ends += [(e.timestamp, e.timestamp) for e in self.events]
         if not ends:
