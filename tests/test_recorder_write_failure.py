@@ -1,5 +1,5 @@
 """A segment that cannot be written (the store's folder blocked) is written again once it
-can be: its entries are not lost with the write, which runs on a thread of its own."""
+can be: its entries are not lost with the failed write."""
 
 from __future__ import annotations
 

@@ -19,7 +19,6 @@ from rtastream.connection import client_for
 from rtastream.decoding import SessionJsonItem
 from rtastream.reader.entries import text
 from rtastream.recorder.abandon import abandoned
-from rtastream.recorder.behind import SegmentWriter
 from rtastream.recorder.follow import Followed, session_record
 from rtastream.recorder.lease import Lease
 from rtastream.store import Store
@@ -107,7 +106,6 @@ class Recorder:
         self.followed: dict[str, Followed] = {}
         self.leases: dict[str, Lease] = {}
         self.gaps: list[dict[str, Any]] = []
-        self.segments = SegmentWriter()
         self._stopping = False
         self._draining = False
         self._listed = 0.0
@@ -165,13 +163,11 @@ class Recorder:
         """Commit what was read, give the leases back, close the client if made here."""
         try:
             self.commit()
-            self.segments.settle()
             for lease in self.leases.values():
                 lease.release()
         except CONNECTION_ERRORS as exc:
             log.warning("could not commit or give the leases back at the end: %s", exc)
         finally:
-            self.segments.close()
             if self._owned:
                 self.client.close()
 
@@ -187,7 +183,6 @@ class Recorder:
             )
             held = lease.take()
             if held and stream not in self.followed:
-                self.segments.settle()  # a segment of it in flight is in the store first
                 self.followed[stream] = Followed.load(self.store, stream)
                 log.info("recording stream %s from %s", stream, self.followed[stream].position)
             elif not held and stream in self.followed:
@@ -292,7 +287,8 @@ class Recorder:
             for row in followed.pending
         ]
         if followed.behind:
-            self.segments.write(self.store, followed, rows)
+            self.store.commit_segment(followed.stream, followed.position, followed.before, rows)
+            followed.committed = followed.position
         followed.pending, followed.pending_bytes = [], 0
         for session_id, json_text in followed.changed.items():
             record = session_record(followed.stream, session_id, json_text)
@@ -301,8 +297,6 @@ class Recorder:
                 self.store.write_record(record)
         followed.changed = {}
         ending = followed.ended | set(followed.abandoned)
-        if ending:
-            self.segments.settle()  # compaction reads the segments
         for session_id in sorted(ending):
             self._compact(followed, session_id, followed.abandoned.get(session_id))
         if ending:
