@@ -1,5 +1,5 @@
-"""Fixtures of the benchmark suite: smoke mode, a private redis-server (and a private Redis
-Cluster), version records."""
+"""Fixtures of the benchmark suite: smoke mode, version records, the packed workload. The
+Redis fixtures are the tests' own (tests/redis_fixtures.py)."""
 
 from __future__ import annotations
 
@@ -18,28 +18,15 @@ import rtastream
 from benchmarks import variants
 from benchmarks.workloads import WRITE_WORKLOAD
 from rtastream import _native
-from rtastream.redis_server import LocalCluster, RedisServer, server_binary
+from rtastream.redis_server import server_binary
+
+pytest_plugins = ["redis_fixtures"]  # the tests' Redis fixtures (tests/redis_fixtures.py)
 
 
 @pytest.fixture(scope="session")
 def smoke(request) -> bool:
     """True under --benchmark-disable (`make bench-smoke`): run everything once, small."""
     return bool(request.config.getoption("benchmark_disable"))
-
-
-@pytest.fixture(scope="session")
-def redis_server():
-    with RedisServer() as server:
-        yield server
-
-
-@pytest.fixture
-def redis_url(redis_server) -> str:
-    """URL of an empty database on the suite's redis-server."""
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushall()
-    client.close()
-    return redis_server.url
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
@@ -69,13 +56,6 @@ def redis_server_version() -> str:
         return "not installed"
     out = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout
     return next((part[2:] for part in out.split() if part.startswith("v=")), out.strip())
-
-
-@pytest.fixture(scope="session")
-def redis_cluster():
-    """A Redis Cluster of three masters on this machine, beside the single redis_server."""
-    with LocalCluster(masters=3) as cluster:
-        yield cluster
 
 
 @pytest.fixture(scope="module")

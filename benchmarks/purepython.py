@@ -142,3 +142,39 @@ class Writer:
         )
         pipe.expire(self.session_key, keys.DEFAULT_SESSION_TTL)
         pipe.execute()
+
+
+def chunked(channel_id: int, timestamps: np.ndarray, values: np.ndarray, per_list: int) -> bytes:
+    """One channel's samples as an `application/vnd.mat.protobuf+chunked` body, the careful
+    user's way: lists of `per_list` samples in results of 128, protobuf, python-lz4."""
+    from rtastream._proto import net_chunks_pb2
+
+    out, start, duration, compression = [], 0, 0, 0
+    for i in range(0, len(timestamps), per_list):
+        times, part = timestamps[i : i + per_list], values[i : i + per_list]
+        results = []
+        for k in range(0, len(times), 128):
+            scale, deltas = _deltas(times[k : k + 128])
+            results.append(
+                model.TimestampedData(
+                    channel_id=channel_id,
+                    start_timestamp=int(times[k]),
+                    timestamp_deltas_scale=scale,
+                    timestamp_deltas=deltas,
+                    buffer=part[k : k + 128].tobytes(),
+                )
+            )
+        payload = model.TimestampedDataList(timestamped_data=results).SerializeToString()
+        packed = lz4.block.compress(payload, store_size=False)
+        first, last = int(times[0]), int(times[-1])
+        header = net_chunks_pb2.ChunkTransferHeader(
+            chunk_start_time_delta=first - start,
+            chunk_duration_delta=(last - first) - duration,
+            channel_ids=[channel_id],
+            compression_delta=1 - compression,
+            unpacked_length=len(payload),
+            packed_length=len(packed),
+        ).SerializeToString()
+        start, duration, compression = first, last - first, 1
+        out += [len(header).to_bytes(4, "little"), header, packed]
+    return b"".join(out)

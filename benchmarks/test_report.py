@@ -253,3 +253,46 @@ def test_write_section_sets_variants_beside_the_baseline_they_name():
     assert header in text
     assert "| one call each | 10x | 100,000 | 2 | 10 µs |" in text
     assert "| blocks | 1x | 1,000,000 | 24 | 1 µs |" in text
+
+
+def test_the_configuration_row_is_the_median_of_paired_rounds_both_orders():
+    group = "write: live API with and without a configuration, row per sample"
+    checked, plain = (
+        bench(group, "row per sample, with configuration", 1.0),
+        bench(group, "row per sample, without configuration", 1.0),
+    )
+    # Rounds with a configuration after one without, and without after one with.
+    checked["stats"]["data"], checked["extra_info"]["paired_with_other"] = [1.0, 1.2], [1.0, 1.0]
+    plain["stats"]["data"], plain["extra_info"]["paired_with_other"] = [1.0, 2.0], [1.1, 2.2]
+    # Ratios with / without: 1.0, 1.2 and 1.1, 1.1: median 1.1, quartiles (statistics'
+    # exclusive method) at 1.25 and 3.75 of 1.0, 1.1, 1.1, 1.2; best vs best 1.0 / 1.0.
+    groups = {group: {b["extra_info"]["variant"]: b for b in (checked, plain)}}
+    text = "\n".join(report.targets_section(groups))
+    assert (
+        "| live API with and without a configuration, row per sample: time with vs without "
+        "(median of 4 paired rounds, both orders; quartiles 1.025x to 1.175x; best vs best "
+        "1.000x) | <= 1.05x | 1.100x | **no** |"
+    ) in text
+    # The caller's CPU: ratios 1.0, 1.0 and 1.04, 1.0: median 1.0, quartiles 1.0 and 1.03.
+    checked["extra_info"].update(caller_cpu=[0.5, 0.5], caller_cpu_paired_with_other=[0.5, 0.5])
+    plain["extra_info"].update(caller_cpu=[0.5, 0.5], caller_cpu_paired_with_other=[0.52, 0.5])
+    assert (
+        "best vs best 1.000x; the caller thread's CPU time 1.000x, quartiles 1.000x to 1.030x) "
+        "| <= 1.05x | 1.100x | **no** |"
+    ) in "\n".join(report.targets_section(groups))
+    del checked["extra_info"]["paired_with_other"]  # a JSON from before the pairing
+    # Median rounds 1.1 and 1.5.
+    assert "time with vs without (best vs best; medians 0.733x) | <= 1.05x | 1.000x | yes |" in (
+        "\n".join(report.targets_section(groups))
+    )
+
+
+def test_rest_section_sets_serving_beside_the_floor_and_the_list_latency():
+    group = "rest: 1 channel of a 1-hour session"
+    runs = {"served over HTTP": 0.5, "pyarrow alone (floor)": 0.1, "pure Python": 2.0}
+    groups = {group: {v: bench(group, v, t, samples=3_600_000) for v, t in runs.items()}}
+    listing = dict(sessions=10_000, p50_s=0.05, p99_s=0.39, first_listing_s=0.72, refresh_s=0.09)
+    groups["rest: session list"] = {"list": bench("rest: session list", "list", 0.05, **listing)}
+    text = "\n".join(report.rest_section(groups))
+    assert "| 1 channel of a 1-hour session | 3,600,000 | 7.2 M | 36.0 M | 1.8 M |" in text
+    assert "with 10,000 sessions in a local store (no Redis): p50 50 ms, p99 390 ms" in text

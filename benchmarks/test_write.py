@@ -450,12 +450,18 @@ def test_encode_write_live_per_sample(benchmark, redis_server, redis_url, smoke,
 CONFIGURED = "write: live API with and without a configuration"
 CONFIGURED_ABOUT = (
     "The same calls with and without a configuration bound to the session (with one, each "
-    "call's channels, kind and dtype are looked up in a table made when it was bound): "
+    "call's channels, kind and dtype are looked up in a table made when it was bound; a "
+    "row's inside the encoder's call): "
     f"session.timestamped() of {TYPICAL.name} blocks (1000 calls a round), and the README's "
     "loop, session.row() of 3 float64 channels once per sample (20 000 calls a round). "
+    "Each round is paired with a round of the other variant run just before it (untimed by "
+    "pytest-benchmark, timed alike), so the two alternate in one run: the ratio is the "
+    "median over those pairs, both orders pooled (and the same of the caller thread's CPU "
+    "time, where the checks run). "
     "Target: with a configuration within 1.05x of without."
 )
 CONFIGURED_FORMS = {"blocks": 1000, "row per sample": PER_SAMPLE_CALLS}
+CONFIGURED_ROUNDS = 15  # each variant's: 30 pairs in all, half of them in each order
 
 
 def _configured_round(session: Any, form: str) -> Callable[[], Any]:
@@ -475,24 +481,62 @@ def _configuration(form: str) -> Configuration:
     return Configuration.simple("bench", {f"c{i}": ("f64", "row", "") for i in (1, 2, 3)})
 
 
+class PairedRounds(Rounds):
+    """Before each timed round (untimed), a round of the other variant, timed here; and
+    the CPU time of the caller's thread in each (where the checks run: steadier than the
+    time on a busy machine, as it leaves out the I/O thread and Redis)."""
+
+    def __init__(self, server, n: int, other_round: Callable[[], None]) -> None:
+        super().__init__(server, n)
+        self.other_round = other_round
+        self.other: list[float] = []
+        self.other_cpu: list[float] = []
+        self.cpu: list[float] = []  # the timed rounds'
+
+    def setup(self) -> None:
+        super().setup()
+        start, cpu = time.perf_counter(), time.thread_time()
+        self.other_round()
+        self.other.append(time.perf_counter() - start)
+        self.other_cpu.append(time.thread_time() - cpu)
+        super().setup()
+
+    def timing_cpu(self, write_round: Callable[[], None]) -> Callable[[], None]:
+        def timed_round() -> None:
+            cpu = time.thread_time()
+            write_round()
+            self.cpu.append(time.thread_time() - cpu)
+
+        return timed_round
+
+
 @pytest.mark.parametrize("configured", [False, True], ids=["without", "with"])
 @pytest.mark.parametrize("form", list(CONFIGURED_FORMS))
 def test_live_with_configuration(benchmark, redis_server, redis_url, smoke, form, configured):
     n = count(smoke, CONFIGURED_FORMS[form])
-    rounds = Rounds(redis_server, n)
-    config = _configuration(form) if configured else None
-    with writer_session(redis_url, f"bench-configured-{form}", "sync", config) as (
-        session,
-        round_of,
+    config = _configuration(form)
+    with (
+        writer_session(redis_url, f"bench-plain-{form}", "sync") as plain,
+        writer_session(redis_url, f"bench-configured-{form}", "sync", config) as checked,
     ):
+        # Each (session, round_of) pair: a round of the first, flushed by it.
+        (timed, timed_round_of), (other, other_round_of) = (
+            (checked, plain) if configured else (plain, checked)
+        )
+        other_round = other_round_of(_configured_round(other, form), n)
+        rounds = PairedRounds(redis_server, n, other_round)
         benchmark.group = f"{CONFIGURED}, {form}"
-        run_rounds(
-            benchmark,
-            rounds,
-            round_of(_configured_round(session, form), n),
-            smoke,
+        benchmark.pedantic(
+            rounds.timing_cpu(timed_round_of(_configured_round(timed, form), n)),
+            setup=rounds.setup,
+            rounds=1 if smoke else CONFIGURED_ROUNDS,
+        )
+        benchmark.extra_info.update(
             variant=f"{form}, {'with' if configured else 'without'} configuration",
             baseline=f"{form}, without configuration",
+            paired_with_other=rounds.other,
+            caller_cpu=rounds.cpu,
+            caller_cpu_paired_with_other=rounds.other_cpu,
             messages=n,
             message_bytes=(
                 sum(map(len, variants.rtastream_encoder(TYPICAL)())) if form == "blocks" else 24

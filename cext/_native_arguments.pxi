@@ -169,6 +169,17 @@ cdef inline bint _plain_row(object buffer, Py_ssize_t nids) noexcept:
     return _plain_values(buffer, 1) and cnp.PyArray_DIM(<cnp.ndarray>buffer, 0) == nids
 
 
+cdef inline Py_ssize_t _widths_fit(Ids *ids, const uint8_t *widths, Py_ssize_t known) noexcept:
+    """The bytes a row of these channels holds, by `widths` (indexed by channel id, 0: not
+    a row channel there); -1 if a channel has none. A bound configuration's check of row()."""
+    cdef Py_ssize_t i, total = 0
+    for i in range(ids.n):
+        if ids.ptr[i] >= <size_t>known or widths[ids.ptr[i]] == 0:
+            return -1
+        total += widths[ids.ptr[i]]
+    return total
+
+
 cdef inline bint _ascii(object text) noexcept:
     """An exact str of ASCII only: its characters are its UTF-8 bytes, no encoding needed."""
     return PyUnicode_CheckExact(text) and PyUnicode_IS_ASCII(text)

@@ -104,8 +104,31 @@ cdef class Burst:
     def row(self, channel_ids, timestamp, buffer):
         """Append RowData: one row of several channels, packed in channel order."""
         cdef int64_t t
-        if not _plain_int64(timestamp, &t):
-            t = columns.integer(timestamp, "timestamp", columns.INT64)
+        self._row(channel_ids, timestamp, buffer, NULL, -1, &t)
+
+    def _row_within(self, channel_ids, timestamp, buffer, widths):
+        """row() for the live writer, returning the row's timestamp (an int). With `widths`
+        (bytes: each channel id's width, 0 where the bound configuration has no row channel
+        rtastream writes), only a plain row they pass is appended (an int timestamp, ids of
+        a plain kind, `buffer` bytes of those channels' widths); for any other, None and
+        nothing appended: the configuration's own checks decide (rules.py)."""
+        cdef int64_t t
+        if widths is None:
+            self._row(channel_ids, timestamp, buffer, NULL, -1, &t)
+        elif not self._row(channel_ids, timestamp, buffer,
+                           <const uint8_t *>PyBytes_AS_STRING(<bytes?>widths),
+                           PyBytes_GET_SIZE(widths), &t):
+            return None
+        return t
+
+    cdef bint _row(self, channel_ids, timestamp, buffer, const uint8_t *widths,
+                   Py_ssize_t known, int64_t *t) except -1:
+        """Append the row; with `widths` (`known` of them, else -1), only if the check
+        costs no Python call and passes (else False, nothing appended)."""
+        if not _plain_int64(timestamp, t):
+            if known >= 0:
+                return False
+            t[0] = columns.integer(timestamp, "timestamp", columns.INT64)
         cdef Ids ids
         cdef Py_ssize_t n = _plain_ids_len(channel_ids)
         _ids_alloc(&ids, max(n, 0))
@@ -113,14 +136,20 @@ cdef class Burst:
         cdef size_t size = 0
         try:
             if n < 0 or not _plain_ids(channel_ids, n, ids.ptr):
+                if known >= 0:
+                    return False
                 _ids_from_array(&ids, columns.channel_ids(channel_ids))
+            if known >= 0 and not (type(buffer) is bytes and _widths_fit(&ids, widths, known)
+                                   == PyBytes_GET_SIZE(buffer)):
+                return False
             row_buf = _Buffer(buffer if _plain_row(buffer, ids.n) else columns.row_buffer(buffer, ids.n))
             self._enter()
-            st = rs_add_rows(&self.c, ids.ptr, ids.n, &t, 1, row_buf.ptr(), row_buf.size(), &size)
+            st = rs_add_rows(&self.c, ids.ptr, ids.n, t, 1, row_buf.ptr(), row_buf.size(), &size)
             self.busy = False
         finally:
             _ids_free(&ids)
         _check(st, "row", size)
+        return True
 
     def rows(self, channel_ids, timestamps, values):
         """Append one RowData per timestamp, all of the same channels: values is 2-D

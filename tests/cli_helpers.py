@@ -1,5 +1,5 @@
-"""Helpers for the CLI tests: run `python -m rtastream` as a subprocess, and write sessions
-straight to Redis by the protocol (docs/protocol.md).
+"""Helpers for the CLI tests: run `rtastream` commands (in this process, or as a process of
+their own), and write sessions straight to Redis by the protocol (docs/protocol.md).
 
 Sessions are built from rtastream.Burst and plain redis-py commands, so the read-side
 commands are tested independently of the writer.
@@ -7,18 +7,23 @@ commands are tested independently of the writer.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+import traceback
 from dataclasses import dataclass, field
 
 import numpy as np
 import redis
 
 from rtastream import Burst, decode, keys
+from rtastream.cli import main
 
 T0 = 1_750_000_000_000_000_000  # ns since the epoch: 2025-06-15T15:06:40Z
 
@@ -28,16 +33,38 @@ def cli_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "RTASTREAM_REDIS_URL"}
 
 
-def run_cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rtastream", *args],
-        capture_output=True,
-        text=True,
-        env=env or cli_env(),
-        timeout=timeout,
-    )
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`rtastream ARGS` run in this process, as `python -m rtastream` would run it: its exit
+    status, and what it printed. A fresh interpreter costs a second of CPU for its imports;
+    the tests that need one (signals, a terminal, the console script) use start_cli."""
+    out, err = io.StringIO(), io.StringIO()
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    logged = list(logging.getLogger().handlers)
+    saved_env = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env or cli_env())
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = _exit_status(args)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+        logging.getLogger().handlers[:] = logged
+    return subprocess.CompletedProcess(["rtastream", *args], code, out.getvalue(), err.getvalue())
+
+
+def _exit_status(args: tuple[str, ...]) -> int:
+    """main()'s status; an exception that escapes it is a traceback and status 1, as the
+    interpreter would make it."""
+    try:
+        return main(list(args))
+    except SystemExit as exc:  # argparse: --help, usage errors
+        return exc.code if isinstance(exc.code, int) else 1
+    except Exception:
+        traceback.print_exc()
+        return 1
 
 
 def start_cli(*args: str) -> subprocess.Popen[str]:

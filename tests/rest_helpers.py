@@ -89,30 +89,108 @@ def written(seconds: int = SECONDS):
     return analog, periodic, rows, events
 
 
-def write(url: str, identity: str, close: bool = True):
+def burst_of(second: int) -> Burst:
+    """Second `second` of the test session, as a logger would send it: one burst."""
     analog, (tp, vp), rows, events = written()
+    burst = Burst()
+    ms = slice(second * 1000, (second + 1) * 1000)
+    t = analog[ANALOG[0]][0][ms]
+    burst.timestamped(list(ANALOG), t, np.stack([analog[c][1][ms] for c in ANALOG]))
+    burst.periodic(PERIODIC, int(tp[second * 100]), 10 * MS, vp[second * 100 : (second + 1) * 100])
+    for time, ids, buf in (
+        rows[second * 20 : (second + 1) * 20]
+        + rows[len(rows) // 2 :][second * 20 : (second + 1) * 20]
+    ):
+        burst.row(list(ids), time, buf)
+    time, definition, status, raw = events[second]
+    burst.event(definition, time, status_text=status, raw_data=raw)
+    burst.time_range(T0, int(t[-1]))
+    return burst
+
+
+def write(url: str, identity: str, close: bool = True):
     buffer = RedisStreamBuffer(url)
     session = buffer.open_session(identity, "cars", Session(identity, identifier="data test"))
-    for second in range(SECONDS):  # one burst a second, as a logger would
-        burst = Burst()
-        ms = slice(second * 1000, (second + 1) * 1000)
-        t = analog[ANALOG[0]][0][ms]
-        burst.timestamped(list(ANALOG), t, np.stack([analog[c][1][ms] for c in ANALOG]))
-        burst.periodic(
-            PERIODIC, int(tp[second * 100]), 10 * MS, vp[second * 100 : (second + 1) * 100]
-        )
-        for time, ids, buf in (
-            rows[second * 20 : (second + 1) * 20]
-            + rows[len(rows) // 2 :][second * 20 : (second + 1) * 20]
-        ):
-            burst.row(list(ids), time, buf)
-        time, definition, status, raw = events[second]
-        burst.event(definition, time, status_text=status, raw_data=raw)
-        burst.time_range(T0, int(t[-1]))
-        session.write(burst)
+    for second in range(SECONDS):
+        session.write(burst_of(second))
     if close:
         session.close()
         buffer.close()
         return None
     session.flush()
     return buffer, session
+
+
+# --- every sample of a session, as a list: what a join must give exactly once -------------
+
+PATHS = {
+    "timestamped": "timestamped/-",
+    "periodic": "periodic/-",
+    "row": "row/-",
+    "events": "events",
+}
+
+
+def contents(chunks: dict[str, list[ReadChunk]]) -> dict[str, list]:
+    """What the chunks of each kind hold, in the order sent: (channel, time, value) samples,
+    (time, channels, bytes) rows, (time, definition, status, raw data) events."""
+    found: dict[str, list] = {kind: [] for kind in PATHS}
+    for chunk in chunks.get("timestamped", []):
+        for data in chunk.payload.timestamped_data:
+            values = np.frombuffer(data.buffer, "<f8").tolist()
+            found["timestamped"] += [
+                (data.channel_id, t, v) for t, v in zip(timestamps_of(data), values, strict=True)
+            ]
+    for chunk in chunks.get("periodic", []):
+        for data in chunk.payload.periodic_data:
+            times = (data.start_timestamp + data.interval * np.arange(data.samples)).tolist()
+            values = np.frombuffer(data.buffer, "<i2").tolist()
+            found["periodic"] += [
+                (data.channel_id, t, v) for t, v in zip(times, values, strict=True)
+            ]
+    for chunk in chunks.get("row", []):
+        found["row"] += [
+            (r.timestamp, tuple(r.channel_ids), r.buffer) for r in chunk.payload.row_data
+        ]
+    for chunk in chunks.get("events", []):
+        found["events"] += [
+            (e.timestamp, e.event_definition_id, e.status_text, tuple(e.raw_data))
+            for e in chunk.payload.events
+        ]
+    return found
+
+
+def expected(seconds: int) -> dict[str, list]:
+    """What contents() must find once the first `seconds` of the test session are written
+    (every sample once; sorted, as contents() is compared sorted)."""
+    analog, (tp, vp), rows, events = written()
+    end = T0 + seconds * 1000 * MS
+    samples = [
+        (c, int(t), float(v)) for c in ANALOG for t, v in zip(*analog[c], strict=True) if t < end
+    ]
+    periodic = [(PERIODIC, int(t), int(v)) for t, v in zip(tp, vp, strict=True) if t < end]
+    return {
+        "timestamped": sorted(samples),
+        "periodic": sorted(periodic),
+        "row": sorted(row for row in rows if row[0] < end),
+        "events": sorted(event for event in events if event[0] < end),
+    }
+
+
+def sample_bytes(chunks: list[ReadChunk], kind: str) -> dict[int, list[tuple[int, bytes]]]:
+    """(time, value bytes) of every sample, per channel, in the order sent (the form
+    recorder_helpers.Written keeps what was written in)."""
+    found: dict[int, list[tuple[int, bytes]]] = {}
+    for chunk in chunks:
+        listed = (
+            chunk.payload.timestamped_data if kind == "timestamped" else chunk.payload.periodic_data
+        )
+        for data in listed:
+            if kind == "timestamped":
+                times = timestamps_of(data)
+            else:
+                times = (data.start_timestamp + data.interval * np.arange(data.samples)).tolist()
+            width = len(data.buffer) // len(times)
+            pairs = found.setdefault(data.channel_id, [])
+            pairs += [(t, data.buffer[i * width : (i + 1) * width]) for i, t in enumerate(times)]
+    return found

@@ -12,8 +12,6 @@ from cli_helpers import cli_env, run_cli, write_session
 from rtastream import __version__
 from rtastream.redis_server import free_port
 
-pytestmark = pytest.mark.subprocess  # the command line, in its own process
-
 COMMANDS = ("demo", "inspect", "tail", "trim")
 
 
@@ -33,6 +31,7 @@ def test_every_command_has_help_with_the_redis_option(command):
     assert "--redis URL" in result.stdout
 
 
+@pytest.mark.subprocess  # the installed script, in its own process
 def test_console_script_and_version():
     script = Path(sys.executable).with_name("rtastream")
     result = subprocess.run(

@@ -193,10 +193,15 @@ def test_an_open_session_without_a_recent_heartbeat_shows_as_stale(redis_url, r)
     for identity in ("dead", "ended"):
         r.hset(keys.session_key(identity), keys.LAST_UPDATED, old)
 
+    def beat() -> None:  # the live writer's heartbeat, however slowly this machine runs
+        r.hset(keys.session_key("alive"), keys.LAST_UPDATED, int(time.time() * 1000))
+
+    beat()
     out = inspect(redis_url)
     row = {line.split()[0]: line.split() for line in out.splitlines()[-3:]}
     assert (row["dead"][1], row["alive"][1], row["ended"][1]) == ("stale", "open", "closed")
     assert "state stale" in squash(inspect(redis_url, "dead"))
+    beat()
     sessions = {s["identity"]: s for s in json.loads(inspect(redis_url, "--json"))["sessions"]}
     assert sessions["dead"]["state"] == "open" and sessions["dead"]["stale"] is True
     assert sessions["alive"]["stale"] is False and sessions["ended"]["stale"] is False

@@ -17,7 +17,7 @@ from cli_helpers import (
 
 
 def tail(redis_url, *args):
-    result = run_cli("tail", *args, "--redis", redis_url, timeout=30)
+    result = run_cli("tail", *args, "--redis", redis_url)
     assert result.returncode == 0, result.stderr
     return result
 

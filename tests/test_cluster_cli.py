@@ -26,6 +26,8 @@ from rtastream.connection import async_client_for
 from rtastream.reader import list_sessions, run, run_async, scan_sessions, stream_sessions
 from serve_helpers import Received, receive_all, request, served
 
+pytestmark = pytest.mark.redis  # any_redis asks for its servers by name, unseen by the plugin
+
 
 def cli(url: str, *args: str) -> str:
     result = run_cli(*args, "--redis", url)

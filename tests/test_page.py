@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import re
+import struct
 
 import lz4.block
 import numpy as np
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from browser import chromium, console_errors
-from cli_helpers import interrupt, start_cli
+from cli_helpers import T0, interrupt, start_cli
 from rtastream import (
     Burst,
     EventItem,
@@ -26,7 +27,7 @@ from rtastream import (
     TimestampedItem,
     decode,
 )
-from rtastream._proto import net_stream_pb2
+from rtastream._proto import model_data_pb2, net_chunks_pb2, net_stream_pb2
 from waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -76,7 +77,7 @@ def test_the_page_draws_the_demo_live_waveforms(redis_url):
             )
             assert first != second
             assert driver.find_element("id", "state").text == "open"
-            assert driver.find_element("id", "status").text == "subscribed to channels 0-3"
+            assert driver.find_element("id", "status").text == "following live: channels 0-3"
             assert re.fullmatch(
                 r"\d\d:\d\d:\d\d\.\d{3} → \d\d:\d\d:\d\d\.\d{3} \(\d+\.\d s\)",
                 driver.find_element("id", "range").text,
@@ -301,3 +302,185 @@ def test_js_reads_samples_of_every_dtype(page, values):
         js_dtype(values.dtype),
     )
     assert got == values.astype("<f8").tobytes().hex()  # as JavaScript numbers (doubles)
+
+
+# --- rta.js's chunk reader against the protobuf classes and python-lz4 --------------------
+
+CHUNK_KINDS = ("timestamped", "periodic", "row", "events")
+INT64 = st.integers(-(2**63), 2**63 - 1)
+INT32 = st.integers(-(2**31), 2**31 - 1)
+
+
+@st.composite
+def list_items(draw, kind: str) -> list:
+    """The messages of one data list of `kind`, drawn field by field."""
+    count = st.integers(0, 4)
+    if kind == "timestamped":
+        return [
+            model_data_pb2.TimestampedData(
+                channel_id=draw(ID),
+                start_timestamp=draw(TIMES),
+                timestamp_deltas_scale=draw(st.integers(0, 10**6)),
+                timestamp_deltas=draw(st.lists(st.integers(0, 10**6), max_size=20)),
+                buffer=draw(st.binary(max_size=40)),
+            )
+            for _ in range(draw(count))
+        ]
+    if kind == "periodic":
+        return [
+            model_data_pb2.PeriodicData(
+                channel_id=draw(ID),
+                start_timestamp=draw(TIMES),
+                interval=draw(st.integers(0, 10**9)),
+                samples=draw(st.integers(0, 20)),
+                buffer=draw(st.binary(max_size=40)),
+            )
+            for _ in range(draw(count))
+        ]
+    if kind == "row":
+        return [
+            model_data_pb2.RowData(
+                channel_ids=draw(st.lists(ID, max_size=5)),
+                timestamp=draw(TIMES),
+                buffer=draw(st.binary(max_size=40)),
+            )
+            for _ in range(draw(count))
+        ]
+    return [
+        model_data_pb2.Event(
+            event_definition_id=draw(INT32),
+            app_name=draw(st.text(max_size=8)),
+            timestamp=draw(TIMES),
+            status_text=draw(st.text(max_size=8)),
+            raw_data=draw(st.lists(st.floats(allow_nan=False), max_size=4)),
+        )
+        for _ in range(draw(count))
+    ]
+
+
+LIST_OF = {
+    "timestamped": lambda items: model_data_pb2.TimestampedDataList(timestamped_data=items),
+    "periodic": lambda items: model_data_pb2.PeriodicDataList(periodic_data=items),
+    "row": lambda items: model_data_pb2.RowDataList(row_data=items),
+    "events": lambda items: model_data_pb2.EventsList(events=items),
+}
+
+
+def expected_item(kind: str, m) -> dict:
+    """What rta.js should give for a list's message, from its protobuf fields."""
+    if kind == "timestamped":
+        t = np.cumsum(np.array(m.timestamp_deltas, dtype=np.int64) * m.timestamp_deltas_scale)
+        times = (m.start_timestamp + t).tolist() if len(t) else []
+        return {"kind": "timestamped", "channel": m.channel_id, "buffer": m.buffer.hex(),
+                "timestamps": [str(x) for x in times]}  # fmt: skip
+    if kind == "periodic":
+        times = [m.start_timestamp + m.interval * k for k in range(m.samples)]
+        return {"kind": "periodic", "channel": m.channel_id, "start": str(m.start_timestamp),
+                "interval": str(m.interval), "samples": m.samples, "buffer": m.buffer.hex(),
+                "timestamps": [str(x) for x in times]}  # fmt: skip
+    if kind == "row":
+        return {"kind": "row", "channels": list(m.channel_ids), "timestamp": str(m.timestamp),
+                "buffer": m.buffer.hex()}  # fmt: skip
+    return {"kind": "event", "definition": m.event_definition_id, "appName": m.app_name,
+            "timestamp": str(m.timestamp), "statusText": m.status_text,
+            "rawData": np.array(m.raw_data, dtype="<f8").tobytes().hex()}  # fmt: skip
+
+
+@st.composite
+def chunk_bodies(draw) -> tuple[str, bytes, list[dict]]:
+    """(kind, an application/vnd.mat.protobuf+chunked body, what each chunk holds)."""
+    kind = draw(st.sampled_from(CHUNK_KINDS))
+    compression = draw(st.sampled_from([0, 1]))  # the first chunk's; the rest keep it
+    body, expected = b"", []
+    previous_start = previous_duration = 0
+    for k in range(draw(st.integers(0, 4))):
+        # Starts whose differences fit the header's sint64.
+        start, duration = draw(st.integers(-(2**61), 2**61)), draw(st.integers(0, 2**40))
+        channels = draw(st.lists(ID, max_size=3))
+        items = draw(list_items(kind))
+        raw = LIST_OF[kind](items).SerializeToString()
+        packed = lz4.block.compress(raw, store_size=False) if compression else raw
+        header = net_chunks_pb2.ChunkTransferHeader(
+            chunk_start_time_delta=start - previous_start,
+            chunk_duration_delta=duration - previous_duration,
+            channel_ids=channels,
+            compression_delta=compression if k == 0 else 0,
+            unpacked_length=len(raw),
+            packed_length=len(packed),
+        ).SerializeToString()
+        body += struct.pack("<i", len(header)) + header + packed
+        previous_start, previous_duration = start, duration
+        expected.append({"start": str(start), "end": str(start + duration),
+                         "channels": channels,
+                         "items": [expected_item(kind, m) for m in items]})  # fmt: skip
+    return kind, body, expected
+
+
+DECODE_CHUNKS = """
+return rta.decodeChunks(bytes(arguments[0]), arguments[1]).map((c) => ({
+  start: plain(c.start), end: plain(c.end), channels: c.channels,
+  items: c.items.map((item) => Object.fromEntries(Object.entries(item).map(([k, v]) =>
+    [k, k === 'rawData' ? hex(new Uint8Array(new Float64Array(v).buffer)) : plain(v)]))),
+}));
+"""
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(chunk_bodies())
+def test_js_reads_chunks_as_the_protobuf_classes_and_python_lz4_write_them(page, drawn):
+    kind, body, expected = drawn
+    assert js(page, DECODE_CHUNKS, b64(body), kind) == expected
+
+
+CHUNK_REFUSED = """
+try { rta.decodeChunks(bytes(arguments[0]), 'timestamped'); return null; }
+catch (e) { return e.message; }
+"""
+
+
+CHUNKS_CUT = """
+return arguments[0].map((text) => {
+  try { rta.decodeChunks(bytes(text), 'timestamped'); return 'read'; }
+  catch (e) { return e.message; }
+});
+"""
+
+
+def test_js_refuses_cut_or_lying_chunks_with_a_message(page):
+    t = T0 + np.arange(300, dtype=np.int64) * 1_000_000
+    raw = model_data_pb2.TimestampedDataList(
+        timestamped_data=[
+            model_data_pb2.TimestampedData(
+                channel_id=1,
+                start_timestamp=int(t[0]),
+                timestamp_deltas_scale=1_000_000,
+                timestamp_deltas=[0] + [1] * 299,
+                buffer=np.sin(t / 1e9).tobytes(),
+            )
+        ]
+    ).SerializeToString()
+    packed = lz4.block.compress(raw, store_size=False)
+
+    def body(**fields):
+        header = net_chunks_pb2.ChunkTransferHeader(
+            **{
+                "compression_delta": 1,
+                "unpacked_length": len(raw),
+                "packed_length": len(packed),
+                **fields,
+            }  # fmt: skip
+        ).SerializeToString()
+        return struct.pack("<i", len(header)) + header + packed
+
+    whole = body()
+    for got in js(page, CHUNKS_CUT, [b64(whole[:cut]) for cut in range(1, len(whole))]):
+        assert got.startswith(("chunk truncated", "protobuf truncated")), got
+    assert js(page, CHUNK_REFUSED, b64(body(unpacked_length=len(raw) + 1))) == (
+        f"chunk unpacked to {len(raw)} bytes, its header says {len(raw) + 1}"
+    )
+    assert js(page, CHUNK_REFUSED, b64(body(compression_delta=2))) == (
+        "chunk compression 2 is not LZ4 (1)"
+    )
+    assert js(page, CHUNK_REFUSED, b64(body(unpacked_length=5 << 20))) == (
+        "chunk unpacks to 5242880 bytes: a list is at most 4194304"
+    )

@@ -26,7 +26,7 @@ from serve_helpers import receive_all, request, served
 from stream_oracle import burst_at
 from waiting import wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.redis]  # some start their own servers
 
 
 def restart(server, r: redis.Redis, away: float = 0.5) -> None:

@@ -234,7 +234,8 @@ def test_redis_gone_is_503_with_the_reason(private_redis):
     server = private_redis()
 
     async def main():
-        async with served(server.url) as rest:
+        # Each request rides through an outage for reconnect_timeout before it says 503.
+        async with served(server.url, reconnect_timeout=0.5) as rest:
             ok = await call(rest, "GET", "/rta/v2/sessions")
             server.stop()
             gone = [

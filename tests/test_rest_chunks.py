@@ -117,6 +117,16 @@ def test_periodic_results_follow_the_interval():
     assert b"".join(d.buffer for d in chunk.payload.periodic_data) == bytes(range(256)) + bytes(54)
 
 
+def test_a_message_at_another_rate_one_interval_after_the_last_starts_a_result():
+    items = [
+        PeriodicItem(3, T0, 10, 5, bytes(5)),  # T0 ... T0 + 40
+        PeriodicItem(3, T0 + 50, 3, 4, bytes(4)),  # 10 after the last, then every 3
+    ]
+    (chunk,) = read_chunks(b"".join(frame(periodic_chunks(items, ALL, 0, 2**62))), "periodic")
+    runs = [(d.start_timestamp, d.interval, d.samples) for d in chunk.payload.periodic_data]
+    assert runs == [(T0, 10, 5), (T0 + 50, 3, 4)]
+
+
 @st.composite
 def expressions(draw):
     """A channel expression and the (lo, hi) ranges it means, written independently."""

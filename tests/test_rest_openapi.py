@@ -5,10 +5,12 @@ description (the document the server serves), each answer checked against it, an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 import threading
 import urllib.request
+from collections.abc import Iterator
 
 import pytest
 import redis
@@ -19,6 +21,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 
+from recorder_helpers import complete, recording, wait_for
 from rest_helpers import write
 from rtastream import keys
 from rtastream.redis_server import RedisServer
@@ -26,6 +29,25 @@ from rtastream.server import make_app
 from rtastream.server.rest.openapi import DOCUMENT
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+
+@contextlib.contextmanager
+def serving(app: web.Application) -> Iterator[str]:
+    """The app's /rta/v2 URL, served from a thread of its own until the end."""
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app)
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
+    host, port = runner.addresses[0][:2]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{port}/rta/v2"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=30)
+        loop.close()
 
 
 @pytest.fixture(scope="module")
@@ -36,18 +58,19 @@ def base_url():
         write(server.url, "ts")
         with redis.Redis.from_url(server.url) as r:
             r.set(keys.config_key("cfg"), json.dumps({"demo": {"channels": []}}))
-        loop = asyncio.new_event_loop()
-        runner = web.AppRunner(make_app(server.url))
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
-        host, port = runner.addresses[0][:2]
-        thread = threading.Thread(target=loop.run_forever, daemon=True)
-        thread.start()
-        yield f"http://{host}:{port}/rta/v2"
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=30)
-        loop.close()
+        with serving(make_app(server.url)) as url:
+            yield url
+
+
+@pytest.fixture(scope="module")
+def store_url(tmp_path_factory):
+    """A server of the store alone (serve --store --no-redis), the same session recorded."""
+    store = str(tmp_path_factory.mktemp("openapi") / "store")
+    with RedisServer() as server, recording(server.url, store):
+        write(server.url, "ts")
+        wait_for(lambda: complete(store, "ts"), what="the session compacted")
+    with serving(make_app(None, store=store)) as url:
+        yield url
 
 
 def lead_to_what_exists(document: dict) -> dict:
@@ -100,6 +123,23 @@ def test_every_operation_answers_as_documented(base_url, label, mode):
         pytest.skip(f"no {mode} request exists for {label}")
     if mode is GenerationMode.POSITIVE and "{identity}" not in label:
         assert 200 in statuses or label.startswith("HEAD")  # not only refusals
+
+
+STORED = sorted(label for label in OPERATIONS if "/data/" in label or "/sessions" in label)
+
+
+@pytest.mark.parametrize("label", STORED)
+def test_the_store_alone_answers_as_documented(store_url, label):
+    """The session and data operations once more, served from the store (fewer examples:
+    the checks are the same, the sources differ)."""
+
+    @given(case=OPERATIONS[label].as_strategy(generation_mode=GenerationMode.POSITIVE))
+    @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+    def check(case):
+        excluded = [positive_data_acceptance] if "/data/" in label else []
+        case.call_and_validate(base_url=store_url, excluded_checks=excluded)
+
+    check()
 
 
 def test_the_served_document_is_the_one_tested(base_url):

@@ -140,6 +140,44 @@ def test_subscription_filters_and_widening_backfills_from_the_start(redis_url, r
     run(main())
 
 
+def test_since_leaves_out_of_the_backfill_what_is_timed_wholly_before_it(redis_url, r):
+    session = open_session(r, "s1", "cars")
+    send_data(r, session, channels=(0, 1), bursts=3, events=3)  # 100 ms a burst, from T0
+    since = T0 + 150_000_000  # mid-way through the second burst
+
+    async def main():
+        async with served(redis_url) as server:
+            url = f"{server.base}/rta/v2/sessions/s1/stream"
+            for bad in ("-1", "soon", str(2**63)):
+                async with server.http.get(url, params={"since": bad}) as reply:
+                    assert reply.status == 400
+                    assert await reply.text() == (
+                        f"since must be ns since the Unix epoch, 0 to {2**63 - 1}"
+                    )
+            async with server.http.ws_connect(
+                url, params={"since": str(since)}, protocols=[SUBPROTOCOL]
+            ) as ws:
+                got = Received()
+                got.add((await ws.receive(timeout=10)).data)
+                await ws.send_bytes(request(channels=[1], all_events=True))
+                await read_until(ws, got, lambda: len(got.samples[1]) == 200)
+                await asyncio.get_running_loop().run_in_executor(
+                    None,
+                    lambda: (
+                        send_data(r, session, channels=(0, 1), bursts=1, start=T0 + 300_000_000),
+                        send_json(r, session, "closed"),
+                    ),
+                )
+                return await receive_all(ws, got)
+
+    got = run(main())
+    # The first burst lies wholly before `since`: left out; the second is sent whole; what
+    # comes live is never filtered.
+    assert sorted(got.samples[1]) == (T0 + np.arange(100, 400) * 1_000_000).tolist()
+    assert [e.timestamp for e in got.events] == [T0 + 200_000_000, T0 + 300_000_000]
+    assert got.close_code == 1000
+
+
 async def read_until(ws, got: Received, done, timeout: float = 20) -> None:
     async def read():
         while not done():

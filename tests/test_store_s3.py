@@ -3,6 +3,7 @@ the files read back with pyarrow's own S3 filesystem."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
@@ -86,3 +87,17 @@ def test_a_session_recorded_into_s3_reads_back_with_pyarrow(s3, redis_url, r):
         ("timestamped", 12)
     ]
     assert store.position("car") is not None
+
+
+def test_serve_answers_from_a_store_in_s3_with_redis_forgetting(s3, redis_url, r):
+    from test_rest_store import every_sample
+
+    url, _ = s3
+    r.set("configs:cfg-1", json.dumps(CONFIG))
+    written = Written()
+    store = Store(url)
+    with recording(redis_url, url):
+        write_session(redis_url, "s3-2", written)
+        wait_for(lambda: (store.session("s3-2") or {}).get("complete"), what="compacted in S3")
+    r.flushall()
+    assert asyncio.run(every_sample(redis_url, url, "s3-2")) == written.samples

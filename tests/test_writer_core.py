@@ -158,6 +158,78 @@ def test_past_the_reconnect_budget_the_round_fails_with_what_was_not_written():
     assert owner.error.unsent == [b"m2"]
 
 
+LOADING = Err("LOADING Redis is loading the dataset in memory")
+
+
+@pytest.mark.parametrize("last", [LOADING, b"2-0"], ids=["refused", "ran-once-loaded"])
+def test_loading_sends_the_refused_command_and_all_after_it_again(last):
+    """LOADING is not now, not never: from the first refused command on, the round goes
+    again after a backoff (a command after it that ran once the loading ended goes again
+    too: at least once, and the latest last)."""
+    script = standalone()
+    owner = Tracker("s")
+    m1, hset, m2 = (
+        xadd("stream:s", b"m1"),
+        ("HSET", "sessions:s", "a", "b"),
+        xadd("stream:s", b"m2"),
+    )
+    batch = script.submit(owner, m1, hset, m2, replies=True)
+    [lane] = script.core.lanes.values()
+    script.send(lane)
+    assert script.reply(lane, b"1-0", LOADING, last)
+    assert script.done(lane) == pytest.approx(0.02)  # the first step of the backoff
+    assert (owner.pending, owner.error) == (1, None)
+    script.discover(lane)
+    assert script.send(lane) == wire(hset, m2)
+    script.reply(lane, 1, b"3-0")
+    assert script.done(lane) is None
+    assert (owner.pending, owner.error, batch.replies) == (0, None, [b"1-0", 1, b"3-0"])
+
+
+def test_a_connection_lost_after_loading_sends_again_from_the_refused_command():
+    script = standalone()
+    owner = Tracker("s")
+    commands = [xadd("stream:s", b"m%d" % i) for i in range(3)]
+    script.submit(owner, *commands)
+    [lane] = script.core.lanes.values()
+    script.send(lane)
+    assert not script.reply(lane, b"1-0", LOADING)
+    script.core.connection_lost(lane, ConnectionError("reset"))
+    assert script.send(lane) == wire(*commands[1:])
+
+
+def test_loading_past_the_budget_fails_with_what_was_not_written():
+    script = standalone(reconnect_timeout=0)
+    owner = Tracker("s")
+    script.submit(owner, xadd("stream:s", b"m1"), xadd("stream:s", b"m2"))
+    [lane] = script.core.lanes.values()
+    script.send(lane)
+    script.reply(lane, LOADING, LOADING)
+    assert script.done(lane) is None
+    assert isinstance(owner.error, RedisUnavailable)
+    assert str(owner.error) == (
+        "cannot reach Redis at 127.0.0.1:7000: still refused after 0 s (BusyLoadingError: "
+        "Redis is loading the dataset in memory); 2 stream messages were not written"
+    )
+    assert owner.error.unsent == [b"m1", b"m2"]
+
+
+def test_loading_under_wait_sends_every_command_again_with_its_wait():
+    script = standalone(wait_replicas=1)
+    owner = Tracker("s")
+    m1, m2 = xadd("stream:s", b"m1"), xadd("stream:s", b"m2")
+    script.submit(owner, m1, m2)
+    [lane] = script.core.lanes.values()
+    script.send(lane)
+    script.reply(lane, b"1-0", LOADING, LOADING)  # WAIT refused too: nothing counts
+    assert script.done(lane) is not None
+    script.discover(lane)
+    assert script.send(lane) == wire(m1, m2, ("WAIT", 1, 1000))
+    script.reply(lane, b"1-0", b"2-0", 1)
+    assert script.done(lane) is None
+    assert (owner.pending, owner.error) == (0, None)
+
+
 # ---- waiting for replicas ----
 
 
@@ -301,7 +373,11 @@ def test_a_migration_given_up_sends_the_key_back_and_on_to_the_new_target():
 
 @pytest.mark.parametrize(
     "refusal",
-    ["TRYAGAIN Multiple keys request during rehashing of slot", "CLUSTERDOWN The cluster is down"],
+    [
+        "TRYAGAIN Multiple keys request during rehashing of slot",
+        "CLUSTERDOWN The cluster is down",
+        "LOADING Redis is loading the dataset in memory",
+    ],
 )
 def test_a_refusal_for_now_sends_that_block_again_after_asking_the_slot_map(refusal):
     script = cluster(slots(*THREE))

@@ -1,7 +1,7 @@
 """Types of the compiled core (cext/_native.pyx), for editors and type checkers."""
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol, SupportsIndex, final
+from typing import Any, Protocol, SupportsIndex, final, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -88,6 +88,16 @@ class Burst:
         buffer: _RowBuffer,
     ) -> None:
         """Append RowData: one row of several channels, packed in channel order."""
+    @overload
+    def _row_within(
+        self, channel_ids: _ChannelIds, timestamp: _Time, buffer: _RowBuffer, widths: None
+    ) -> int: ...
+    @overload
+    def _row_within(
+        self, channel_ids: _ChannelIds, timestamp: _Time, buffer: _RowBuffer, widths: bytes | None
+    ) -> int | None:
+        """row() for the live writer, returning the timestamp; with `widths`, only a
+        plain row they pass (else None, nothing appended)."""
     def event(
         self,
         definition_id: SupportsIndex,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import redis
 import redis.cluster
@@ -40,12 +41,12 @@ def check_url(url: str) -> None:
         raise CliError(str(exc), code=2) from None
 
 
-def connect(url: str) -> Client:
+def connect(url: str, **options: Any) -> Client:
     """A client of the Redis at `url` (a RedisCluster when the node belongs to a cluster)
-    that has answered, or CliError naming the URL and the cause."""
+    that has answered, or CliError naming the URL and the cause; `options` are redis-py's."""
     check_url(url)
     try:
-        return connection.client_for(url, socket_connect_timeout=CONNECT_TIMEOUT)
+        return connection.client_for(url, socket_connect_timeout=CONNECT_TIMEOUT, **options)
     except ValueError as exc:
         raise CliError(f"bad --redis URL {redact(url)!r}: {exc}", code=2) from None
     except RedisAuthenticationError as exc:

@@ -77,33 +77,7 @@ def run_command(args: argparse.Namespace) -> int:
     now_ms = int(time.time() * 1000)
     with client:
         if args.identity is None:
-            chosen = filters.Filter.from_args(args)
-            streams = [
-                run(client, read_stream(name))
-                for name in run(client, stream_names())
-                if chosen.stream(name)
-            ]
-            every = run(client, list_sessions(from_streams=args.from_streams))
-            sessions = chosen.sessions(every, now_ms)
-            if args.json:
-                print(
-                    json.dumps(
-                        {
-                            "redis": redact(args.redis),
-                            "time_ms": now_ms,
-                            "summary": {
-                                "streams": len(streams),
-                                "sessions": len(sessions),
-                                "sessions_in_redis": len(every),
-                            },
-                            "streams": [s.to_json() for s in chosen.shown(streams)],
-                            "sessions": [s.to_json(now_ms) for s in chosen.shown(sessions)],
-                        },
-                        indent=2,
-                    )
-                )
-            else:
-                print(overview(redact(args.redis), now_ms, streams, sessions, len(every), chosen))
+            print(show_overview(client, args, now_ms))
             return 0
         try:
             with SessionReader(
@@ -114,29 +88,42 @@ def run_command(args: argparse.Namespace) -> int:
                 stats = session_stats(reader)
         except SessionNotFound as exc:
             raise CliError(str(exc)) from None
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "session": session.to_json(now_ms),
-                    "model": session.model,
-                    "configuration": {
-                        "bindings": [
-                            {"identifier": c.identifier, "channelOffset": offset}
-                            for c, offset in bound
-                        ],
-                        "channels": {
-                            str(i): info.to_json() for i, info in session_channels(bound).items()
-                        },
-                    },
-                    "messages": stats.to_json(),
-                },
-                indent=2,
-            )
-        )
-    else:
+    if not args.json:
         print(session_report(session, stats, now_ms, bound))
+        return 0
+    bindings = [{"identifier": c.identifier, "channelOffset": offset} for c, offset in bound]
+    channels = {str(i): info.to_json() for i, info in session_channels(bound).items()}
+    document = {
+        "session": session.to_json(now_ms),
+        "model": session.model,
+        "configuration": {"bindings": bindings, "channels": channels},
+        "messages": stats.to_json(),
+    }
+    print(json.dumps(document, indent=2))
     return 0
+
+
+def show_overview(client: Any, args: argparse.Namespace, now_ms: int) -> str:
+    """Every stream and session the filters choose, as text or JSON."""
+    chosen = filters.Filter.from_args(args)
+    streams = [
+        run(client, read_stream(name))
+        for name in run(client, stream_names())
+        if chosen.stream(name)
+    ]
+    every = run(client, list_sessions(from_streams=args.from_streams))
+    sessions = chosen.sessions(every, now_ms)
+    if not args.json:
+        return overview(redact(args.redis), now_ms, streams, sessions, len(every), chosen)
+    summary = {"streams": len(streams), "sessions": len(sessions), "sessions_in_redis": len(every)}
+    document = {
+        "redis": redact(args.redis),
+        "time_ms": now_ms,
+        "summary": summary,
+        "streams": [s.to_json() for s in chosen.shown(streams)],
+        "sessions": [s.to_json(now_ms) for s in chosen.shown(sessions)],
+    }
+    return json.dumps(document, indent=2)
 
 
 def overview(

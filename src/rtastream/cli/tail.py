@@ -9,7 +9,7 @@ from typing import Any
 
 from rtastream import SessionNotFound, SessionReader
 from rtastream.cli import format as fmt
-from rtastream.cli.arguments import natural_int, positive_int
+from rtastream.cli.arguments import natural_int, positive_int, positive_number
 from rtastream.cli.connection import Client, CliError, connect
 from rtastream.cli.inspect import report_bad_entry
 from rtastream.cli.stats import MessageSummary, summarize
@@ -22,6 +22,9 @@ from rtastream.reader import (
     stream_sessions,
 )
 from rtastream.reader.entries import CLOSED_STATES, identity_of
+from rtastream.reader.retry import client_options
+
+BLOCK = 1.0  # seconds each XREAD BLOCK waits (the readers' default)
 
 
 def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
@@ -63,6 +66,14 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
         "(as --last N does), so it ends at once on a stream that has them",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object per message")
+    parser.add_argument(
+        "--reconnect-timeout",
+        type=positive_number("seconds"),
+        default=10.0,
+        metavar="SECONDS",
+        help="how long Redis may be away (lost, restarting, frozen: no reply) before tail "
+        "gives up with an error (default: 10)",
+    )
     parser.set_defaults(run=run_command)
 
 
@@ -90,7 +101,15 @@ class Names:
 def run_command(args: argparse.Namespace) -> int:
     last = args.count if args.last is None else args.last
     start = "first" if args.from_start else last or "new"
-    client = connect(args.redis)
+    client = connect(
+        args.redis, **client_options(BLOCK, args.reconnect_timeout, asynchronous=False)
+    )
+    options: dict[str, Any] = dict(
+        start=start,
+        block=BLOCK,
+        reconnect_timeout=args.reconnect_timeout,
+        on_bad_entry=report_bad_entry,
+    )
     with client:
         session = run(client, read_session(args.target))
         reader: SessionReader | StreamReader
@@ -102,7 +121,7 @@ def run_command(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return 0
-            reader = SessionReader(client, args.target, start=start, on_bad_entry=report_bad_entry)
+            reader = SessionReader(client, args.target, **options)
             try:
                 stream, session_id = reader.session.location or ("", 0)
             except SessionNotFound as exc:
@@ -115,7 +134,7 @@ def run_command(args: argparse.Namespace) -> int:
                     f"no stream or session {stream!r} yet: waiting for stream:{stream} to "
                     "appear (Ctrl+C to stop)"
                 )
-            reader = StreamReader(client, stream, start=start, on_bad_entry=report_bad_entry)
+            reader = StreamReader(client, stream, **options)
             names = Names(client, stream, {})
             reader.open()  # where it starts: what arrives from now on is shown
         say(

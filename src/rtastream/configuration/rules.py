@@ -9,7 +9,7 @@ to the encoder, so a call with ids it cannot take is left for it to refuse.
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -60,6 +60,44 @@ def _dtype(values: Any) -> np.dtype[Any]:
     return values.dtype if type(values) is np.ndarray else np.asarray(values).dtype
 
 
+PASSED_GROUPS = 4096
+"""Channel groups whose verdict a session remembers (forgotten all at once past this)."""
+
+
+def _group(kind: str, channel_ids: Any, dtype: np.dtype[Any]) -> Hashable | None:
+    """What a call's verdict depends on, as a key costing far less than the check of many
+    channels: its kind, dtype and ids (an array's by its dtype, shape and bytes); None for
+    ids of another form. Keys that compare equal hold ids the check finds alike (it too
+    looks them up in a dict)."""
+    kind_of = type(channel_ids)
+    if kind_of is np.ndarray:
+        return (kind, dtype, channel_ids.dtype, channel_ids.shape, channel_ids.tobytes())
+    if kind_of is not list and kind_of is not tuple:
+        return None
+    group = (kind, dtype, tuple(channel_ids))
+    try:
+        hash(group)
+    except TypeError:  # an id that is not hashable: the check or the encoder says why
+        return None
+    return group
+
+
+ROW_TABLE_IDS = 1 << 20
+"""Channel ids the native row check covers (a byte each); rows of larger ids are checked by
+Rules.row()."""
+
+
+def _row_table(widths: dict[int, int]) -> bytes:
+    """Each row channel's width at its id (0: none), for the encoder's own check of a row
+    (Burst._row_within); empty if an id is past ROW_TABLE_IDS, so every row is checked here."""
+    if not widths or max(widths) >= ROW_TABLE_IDS:
+        return b""
+    table = bytearray(max(widths) + 1)
+    for channel, width in widths.items():
+        table[channel] = width
+    return bytes(table)
+
+
 class Rules:
     """The checks of a session bound to these (configuration, channel offset) pairs."""
 
@@ -68,6 +106,7 @@ class Rules:
         self.accepted: dict[int, tuple[str | None, np.dtype[Any]]] = {}
         self.row_widths: dict[int, int] = {}  # of the row channels rtastream writes
         self.event_ids: set[int] = set()
+        self.passed: set[Hashable] = set()  # channel groups (_group) already checked and passed
         for config, offset in bindings:
             for _, channel in config.channels():
                 number = channel.id + offset
@@ -85,17 +124,18 @@ class Rules:
                     self.row_widths[number] = rule.width
             for app in config.applications:
                 self.event_ids.update(event.id for event in app.events)
+        self.row_table = _row_table(self.row_widths)
 
     # -- the calls, with the writer's arguments --
 
     def timestamped(self, channel_ids: Any, timestamps: Any, values: Any) -> None:
-        self._check("timestamped", "timestamped()", _ids(channel_ids), _dtype(values))
+        self._check_group("timestamped", "timestamped()", channel_ids, _dtype(values))
 
     def periodic(self, channel_id: Any, start: Any, interval: Any, values: Any) -> None:
         self._check("periodic", "periodic()", (channel_id,), _dtype(values))
 
     def periodics(self, channel_ids: Any, start: Any, interval: Any, values: Any) -> None:
-        self._check("periodic", "periodics()", _ids(channel_ids), _dtype(values))
+        self._check_group("periodic", "periodics()", channel_ids, _dtype(values))
 
     def row(self, channel_ids: Any, timestamp: Any, buffer: Any) -> None:
         ids = channel_ids if type(channel_ids) is list else _ids(channel_ids)  # the common case
@@ -124,11 +164,11 @@ class Rules:
             )
 
     def rows(self, channel_ids: Any, timestamps: Any, values: Any) -> None:
-        ids, dtype = _ids(channel_ids), _dtype(values)
+        dtype = _dtype(values)
         if dtype.names:
-            self._fields("rows()", ids, dtype)
+            self._fields("rows()", _ids(channel_ids), dtype)
         else:
-            self._check("row", "rows()", ids, dtype)
+            self._check_group("row", "rows()", channel_ids, dtype)
 
     def event(self, definition_id: Any, timestamp: Any, *rest: Any) -> None:
         if definition_id not in self.event_ids:
@@ -140,6 +180,18 @@ class Rules:
                 self._undefined(definition_id)
 
     # -- checking --
+
+    def _check_group(self, kind: str, call: str, channel_ids: Any, dtype: np.dtype[Any]) -> None:
+        """_check() once per channel group: then a lookup (a block of many channels is
+        written call after call)."""
+        group = _group(kind, channel_ids, dtype)
+        if group is not None and group in self.passed:
+            return
+        self._check(kind, call, _ids(channel_ids), dtype)
+        if group is not None:
+            if len(self.passed) >= PASSED_GROUPS:
+                self.passed.clear()
+            self.passed.add(group)
 
     def _check(self, kind: str, call: str, ids: Sequence[Any], dtype: np.dtype[Any]) -> None:
         """Each channel known, of `kind` and of that dtype (in either byte order)."""

@@ -44,6 +44,8 @@ async def ask(
     client: Any, step: Commands | Scan | Clustered, reconnecting: Reconnecting | None
 ) -> Any:
     while True:
+        if reconnecting is not None:
+            reconnecting.asking(step.waits if isinstance(step, Commands) else 0.0)
         try:
             reply = await execute(client, step)
         except Exception as error:
@@ -99,7 +101,8 @@ class _Reader(ReaderView):
 
     async def _connected(self) -> Client:
         if self._client is None:
-            self._client = await async_client_for(self._url)
+            options = self._plan.client_options(asynchronous=True)
+            self._client = await async_client_for(self._url, **options)
         return self._client
 
     async def open(self) -> None:

@@ -26,6 +26,7 @@ class Commands:
 
     commands: tuple[tuple[Any, ...], ...]
     raise_on_error: bool = True  # False: an error reply comes back in its place
+    waits: float = 0.0  # seconds the reply may take by design (XREAD BLOCK's block)
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,10 @@ CLUSTERED = Clustered()
 Flow = Generator[Commands | Scan | Clustered | Entry, Any, T]
 
 
-def ask(*commands: tuple[Any, ...], raise_on_error: bool = True) -> Flow[list[Any]]:
-    replies: list[Any] = yield Commands(commands, raise_on_error)
+def ask(
+    *commands: tuple[Any, ...], raise_on_error: bool = True, waits: float = 0.0
+) -> Flow[list[Any]]:
+    replies: list[Any] = yield Commands(commands, raise_on_error, waits)
     return replies
 
 
@@ -160,7 +163,8 @@ class Cursor:
         while not self.stopped():
             block = ("BLOCK", self.block_ms) if self.follow else ()
             (reply,) = yield from ask(
-                ("XREAD", "COUNT", self.batch, *block, "STREAMS", self.key, self.last_id)
+                ("XREAD", "COUNT", self.batch, *block, "STREAMS", self.key, self.last_id),
+                waits=self.block_ms / 1000 if self.follow else 0.0,
             )
             entries = xread_entries(reply)
             for entry_id, fields in entries:

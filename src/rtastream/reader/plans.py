@@ -13,7 +13,7 @@ from rtastream.errors import RtaStreamError
 from rtastream.reader.entries import CLOSED_STATES, BadEntry, Entry
 from rtastream.reader.flow import Cursor, Flow, check_start, start_after, watch
 from rtastream.reader.records import SessionRecord, read_session
-from rtastream.reader.retry import Reconnecting
+from rtastream.reader.retry import Reconnecting, client_options
 
 log = logging.getLogger("rtastream.reader")
 
@@ -90,6 +90,12 @@ class Plan:
     def report(self, bad: BadEntry) -> None:
         self.skipped += 1
         self.on_bad_entry(bad)
+
+    def client_options(self, *, asynchronous: bool) -> dict[str, Any]:
+        """redis-py options for a client made for this plan (from a URL)."""
+        return client_options(
+            self.block_ms / 1000, self.reconnecting.budget, asynchronous=asynchronous
+        )
 
     @property
     def last_id(self) -> str | None:

@@ -45,6 +45,8 @@ def ask(client: Any, step: Commands | Scan | Clustered, reconnecting: Reconnecti
     slot map is read again before each new attempt: redis-py's (sync) RedisCluster would go on
     asking a dead master long after its replica took over."""
     while True:
+        if reconnecting is not None:
+            reconnecting.asking(step.waits if isinstance(step, Commands) else 0.0)
         try:
             reply = execute(client, step)
         except Exception as error:
@@ -101,7 +103,8 @@ class _Reader(ReaderView):
     def __init__(self, source: str | redis.Redis | RedisCluster, plan: Plan) -> None:
         self._plan = plan
         if isinstance(source, str):
-            self._client, self._owned = client_for(source), True
+            options = plan.client_options(asynchronous=False)
+            self._client, self._owned = client_for(source, **options), True
         else:
             check_client(source)
             self._client, self._owned = source, False
@@ -148,6 +151,9 @@ class SessionReader(SessionView, _Reader):
     session hash. A lost connection (a failover, a restart) is ridden through: the command
     is asked again, with backoff, and reading goes on after the last entry it passed on;
     only after `reconnect_timeout` seconds without an answer does it raise RedisUnavailable.
+    So does a frozen Redis (stopped, its connections kept up) once no reply has come for
+    `reconnect_timeout` (plus `block` while following): a reader made from a URL sets that
+    socket timeout; a client passed in keeps its own (give it `socket_timeout`).
     """
 
     def __init__(

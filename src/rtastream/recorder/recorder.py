@@ -307,7 +307,7 @@ class Recorder:
         """Write the session's files; `why`, if given, says why its writer is taken for gone
         (it is then stored as `abandoned`, its Session JSON as last streamed)."""
         identity = followed.names.get(session_id)
-        entries = self.store.session_entries(followed.stream, session_id, identity)
+        entries = self.store.session_entries(followed.stream, session_id, identity=identity)
         history = [
             item.text
             for entry in entries

@@ -11,12 +11,15 @@ from rtastream.server.app import make_app
 
 
 class ServerThread:
-    """Serves `redis_url` at http://host:port/ from a daemon thread until close()."""
+    """Serves `redis_url` (and `store`, see make_app) at http://host:port/ from a daemon
+    thread until close()."""
 
-    def __init__(self, redis_url: str, host: str, port: int) -> None:
+    def __init__(
+        self, redis_url: str | None, host: str, port: int, store: str | None = None
+    ) -> None:
         self.host, self.port = host, port
         self.loop = asyncio.new_event_loop()
-        self.runner = web.AppRunner(make_app(redis_url), handle_signals=False)
+        self.runner = web.AppRunner(make_app(redis_url, store=store), handle_signals=False)
         started: asyncio.Future[None] = self.loop.create_future()
         self.thread = threading.Thread(
             target=self._run, args=(started,), daemon=True, name="rtastream-server"

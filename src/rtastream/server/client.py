@@ -24,9 +24,14 @@ CLOSE_TRY_LATER = WSCloseCode.TRY_AGAIN_LATER  # 1013: too slow, or the server t
 
 class Client:
     def __init__(
-        self, ws: web.WebSocketResponse, queue_bytes: int, on_too_slow: Callable[[], None]
+        self,
+        ws: web.WebSocketResponse,
+        queue_bytes: int,
+        on_too_slow: Callable[[], None],
+        since: int | None = None,
     ) -> None:
         self.ws = ws
+        self.since = since  # back-fill leaves out what is timed wholly before it (ns)
         self.limit = queue_bytes
         self.on_too_slow = on_too_slow
         self.queue: deque[bytes] = deque()

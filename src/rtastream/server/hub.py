@@ -21,9 +21,10 @@ from rtastream import Burst, DecodedItem, SessionJsonItem, TimeRangeItem
 from rtastream.reader import Entry
 from rtastream.reader.aio import SessionReader, StreamReader, run
 from rtastream.reader.flow import Flow, T
+from rtastream.reader.retry import LASTING, Reconnecting
 from rtastream.server import packing
 from rtastream.server.client import Client
-from rtastream.server.subscription import Subscription
+from rtastream.server.subscription import Subscription, reaches
 
 log = logging.getLogger("rtastream.server")
 
@@ -133,12 +134,13 @@ class LiveSession:
 
     async def backfill(self, client: Client, added: Subscription, upto: str) -> None:
         """The data and events `added` keeps, from the session's first message to `upto`,
-        packed into messages of about 64 KiB."""
+        packed into messages of about 64 KiB; only items reaching the client's `since`."""
         reader = SessionReader(
             self.hub.redis,
             self.identity,
             follow=False,
             batch=BACKFILL_BATCH,
+            reconnect_timeout=self.hub.reconnect_timeout,
         )
         burst = Burst()
         entries = reader.entries()
@@ -146,7 +148,7 @@ class LiveSession:
             if entry_after(entry.id, upto) or client.closed:
                 break
             for item in entry.items:
-                if added.wants(item):
+                if added.wants(item) and (client.since is None or reaches(item, client.since)):
                     packing.add(burst, item)
             if burst.nbytes >= packing.TARGET:
                 await self._flush(client, burst)
@@ -166,7 +168,13 @@ class Feed:
     def __init__(self, hub: Hub, stream: str) -> None:
         self.hub = hub
         self.stream = stream
-        self.reader = StreamReader(hub.feed_redis, stream, start="new", block=FEED_BLOCK)
+        self.reader = StreamReader(
+            hub.feed_redis,
+            stream,
+            start="new",
+            block=FEED_BLOCK,
+            reconnect_timeout=hub.reconnect_timeout,
+        )
         self.sessions: dict[int, LiveSession] = {}
 
     async def start(self) -> None:
@@ -188,6 +196,7 @@ class Feed:
                     session.dispatch(entry)
         except Exception as exc:  # Redis gone: say so to every client rather than go quiet
             log.error("reading stream:%s failed: %r", self.stream, exc)
+            self.hub.retire(self)  # a client coming later starts a reader afresh
             for session in self.sessions.values():
                 for client in session.clients:
                     client.fail(f"reading stream:{self.stream} failed: {exc}")
@@ -206,9 +215,12 @@ class Hub:
     take turns through `query`, at most CLIENT_QUERIES at once on `redis`: however many
     clients come, they wait for a connection rather than exhaust the pool."""
 
-    def __init__(self, redis: Any, feed_redis: Any, queue_bytes: int) -> None:
+    def __init__(
+        self, redis: Any, feed_redis: Any, queue_bytes: int, reconnect_timeout: float
+    ) -> None:
         self.redis = redis
         self.feed_redis = feed_redis
+        self.reconnect_timeout = reconnect_timeout
         self.turns = asyncio.Semaphore(CLIENT_QUERIES)
         self.queue_bytes = queue_bytes
         self.feeds: dict[str, Feed] = {}
@@ -232,8 +244,12 @@ class Hub:
             self.turns.release()
 
     async def ask(self, flow: Flow[T]) -> T:
-        """A query flow (read_session(...)) run for a client, in its turn."""
-        return await self.query(lambda: run(self.redis, flow))
+        """A query flow (read_session(...)) run for a client, in its turn; asked again
+        through an outage (a restart, LOADING) within reconnect_timeout, as the readers do."""
+        # A pool exhausted by others is load (Busy), not an outage to wait through.
+        lasting = (*LASTING, redis.exceptions.MaxConnectionsError)
+        reconnecting = Reconnecting(self.reconnect_timeout, lambda: False, lasting)
+        return await self.query(lambda: run(self.redis, flow, reconnecting))
 
     async def join(
         self, client: Client, identity: str, stream: str, stream_session_id: int
@@ -241,8 +257,9 @@ class Hub:
         async with self.lock:
             feed = self.feeds.get(stream)
             if feed is None:
-                feed = self.feeds[stream] = Feed(self, stream)
-                await feed.start()
+                feed = Feed(self, stream)
+                await feed.start()  # Redis failing: raised, and no feed is left behind
+                self.feeds[stream] = feed
             live = self.sessions.get(identity)
             if live is None:
                 live = self.sessions[identity] = LiveSession(
@@ -257,10 +274,19 @@ class Hub:
     def count_too_slow(self) -> None:
         self.slow_clients_closed += 1
 
+    def retire(self, feed: Feed) -> None:
+        """The feed failed: it and its live sessions are no longer joined (their clients
+        are closed, and leave)."""
+        if self.feeds.get(feed.stream) is feed:
+            del self.feeds[feed.stream]
+        for live in feed.sessions.values():
+            if self.sessions.get(live.identity) is live:
+                del self.sessions[live.identity]
+
     async def leave(self, client: Client, live: LiveSession) -> None:
         async with self.lock:
             live.clients.discard(client)
-            if not live.clients:
+            if not live.clients and self.sessions.get(live.identity) is live:
                 del self.sessions[live.identity]
                 feed = self.feeds[live.stream]
                 del feed.sessions[live.stream_session_id]

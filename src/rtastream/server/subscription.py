@@ -59,3 +59,12 @@ class Subscription:
         if isinstance(item, EventItem):
             return self.all_events
         return False
+
+
+def reaches(item: DecodedItem, since: int) -> bool:
+    """Whether a data or event item holds a sample or event timed at or after `since`."""
+    if isinstance(item, (TimestampedItem, PeriodicItem)):
+        return len(item.timestamps) > 0 and int(item.timestamps.max()) >= since
+    if isinstance(item, (RowItem, EventItem)):
+        return item.timestamp >= since
+    return False

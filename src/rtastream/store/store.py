@@ -195,7 +195,7 @@ class Store:
         """An open session's tables, decoded from its stream's segments."""
         tables = SessionTables(self.dtypes(record))
         for entry in self.session_entries(
-            record["stream"], record["stream_session_id"], record["identity"]
+            record["stream"], record["stream_session_id"], identity=record["identity"]
         ):
             tables.add(entry.id, entry.items)
         return tables.tables()
@@ -223,10 +223,15 @@ class Store:
             yield self.files.read_table(f"live/{name_of(stream)}/{name}", columns=columns)
 
     def session_entries(
-        self, stream: str, stream_session_id: int, identity: str | None = None
+        self,
+        stream: str,
+        stream_session_id: int,
+        names: list[str] | None = None,
+        identity: str | None = None,
     ) -> list[Entry]:
         """The stored entries of one stream session, in stream order, decoded; an entry
         in two segments (two recorders that both believed they held the lease) once.
+        `names`: only those segments (a listing taken before, see position()), else all.
         With `identity`, entries kept under another identity are left out: those of an
         earlier session under the same id (Redis started anew numbers from 1 again)."""
         found: dict[str, Entry] = {}
@@ -235,7 +240,7 @@ class Store:
         if identity is not None:
             named = pc.field("identity")
             condition = condition & (named.is_null() | (named == identity))
-        for name in self.segments(stream):
+        for name in self.segments(stream) if names is None else names:
             table = self.files.read_table(
                 f"live/{name_of(stream)}/{name}", columns=["entry_id", "data"], filters=condition
             )
@@ -271,7 +276,7 @@ class Store:
         tables = SessionTables(self.dtypes(record))
         if entries is None:
             entries = self.session_entries(
-                record["stream"], record["stream_session_id"], record["identity"]
+                record["stream"], record["stream_session_id"], identity=record["identity"]
             )
         for entry in entries:
             tables.add(entry.id, entry.items)

@@ -314,15 +314,14 @@ class Loop:
         self._wake_timer()  # it learns the session's heartbeat
         return opening.session
 
-    async def send(
-        self, session: SessionCore, step: Callable[..., list[Command]], *args: Any
-    ) -> None:
-        commands = step(*args)
+    async def queue(self, session: SessionCore, commands: list[Command]) -> None:
+        """Queue what a call of the session gives."""
         if commands:
             await self.submit(Batch(session.owner, commands))
 
-    async def add(self, session: SessionCore, add: Callable[..., None], *args: Any) -> None:
-        commands, first = session.add(add, *args)
+    async def added(self, session: SessionCore) -> None:
+        """After a data call: queue what it leaves to send."""
+        commands, first = session.added()
         if first:
             self._wake_timer()
         if commands:
@@ -369,7 +368,7 @@ class Loop:
             await asyncio.wait([self.timer_wake], timeout=timeout)  # or woken sooner
             for session in self.core.due_sessions():
                 try:
-                    await self.send(session, session.tick)
+                    await self.queue(session, session.tick())
                 except Exception as e:  # raised to the caller by its next call
                     session.owner.error = session.owner.error or e
 
@@ -471,39 +470,40 @@ class StreamSession(SessionView):
 
     async def write_messages(self, messages: Iterable[Message | bytes]) -> None:
         """Send pre-packed messages (as the sync session)."""
-        await self._io.send(self._core, self._core.write, list(messages))
+        await self._io.queue(self._core, self._core.write(list(messages)))
 
     async def timestamped(
         self, channel_ids: SupportsIndex | _ChannelIds, timestamps: ArrayLike, values: ArrayLike
     ) -> None:
         """Buffer samples of channels sharing their timestamps (as the sync session)."""
-        await self._io.add(self._core, self._core.data.timestamped, channel_ids, timestamps, values)
+        self._core.calls().timestamped(channel_ids, timestamps, values)
+        await self._io.added(self._core)
 
     async def periodic(
         self, channel_id: SupportsIndex, start: _Time, interval: SupportsIndex, values: ArrayLike
     ) -> None:
         """Buffer a regular series of one channel (as the sync session)."""
-        await self._io.add(
-            self._core, self._core.data.periodic, channel_id, start, interval, values
-        )
+        self._core.calls().periodic(channel_id, start, interval, values)
+        await self._io.added(self._core)
 
     async def periodics(
         self, channel_ids: _ChannelIds, start: _Time, interval: SupportsIndex, values: ArrayLike
     ) -> None:
         """Buffer regular series of several channels sampled alike (as the sync session)."""
-        await self._io.add(
-            self._core, self._core.data.periodics, channel_ids, start, interval, values
-        )
+        self._core.calls().periodics(channel_ids, start, interval, values)
+        await self._io.added(self._core)
 
     async def row(self, channel_ids: _ChannelIds, timestamp: _Time, buffer: _RowBuffer) -> None:
         """Buffer one row of several channels at one instant (as the sync session)."""
-        await self._io.add(self._core, self._core.data.row, channel_ids, timestamp, buffer)
+        self._core.calls().row(channel_ids, timestamp, buffer)
+        await self._io.added(self._core)
 
     async def rows(
         self, channel_ids: _ChannelIds, timestamps: ArrayLike, values: ArrayLike
     ) -> None:
         """Buffer one row per timestamp, all of the same channels (as the sync session)."""
-        await self._io.add(self._core, self._core.data.rows, channel_ids, timestamps, values)
+        self._core.calls().rows(channel_ids, timestamps, values)
+        await self._io.added(self._core)
 
     async def event(
         self,
@@ -514,15 +514,8 @@ class StreamSession(SessionView):
         app_name: str = "",
     ) -> None:
         """Buffer an event (as the sync session)."""
-        await self._io.add(
-            self._core,
-            self._core.data.event,
-            definition_id,
-            timestamp,
-            status_text,
-            raw_data,
-            app_name,
-        )
+        self._core.calls().event(definition_id, timestamp, status_text, raw_data, app_name)
+        await self._io.added(self._core)
 
     async def events(
         self,
@@ -533,26 +526,19 @@ class StreamSession(SessionView):
         app_names: str | Sequence[str] = "",
     ) -> None:
         """Buffer one event per timestamp (as the sync session)."""
-        await self._io.add(
-            self._core,
-            self._core.data.events,
-            definition_ids,
-            timestamps,
-            status_texts,
-            raw_data,
-            app_names,
-        )
+        self._core.calls().events(definition_ids, timestamps, status_texts, raw_data, app_names)
+        await self._io.added(self._core)
 
     async def update(
         self, *, config: ConfigArgument | None = None, channel_offset: int = 0, **changes: Any
     ) -> None:
         """Stream a Session JSON update (as the sync session's update, `config` too)."""
         bound = None if config is None else Binding(config, channel_offset)
-        await self._io.send(self._core, self._core.update, changes, bound)
+        await self._io.queue(self._core, self._core.update(changes, bound))
 
     async def flush(self) -> None:
         """Send buffered data and wait until Redis has acknowledged everything so far."""
-        await self._io.send(self._core, self._core.flush)
+        await self._io.queue(self._core, self._core.flush())
         await self._io.wait(self._core.owner)
 
     async def close(self, state: SessionState | str = SessionState.CLOSED) -> None:

@@ -7,7 +7,7 @@ The checks apply once every binding of the session is a configuration given to t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rtastream import keys
@@ -46,6 +46,7 @@ def checked(live: LiveBurst, session: Session, known: Sequence[Binding]) -> Live
     configurations if the writer knows every one bound."""
     by_binding = {b.config_binding: b for b in known}
     if not session.config_bindings or any(b not in by_binding for b in session.config_bindings):
+        live.check_rows(None)
         return live
     rules = Rules([(by_binding[b].config, b.channel_offset) for b in session.config_bindings])
     return Checked(live, rules)
@@ -53,10 +54,16 @@ def checked(live: LiveBurst, session: Session, known: Sequence[Binding]) -> Live
 
 class Checked:
     """The live burst's data calls, each checked against the configuration before it is
-    taken: a refused call adds nothing."""
+    taken: a refused call adds nothing. row(), called once per sample in a loop, is the
+    live burst's own, checked there (LiveBurst.check_rows): no call more than without a
+    configuration."""
+
+    row: Callable[[Any, Any, Any], None]
 
     def __init__(self, live: LiveBurst, rules: Rules) -> None:
         self.live, self.rules = live, rules
+        live.check_rows(rules)
+        self.row = live.row
 
     def timestamped(self, channel_ids: Any, timestamps: Any, values: Any) -> None:
         self.rules.timestamped(channel_ids, timestamps, values)
@@ -69,10 +76,6 @@ class Checked:
     def periodics(self, channel_ids: Any, start: Any, interval: Any, values: Any) -> None:
         self.rules.periodics(channel_ids, start, interval, values)
         self.live.periodics(channel_ids, start, interval, values)
-
-    def row(self, channel_ids: Any, timestamp: Any, buffer: Any) -> None:
-        self.rules.row(channel_ids, timestamp, buffer)
-        self.live.row(channel_ids, timestamp, buffer)
 
     def rows(self, channel_ids: Any, timestamps: Any, values: Any) -> None:
         self.rules.rows(channel_ids, timestamps, values)

@@ -30,25 +30,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
-from redis.exceptions import (
-    AskError,
-    BusyLoadingError,
-    ClusterDownError,
-    ExecAbortError,
-    MovedError,
-    ResponseError,
-    TryAgainError,
-)
+from redis.exceptions import AskError, ExecAbortError, MovedError, ResponseError
 
 from rtastream.connection import CLUSTER_OVER_UNIX
 from rtastream.errors import RedisRefused, RedisUnavailable
 from rtastream.writer.commands import Command, command_key
 from rtastream.writer.node import Node
-from rtastream.writer.rounds import Part, Round
+from rtastream.writer.rounds import NOT_NOW, Part, Round
 from rtastream.writer.topology import Discovery, Route, Standalone, Topology
-
-NOT_NOW = (ClusterDownError, TryAgainError, BusyLoadingError)
-"""Refusals that pass: the same node is asked again after a backoff."""
 
 
 def detect(seed: Standalone, cluster: bool | None) -> Topology:

@@ -9,7 +9,8 @@ over a socket and waits (a thread, or the event loop), nothing else.
 The bookkeeping of what is in flight (Tracker, Batch, Part, Round) is rounds.py.
 
 Not thread-safe: the sync driver holds its condition around every call that changes what is
-queued or in flight, and one lock per session around that session's calls.
+queued or in flight, and the sync session (as the timer) its lock around the session's calls.
+A session calls its core itself and hands the driver only what is to be sent (commands).
 """
 
 from __future__ import annotations
@@ -188,12 +189,17 @@ class SessionCore:
     def pack(self, burst: Burst) -> list[Message]:
         return self.commands.pack(burst)
 
-    def add(self, add: Callable[..., None], *args: Any) -> tuple[list[Command], bool]:
-        """Live data (`add` is one of self.live's methods): the commands to send if the
-        burst is full, and True if it is the first data left waiting since the last flush
-        (the timer must learn the new deadline)."""
+    def calls(self) -> LiveBurst | Checked:
+        """Where the next data call goes (the live burst, behind its configuration's checks
+        if one is bound), once the session may take it (check()). The caller holds the
+        session's guard from here until added() has said what the call leaves to send."""
         self.check()
-        add(*args)
+        return self.data
+
+    def added(self) -> tuple[list[Command], bool]:
+        """After a data call: the commands to send if the burst is full, and True if it
+        is the first data left waiting since the last flush (the timer must learn the new
+        deadline)."""
         if self.live.full:  # sent at once: no deadline, nothing for the timer to learn
             return self.flush_live(), False
         first = self.due is None
@@ -342,9 +348,10 @@ class WriterCore:
         returned (once the topology has been asked: the master may have moved)."""
         rnd = lane.round
         assert rnd is not None
-        if isinstance(rnd.replicas, Exception):  # WAIT refused (an ACL without it, ...)
+        counted = rnd.refusal is None  # else refused for now: sent again below, WAIT and all
+        if counted and isinstance(rnd.replicas, Exception):  # WAIT refused (an ACL, ...)
             rnd.fail(RedisCommandError("WAIT", "", rnd.replicas))
-        elif rnd.wait is not None and rnd.replicas < self.options.wait_replicas:
+        elif counted and rnd.wait is not None and rnd.replicas < self.options.wait_replicas:
             got, wanted, rnd.replicas = rnd.replicas, self.options.wait_replicas, None
             return self._retry(
                 lane,

@@ -17,12 +17,15 @@ is merged across them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rtastream import _columns as columns
 from rtastream._native import Burst
+
+if TYPE_CHECKING:
+    from rtastream.configuration.rules import Rules
 
 # Protobuf overhead per sample beyond the value bytes: about one varint delta.
 _DELTA_BYTES = 2
@@ -108,6 +111,14 @@ class LiveBurst:
         self.pending = 0  # estimated encoded bytes of the series and runs
         self.first: int | None = None
         self.last: int | None = None
+        # A bound configuration's checks of row(), and their table for the encoder's call.
+        self.row_rules: Rules | None = None
+        self.row_table: bytes | None = None
+
+    def check_rows(self, rules: Rules | None) -> None:
+        """Check each row() against these rules from now on (none: no check)."""
+        self.row_rules = rules
+        self.row_table = None if rules is None else rules.row_table
 
     def _saw(self, first: int, last: int) -> None:
         self.first = first if self.first is None else min(self.first, first)
@@ -202,8 +213,13 @@ class LiveBurst:
         self.pending -= run.nbytes
 
     def row(self, channel_ids: Any, timestamp: Any, buffer: Any) -> None:
-        t = columns.integer(timestamp, "timestamp", columns.INT64)
-        self.burst.row(channel_ids, t, buffer)
+        """Checked (with rules) in the encoder's call, which costs a lookup per channel; a
+        row its table does not pass goes through the rules, which refuse it or let it be."""
+        t = self.burst._row_within(channel_ids, timestamp, buffer, self.row_table)
+        if t is None:
+            assert self.row_rules is not None
+            self.row_rules.row(channel_ids, timestamp, buffer)
+            t = self.burst._row_within(channel_ids, timestamp, buffer, None)
         self._saw(t, t)
 
     def rows(self, channel_ids: Any, timestamps: Any, values: Any) -> None:

@@ -3,8 +3,10 @@
 A session's batches are counted by its Tracker, which keeps the first error; a Batch is the
 commands of one session submitted together, split into a Part per lane; a Round is the parts
 sent in one pipeline, which settles each command from its reply (and, with WAIT, says what
-counts as written). A topology makes the rounds of its nodes (Redis Cluster's answer some
-commands "not here" or "not now": Round.leftovers); the core queues and retires them.
+counts as written). A topology makes the rounds of its nodes; the core queues and retires
+them. Any node may answer "not now" (NOT_NOW: LOADING, a Redis still loading its dataset
+after a restart; a cluster's CLUSTERDOWN or TRYAGAIN), and a cluster's "not here" (MOVED,
+ASK): those commands are sent again (Round.leftovers), never failed.
 """
 
 from __future__ import annotations
@@ -13,9 +15,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from redis.exceptions import BusyLoadingError, ClusterDownError, TryAgainError
+
 from rtastream.errors import RedisCommandError
 from rtastream.writer.commands import Command, command_key, unsent_messages
 from rtastream.writer.node import Node
+
+NOT_NOW = (BusyLoadingError, ClusterDownError, TryAgainError)
+"""Refusals that pass, on any topology: the same node is asked again after a backoff, within
+reconnect_timeout (then RedisUnavailable). BusyLoadingError is LOADING."""
 
 
 @dataclass(eq=False)
@@ -64,6 +72,11 @@ class Round:
     """Parts sent in one pipeline; replies arrive in order, so the first `acked` commands
     are done and the rest are re-sent after a reconnect.
 
+    A command refused for now (NOT_NOW) is sent again after a backoff, with every command
+    after it in the round, whatever their replies (Redis refuses every command while it
+    loads: those after it were refused too, or ran once the loading ended, then they run
+    again, at least once as after a lost connection; in order, last the latest).
+
     With `wait` (WAIT N timeout, ending the pipeline: wait_replicas), no command is done
     until a WAIT reply counts N replicas. A short count is asked again, WAIT alone, on the
     same connection: WAIT waits for that connection's own writes, which its master still
@@ -90,6 +103,7 @@ class Round:
             self.where += zip([part] * len(part.places), part.places, strict=True)
         self.acked = 0
         self.refused: set[int] = set()  # commands Redis refused (reported, not sent again)
+        self.again_from: int | None = None  # the first command refused for now (NOT_NOW)
 
     @property
     def answered(self) -> bool:
@@ -101,7 +115,10 @@ class Round:
         return rest if self.wait is None else [*rest, self.wait]
 
     def restart(self) -> None:
-        """The connection was lost: the replies to pending() will start afresh."""
+        """The connection was lost: the replies to pending() will start afresh (from the
+        first command refused for now, if one was)."""
+        if self.again_from is not None:
+            self.acked, self.again_from, self.refusal = self.again_from, None, None
         self.unconfirm()
 
     def unconfirm(self) -> None:
@@ -118,9 +135,20 @@ class Round:
     def reply(self, value: Any) -> None:
         if self.acked == len(self.commands):  # WAIT's
             self.replicas = value
+            if isinstance(value, NOT_NOW):
+                self.not_now(0, value)  # nothing counts: every command goes again
             return
-        self.settle(self.acked, value)
+        if isinstance(value, NOT_NOW):
+            self.not_now(self.acked, value)
+        elif self.again_from is None:
+            self.settle(self.acked, value)
         self.acked += 1
+
+    def not_now(self, i: int, refusal: BaseException) -> None:
+        """Command i (0: every command, for WAIT's) was refused for now: from it on, the
+        round is sent again."""
+        self.refusal = refusal
+        self.again_from = i if self.again_from is None else min(i, self.again_from)
 
     def settle(self, i: int, value: Any) -> None:
         """Command i's reply: kept if its batch asks for replies; an error is its session's."""
@@ -169,8 +197,13 @@ class Round:
     def leftovers(self) -> list[tuple[Part, Node | None]]:
         """Commands answered "not here" or "not now", to queue again: on another node's
         lane, or (None) on this one after a backoff (`refusal` says why). A single server
-        never answers so."""
-        return []
+        answers "not now" only (from again_from on; with WAIT, every command not refused
+        for good)."""
+        if self.again_from is None:
+            return []
+        first = 0 if self.wait is not None else self.again_from
+        again = [i for i in range(first, len(self.commands)) if i not in self.refused]
+        return [(part, None) for part in self.parts_of(again)]
 
 
 def _lose(owner: Tracker, commands: list[Command]) -> None:

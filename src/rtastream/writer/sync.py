@@ -209,19 +209,17 @@ class Threads:
             self.submit(batch)
             self.wait(batch.owner)
 
-    def send(self, session: SessionCore, step: Callable[..., list[Command]], *args: Any) -> None:
-        """Queue what a step of the session gives (its lock keeps the session's batches in
-        order against the timer's)."""
-        with session.guard:
-            commands = step(*args)
-            if commands:
-                self.submit(Batch(session.owner, commands))
+    def queue(self, session: SessionCore, commands: list[Command]) -> None:
+        """Queue what a call of the session gives, under the session's guard (its lock keeps
+        the session's batches in order against the timer's)."""
+        if commands:
+            self.submit(Batch(session.owner, commands))
 
-    def add(self, session: SessionCore, add: Callable[..., None], *args: Any) -> None:
-        with session.guard:
-            commands, first = session.add(add, *args)
-            if commands:
-                self.submit(Batch(session.owner, commands))
+    def added(self, session: SessionCore) -> None:
+        """After a data call, under the session's guard: queue what it leaves to send."""
+        commands, first = session.added()
+        if commands:
+            self.submit(Batch(session.owner, commands))
         if first:
             with self.cond:  # the timer may be asleep with no deadline
                 self.cond.notify_all()
@@ -263,7 +261,8 @@ class Threads:
                     return
             for session in due:
                 try:
-                    self.send(session, session.tick)
+                    with session.guard:
+                        self.queue(session, session.tick())
                 except Exception as e:  # raised to the caller by its next call
                     session.owner.error = session.owner.error or e
 
@@ -413,7 +412,9 @@ class StreamSession(SessionView):
         """Send pre-packed messages: (message, (start, end) or None) pairs as
         pack_with_time_ranges() gives them (a time range is recorded in the session hash),
         or bare messages as pack() gives them."""
-        self._io.send(self._core, self._core.write, list(messages))
+        given = list(messages)
+        with self._core.guard:
+            self._io.queue(self._core, self._core.write(given))
 
     def timestamped(
         self, channel_ids: SupportsIndex | _ChannelIds, timestamps: ArrayLike, values: ArrayLike
@@ -422,7 +423,9 @@ class StreamSession(SessionView):
         datetime64): values 1-D (channel_ids one int) or 2-D (channels, samples). Merged
         with the previous call for the same channels; refused (ValueError) if it starts
         before where that call ended."""
-        self._io.add(self._core, self._core.data.timestamped, channel_ids, timestamps, values)
+        with self._core.guard:
+            self._core.calls().timestamped(channel_ids, timestamps, values)
+            self._io.added(self._core)
 
     def periodic(
         self, channel_id: SupportsIndex, start: _Time, interval: SupportsIndex, values: ArrayLike
@@ -430,7 +433,9 @@ class StreamSession(SessionView):
         """Buffer a regular series of one channel: samples at start, start + interval,
         ... (ns). Merged with the previous call for the channel if it continues it; refused
         (ValueError) if it starts before where that call ended."""
-        self._io.add(self._core, self._core.data.periodic, channel_id, start, interval, values)
+        with self._core.guard:
+            self._core.calls().periodic(channel_id, start, interval, values)
+            self._io.added(self._core)
 
     def periodics(
         self, channel_ids: _ChannelIds, start: _Time, interval: SupportsIndex, values: ArrayLike
@@ -438,19 +443,25 @@ class StreamSession(SessionView):
         """Buffer regular series of several channels sampled alike: values 2-D (channels,
         samples) at start, start + interval, ... (ns). Each channel is merged and refused as
         by periodic(); merged only with a call for the same channels."""
-        self._io.add(self._core, self._core.data.periodics, channel_ids, start, interval, values)
+        with self._core.guard:
+            self._core.calls().periodics(channel_ids, start, interval, values)
+            self._io.added(self._core)
 
     def row(self, channel_ids: _ChannelIds, timestamp: _Time, buffer: _RowBuffer) -> None:
         """Buffer one row of several channels at one instant: `buffer` holds each channel's
         value in channel order, each of its own width (bytes-like, or a one-row structured
         array). Rows may come in any time order."""
-        self._io.add(self._core, self._core.data.row, channel_ids, timestamp, buffer)
+        with self._core.guard:
+            self._core.calls().row(channel_ids, timestamp, buffer)
+            self._io.added(self._core)
 
     def rows(self, channel_ids: _ChannelIds, timestamps: ArrayLike, values: ArrayLike) -> None:
         """Buffer one row per timestamp, all of the same channels: values 2-D (instants,
         channels) of one dtype, or structured, one record per instant and one field per
         channel. Rows may come in any time order."""
-        self._io.add(self._core, self._core.data.rows, channel_ids, timestamps, values)
+        with self._core.guard:
+            self._core.calls().rows(channel_ids, timestamps, values)
+            self._io.added(self._core)
 
     def event(
         self,
@@ -461,15 +472,9 @@ class StreamSession(SessionView):
         app_name: str = "",
     ) -> None:
         """Buffer an event (any time order)."""
-        self._io.add(
-            self._core,
-            self._core.data.event,
-            definition_id,
-            timestamp,
-            status_text,
-            raw_data,
-            app_name,
-        )
+        with self._core.guard:
+            self._core.calls().event(definition_id, timestamp, status_text, raw_data, app_name)
+            self._io.added(self._core)
 
     def events(
         self,
@@ -482,15 +487,9 @@ class StreamSession(SessionView):
         """Buffer one event per timestamp (any time order): definition_ids one per event,
         status_texts and app_names one str for all or one per event, raw_data 2-D (events,
         numbers)."""
-        self._io.add(
-            self._core,
-            self._core.data.events,
-            definition_ids,
-            timestamps,
-            status_texts,
-            raw_data,
-            app_names,
-        )
+        with self._core.guard:
+            self._core.calls().events(definition_ids, timestamps, status_texts, raw_data, app_names)
+            self._io.added(self._core)
 
     def update(
         self, *, config: ConfigArgument | None = None, channel_offset: int = 0, **changes: Any
@@ -499,11 +498,13 @@ class StreamSession(SessionView):
         `config`, the configuration is checked, published and bound (as open_session's) and
         the data calls checked against it from now on."""
         bound = None if config is None else Binding(config, channel_offset)
-        self._io.send(self._core, self._core.update, changes, bound)
+        with self._core.guard:
+            self._io.queue(self._core, self._core.update(changes, bound))
 
     def flush(self) -> None:
         """Send buffered data and wait until Redis has acknowledged everything so far."""
-        self._io.send(self._core, self._core.flush)
+        with self._core.guard:
+            self._io.queue(self._core, self._core.flush())
         self._io.wait(self._core.owner)
 
     def close(self, state: SessionState | str = SessionState.CLOSED) -> None:

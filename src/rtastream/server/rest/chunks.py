@@ -210,9 +210,13 @@ def _encode_varint(value: int) -> bytes:
 
 
 def _runs(column: _Column, i: int, j: int) -> Iterator[tuple[int, int]]:
-    """[a, b) of each result: samples at one interval, at most SAMPLES_PER_RESULT."""
+    """[a, b) of each result: samples at one interval, at most SAMPLES_PER_RESULT. A
+    result ends where the step to the next sample is not its interval, or where the next
+    sample's interval differs (a message at another rate, one interval after the last)."""
     steps = np.diff(column.times[i:j])
-    breaks = np.flatnonzero(steps != column.intervals[i : j - 1]) + 1 + i
+    intervals = column.intervals[i:j]
+    ends = (steps != intervals[:-1]) | (intervals[1:] != intervals[:-1])
+    breaks = np.flatnonzero(ends) + 1 + i
     edges = [i, *breaks.tolist(), j]
     for a, b in zip(edges[:-1], edges[1:], strict=True):
         for k in range(a, b, SAMPLES_PER_RESULT):

@@ -29,7 +29,7 @@ _CHUNKERS: dict[str, Chunker] = {
 }
 
 
-def _time(request: web.Request, name: str, default: int) -> int:
+def time_parameter(request: web.Request, name: str, default: int) -> int:
     text = request.query.get(name)
     if text is None:
         return default
@@ -39,7 +39,8 @@ def _time(request: web.Request, name: str, default: int) -> int:
 
 
 def _range(request: web.Request) -> tuple[int, int]:
-    start, end = _time(request, "start", 0), _time(request, "end", LATEST)
+    start = time_parameter(request, "start", 0)
+    end = time_parameter(request, "end", LATEST)
     if start > end:
         raise web.HTTPBadRequest(text=f"start ({start}) is after end ({end})")
     return start, end

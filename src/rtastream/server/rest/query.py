@@ -40,6 +40,7 @@ _INSTANT = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a session list sorts the same times at each request
 def instant(text: str) -> tuple[int, int] | None:
     """An ISO 8601 date or date-time as (seconds, nanoseconds) since the epoch in UTC (no
     offset: UTC), or None if the text is not one."""
@@ -318,23 +319,17 @@ def _rank(value: object) -> tuple[int, Any]:
 
 def sort_models(models: Iterable[Model], sort: Sort) -> list[Model]:
     """Sorted by each (path, descending) in turn; a missing (or null) value comes last
-    either way, so a sort on a property nobody has leaves the order by identity."""
+    either way, so a sort on a property nobody has leaves the order by identity.
 
-    def ordering(a: Model, b: Model) -> int:
-        for path, descending in sort:
-            x, y = resolve(a, path), resolve(b, path)
-            if x is None or y is None:
-                outcome = (x is None) - (y is None)
-            else:
-                rx, ry = _rank(x), _rank(y)
-                outcome = (rx > ry) - (rx < ry)
-                outcome = -outcome if descending else outcome
-            if outcome:
-                return outcome
-        ia, ib = str(a.get("identity")), str(b.get("identity"))
-        return (ia > ib) - (ia < ib)
-
-    return sorted(models, key=functools.cmp_to_key(ordering))
+    One stable sort per term, the last term first, each value ranked once (a comparison
+    function would rank and parse times again at every comparison: seconds at 10 000)."""
+    ordered = sorted(models, key=lambda model: str(model.get("identity")))
+    for path, descending in reversed(sort):
+        ranked = [(resolve(model, path), model) for model in ordered]
+        present = [(_rank(value), model) for value, model in ranked if value is not None]
+        present.sort(key=lambda pair: pair[0], reverse=descending)  # stable either way
+        ordered = [model for _, model in present] + [m for v, m in ranked if v is None]
+    return ordered
 
 
 def parse_page(index: str | None, size: str | None) -> tuple[int, int]:

@@ -55,6 +55,15 @@ async def query_sessions(request: web.Request) -> web.Response:
     return await _page(request, await request.post())
 
 
+@routes.get("/rta/v2/sessions/{identity}")
+async def one_session(request: web.Request) -> web.Response:
+    identity = request.match_info["identity"]
+    model = await request.app[SOURCES].sessions.session(identity)
+    if model is None:
+        raise web.HTTPNotFound(text=f"no session {identity!r}")
+    return web.json_response(model)
+
+
 @routes.get(r"/rta/v2/session-folders/{parent:[\s\S]*}")  # any text, newlines too
 async def session_folders(request: web.Request) -> web.Response:
     """No folders: sessions here all live in the root."""

@@ -1,7 +1,8 @@
 """Where the REST resources come from: small interfaces, and their Redis implementations.
 
-A durable store of recorded sessions plugs in by implementing the same three interfaces
-(for instance, sessions from the store and from Redis, newest copy winning).
+The recorder's store implements the same three (server/rest/stored.py), and
+server/rest/join.py joins the two: sessions from either, an open session's data from the
+store up to its committed position and from Redis after it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import redis.asyncio
 
 from rtastream import keys
 from rtastream.decoding import DecodedItem, EventItem, PeriodicItem, RowItem, TimestampedItem
-from rtastream.reader import SessionNotFound, SessionRecord, read_session, scan_sessions
-from rtastream.reader.aio import SessionReader
+from rtastream.reader import SessionRecord, read_session, scan_sessions
+from rtastream.reader.aio import drive
+from rtastream.reader.flow import Cursor
+from rtastream.reader.plans import log_bad_entry
 from rtastream.server.hub import Hub
 from rtastream.server.rest.channels import Channels
 
@@ -28,6 +31,7 @@ ITEM_TYPES: dict[Kind, type] = {
     "events": EventItem,
 }
 RedisClient = redis.asyncio.Redis | redis.asyncio.RedisCluster
+BATCH = 200  # stream entries a read asks for
 
 
 @dataclass(frozen=True)
@@ -120,13 +124,29 @@ class RedisSource:
             return None
         if record.location is None:
             return []
+        return await self.edge(*record.location, record.stream_position, kind)
+
+    async def edge(
+        self, stream: str, stream_session_id: int, after: str, kind: Kind
+    ) -> list[DecodedItem]:
+        """Items of `kind` of a stream session, from the entries after entry id `after` up
+        to its final Session JSON (or the stream's end): all Redis holds of it past there."""
+        cursor = Cursor(
+            stream,
+            after,
+            stream_session_id,
+            follow=False,
+            block_ms=1,
+            batch=BATCH,
+            report=log_bad_entry,
+            stopped=lambda: False,
+        )
         wanted = ITEM_TYPES[kind]
 
         async def items() -> list[DecodedItem]:
-            reader = SessionReader(self.client, identity, follow=False)
-            return [item async for item in reader if isinstance(item, wanted)]
+            entries = drive(self.client, cursor.read())
+            return [
+                item async for entry in entries for item in entry.items if isinstance(item, wanted)
+            ]
 
-        try:
-            return await self.hub.query(items)
-        except SessionNotFound:  # its hash expired meanwhile
-            return None
+        return await self.hub.query(items)

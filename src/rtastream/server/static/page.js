@@ -1,14 +1,18 @@
-// The page: lists sessions, opens one over the RTA WebSocket protocol, subscribes to the
-// channels asked for and draws them as scrolling waveforms. Decoding lives in rta.js.
+// The page: lists sessions and draws one. A session's history comes from the REST data
+// endpoints, a window at a time as the view moves (never the whole of a long session); a
+// live one is then followed over the RTA WebSocket from where its history ended.
+// Decoding lives in rta.js, what is held in timeline.js, the waveforms in plots.js.
 (function () {
   "use strict";
 
   const SUBPROTOCOL = "mat.ocs.rta.stream-lz4";
-  const WINDOW = 10; // seconds of data on screen
+  const WINDOW = 10e9; // ns on screen
+  const PAD = WINDOW / 2; // ns fetched beyond either side of the view, ahead of scrolling
+  const KEEP = 6 * WINDOW; // ns held beyond either side of the view; the rest is forgotten
+  const PROBE_WAIT = 2000; // ms a live session's time range may take to come
   const LIVE = new Set(["open", "waiting"]);
   const $ = (id) => document.getElementById(id);
 
-  let socket = null;
   let current = null; // the session on screen
 
   // --- the session list -----------------------------------------------------------------
@@ -29,61 +33,151 @@
       const li = document.createElement("li");
       li.className = (LIVE.has(shownState(s)) ? "live" : "ended") + (current && current.identity === s.identity ? " open" : "");
       li.dataset.identity = s.identity;
-      li.innerHTML = '<span class="name"><span class="dot"></span></span><span class="meta"></span>';
-      li.querySelector(".name").append(s.identifier || s.identity);
-      li.querySelector(".meta").textContent = `${shownState(s)} · ${new Date(s.timestamp).toLocaleString()}`;
+      li.innerHTML = '<a class="name"><span class="dot"></span></a><span class="meta"></span>';
+      const link = li.querySelector(".name");
+      link.href = "#" + encodeURIComponent(s.identity);
+      link.append(s.identifier || s.identity);
       li.onclick = () => { location.hash = encodeURIComponent(s.identity); };
+      li.querySelector(".meta").textContent = `${shownState(s)} · ${new Date(s.timestamp).toLocaleString()}`;
       return li;
     }));
-    if (!sessions.length) list.innerHTML = '<li class="empty">no sessions in Redis</li>';
+    if (!sessions.length) list.innerHTML = '<li class="empty">no sessions</li>';
   }
 
-  // --- one session over the WebSocket ---------------------------------------------------
+  // --- opening a session ------------------------------------------------------------------
 
-  function open(identity) {
-    if (socket) socket.close(1000);
-    current = { identity, channels: new Map(), events: [], range: null, origin: null,
-                subscribed: false, messages: 0, configured: new Map(), bindings: "" };
+  const path = (identity) => `/rta/v2/sessions/${encodeURIComponent(identity)}`;
+  const socketUrl = (identity) =>
+    `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${path(identity)}/stream`;
+
+  async function open(identity) {
+    if (current && current.socket) current.socket.close(1000);
+    const session = current = {
+      identity, origin: null, start: 0, end: null, live: false, model: null, ready: false,
+      channels: new Map(), events: new Map(), spans: new timeline.Spans(), viewEnd: null,
+      wanted: wanted(), fetching: false, failed: null, socket: null, since: null,
+      configured: new Map(), bindings: "", fetches: [], received: { rest: 0, socket: 0, kept: 0, from: {} },
+    };
     $("plots").replaceChildren();
-    $("header").hidden = false;
-    $("identity").textContent = identity;
-    $("identifier").textContent = identity;
-    $("state").textContent = "";
-    $("range").textContent = "";
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const url = `${scheme}//${location.host}/rta/v2/sessions/${encodeURIComponent(identity)}/stream`;
-    const ws = new WebSocket(url, SUBPROTOCOL);
+    $("header").hidden = $("subscribe").hidden = $("scroll").hidden = false;
+    $("identity").textContent = $("identifier").textContent = identity;
+    $("state").textContent = $("range").textContent = "";
+    status("loading...");
+    listSessions();
+    const reply = await fetch(path(identity)).catch((error) => ({ ok: false, text: () => String(error) }));
+    if (session !== current) return;
+    if (!reply.ok) { status(`cannot open the session: ${await reply.text()}`); return; }
+    const text = await reply.text();
+    model(session, JSON.parse(text));
+    if (LIVE.has(session.model.state)) await openLive(session);
+    else openRecorded(session, exactRange(text));
+  }
+
+  // A Session JSON's timeRange as BigInts: JSON.parse would round ns since the epoch.
+  function exactRange(text) {
+    const range = /"timeRange"\s*:\s*\{([^}]*)\}/.exec(text);
+    const start = range && /"startTime"\s*:\s*(-?\d+)/.exec(range[1]);
+    const end = range && /"endTime"\s*:\s*(-?\d+)/.exec(range[1]);
+    return start && end ? [BigInt(start[1]), BigInt(end[1])] : null;
+  }
+
+  function setRange(session, [start, end]) {
+    if (session.origin === null) session.origin = start;
+    session.start = rel(session, start);
+    session.end = rel(session, end);
+    const span = Number(end - start) / 1e9;
+    $("range").textContent = `${iso(start)} → ${iso(end)} (${span.toFixed(1)} s)`;
+  }
+
+  function openRecorded(session, range) {
+    if (!range) { status("no data: the session has no time range"); return; }
+    setRange(session, range);
+    status("recorded: drawn from the REST data endpoints");
+    session.ready = true;
+  }
+
+  // A live session: its history up to now over REST, then the socket from there on.
+  async function openLive(session) {
+    const probed = await probe(session.identity);
+    if (session !== current) return;
+    if (probed.state && !LIVE.has(probed.state)) { open(session.identity); return; } // it just ended
+    session.live = true;
+    if (probed.range) {
+      setRange(session, probed.range);
+      const lasts = await need(session);
+      if (session !== current || session.failed) return; // no history: the status says why
+      session.since = seam(session, lasts);
+    } else session.spans.add(-Infinity, Infinity); // no data yet: all of it comes live
+    session.ready = true;
+    follow(session);
+  }
+
+  // A live session's current time range and state, from the socket's first messages (its
+  // Session JSON over REST has the time range its writer last put in it, often none).
+  function probe(identity) {
+    return new Promise((resolve) => {
+      const ws = new WebSocket(socketUrl(identity), SUBPROTOCOL);
+      ws.binaryType = "arraybuffer";
+      let state = null;
+      const done = (range) => {
+        clearTimeout(timer);
+        ws.onmessage = ws.onclose = null;
+        ws.close(1000);
+        resolve({ range, state });
+      };
+      const timer = setTimeout(() => done(null), PROBE_WAIT);
+      ws.onmessage = (message) => {
+        for (const item of rta.decodeMessage(new Uint8Array(message.data))) {
+          if (item.kind === "sessionJson") state = JSON.parse(item.text).state;
+          if (item.kind === "timeRange") { done([item.start, item.end]); return; }
+        }
+      };
+      ws.onclose = () => done(null);
+    });
+  }
+
+  // Where the socket's back-fill starts (ns since the epoch): the earliest of the channels'
+  // last samples over REST (so nothing after any of them is missed), else the history's start.
+  function seam(session, lasts) {
+    const at = lasts.size ? Math.min(...lasts.values()) : session.spans.spans[0][0];
+    return session.origin + BigInt(at);
+  }
+
+  // The session over the socket: from `since` on (back-fill), then live.
+  function follow(session) {
+    const since = session.since === null ? "" : `?since=${session.since}`;
+    const ws = new WebSocket(socketUrl(session.identity) + since, SUBPROTOCOL);
     ws.binaryType = "arraybuffer";
-    const session = current;
-    socket = ws;
-    status("connecting...");
+    session.socket = ws;
+    let first = true;
     ws.onmessage = (message) => {
       if (session !== current) return;
-      session.messages++;
-      for (const item of rta.decodeMessage(new Uint8Array(message.data))) take(session, item);
-      if (session.messages === 1) {
-        status("connected");
-        if (LIVE.has(session.state)) { $("subscribe").hidden = false; subscribe(); }
+      for (const item of rta.decodeMessage(new Uint8Array(message.data))) take(session, item, "socket");
+      if (first) {
+        first = false;
+        const { all, ids, events } = session.wanted;
+        ws.send(rta.encodeSubscription({ allEvents: events, allData: all, channels: all ? [] : ids }));
+        status(`following live: ${describe(session.wanted)}`);
       }
     };
     ws.onclose = (event) => {
       if (session !== current) return;
-      $("subscribe").hidden = true;
+      session.live = false;
       status(event.code === 1000
         ? `closed: ${event.reason || "normal close"}`
         : `closed with code ${event.code}${event.reason ? ": " + event.reason : ""}`);
     };
-    listSessions();
   }
 
-  function status(text) { $("status").textContent = text; }
+  // --- what the form asks for -------------------------------------------------------------
 
-  function subscribe(all = false) {
-    if (!socket || socket.readyState !== WebSocket.OPEN) return;
-    const channels = parseChannels($("channels").value);
-    socket.send(rta.encodeSubscription({ allEvents: $("events").checked, allData: all, channels }));
-    status(`subscribed to ${all ? "every channel" : "channels " + $("channels").value}`);
+  let allChannels = false;
+
+  function wanted() {
+    return { ids: parseChannels($("channels").value), all: allChannels, events: $("events").checked };
   }
+
+  function describe({ all }) { return all ? "every channel" : `channels ${$("channels").value}`; }
 
   // "0-3, 7" -> [0, 1, 2, 3, 7]
   function parseChannels(text) {
@@ -94,225 +188,235 @@
         for (let id = a; id <= b; id++) ids.push(id);
       }
     }
-    return ids;
+    return [...new Set(ids)].sort((x, y) => x - y);
   }
 
-  // --- what arrives -----------------------------------------------------------------------
-
-  function seconds(session, ns) { // ns since the epoch -> seconds since the session's origin
-    if (session.origin === null) session.origin = ns;
-    return Number(ns - session.origin) / 1e9;
+  // [0, 1, 2, 3, 7, 12] -> "0-3,7,C": the data endpoints' hex channel expression.
+  function hexChannels({ ids, all }) {
+    if (all) return "-";
+    const terms = [];
+    for (let i = 0; i < ids.length; i++) {
+      let j = i;
+      while (j + 1 < ids.length && ids[j + 1] === ids[j] + 1) j++;
+      terms.push(i === j ? ids[i].toString(16) : `${ids[i].toString(16)}-${ids[j].toString(16)}`);
+      i = j;
+    }
+    return terms.join(",");
   }
 
-  function take(session, item) {
-    if (item.kind === "sessionJson") {
-      const model = JSON.parse(item.text);
-      session.state = model.state;
-      if (model.configBindings) configure(session, model.configBindings);
-      $("identifier").textContent = model.identifier || model.identity;
-      $("state").textContent = model.state;
-      $("state").className = "state " + model.state;
-    } else if (item.kind === "timeRange") {
-      session.range = [item.start, item.end];
-      const span = Number(item.end - item.start) / 1e9;
-      $("range").textContent = `${iso(item.start)} → ${iso(item.end)} (${span.toFixed(1)} s)`;
-    } else if (item.kind === "timestamped" || item.kind === "periodic") {
-      const n = item.timestamps.length;
-      if (!n) return;
-      const channel = channelOf(session, item.channel, item.buffer.length / n);
-      const t = new Float64Array(n);
-      for (let i = 0; i < n; i++) t[i] = seconds(session, item.timestamps[i]);
-      channel.chunks.push({ t, raw: item.buffer, values: null, dtype: null,
-                            last: t.reduce((a, b) => Math.max(a, b)) });
-    } else if (item.kind === "event") {
-      session.events.push({ t: seconds(session, item.timestamp), text: item.statusText });
+  // --- history over REST --------------------------------------------------------------------
+
+  // Fetch the part of the view (and PAD beyond it) not held yet, one request at a time.
+  // Returns each channel's last sample fetched (ns since the origin).
+  async function need(session) {
+    if (session.fetching || session.failed || session.origin === null) return new Map();
+    const [from, to] = viewOf(session);
+    const top = session.live && to + PAD >= end(session) ? Infinity : Math.min(to + PAD, end(session));
+    const gap = session.spans.missing(Math.max(session.start, from - PAD), top)[0];
+    if (!gap) return new Map();
+    session.fetching = true;
+    try {
+      return await fetchSpan(session, ...gap);
+    } catch (error) {
+      session.failed = error.message;
+      status(`cannot fetch the history: ${error.message}`);
+      return new Map();
+    } finally {
+      session.fetching = false;
     }
   }
 
-  function iso(ns) { return new Date(Number(ns / 1000000n)).toISOString().slice(11, 23); }
-
-  function channelOf(session, id, width) {
-    let channel = session.channels.get(id);
-    if (channel) return channel;
-    const div = document.createElement("div");
-    div.className = "plot";
-    div.innerHTML = '<div class="label"><span><b></b> <select></select></span><span class="value"></span></div><canvas></canvas>';
-    div.querySelector("b").textContent = `channel ${id}`;
-    const select = div.querySelector("select");
-    for (const dtype of ["auto", ...Object.keys(rta.DTYPES)]) select.add(new Option(dtype, dtype));
-    channel = { id, width, chunks: [], dtype: "auto", guess: null, div, select,
-                canvas: div.querySelector("canvas"), value: div.querySelector(".value") };
-    select.onchange = () => { channel.dtype = select.value; };
-    session.channels.set(id, channel);
-    label(channel, session.configured.get(id));
-    const plots = [...$("plots").children];
-    const after = plots.find((p) => Number(p.dataset.id) > id);
-    div.dataset.id = id;
-    $("plots").insertBefore(div, after || null);
-    return channel;
+  async function fetchSpan(session, from, to) {
+    const ns = (t) => String(session.origin + BigInt(t) < 0n ? 0n : session.origin + BigInt(t));
+    const range = `start=${ns(from)}` + (to === Infinity ? "" : `&end=${ns(to)}`);
+    session.fetches.push([ns(from), to === Infinity ? null : ns(to)]);
+    const channels = hexChannels(session.wanted);
+    const kinds = channels ? ["timestamped", "periodic"] : [];
+    if (session.wanted.events) kinds.push("events");
+    const bodies = await Promise.all(kinds.map(async (kind) => {
+      const url = `${path(session.identity)}/data/${kind}${kind === "events" ? "" : "/" + channels}?${range}`;
+      const reply = await fetch(url);
+      if (!reply.ok) throw new Error(`${reply.status} ${await reply.text()}`);
+      return [kind, new Uint8Array(await reply.arrayBuffer())];
+    }));
+    const lasts = new Map();
+    if (session !== current) return lasts;
+    for (const [kind, body] of bodies) {
+      for (const chunk of rta.decodeChunks(body, kind)) {
+        for (const item of chunk.items) {
+          const last = take(session, item, "rest");
+          if (last !== null && !(last <= lasts.get(item.channel))) lasts.set(item.channel, last);
+        }
+      }
+    }
+    session.spans.add(from, to);
+    return lasts;
   }
 
-  // --- the session's configuration: names, units and types ------------------------------
+  // --- what arrives -------------------------------------------------------------------------
 
-  // RTA's channel types as rta.js names them (3f32 has no single dtype: left to "auto").
-  const RTA_TYPES = { u8: "u8", s8: "i8", u16: "u16", s16: "i16", u32: "u32", s32: "i32",
-                      f32: "f32", f64: "f64" };
+  function rel(session, ns) { // ns since the epoch -> ns since the session's origin
+    if (session.origin === null) session.origin = ns;
+    return Number(ns - session.origin);
+  }
+
+  function model(session, json) {
+    session.model = json;
+    if (json.configBindings) configure(session, json.configBindings);
+    $("identifier").textContent = json.identifier || json.identity;
+    $("state").textContent = json.state;
+    $("state").className = "state " + json.state;
+  }
+
+  // Take one decoded item; a data item's last sample time (ns since the origin), else null.
+  function take(session, item, source) {
+    if (item.kind === "sessionJson") model(session, JSON.parse(item.text));
+    else if (item.kind === "timeRange") setRange(session, [item.start, item.end]);
+    else if (item.kind === "event") {
+      const t = rel(session, item.timestamp);
+      session.events.set(`${t} ${item.definition} ${item.statusText}`, { t, text: item.statusText });
+    } else if (item.kind === "timestamped" || item.kind === "periodic") {
+      const n = item.timestamps.length;
+      if (!n || item.buffer.length % n) return null;
+      const ch = session.channels.get(item.channel) ||
+        session.channels.set(item.channel, plots.channel($("plots"), item.channel, item.buffer.length / n,
+                                                        session.configured.get(item.channel))).get(item.channel);
+      if (item.buffer.length / n !== ch.width) return null; // a channel has one sample width
+      const times = Float64Array.from(item.timestamps, (t) => rel(session, t));
+      session.received[source] += n;
+      session.received.kept += ch.timeline.add(times, item.buffer);
+      const first = times.reduce((a, b) => Math.min(a, b));
+      session.received.from[source] = Math.min(session.received.from[source] ?? Infinity, first);
+      return times.reduce((a, b) => Math.max(a, b));
+    }
+    return null;
+  }
 
   // Fetch the bound configurations (once per set of bindings) and label the channels.
   async function configure(session, bindings) {
     const key = JSON.stringify(bindings);
     if (key === session.bindings) return;
     session.bindings = key;
-    const configured = new Map();
-    for (const { identifier, channelOffset = 0 } of bindings) {
-      let config;
-      try {
-        const reply = await fetch(`/rta/v2/configs/${encodeURIComponent(identifier)}`);
-        if (!reply.ok) continue; // published elsewhere: nothing to show
-        config = await reply.json();
-      } catch (error) {
-        continue;
-      }
-      for (const [id, info] of channelsOf(config)) configured.set(id + channelOffset, info);
-    }
+    const configured = await plots.configured(bindings);
     if (session !== current) return;
     session.configured = configured;
-    for (const channel of session.channels.values()) label(channel, configured.get(channel.id));
+    for (const ch of session.channels.values()) plots.label(ch, configured.get(ch.id));
   }
 
-  // Channel id -> {name, unit, dtype} of an RTA configuration (JSON): a channel is named
-  // after the parameter it feeds, with that parameter's unit (else its conversion's).
-  function channelsOf(config) {
-    const out = new Map();
-    for (const app of Object.values(config)) {
-      const units = new Map((app.conversions || []).map((c) => [c.name, c.unit || ""]));
-      for (const channel of app.channels || []) {
-        out.set(channel.id, { name: channel.name || "", unit: "", dtype: RTA_TYPES[channel.type || "f64"] });
-      }
-      for (const parameter of app.parameters || []) {
-        for (const id of parameter.channels || []) {
-          const info = out.get(id);
-          if (!info) continue;
-          info.name = parameter.name;
-          info.unit = parameter.unit ?? units.get(parameter.conv) ?? "";
-        }
-      }
-    }
-    return out;
+  function iso(ns) { return new Date(Number(ns / 1000000n)).toISOString().slice(11, 23); }
+
+  function status(text) { $("status").textContent = text; }
+
+  // --- the view: WINDOW ns ending at viewEnd, or at the end while following -----------------
+
+  function end(session) {
+    let latest = session.end ?? -Infinity;
+    for (const ch of session.channels.values()) latest = Math.max(latest, ch.timeline.last ?? -Infinity);
+    return latest;
   }
 
-  function label(channel, info) {
-    const b = channel.div.querySelector("b");
-    if (!info) { b.textContent = `channel ${channel.id}`; return; }
-    b.textContent = info.unit ? `${info.name} [${info.unit}]` : info.name;
-    b.title = `channel ${channel.id}`;
-    if (info.dtype && channel.dtype === "auto") {
-      channel.dtype = info.dtype;
-      channel.select.value = info.dtype;
-    }
+  function viewOf(session) {
+    const last = end(session);
+    const to = session.viewEnd === null ? last
+      : Math.max(Math.min(session.start + WINDOW, last), Math.min(session.viewEnd, last));
+    return [to - WINDOW, to];
   }
 
-  // The dtype of a channel set to "auto": by sample width; 4 bytes that do not read as
-  // ordinary floats are taken as int32.
-  function dtypeOf(channel, chunk) {
-    if (channel.dtype !== "auto") return channel.dtype;
-    if (!channel.guess) {
-      const byWidth = { 8: "f64", 4: "f32", 2: "i16", 1: "u8" }[channel.width] || "u8";
-      if (byWidth === "f32") {
-        const values = rta.samples(chunk.raw, "f32");
-        const floats = values.every((v) => Number.isFinite(v) && (v === 0 || Math.abs(v) > 1e-30));
-        channel.guess = floats ? "f32" : "i32";
-      } else channel.guess = byWidth;
-    }
-    return channel.guess;
+  function move(to) {
+    const session = current;
+    if (!session || session.origin === null) return;
+    session.viewEnd = to >= end(session) ? null : to; // the end: follow it
   }
 
-  // --- drawing ------------------------------------------------------------------------------
+  function shift(fraction) {
+    if (current && current.origin !== null) move(viewOf(current)[1] + fraction * WINDOW);
+  }
+
+  let forgotten = 0;
 
   function draw() {
     const session = current;
-    if (session && session.origin !== null) {
-      const end = session.range ? seconds(session, session.range[1]) : latest(session);
-      for (const channel of session.channels.values()) plot(session, channel, end - WINDOW, end);
+    if (session && session.origin !== null && session.end !== null) {
+      const [from, to] = viewOf(session);
+      const events = [...session.events.values()].map((e) => e.t);
+      for (const ch of session.channels.values()) plots.draw(ch, from, to, events);
+      showPosition(session, from, to);
+      if (performance.now() - forgotten > 1000) { forget(session, from, to); forgotten = performance.now(); }
+      if (session.ready) need(session);
     }
     requestAnimationFrame(draw);
   }
 
-  function latest(session) {
-    let end = -Infinity;
-    for (const channel of session.channels.values()) {
-      for (const chunk of channel.chunks) end = Math.max(end, chunk.last);
-    }
-    return end;
+  // Hold no more than KEEP beyond either side of the view (the live edge stays open).
+  function forget(session, from, to) {
+    const lo = from - KEEP <= session.start ? -Infinity : from - KEEP;
+    const hi = to + KEEP >= end(session) ? Infinity : to + KEEP;
+    for (const ch of session.channels.values()) ch.timeline.keep(lo, hi);
+    session.spans.keep(lo, hi);
   }
 
-  function plot(session, channel, from, to) {
-    channel.chunks = channel.chunks.filter((chunk) => chunk.last >= from - WINDOW);
-    const canvas = channel.canvas;
-    const width = canvas.clientWidth, height = canvas.clientHeight;
-    if (canvas.width !== width || canvas.height !== height) {
-      canvas.width = width;
-      canvas.height = height;
-    }
-    // Min and max per pixel column: order-free, so back-filled data lands where it belongs.
-    const lo = new Float64Array(width).fill(Infinity), hi = new Float64Array(width).fill(-Infinity);
-    let min = Infinity, max = -Infinity, lastT = -Infinity, lastV = NaN;
-    for (const chunk of channel.chunks) {
-      const dtype = dtypeOf(channel, chunk);
-      if (chunk.dtype !== dtype) { chunk.values = rta.samples(chunk.raw, dtype); chunk.dtype = dtype; }
-      for (let i = 0; i < chunk.t.length; i++) {
-        const t = chunk.t[i], v = chunk.values[i];
-        if (t < from || t > to || !Number.isFinite(v)) continue;
-        const x = Math.min(width - 1, Math.floor((t - from) / (to - from) * width));
-        if (v < lo[x]) lo[x] = v;
-        if (v > hi[x]) hi[x] = v;
-        if (v < min) min = v;
-        if (v > max) max = v;
-        if (t > lastT) { lastT = t; lastV = v; }
-      }
-    }
-    const g = canvas.getContext("2d");
-    g.clearRect(0, 0, width, height);
-    g.strokeStyle = "#2a333d";
-    g.beginPath();
-    for (let s = Math.ceil(from); s <= to; s++) { // a grid line each second
-      const x = Math.round((s - from) / (to - from) * width) + 0.5;
-      g.moveTo(x, 0);
-      g.lineTo(x, height);
-    }
-    g.stroke();
-    for (const e of session.events) {
-      if (e.t < from || e.t > to) continue;
-      const x = Math.round((e.t - from) / (to - from) * width) + 0.5;
-      g.strokeStyle = "#e0a340";
-      g.beginPath(); g.moveTo(x, 0); g.lineTo(x, height); g.stroke();
-    }
-    if (min > max) return;
-    const pad = (max - min) * 0.08 || 1;
-    const y = (v) => height - 2 - (v - (min - pad)) / (max - min + 2 * pad) * (height - 4);
-    g.strokeStyle = "#4fb3ff";
-    g.lineWidth = 1.2;
-    g.beginPath();
-    let drawing = false;
-    for (let x = 0; x < width; x++) {
-      if (lo[x] > hi[x]) continue;
-      if (!drawing) { g.moveTo(x, y(lo[x])); drawing = true; } else g.lineTo(x, y(lo[x]));
-      if (hi[x] !== lo[x]) g.lineTo(x, y(hi[x]));
-    }
-    g.stroke();
-    channel.value.textContent = `${lastV.toPrecision(6)}  [${min.toPrecision(4)}, ${max.toPrecision(4)}]`;
+  function showPosition(session, from, to) {
+    const slider = $("position");
+    slider.min = Math.round(Math.min(session.start + WINDOW, end(session)) / 1e6);
+    slider.max = Math.round(end(session) / 1e6);
+    if (document.activeElement !== slider) slider.value = Math.round(to / 1e6);
+    const at = (t) => iso(session.origin + BigInt(Math.round(t)));
+    $("shown").textContent = `${at(Math.max(from, session.start))} → ${at(to)}` +
+      (session.viewEnd === null ? (session.live ? " · following live" : " · the end") : "");
   }
+
+  // --- for tests and the curious: what the page holds, in ns since the epoch ---------------
+
+  globalThis.rtaPage = {
+    state() {
+      const s = current;
+      if (!s || s.origin === null || s.end === null) return null;
+      const ns = (t) => String(s.origin + BigInt(t));
+      const [from, to] = viewOf(s);
+      const complete = !s.spans.missing(Math.max(s.start, from), to).length; // the view is all held
+      return { identity: s.identity, live: s.live, following: s.viewEnd === null, fetching: s.fetching, complete,
+               start: ns(s.start), end: ns(end(s)), view: [ns(from), ns(to)], failed: s.failed,
+               since: s.since === null ? null : String(s.since), fetches: s.fetches,
+               received: { ...s.received, from: Object.fromEntries(Object.entries(s.received.from)
+                 .map(([source, t]) => [source, ns(t)])) }, channels: [...s.channels.keys()] };
+    },
+    samples(id) {
+      const ch = current && current.channels.get(id);
+      const out = { times: [], values: [] };
+      if (!ch) return out;
+      for (const [block, i, j] of ch.timeline.between(-Infinity, Infinity)) {
+        const v = plots.values(ch, block);
+        for (let k = i; k < j; k++) { out.times.push(String(current.origin + BigInt(block.t[k]))); out.values.push(v[k]); }
+      }
+      return out;
+    },
+  };
 
   // --- wiring -------------------------------------------------------------------------------
 
-  $("subscribe").onsubmit = (event) => { event.preventDefault(); subscribe(); };
-  $("all").onclick = () => subscribe(true);
-  const follow = () => {
+  const reopen = (all) => { allChannels = all; if (current) open(current.identity); };
+  $("subscribe").onsubmit = (event) => { event.preventDefault(); reopen(false); };
+  $("all").onclick = () => reopen(true);
+  $("position").oninput = (event) => move(Number(event.target.value) * 1e6);
+  $("first").onclick = () => current && move(current.start + WINDOW);
+  $("earlier").onclick = () => shift(-0.5);
+  $("later").onclick = () => shift(0.5);
+  $("last").onclick = () => current && move(Infinity);
+  $("plots").addEventListener("wheel", (event) => {
+    event.preventDefault();
+    shift((event.deltaX || event.deltaY) / 1000);
+  }, { passive: false });
+  const KEYS = { ArrowLeft: () => shift(-0.1), ArrowRight: () => shift(0.1), PageUp: () => shift(-1),
+                 PageDown: () => shift(1), Home: () => $("first").click(), End: () => $("last").click() };
+  $("plots").addEventListener("keydown", (event) => {
+    if (KEYS[event.key]) { event.preventDefault(); KEYS[event.key](); }
+  });
+  const select = () => {
     const identity = decodeURIComponent(location.hash.slice(1));
     if (identity && (!current || current.identity !== identity)) open(identity);
   };
-  window.addEventListener("hashchange", follow);
-  follow();
+  window.addEventListener("hashchange", select);
+  select();
   listSessions();
   setInterval(listSessions, 2000);
   requestAnimationFrame(draw);

@@ -1,6 +1,6 @@
-// The RTA live stream in the browser: LZ4 raw blocks, StreamDataBurst decoding and
-// StreamRequest encoding. Small on purpose; the tests run it in Chromium against the Python
-// encoder and the official protobuf classes.
+// The RTA live stream and REST data in the browser: LZ4 raw blocks, StreamDataBurst and
+// `application/vnd.mat.protobuf+chunked` decoding, StreamRequest encoding. Small on purpose;
+// the tests run it in Chromium against the Python encoder and the official protobuf classes.
 (function (global) {
   "use strict";
 
@@ -79,6 +79,8 @@
       return Number(value);
     }
     int64() { return BigInt.asIntN(64, this.varint()); }
+    int32() { return Number(BigInt.asIntN(32, this.varint())); }
+    sint64() { const v = this.varint(); return (v >> 1n) ^ -(v & 1n); } // zigzag
     sfixed64() {
       this.need(8);
       const value = this.view.getBigInt64(this.pos, true);
@@ -144,7 +146,7 @@
       if (field === 1) item.channel = r.small();
       else if (field === 2) item.start = r.sfixed64();
       else if (field === 3) item.interval = r.int64();
-      else if (field === 4) item.samples = Number(BigInt.asIntN(32, r.varint()));
+      else if (field === 4) item.samples = r.int32();
       else if (field === 5) item.buffer = r.bytesField();
       else r.skip(wire);
     }
@@ -170,7 +172,7 @@
     const item = { kind: "event", definition: 0, appName: "", timestamp: 0n, statusText: "",
                    rawData: [] };
     for (const [field, wire] of r.fields()) {
-      if (field === 1) item.definition = Number(BigInt.asIntN(32, r.varint()));
+      if (field === 1) item.definition = r.int32();
       else if (field === 2) item.appName = r.string();
       else if (field === 3) item.timestamp = r.sfixed64();
       else if (field === 4) item.statusText = r.string();
@@ -220,6 +222,69 @@
   // A server message: an LZ4 raw block holding one StreamDataBurst.
   function decodeMessage(bytes) { return decodeBurst(lz4Block(bytes)); }
 
+  // --- application/vnd.mat.protobuf+chunked (the REST data endpoints) -------------------
+
+  const LISTS = { timestamped, periodic, row, events: event }; // the list's field 1 each
+  const MAX_LIST = 4 << 20; // RTA: a list MUST NOT exceed 4 MiB before compression
+
+  // ChunkTransferHeader; start, duration and compression are differences from `previous`.
+  function chunkHeader(r, previous) {
+    const header = { start: previous.start, duration: previous.duration,
+                     compression: previous.compression, channels: [], unpacked: 0, packed: 0 };
+    for (const [field, wire] of r.fields()) {
+      if (field === 1) header.start = BigInt.asIntN(64, header.start + r.sint64());
+      else if (field === 2) header.duration = BigInt.asIntN(64, header.duration + r.sint64());
+      else if (field === 3) r.repeated(wire, () => r.small(), header.channels);
+      else if (field === 4) header.compression += r.int32();
+      else if (field === 5) header.unpacked = r.int32();
+      else if (field === 6) header.packed = r.int32();
+      else r.skip(wire);
+    }
+    return header;
+  }
+
+  // Every chunk of a response body of `kind` (timestamped, periodic, row or events), each
+  // {start, end, channels, items}: its header and its list's items, decoded.
+  function decodeChunks(bytes, kind) {
+    const read = LISTS[kind];
+    if (!read) throw new Error(`unknown data kind ${kind}`);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const chunks = [];
+    let pos = 0, previous = { start: 0n, duration: 0n, compression: 0 };
+    while (pos < bytes.length) {
+      if (pos + 4 > bytes.length) throw new Error("chunk truncated in its header length");
+      const size = view.getInt32(pos, true);
+      if (size < 0 || pos + 4 + size > bytes.length) throw new Error("chunk truncated in its header");
+      const header = chunkHeader(new Reader(bytes.subarray(pos + 4, pos + 4 + size)), previous);
+      pos += 4 + size;
+      if (header.packed < 0 || pos + header.packed > bytes.length) throw new Error("chunk truncated in its payload");
+      const list = payload(bytes.subarray(pos, pos + header.packed), header);
+      pos += header.packed;
+      const items = [];
+      for (const [field, wire] of list.fields()) {
+        if (field === 1 && wire === 2) items.push(read(list.message()));
+        else list.skip(wire);
+      }
+      chunks.push({ start: header.start, end: header.start + header.duration,
+                    channels: header.channels, items });
+      previous = header;
+    }
+    return chunks;
+  }
+
+  function payload(packed, header) {
+    if (header.unpacked < 0 || header.unpacked > MAX_LIST) {
+      throw new Error(`chunk unpacks to ${header.unpacked} bytes: a list is at most ${MAX_LIST}`);
+    }
+    if (header.compression === 0 || (header.unpacked === 0 && !packed.length)) return new Reader(packed);
+    if (header.compression !== 1) throw new Error(`chunk compression ${header.compression} is not LZ4 (1)`);
+    const list = lz4Block(packed, header.unpacked);
+    if (list.length !== header.unpacked) {
+      throw new Error(`chunk unpacked to ${list.length} bytes, its header says ${header.unpacked}`);
+    }
+    return new Reader(list);
+  }
+
   function varint(value, out) {
     let v = BigInt.asUintN(64, BigInt(value));
     while (v >= 0x80n) { out.push(Number(v & 0x7fn) | 0x80); v >>= 7n; }
@@ -267,5 +332,6 @@
     return out;
   }
 
-  global.rta = { lz4Block, decodeBurst, decodeMessage, encodeSubscription, samples, DTYPES };
+  global.rta = { lz4Block, decodeBurst, decodeMessage, decodeChunks, encodeSubscription, samples,
+                 DTYPES };
 })(globalThis);

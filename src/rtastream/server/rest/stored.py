@@ -1,0 +1,201 @@
+"""Sessions, configurations and data from the recorder's store (rtastream.store): a
+closed session from its compacted files, an open one from its stream's committed segments.
+
+Store I/O blocks (pyarrow, and S3 round trips): every call runs on a worker thread, so
+the event loop, and the WebSocket clients it serves, never wait on a disk or a bucket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rtastream import keys
+from rtastream.decoding import DecodedItem, EventItem, PeriodicItem, RowItem, TimestampedItem
+from rtastream.reader.entries import Series
+from rtastream.server.rest.channels import Channels
+from rtastream.server.rest.sources import ITEM_TYPES, Kind, Listed
+from rtastream.store import Store
+from rtastream.store.segments import segment_position
+
+REFRESH = 1.0
+"""Seconds a listing of the store's sessions is kept before it is read again."""
+INT64_MAX = 2**63 - 1
+LISTED_IDS = 4096
+"""Channel ranges spanning up to this many ids are passed to the store (its row-group
+statistics then skip the rest); wider ones are read whole and filtered."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """What the store holds of a session's data. For an open session, `after` is where
+    its stream's committed part ends: (stream, stream session id, last entry id)."""
+
+    items: list[DecodedItem]
+    after: tuple[str, int, str] | None = None
+
+
+def record_model(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The Session JSON of a store's index record (None: none there, or not one)."""
+    try:
+        model = json.loads(record["json"]) if record is not None else None
+    except (ValueError, TypeError, KeyError):
+        return None
+    return model if isinstance(model, dict) and model.get("identity") else None
+
+
+class Index:
+    """The store's sessions, listed once every REFRESH s at most. A complete record never
+    changes again (rtastream.store): it is read once; only new and open ones are read
+    again. A listing of 10 000 sessions is then one folder listing, not 10 000 files."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.complete: dict[str, Listed] = {}  # by folder name
+        self.listed: list[Listed] = []
+        self.read_at = -REFRESH
+        self.lock = threading.Lock()  # one reader refreshes; the others wait for it
+
+    def sessions(self) -> list[Listed]:
+        with self.lock:
+            if time.monotonic() - self.read_at >= REFRESH:
+                names = self.store.files.list("sessions")
+                found = (self.complete.get(name) or self._load(name) for name in names)
+                self.listed = [listed for listed in found if listed is not None]
+                self.read_at = time.monotonic()
+            return self.listed
+
+    def _load(self, name: str) -> Listed | None:
+        record = self.store.session_by_name(name)
+        model = record_model(record)
+        if model is None or record is None:
+            return None
+        listed = Listed(model)
+        if record.get("complete"):
+            self.complete[name] = listed
+        return listed
+
+
+class StoreSource:
+    """The three REST sources (sources.py) over a store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.index = Index(store)
+
+    async def sessions(self) -> list[Listed]:
+        return await asyncio.to_thread(self.index.sessions)
+
+    async def session(self, identity: str) -> dict[str, Any] | None:
+        return record_model(await asyncio.to_thread(self.store.session, identity))
+
+    async def has_config(self, identifier: str) -> bool:
+        return await self.config(identifier) is not None
+
+    async def config(self, identifier: str) -> bytes | None:
+        text = await asyncio.to_thread(self.store.config, identifier)
+        return text.encode() if text is not None else None
+
+    async def read(
+        self, identity: str, kind: Kind, channels: Channels | None, start: int, end: int
+    ) -> list[DecodedItem] | None:
+        """Only what the store holds (of an open session: up to its last commit)."""
+        part = await self.part(identity, kind, channels, start, end)
+        return None if part is None else part.items
+
+    async def part(
+        self, identity: str, kind: Kind, channels: Channels | None, start: int, end: int
+    ) -> Part | None:
+        def read() -> Part | None:
+            try:
+                return self._part(identity, kind, channels, start, end)
+            except FileNotFoundError:  # compacted meanwhile: segments pruned, files there
+                return self._part(identity, kind, channels, start, end)
+
+        return await asyncio.to_thread(read)
+
+    def _part(
+        self, identity: str, kind: Kind, channels: Channels | None, start: int, end: int
+    ) -> Part | None:
+        record = self.store.session(identity)
+        if record is None or record_model(record) is None:
+            return None
+        if not record.get("complete"):
+            return self._open_part(record, kind)
+        lo, hi = (start or None), (end if end <= INT64_MAX else None)  # int64 columns
+        if kind == "events" or kind == "row":
+            stem = "events" if kind == "events" else "rows"
+            return Part(list(_table_items(self.store.table(identity, stem, None, lo, hi))))
+        assert channels is not None
+        series = self.store.read(identity, kind, _ids(channels), lo, hi)
+        made = _periodic_items if kind == "periodic" else _timestamped_items
+        return Part([item for c, s in series.items() if c in channels for item in made(c, s)])
+
+    def _open_part(self, record: dict[str, Any], kind: Kind) -> Part:
+        """The committed segments, as listed now: the last one's name is the stream
+        position they reach, so what they hold and where Redis's part starts agree."""
+        stream, session_id = record["stream"], int(record["stream_session_id"])
+        names = self.store.segments(stream)
+        position = segment_position(names[-1])[0] if names else keys.NO_STREAM_POSITION
+        wanted = ITEM_TYPES[kind]
+        entries = self.store.session_entries(
+            stream, session_id, names, identity=record["identity"]
+        )
+        items = [item for entry in entries for item in entry.items if isinstance(item, wanted)]
+        return Part(items, (stream, session_id, position))
+
+
+def _ids(channels: Channels) -> list[int] | None:
+    if sum(hi - lo + 1 for lo, hi in channels.ranges) > LISTED_IDS:
+        return None
+    return sorted({c for lo, hi in channels.ranges for c in range(lo, hi + 1)})
+
+
+def _buffer(values: np.ndarray) -> memoryview:
+    """The samples' bytes as written: little-endian, no copy where they are already."""
+    if values.dtype.kind != "V":
+        values = values.astype(values.dtype.newbyteorder("<"), copy=False)
+    return np.ascontiguousarray(values).view(np.uint8).data
+
+
+def _timestamped_items(channel_id: int, series: Series) -> Iterator[DecodedItem]:
+    yield TimestampedItem(channel_id, series.timestamps, _buffer(series.values))
+
+
+def _periodic_items(channel_id: int, series: Series) -> Iterator[DecodedItem]:
+    """Runs at one interval: a run ends where the step between samples changes (the
+    store keeps each sample's time; any cut into runs gives the same times)."""
+    times, data = series.timestamps, _buffer(series.values)
+    width = len(data) // max(1, len(times))
+    steps = np.diff(times)
+    starts = [0, *(np.flatnonzero(steps[1:] != steps[:-1]) + 2).tolist()]
+    for a, b in zip(starts, [*starts[1:], len(times)], strict=True):
+        interval = int(steps[a]) if b - a > 1 else 0
+        yield PeriodicItem(channel_id, int(times[a]), interval, b - a, data[a * width : b * width])
+
+
+def _table_items(table: Any) -> Iterator[DecodedItem]:
+    """Rows or events, from their table in the store."""
+    columns = table.to_pydict()
+    if "channels" in columns:
+        for t, ids, data in zip(
+            columns["timestamp"], columns["channels"], columns["data"], strict=True
+        ):
+            yield RowItem(ids, t, data)
+        return
+    for t, definition, status, app, raw in zip(
+        columns.get("timestamp", ()),
+        columns.get("definition_id", ()),
+        columns.get("status_text", ()),
+        columns.get("app_name", ()),
+        columns.get("raw_data", ()),
+        strict=True,
+    ):
+        yield EventItem(definition, t, status, np.asarray(raw, dtype=np.float64), app)
