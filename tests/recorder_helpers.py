@@ -94,11 +94,17 @@ class Written:
 def stored_samples(store: str, identity: str) -> dict[tuple[str, int], list[tuple[int, bytes]]]:
     """Every sample file of a session, read with pyarrow, as (timestamp, value bytes) per
     (kind, channel), in file order."""
+    return samples_in(f"{store}/sessions/{identity}")
+
+
+def samples_in(folder: str) -> dict[tuple[str, int], list[tuple[int, bytes]]]:
+    """The same of the Parquet sample files in a folder (a session's, an export's)."""
     import os
 
     found: dict[tuple[str, int], list[tuple[int, bytes]]] = {}
-    folder = f"{store}/sessions/{identity}"
     for name in sorted(os.listdir(folder)):
+        if not name.endswith(".parquet"):
+            continue
         kind = name.split(".")[0]
         if kind not in ("timestamped", "periodic"):
             continue

@@ -42,6 +42,10 @@ STALE_AFTER = 15.0
 """Seconds: an open session whose `lastUpdated` is older has lost its writer (killed, cut
 off): `inspect` and `serve` show it as `stale`."""
 
+ABANDON_AFTER = 4 * STALE_AFTER
+"""Seconds: an open session with no heartbeat and no entry for this long is compacted by
+`rtastream record` as `abandoned` (its writer is taken for gone)."""
+
 NO_STREAM_POSITION = "0-0"
 
 

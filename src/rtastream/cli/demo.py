@@ -9,6 +9,7 @@ import math
 import os
 import secrets
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -27,7 +28,7 @@ from rtastream import (
     keys,
 )
 from rtastream.cli import format as fmt
-from rtastream.cli import serve
+from rtastream.cli import record, serve
 from rtastream.cli.arguments import positive_int, positive_number
 from rtastream.cli.connection import URL_ENV, CliError, check_url, connect, redact
 from rtastream.cli.filters import plural
@@ -91,6 +92,13 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
         help="serve the live session while it streams, as `rtastream serve` "
         "does, and print the URL of the page that draws it",
     )
+    parser.add_argument(
+        "--record",
+        metavar="DIR|URL",
+        help="record the demo's stream into this store while it streams, as `rtastream "
+        "record` does (the session gets its files there when it ends); needs the store "
+        "extra: pip install 'rtastream[store]'",
+    )
     serve.add_listen_options(parser)
     parser.set_defaults(run=run)
 
@@ -105,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         args.duration = DEFAULT_DURATION
     with redis_for_demo(url) as (url, private):
         client = connect(url)
-        with client, serving(args, url, identity):
+        with client, serving(args, url, identity), recording(args, url) as store:
             status, wall_s = stream(args, url, identity, client)
             try:
                 with SessionReader(
@@ -115,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
             except SessionNotFound as exc:
                 raise CliError(f"after streaming: {exc}") from None
         print(summary(session, stats, wall_s, url, private))
+        if store is not None:
+            print(stored(store, args.record, identity))
     return status
 
 
@@ -130,6 +140,52 @@ def serving(args: argparse.Namespace, url: str, identity: str) -> Iterator[None]
         yield
     finally:
         server.close()
+
+
+@contextlib.contextmanager
+def recording(args: argparse.Namespace, url: str) -> Iterator[Any]:
+    """With --record, a recorder of the demo's stream on a thread for as long as the demo
+    streams, then drained (everything written is in the store); yields the store."""
+    if args.record is None:
+        yield None
+        return
+    store = record.store_of(args.record)
+    from rtastream.recorder import Recorder
+
+    recorder = Recorder(url, store, streams_only=[args.stream], refresh=0.2)
+    failed: list[BaseException] = []
+
+    def run_recorder() -> None:
+        try:
+            recorder.run()
+        except Exception as exc:  # told once the demo ends, not lost on the thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run_recorder, name="rtastream demo recorder", daemon=True)
+    thread.start()
+    print(f"recording stream {args.stream} into the store {args.record}", file=sys.stderr)
+    try:
+        yield store
+    finally:
+        recorder.stop(drain=True)
+        thread.join()
+    if failed:
+        raise CliError(f"the recorder failed: {failed[0]!r}")
+
+
+def stored(store: Any, where: str, identity: str) -> str:
+    """Where the store keeps the demo session, and how complete it is there."""
+    from rtastream.store.files import name_of
+
+    record = store.session(identity)
+    if record is None:
+        return f"store       {where}: the session is not there (see the warnings above)"
+    state = "complete" if record["complete"] else "live (not ended yet)"
+    return (
+        f"store       {where.rstrip('/')}/sessions/{name_of(identity)}/ "
+        f"({state}, state {record['state']}); "
+        f"rtastream export {identity} --store {where} --out {identity}/"
+    )
 
 
 def default_identity() -> str:

@@ -8,19 +8,27 @@ import signal
 import sys
 from typing import Any
 
+from rtastream import keys
 from rtastream.cli.connection import CliError, connect, redact
 
 STORE_HELP = "the store: a directory, or s3://BUCKET/PREFIX[?endpoint_override=HOST:PORT&...]"
 
 
-def store_of(url: str) -> Any:
-    """The Store at `url`, or CliError naming the extra to install or what is wrong."""
+def need_store_extra() -> None:
+    """CliError naming the extra to install when pyarrow is missing."""
     try:
-        from rtastream.store import Store
+        import rtastream.store  # noqa: F401
     except ModuleNotFoundError as exc:
         if exc.name != "pyarrow":
             raise
         raise CliError(f"{exc}: pip install 'rtastream[store]'") from None
+
+
+def store_of(url: str) -> Any:
+    """The Store at `url`, or CliError naming the extra to install or what is wrong."""
+    need_store_extra()
+    from rtastream.store import Store
+
     try:
         return Store(url)
     except (OSError, ValueError) as exc:
@@ -63,6 +71,14 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
         "another recorder waits to take over a stream whose recorder died",
     )
     record.add_argument(
+        "--abandon-after",
+        type=float,
+        default=keys.ABANDON_AFTER,
+        metavar="S",
+        help="seconds after which an open session whose writer stopped (no heartbeat in "
+        f"its hash, no entry) gets its files as `abandoned` (default {keys.ABANDON_AFTER:g})",
+    )
+    record.add_argument(
         "--name",
         help="this recorder's name in its leases (default: host, process id and a random "
         "part); a recorder restarted under its old name takes its streams back at once",
@@ -73,10 +89,13 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
         commands,
         parent,
         "export",
-        help="write one session of a store as Parquet, Arrow or CSV files",
-        description="Write session IDENTITY of the store into folder OUT: session.json "
-        "and one file per table (samples per kind and type, rows, events, history); "
-        "channels gain their names when a bound configuration gives them.",
+        help="write one session, of a store or straight from Redis, as Parquet, Arrow or CSV",
+        description="Write session IDENTITY of the store (--store) or, without --store, as "
+        "Redis holds it now (--redis: its messages not trimmed yet) into folder OUT: "
+        "session.json and one file per table (samples per kind and type, rows, events, "
+        "history), in the store's layout; channels gain their names when a bound "
+        "configuration gives them.",
+        store_required=False,
     )
     export.add_argument("--format", choices=("parquet", "arrow", "csv"), default="parquet")
     export.add_argument("--out", required=True, metavar="OUT", help="folder to write into")
@@ -99,12 +118,16 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
 
 
 def session_parser(
-    commands: Any, parent: argparse.ArgumentParser, name: str, **texts: str
+    commands: Any,
+    parent: argparse.ArgumentParser,
+    name: str,
+    store_required: bool = True,
+    **texts: str,
 ) -> argparse.ArgumentParser:
     """A command about one session of a store: IDENTITY and --store."""
     parser: argparse.ArgumentParser = commands.add_parser(name, parents=[parent], **texts)
     parser.add_argument("identity", metavar="IDENTITY")
-    parser.add_argument("--store", required=True, metavar="DIR|URL", help=STORE_HELP)
+    parser.add_argument("--store", required=store_required, metavar="DIR|URL", help=STORE_HELP)
     return parser
 
 
@@ -120,6 +143,7 @@ def run_record(args: argparse.Namespace) -> int:
             flush_interval=args.flush_interval,
             lease_ttl=args.lease_ttl,
             name=args.name,
+            abandon_after=args.abandon_after,
         )
     except ValueError as exc:
         raise CliError(str(exc), code=2) from None
@@ -136,15 +160,35 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from rtastream.store.export import export
+    if args.store is not None:
+        store = store_of(args.store)
+        from rtastream.store.export import export
 
-    try:
-        written = export(store_of(args.store), args.identity, args.format, args.out)
-    except KeyError as exc:
-        raise CliError(str(exc.args[0])) from None
+        try:
+            written = export(store, args.identity, args.format, args.out)
+        except KeyError as exc:
+            raise CliError(str(exc.args[0])) from None
+    else:
+        written = export_from_redis(args)
     for path in written:
         print(path)
     return 0
+
+
+def export_from_redis(args: argparse.Namespace) -> list[str]:
+    need_store_extra()
+    from rtastream import SessionNotFound
+    from rtastream.store.export import export_from_redis
+
+    client = connect(args.redis)
+    try:
+        with client:
+            written: list[str] = export_from_redis(client, args.identity, args.format, args.out)
+    except SessionNotFound as exc:
+        raise CliError(str(exc)) from None
+    except KeyError as exc:
+        raise CliError(str(exc.args[0])) from None
+    return written
 
 
 def run_replay(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from rtastream import keys
 from rtastream.connection import client_for
 from rtastream.decoding import SessionJsonItem
 from rtastream.reader.entries import text
+from rtastream.recorder.abandon import abandoned
 from rtastream.recorder.follow import Followed, session_record
 from rtastream.recorder.lease import Lease
 from rtastream.store import Store
@@ -60,7 +61,8 @@ class Recorder:
     What was read is committed to the store every `flush_interval` seconds, together with
     the stream position it reaches; an ended session (final Session JSON) is then compacted
     into its own files. Entries Redis trimmed before they were read are reported: logged,
-    kept as a gap report in the store, and passed to `on_gap`.
+    kept as a gap report in the store, and passed to `on_gap`. A session whose writer is
+    gone (no heartbeat, no entry for `abandon_after` seconds) is compacted as `abandoned`.
 
     `redis` is a URL (a Redis Cluster's node, a Sentinel URL) or a redis-py client
     (decode_responses=False); `store` a Store or its URL.
@@ -79,12 +81,16 @@ class Recorder:
         block: float = 0.1,
         name: str | None = None,
         on_gap: GapHandler | None = None,
+        abandon_after: float = keys.ABANDON_AFTER,
     ) -> None:
         if not 0 < flush_interval < lease_ttl:
             raise ValueError(
                 f"flush_interval ({flush_interval!r} s) must be positive and below lease_ttl "
                 f"({lease_ttl!r} s): a commit must come before the lease runs out"
             )
+        if not abandon_after > 0:
+            raise ValueError(f"abandon_after must be positive, got {abandon_after!r} s")
+        self.abandon_after = abandon_after
         self.client = client_for(redis) if isinstance(redis, str) else redis
         self._owned = isinstance(redis, str)  # a client made from a URL is closed at the end
         self.store = store if isinstance(store, Store) else Store(store)
@@ -101,6 +107,7 @@ class Recorder:
         self.leases: dict[str, Lease] = {}
         self.gaps: list[dict[str, Any]] = []
         self._stopping = False
+        self._draining = False
         self._listed = 0.0
         self._committed = time.monotonic()
 
@@ -117,11 +124,25 @@ class Recorder:
                 log.warning("Redis unavailable (%s); retrying in %.1f s", exc, backoff)
                 time.sleep(backoff)
                 backoff = min(2.0, backoff * 2)
+        if self._draining:
+            self._catch_up()
         self.close()
 
-    def stop(self) -> None:
-        """Make run() return after the step in progress (safe from a signal handler)."""
+    def stop(self, drain: bool = False) -> None:
+        """Make run() return after the step in progress (safe from a signal handler).
+        With `drain`, run() first reads and commits everything its streams hold (new
+        streams included): what a writer that has just finished wrote is all kept."""
+        self._draining = self._draining or drain
         self._stopping = True
+
+    def _catch_up(self) -> None:
+        try:
+            self._take_streams()
+            while self.read():
+                if any(f.pending_bytes >= SEGMENT_BYTES for f in self.followed.values()):
+                    self.commit()
+        except CONNECTION_ERRORS as exc:
+            log.warning("could not read to the end of the streams: %s", exc)
 
     def step(self) -> None:
         """One round: list streams and take leases (every `refresh` s), read what is new,
@@ -129,6 +150,8 @@ class Recorder:
         now = time.monotonic()
         if now - self._listed >= self.refresh:
             self._take_streams()
+            for followed in self.followed.values():
+                followed.abandoned = abandoned(self.client, followed, self.abandon_after)
             self._listed = now
         if not self.read() and not self._stopping:
             self._wait()
@@ -252,7 +275,7 @@ class Recorder:
         its sessions' records and configurations, and compact the sessions that ended."""
         self._committed = time.monotonic()
         for stream, followed in list(self.followed.items()):
-            if followed.behind or followed.ended:
+            if followed.behind or followed.ended or followed.abandoned:
                 if not self.leases[stream].take():
                     self._drop(stream)
                     continue
@@ -273,14 +296,18 @@ class Recorder:
             if session_id not in followed.ended:
                 self.store.write_record(record)
         followed.changed = {}
-        for session_id in sorted(followed.ended):
-            self._compact(followed, session_id)
-        if followed.ended:
-            self.store.prune(followed.stream, followed.done)
-        followed.ended = set()
+        ending = followed.ended | set(followed.abandoned)
+        for session_id in sorted(ending):
+            self._compact(followed, session_id, followed.abandoned.get(session_id))
+        if ending:
+            self.store.prune(followed.stream, set(followed.done))
+        followed.ended, followed.abandoned = set(), {}
 
-    def _compact(self, followed: Followed, session_id: int) -> None:
-        entries = self.store.session_entries(followed.stream, session_id)
+    def _compact(self, followed: Followed, session_id: int, why: str | None) -> None:
+        """Write the session's files; `why`, if given, says why its writer is taken for gone
+        (it is then stored as `abandoned`, its Session JSON as last streamed)."""
+        identity = followed.names.get(session_id)
+        entries = self.store.session_entries(followed.stream, session_id, identity=identity)
         history = [
             item.text
             for entry in entries
@@ -291,16 +318,19 @@ class Recorder:
             log.warning(
                 "stream session %d of %s ended with no Session JSON", session_id, followed.stream
             )
-            followed.done.add(session_id)
+            followed.done[session_id] = identity
             return
         record = session_record(followed.stream, session_id, history[-1])
         record["first_entry"], record["last_entry"] = entries[0].id, entries[-1].id
+        if why is not None:
+            record["state"], record["abandoned_by_recorder"] = "abandoned", why
+            log.warning("session %s abandoned: %s", record["identity"], why)
         record["gaps"] = [
             gap for gap in self.store.reports() if record["identity"] in gap["sessions"]
         ]
         self._keep_configs(record)
-        self.store.compact(record)
-        followed.done.add(session_id)
+        self.store.compact(record, entries)
+        followed.done[session_id] = record["identity"]
         followed.digests.pop(session_id, None)
         log.info("session %s compacted (%s)", record["identity"], record["state"])
 

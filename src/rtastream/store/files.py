@@ -4,7 +4,6 @@ temporary name and renamed; an S3 object appears only once its upload completes.
 
 from __future__ import annotations
 
-import io
 import os
 import uuid
 from urllib.parse import quote, unquote
@@ -52,18 +51,10 @@ class Files:
     def write_bytes(self, relative: str, data: bytes) -> None:
         self._write(relative, lambda sink: sink.write(data))
 
-    def write_table(
-        self, relative: str, table: pa.Table, row_group_size: int, compression: str = "snappy"
-    ) -> None:
-        buffer = io.BytesIO()
-        pq.write_table(
-            table,
-            buffer,
-            row_group_size=row_group_size,
-            compression=compression,
-            write_statistics=True,
-        )
-        self.write_bytes(relative, buffer.getvalue())
+    def write_table(self, relative: str, table: pa.Table, **options: object) -> None:
+        """Write `table` as one Parquet file (pyarrow's write_table options), straight
+        into the file or object: no copy of it in memory."""
+        self._write(relative, lambda sink: pq.write_table(table, sink, **options))
 
     def _write(self, relative: str, fill: object) -> None:
         final = self.path(relative)

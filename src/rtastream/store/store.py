@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from rtastream.reader.entries import Entry, Series, decode_entry
 from rtastream.store.files import Files, name_of
 from rtastream.store.segments import (
+    WRITE_OPTIONS,
     SegmentRow,
     entry_key,
     id_name,
@@ -22,13 +23,32 @@ from rtastream.store.segments import (
     segment_position,
     segment_table,
 )
-from rtastream.store.tables import SAMPLE_KINDS, SessionTables, channel_dtypes, channel_names
+from rtastream.store.tables import (
+    SAMPLE_KINDS,
+    SessionTables,
+    bound_configurations,
+    channel_dtypes,
+    channel_names,
+)
 
 ROW_GROUP = 65_536
 """Rows per Parquet row group: sorted by channel and time, each group covers one stretch
 of time of one channel (or a few short ones), which its statistics let a reader skip."""
 
 INDEX = "session.json"
+
+SESSION_OPTIONS = {
+    "compression": "snappy",
+    # A dictionary pays for channel ids (few, repeated), not for timestamps or values,
+    # where pyarrow would try one, then give up.
+    "use_dictionary": ["channel", "definition_id", "status_text", "app_name"],
+    "write_statistics": True,
+}
+"""pyarrow.parquet.write_table options of a session's files."""
+
+TIMESTAMPS = {"timestamp": "DELTA_BINARY_PACKED"}
+"""Timestamps sorted within a channel differ by about one sampling interval: stored as
+deltas they take next to nothing (half of a float64 sample file's size otherwise)."""
 
 
 class Store:
@@ -169,20 +189,14 @@ class Store:
     def bound(self, record: dict[str, Any]) -> list[tuple[Any, int]]:
         """(configuration JSON, channel offset) of each binding the store has the
         configuration of."""
-        bound = []
-        for binding in record.get("config_bindings", []):
-            text = self.config(binding["identifier"])
-            if text is not None:
-                try:
-                    bound.append((json.loads(text), int(binding.get("channelOffset", 0))))
-                except ValueError:
-                    continue
-        return bound
+        return bound_configurations(record, self.config)
 
     def live_tables(self, record: dict[str, Any]) -> dict[str, pa.Table]:
         """An open session's tables, decoded from its stream's segments."""
         tables = SessionTables(self.dtypes(record))
-        for entry in self.session_entries(record["stream"], record["stream_session_id"]):
+        for entry in self.session_entries(
+            record["stream"], record["stream_session_id"], identity=record["identity"]
+        ):
             tables.add(entry.id, entry.items)
         return tables.tables()
 
@@ -202,26 +216,33 @@ class Store:
     ) -> None:
         """Write the entries read up to `last_id` (and so the stream's new position)."""
         path = f"live/{name_of(stream)}/{segment_name(last_id, before)}"
-        # The messages are LZ4 blocks already: compressing them again costs and gains little.
-        self.files.write_table(path, segment_table(rows), ROW_GROUP, compression="none")
+        self.files.write_table(path, segment_table(rows), row_group_size=ROW_GROUP, **WRITE_OPTIONS)
 
     def segment_columns(self, stream: str, columns: list[str]) -> Iterable[pa.Table]:
         for name in self.segments(stream):
             yield self.files.read_table(f"live/{name_of(stream)}/{name}", columns=columns)
 
     def session_entries(
-        self, stream: str, stream_session_id: int, names: list[str] | None = None
+        self,
+        stream: str,
+        stream_session_id: int,
+        names: list[str] | None = None,
+        identity: str | None = None,
     ) -> list[Entry]:
         """The stored entries of one stream session, in stream order, decoded; an entry
         in two segments (two recorders that both believed they held the lease) once.
-        `names`: only those segments (a listing taken before, see position()), else all."""
+        `names`: only those segments (a listing taken before, see position()), else all.
+        With `identity`, entries kept under another identity are left out: those of an
+        earlier session under the same id (Redis started anew numbers from 1 again)."""
         found: dict[str, Entry] = {}
         key = f"stream:{stream}"
+        condition = pc.field("stream_session_id") == stream_session_id
+        if identity is not None:
+            named = pc.field("identity")
+            condition = condition & (named.is_null() | (named == identity))
         for name in self.segments(stream) if names is None else names:
             table = self.files.read_table(
-                f"live/{name_of(stream)}/{name}",
-                columns=["entry_id", "data"],
-                filters=[("stream_session_id", "=", stream_session_id)],
+                f"live/{name_of(stream)}/{name}", columns=["entry_id", "data"], filters=condition
             )
             for entry_id, data in zip(
                 table["entry_id"].to_pylist(), table["data"].to_pylist(), strict=True
@@ -248,16 +269,28 @@ class Store:
         path = f"sessions/{name_of(record['identity'])}/{INDEX}"
         self.files.write_bytes(path, json.dumps(record, sort_keys=True).encode())
 
-    def compact(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Write an ended session's files from its segments, then its final record (last:
-        a record marked complete means every file it names is whole). Returns the record."""
+    def compact(self, record: dict[str, Any], entries: list[Entry] | None = None) -> dict[str, Any]:
+        """Write an ended session's files from its segments (or their `entries`, read
+        already), then its final record (last: a record marked complete means every file
+        it names is whole). Returns the record."""
         tables = SessionTables(self.dtypes(record))
-        for entry in self.session_entries(record["stream"], record["stream_session_id"]):
+        if entries is None:
+            entries = self.session_entries(
+                record["stream"], record["stream_session_id"], identity=record["identity"]
+            )
+        for entry in entries:
             tables.add(entry.id, entry.items)
         built = tables.tables()
         folder = f"sessions/{name_of(record['identity'])}"
         for stem, table in built.items():
-            self.files.write_table(f"{folder}/{stem}.parquet", table, row_group_size=ROW_GROUP)
+            encoding = TIMESTAMPS if "timestamp" in table.column_names else None
+            self.files.write_table(
+                f"{folder}/{stem}.parquet",
+                table,
+                row_group_size=ROW_GROUP,
+                column_encoding=encoding,
+                **SESSION_OPTIONS,
+            )
         data_range = tables.sample_range()
         final = dict(
             record,

@@ -10,7 +10,8 @@ and value type ("timestamped.float64", "periodic.bytes4"), sorted by channel the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,24 +74,33 @@ def sample_schema(name: str) -> pa.Schema:
 
 @dataclass
 class _Samples:
-    channels: list[np.ndarray] = field(default_factory=list)
+    """Samples of one kind and value type, item by item as they came (in stream order)."""
+
+    channels: list[int] = field(default_factory=list)
     timestamps: list[np.ndarray] = field(default_factory=list)
     values: list[bytes] = field(default_factory=list)
 
     def table(self, name: str) -> pa.Table:
-        channels = np.concatenate(self.channels)
-        timestamps = np.concatenate(self.timestamps)
-        data = b"".join(self.values)
+        """The samples sorted by channel, then time (stable). Items are put in channel order
+        (a stable sort of the items, not of the samples); only when some channel's
+        samples then go back in time are the samples themselves sorted."""
+        order = sorted(range(len(self.channels)), key=self.channels.__getitem__)
+        counts = np.array([len(self.timestamps[i]) for i in order], dtype=np.int64)
+        channels = np.repeat(np.array([self.channels[i] for i in order], dtype=np.uint32), counts)
+        timestamps = np.concatenate([self.timestamps[i] for i in order])
+        data = b"".join([self.values[i] for i in order])
         kind = arrow_type(name)
         if name.startswith("bytes"):
             values = pa.Array.from_buffers(kind, len(timestamps), [None, pa.py_buffer(data)])
         else:
             values = pa.array(np.frombuffer(data, dtype=np.dtype(name).newbyteorder("<")))
-        order = np.lexsort((timestamps, channels))  # stable: by channel, then time
         table = pa.table(
             [pa.array(channels), pa.array(timestamps), values], schema=sample_schema(name)
         )
-        return table.take(pa.array(order))
+        back = (np.diff(timestamps) < 0) & (channels[1:] == channels[:-1])
+        if back.any():
+            table = table.take(pa.array(np.lexsort((timestamps, channels))))
+        return table
 
 
 @dataclass
@@ -128,7 +138,7 @@ class SessionTables:
             dtype = None  # the configuration disagrees with the message: keep the bytes
         kind = "timestamped" if isinstance(item, TimestampedItem) else "periodic"
         samples = self.samples.setdefault((kind, type_name(dtype, width)), _Samples())
-        samples.channels.append(np.full(len(timestamps), item.channel_id, dtype=np.uint32))
+        samples.channels.append(item.channel_id)
         samples.timestamps.append(timestamps)
         samples.values.append(data)
 
@@ -198,6 +208,23 @@ def _config_channels(bound: Iterable[tuple[Any, int]]) -> Iterator[tuple[int, di
             for channel in channels if isinstance(channels, list) else ():
                 if isinstance(channel, dict) and isinstance(channel.get("id"), int):
                     yield channel["id"] + offset, channel
+
+
+def bound_configurations(
+    record: Mapping[str, Any], config: Callable[[str], str | None]
+) -> list[tuple[Any, int]]:
+    """(configuration JSON, channel offset) of each of a session record's bindings whose
+    configuration `config` (identifier -> JSON text, or None) has and can read."""
+    bound = []
+    for binding in record.get("config_bindings", []):
+        identifier = binding.get("identifier") if isinstance(binding, dict) else None
+        text = config(identifier) if isinstance(identifier, str) else None
+        if text is not None:
+            try:
+                bound.append((json.loads(text), int(binding.get("channelOffset", 0))))
+            except ValueError:
+                continue
+    return bound
 
 
 def channel_dtypes(bound: Iterable[tuple[Any, int]]) -> dict[int, np.dtype | None]:
