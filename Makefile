@@ -37,9 +37,10 @@ PYTEST_PARALLEL := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS))
 test: install
 	$(BIN)/python -m pytest $(PYTEST_PARALLEL) tests
 
-# Streams a live session until Ctrl+C and serves the page that draws it (the URL is printed).
+# Streams a live session until Ctrl+C, serves the page that draws it (the URL is printed) and
+# records it into the store under .rtastream/ (ignored by git; `rtastream export` reads it).
 demo: install
-	$(BIN)/python -m rtastream demo --serve
+	$(BIN)/python -m rtastream demo --serve --record .rtastream/store
 
 # Benchmarks (pytest-benchmark, on a private redis-server): writes docs/benchmarks.md (the
 # site's benchmarks page) and docs/benchmarks.png from the JSON results. matplotlib is

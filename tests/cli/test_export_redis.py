@@ -11,8 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from cli_helpers import run_cli
-from recorder_helpers import CONFIG, MS, T0, Written, samples_in
-from test_store_roundtrip import record_session, write_session
+from recorder_helpers import CONFIG, MS, T0, Written, record_session, samples_in, write_session
 
 pytestmark = pytest.mark.slow
 
