@@ -36,6 +36,13 @@ def store_of(url: str) -> Any:
 
 
 def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
+    """`record`, `export` and `replay`."""
+    add_record_parser(commands, parent)
+    add_export_parser(commands, parent)
+    add_replay_parser(commands, parent)
+
+
+def add_record_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
     record = commands.add_parser(
         "record",
         parents=[parent],
@@ -85,6 +92,8 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
     )
     record.set_defaults(run=run_record)
 
+
+def add_export_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
     export = session_parser(
         commands,
         parent,
@@ -101,6 +110,8 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
     export.add_argument("--out", required=True, metavar="OUT", help="folder to write into")
     export.set_defaults(run=run_export)
 
+
+def add_replay_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
     replay = session_parser(
         commands,
         parent,
