@@ -4,9 +4,10 @@ temporary name and renamed; an S3 object appears only once its upload completes.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -16,13 +17,24 @@ TEMPORARY = ".tmp-"
 """Marks a local file being written: ignored by readers, removed when a writer starts."""
 
 
+LONGEST_NAME = 200
+"""Bytes of a path component, below the 255 most file systems allow (S3 allows 1024 a key)."""
+
+
 def name_of(text: str) -> str:
-    """A stream name, identity or identifier as one path component (percent-encoded)."""
-    return quote(text, safe="")
-
-
-def text_of(name: str) -> str:
-    return unquote(name)
+    """A stream name, identity or identifier as one path component: percent-encoded (a
+    leading dot too); past LONGEST_NAME, its first part and a SHA-256 digest of the whole
+    after a `+` (which percent-encoding never leaves bare, so no other text gets that name)."""
+    name = quote(text, safe="")
+    if name.startswith("."):  # ".", ".." and TEMPORARY's names are not the text's to take
+        name = "%2E" + name[1:]
+    if len(name) <= LONGEST_NAME:
+        return name
+    head = name[:100]
+    if "%" in head[-2:]:  # an escape cut in two
+        head = head[: head.rindex("%")]
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{head}+{digest}"
 
 
 class Files:
