@@ -26,7 +26,6 @@ from benchmarks import purepython
 from rtastream.server.background import ServerThread
 from rtastream.server.rest.stored import Index
 from rtastream.store import Store
-from rtastream.store.store import ROW_GROUP
 from rtastream.store.tables import sample_schema
 
 T0 = 1_767_225_600_000_000_000
@@ -115,7 +114,7 @@ def closed_session(store: Store, identity: str, channels: int, seconds: int) -> 
         ],
         schema=sample_schema("float64"),
     )
-    store.files.write_table(f"sessions/{identity}/timestamped.float64.parquet", table, ROW_GROUP)
+    store.write_session_table(identity, "timestamped.float64", table)
     model = {"identity": identity, "state": "closed"}
     files = {"timestamped.float64": {"rows": table.num_rows}}
     store.write_record(

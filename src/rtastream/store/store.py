@@ -269,6 +269,17 @@ class Store:
         path = f"sessions/{name_of(record['identity'])}/{INDEX}"
         self.files.write_bytes(path, json.dumps(record, sort_keys=True).encode())
 
+    def write_session_table(self, identity: str, stem: str, table: pa.Table) -> None:
+        """One of a closed session's files (`stem`: "timestamped.float64", "rows", ...)."""
+        encoding = TIMESTAMPS if "timestamp" in table.column_names else None
+        self.files.write_table(
+            f"sessions/{name_of(identity)}/{stem}.parquet",
+            table,
+            row_group_size=ROW_GROUP,
+            column_encoding=encoding,
+            **SESSION_OPTIONS,
+        )
+
     def compact(self, record: dict[str, Any], entries: list[Entry] | None = None) -> dict[str, Any]:
         """Write an ended session's files from its segments (or their `entries`, read
         already), then its final record (last: a record marked complete means every file
@@ -281,16 +292,8 @@ class Store:
         for entry in entries:
             tables.add(entry.id, entry.items)
         built = tables.tables()
-        folder = f"sessions/{name_of(record['identity'])}"
         for stem, table in built.items():
-            encoding = TIMESTAMPS if "timestamp" in table.column_names else None
-            self.files.write_table(
-                f"{folder}/{stem}.parquet",
-                table,
-                row_group_size=ROW_GROUP,
-                column_encoding=encoding,
-                **SESSION_OPTIONS,
-            )
+            self.write_session_table(record["identity"], stem, table)
         data_range = tables.sample_range()
         final = dict(
             record,
