@@ -53,7 +53,8 @@ def about(table: Table) -> Prose:
     """What the benchmarks of the table's rows measure, as they describe it."""
 
     def part(groups: Groups) -> list[str]:
-        return [next(row.info["about"] for row in table.rows(groups) if "about" in row.info), ""]
+        said = next((row.info["about"] for row in table.rows(groups) if "about" in row.info), None)
+        return [] if said is None else [said, ""]
 
     return part
 
