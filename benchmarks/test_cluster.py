@@ -22,7 +22,7 @@ from redis.crc import key_slot
 
 import rtastream
 from benchmarks import variants
-from benchmarks.report import CLUSTER, SINGLE
+from benchmarks.report_sections import CLUSTER, SINGLE
 from benchmarks.test_write import ROUNDS
 from benchmarks.workloads import WRITE_WORKLOAD
 from rtastream import keys

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from benchmarks import report
+from benchmarks.report_sections import BARE_INLINE, BARE_THREAD, CLUSTER, COPY, PER_ITEM, SINGLE
 
 
 def bench(group: str, variant: str, seconds: float, **info) -> dict:
@@ -37,8 +38,8 @@ def results() -> dict:
             bench(group, report.RTA, 30e-6, **ENCODE),
             bench(group, report.PURE, 360e-6, **ENCODE),
             bench(group, report.LZ4, 25e-6, **ENCODE),
-            bench(group, report.COPY, 1e-6, **ENCODE),
-            bench(group, report.PER_ITEM, 35e-6, **ENCODE),
+            bench(group, COPY, 1e-6, **ENCODE),
+            bench(group, PER_ITEM, 35e-6, **ENCODE),
             bench(
                 "write: pre-packed",
                 report.RTA,
@@ -48,8 +49,8 @@ def results() -> dict:
             ),
             bench("write: encode + write", report.RTA, 0.3, **WRITE),
             bench("write: encode + write", report.PURE, 0.6, **WRITE),
-            bench("write: encode + write", report.BARE_THREAD, 0.25, **WRITE),
-            bench("write: encode + write", report.BARE_INLINE, 0.2, **WRITE),
+            bench("write: encode + write", BARE_THREAD, 0.25, **WRITE),
+            bench("write: encode + write", BARE_INLINE, 0.2, **WRITE),
         ],
     }
 
@@ -201,10 +202,10 @@ def cluster_text(*runs: dict) -> str:
 
 def test_cluster_section_sets_both_topologies_side_by_side():
     text = cluster_text(
-        cluster_run(report.SINGLE, 1, 0.12, 40e-6, 80e-6),
-        cluster_run(report.CLUSTER, 1, 0.15, 50e-6, 70e-6),
-        cluster_run(report.SINGLE, 12, 0.12, 40e-6, 80e-6),
-        cluster_run(report.CLUSTER, 12, 0.08, 50e-6, 60e-6),
+        cluster_run(SINGLE, 1, 0.12, 40e-6, 80e-6),
+        cluster_run(CLUSTER, 1, 0.15, 50e-6, 70e-6),
+        cluster_run(SINGLE, 12, 0.12, 40e-6, 80e-6),
+        cluster_run(CLUSTER, 12, 0.08, 50e-6, 60e-6),
     )
     assert "| 1 | 10,000 | 8,000 | 0.8x | 40 µs | 50 µs | 80 µs | 70 µs |" in text
     assert "| 12 | 10,000 | 15,000 | 1.5x | 40 µs | 50 µs | 80 µs | 60 µs |" in text
@@ -216,8 +217,8 @@ def test_cluster_section_sets_both_topologies_side_by_side():
 
 def test_cluster_section_says_when_the_writer_paid_nothing_more():
     text = cluster_text(
-        cluster_run(report.SINGLE, 3, 0.12, 43e-6, 80e-6),
-        cluster_run(report.CLUSTER, 3, 0.08, 42e-6, 60e-6),
+        cluster_run(SINGLE, 3, 0.12, 43e-6, 80e-6),
+        cluster_run(CLUSTER, 3, 0.08, 42e-6, 60e-6),
     )
     assert "What it costs" not in text
     assert "did not show in this run: 42 µs of writer CPU per burst on the cluster, " in text

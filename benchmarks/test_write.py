@@ -30,7 +30,8 @@ import rtastream
 import rtastream.aio
 from benchmarks import purepython, variants
 from benchmarks.barewriter import BareWriter
-from benchmarks.report import BARE_INLINE, BARE_THREAD, LIVE_BURST, LIVE_CALL
+from benchmarks.report_sections import BARE_INLINE, BARE_THREAD
+from benchmarks.report_targets import LIVE_BURST, LIVE_CALL
 from benchmarks.workloads import TYPICAL, WRITE_WORKLOAD
 from rtastream import keys
 from rtastream._columns import DEFAULT_TARGET
