@@ -72,11 +72,15 @@ def start_recorder(redis_url: str, store: str, command: list[str] = RECORD) -> s
     )
 
 
-def write_session(redis_url: str, name: str, channels: int, seconds: int, writer: str) -> dict:
+def write_session(
+    redis_url: str, name: str, channels: int, seconds: int, writer: str, before_close
+) -> dict:
     """One session of `seconds` of data on stream `bench`, written as fast as the writer
     goes: "pre-packed" hands the writer messages packed beforehand (its fastest path, no
     encoding), "encoding" gives it each second as arrays (Burst.timestamped, packing and
-    compressing included). Returns the writer's seconds and the last entry's id."""
+    compressing included). `before_close(run)` is called before the session is closed (so
+    that a recorder behind does not compact it while its following is measured). Returns
+    the writer's seconds, the last entry's id and when writing began."""
     if writer == "pre-packed":
         messages = [m for s in range(seconds) for m in second_of_data(channels, s)]
     values = np.sin(np.arange(channels * 1000, dtype=np.float64)).reshape(channels, 1000)
@@ -90,10 +94,10 @@ def write_session(redis_url: str, name: str, channels: int, seconds: int, writer
             for s in range(seconds):
                 session.timestamped(range(channels), T0 + (s * 1000 + np.arange(1000)) * MS, values)
         session.flush()
-        written = time.perf_counter() - began
-        last = buffer_last_id(redis_url)
+        run = {"written_s": time.perf_counter() - began, "last": buffer_last_id(redis_url)}
+        before_close(dict(run, began=began))
         session.close()
-    return {"written_s": written, "last": last, "began": began}
+    return run
 
 
 def record_run(
@@ -109,19 +113,22 @@ def record_run(
             buffer.open_session("warm-up", "bench").close()
         wait_for(lambda: (reader.session("warm-up") or {}).get("complete"), 60)
         cpu0 = cpu_seconds(recorder.pid)
-        run = write_session(redis_url, "bench", channels, seconds, writer)
-        last = entry_key(run["last"])
-        wait_for(lambda: entry_key(reader.position("bench")[0]) >= last, 300)
-        run["recorded_s"] = time.perf_counter() - run.pop("began")
+        followed: dict = {}
+
+        def recorded(run: dict) -> None:  # the recorder has the last entry in the store
+            last = entry_key(run["last"])
+            wait_for(lambda: entry_key(reader.position("bench")[0]) >= last, 300)
+            followed.update(recorded_s=time.perf_counter() - run["began"])
+            followed.update(cpu_s=cpu_seconds(recorder.pid) - cpu0)
+
+        run = write_session(redis_url, "bench", channels, seconds, writer, recorded)
         cpu1 = cpu_seconds(recorder.pid)
         wait_for(lambda: (reader.session("bench") or {}).get("complete"), 300)
         cpu2 = cpu_seconds(recorder.pid)
     finally:
         recorder.terminate()
         recorder.wait(timeout=60)
-    return dict(
-        run, samples=channels * 1000 * seconds, cpu_s=cpu1 - cpu0, compact_cpu_s=cpu2 - cpu1
-    )
+    return dict(run, **followed, samples=channels * 1000 * seconds, compact_cpu_s=cpu2 - cpu1)
 
 
 @pytest.mark.parametrize(

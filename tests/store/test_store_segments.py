@@ -4,6 +4,8 @@ session holds, checked with pyarrow against the arrays encoded."""
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.feather as feather
 import pyarrow.parquet as pq
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -48,6 +50,51 @@ def test_an_entry_in_two_overlapping_segments_is_compacted_once(tmp_path):
     ]
     assert [v.as_py() for v in table["value"]] == [
         np.int32(k).tobytes() for k in range(4) for _ in range(10)
+    ]
+
+
+def test_a_segment_is_an_arrow_ipc_file_with_the_documented_columns(tmp_path):
+    store = Store(str(tmp_path))
+    data = message(0, np.arange(3, dtype=np.int32))
+    store.commit_segment("s", "1-0", 1, [row(0, data)])
+    [path] = (tmp_path / "live/s").iterdir()
+    assert path.name == "00000000000000000001-00000000000000000000-00000000000000000001.arrow"
+    assert feather.read_table(path).to_pydict() == {
+        "entry_id": ["1-0"],
+        "stream_session_id": [7],
+        "identity": ["seg-1"],
+        "data": [data],
+        "digest": [digest_of(data)],
+        "final_state": [None],
+    }
+
+
+def test_parquet_segments_of_an_earlier_store_are_read_on(tmp_path):
+    """A store whose recorder wrote Parquet segments (before they were Arrow IPC files):
+    its position and entries are those segments' as a new Arrow segment follows them."""
+    store = Store(str(tmp_path))
+    messages = [message(k, np.full(5, k, dtype=np.int32)) for k in range(3)]
+    old = pa.table(
+        {
+            "entry_id": ["1-0", "2-0"],
+            "stream_session_id": [7, 7],
+            "identity": ["seg-1", "seg-1"],
+            "data": pa.array(messages[:2], pa.binary()),
+            "digest": pa.array([digest_of(m) for m in messages[:2]], pa.binary(16)),
+            "final_state": pa.array([None, None], pa.string()),
+        }
+    )
+    (tmp_path / "live/s").mkdir(parents=True)
+    name = "00000000000000000002-00000000000000000000-00000000000000000002.parquet"
+    pq.write_table(old, tmp_path / "live/s" / name)
+    assert store.position("s") == ("2-0", 2)
+    store.commit_segment("s", "3-0", 3, [row(2, messages[2])])
+    assert store.position("s") == ("3-0", 3)
+    assert [e.data for e in store.session_entries("s", 7, identity="seg-1")] == messages
+    compact(store)
+    table = pq.read_table(tmp_path / "sessions/seg-1/timestamped.bytes4.parquet")
+    assert [v.as_py() for v in table["value"]] == [
+        np.int32(k).tobytes() for k in range(3) for _ in range(5)
     ]
 
 

@@ -8,7 +8,7 @@ Layout under the store's root (names percent-encoded; docs/store.md has every co
     sessions/<identity>/events.parquet   events
     sessions/<identity>/history.parquet  every Session JSON update, as streamed
     configs/<identifier>.json            bound configurations, as they were in Redis
-    live/<stream>/<last entry id>.parquet   segments: the entries read, as stored in Redis
+    live/<stream>/<last entry id>-<count>.arrow   segments: the entries read, as stored in Redis
     reports/<stream>/<after>_<to>.json   gap reports: entries trimmed before they were read
 
 A session's files are written once, when it ends (its record then says "complete": true,

@@ -10,6 +10,7 @@ import uuid
 from urllib.parse import quote
 
 import pyarrow as pa
+import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 from pyarrow import fs as pafs
 
@@ -68,6 +69,15 @@ class Files:
         into the file or object: no copy of it in memory."""
         self._write(relative, lambda sink: pq.write_table(table, sink, **options))
 
+    def write_arrow(self, relative: str, table: pa.Table) -> None:
+        """Write `table` as one Arrow IPC file, uncompressed: its buffers as they are."""
+
+        def fill(sink: pa.NativeFile) -> None:
+            with ipc.new_file(sink, table.schema) as writer:
+                writer.write_table(table)
+
+        self._write(relative, fill)
+
     def _write(self, relative: str, fill: object) -> None:
         final = self.path(relative)
         parent = final.rsplit("/", 1)[0]
@@ -89,8 +99,18 @@ class Files:
         except FileNotFoundError:
             return None
 
-    def read_table(self, relative: str, **options: object) -> pa.Table:
-        return pq.read_table(self.path(relative), filesystem=self.fs, **options)
+    def read_segment(self, relative: str, columns: list[str]) -> pa.Table:
+        """`columns` of an Arrow IPC file (mapped, not read, when local), or of a Parquet
+        file (a segment of a store written before segments were Arrow IPC)."""
+        path = self.path(relative)
+        if relative.endswith(".parquet"):
+            return pq.read_table(path, filesystem=self.fs, columns=columns)
+        source = pa.memory_map(path) if self.local else self.fs.open_input_file(path)
+        with source:  # the footer first, for the columns' places: only those are read
+            schema = ipc.open_file(source).schema
+            fields = sorted(schema.get_field_index(name) for name in columns)
+            options = ipc.IpcReadOptions(included_fields=fields)
+            return ipc.open_file(source, options=options).read_all().select(columns)
 
     def list(self, relative: str) -> list[str]:
         """Names in a folder (sorted; none if it does not exist), temporary files left out."""

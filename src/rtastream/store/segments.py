@@ -1,11 +1,16 @@
 """A live stream's segments: the entries the recorder read, as they were in Redis.
 
-A segment is one Parquet file, `live/<stream>/<last entry id>-<count>.parquet`, holding
+A segment is one Arrow IPC file, `live/<stream>/<last entry id>-<count>.arrow`, holding
 the entries read after the previous segment's last id, up to its own, that were new (a
 re-sent duplicate is not kept); count is how many entries the stream was ever given up to
 that id (what tells a trimmed gap, see rtastream.recorder). Its name is the recorder's
 position in the stream: data and position are written by the same atomic rename, so a
 recorder killed at any moment restarts exactly after the last segment it committed.
+
+Arrow IPC, uncompressed: writing one is laying its columns' buffers into the file, where Parquet
+encodes them into pages first (the messages are LZ4 blocks already: nothing to gain
+from compressing them again). Stores written before kept Parquet segments; those are read
+on (segment_format).
 """
 
 from __future__ import annotations
@@ -37,15 +42,9 @@ class SegmentRow:
     final_state: str | None
 
 
-WRITE_OPTIONS = {
-    # The messages are LZ4 blocks already: compressing them again costs and gains little,
-    # and no two are alike (a dictionary is tried, then given up, for nothing).
-    "compression": "none",
-    "use_dictionary": ["identity", "final_state"],
-    # Min and max of what readers filter segments by; not of the messages' bytes.
-    "write_statistics": ["entry_id", "stream_session_id"],
-}
-"""pyarrow.parquet.write_table options of a segment."""
+SUFFIX = ".arrow"
+OLD_SUFFIX = ".parquet"
+"""What segments of stores written before this version end with (Parquet files)."""
 
 
 def segment_table(rows: list[SegmentRow]) -> pa.Table:
@@ -84,10 +83,10 @@ def id_name(entry_id: str) -> str:
 
 def segment_name(last_id: str, before: int) -> str:
     """The file name of the segment ending at `last_id`, the `before`-th entry."""
-    return f"{id_name(last_id)}-{before:020d}.parquet"
+    return f"{id_name(last_id)}-{before:020d}{SUFFIX}"
 
 
 def segment_position(name: str) -> tuple[str, int]:
     """(last entry id, entries up to it) of a segment's file name."""
-    ms, seq, before = name.removesuffix(".parquet").split("-")
+    ms, seq, before = name.removesuffix(SUFFIX).removesuffix(OLD_SUFFIX).split("-")
     return f"{int(ms)}-{int(seq)}", int(before)

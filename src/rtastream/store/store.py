@@ -15,7 +15,6 @@ import pyarrow.parquet as pq
 from rtastream.reader.entries import Entry, Series, decode_entry
 from rtastream.store.files import Files, name_of
 from rtastream.store.segments import (
-    WRITE_OPTIONS,
     SegmentRow,
     entry_key,
     id_name,
@@ -216,11 +215,11 @@ class Store:
     ) -> None:
         """Write the entries read up to `last_id` (and so the stream's new position)."""
         path = f"live/{name_of(stream)}/{segment_name(last_id, before)}"
-        self.files.write_table(path, segment_table(rows), row_group_size=ROW_GROUP, **WRITE_OPTIONS)
+        self.files.write_arrow(path, segment_table(rows))
 
     def segment_columns(self, stream: str, columns: list[str]) -> Iterable[pa.Table]:
         for name in self.segments(stream):
-            yield self.files.read_table(f"live/{name_of(stream)}/{name}", columns=columns)
+            yield self.files.read_segment(f"live/{name_of(stream)}/{name}", columns)
 
     def session_entries(
         self,
@@ -241,9 +240,9 @@ class Store:
             named = pc.field("identity")
             condition = condition & (named.is_null() | (named == identity))
         for name in self.segments(stream) if names is None else names:
-            table = self.files.read_table(
-                f"live/{name_of(stream)}/{name}", columns=["entry_id", "data"], filters=condition
-            )
+            path = f"live/{name_of(stream)}/{name}"
+            columns = ["entry_id", "data", "stream_session_id", "identity"]
+            table = self.files.read_segment(path, columns).filter(condition)
             for entry_id, data in zip(
                 table["entry_id"].to_pylist(), table["data"].to_pylist(), strict=True
             ):
@@ -258,7 +257,7 @@ class Store:
         names = self.segments(stream)
         for name in names[:-1]:
             path = f"live/{name_of(stream)}/{name}"
-            ids = set(self.files.read_table(path, columns=["stream_session_id"])[0].to_pylist())
+            ids = set(self.files.read_segment(path, ["stream_session_id"])[0].to_pylist())
             if ids <= done:
                 self.files.delete(path)
 
