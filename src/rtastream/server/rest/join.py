@@ -24,7 +24,7 @@ from typing import Any
 
 from rtastream.decoding import DecodedItem
 from rtastream.reader.entries import CLOSED_STATES
-from rtastream.server.rest.channels import Channels
+from rtastream.channels import Channels
 from rtastream.server.rest.sources import Kind, Listed, RedisSource
 from rtastream.server.rest.stored import StoreSource
 

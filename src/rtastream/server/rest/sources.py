@@ -21,7 +21,7 @@ from rtastream.reader.aio import drive
 from rtastream.reader.flow import Cursor
 from rtastream.reader.plans import log_bad_entry
 from rtastream.server.hub import Hub
-from rtastream.server.rest.channels import Channels
+from rtastream.channels import Channels
 
 Kind = Literal["timestamped", "periodic", "row", "events"]
 ITEM_TYPES: dict[Kind, type] = {

@@ -20,7 +20,7 @@ import numpy as np
 from rtastream import keys
 from rtastream.decoding import DecodedItem, EventItem, PeriodicItem, RowItem, TimestampedItem
 from rtastream.reader.entries import Series
-from rtastream.server.rest.channels import Channels
+from rtastream.channels import Channels
 from rtastream.server.rest.sources import ITEM_TYPES, Kind, Listed
 from rtastream.store import Store
 from rtastream.store.segments import segment_position
