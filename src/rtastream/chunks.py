@@ -20,8 +20,8 @@ import numpy as np
 from rtastream._native import Burst, compress
 from rtastream._proto import model_data_pb2 as model
 from rtastream._proto import net_chunks_pb2
-from rtastream.decoding import DecodedItem, EventItem, PeriodicItem, RowItem, TimestampedItem
 from rtastream.channels import Channels
+from rtastream.decoding import DecodedItem, EventItem, PeriodicItem, RowItem, TimestampedItem
 
 BUCKET_NS = 10 * 10**9  # RTA asks for lists of 1 to 100 s
 SAMPLES_PER_RESULT = 128  # RTA: SHOULD be up to 128, MUST NOT exceed 10 000

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from rtastream.reader.entries import Entry, Series, decode_entry
 from rtastream.store.files import Files, name_of
+from rtastream.store.items import series_of
 from rtastream.store.segments import (
     WRITE_OPTIONS,
     SegmentRow,
@@ -136,7 +137,7 @@ class Store:
         found: dict[int, Series] = {}
         for stem in self.stems(identity):
             if stem.split(".")[0] == kind:
-                found.update(_series(self.table(identity, stem, wanted, start, end)))
+                found.update(series_of(self.table(identity, stem, wanted, start, end)))
         return dict(sorted(found.items()))
 
     def _row_groups(
@@ -366,25 +367,3 @@ def _condition(
     for part in parts:
         condition = part if condition is None else condition & part
     return condition
-
-
-def _series(table: pa.Table) -> dict[int, Series]:
-    """A sample table (sorted by channel, then time) split per channel."""
-    if table.num_rows == 0:
-        return {}
-    channels = table["channel"].to_numpy()
-    timestamps = table["timestamp"].to_numpy()
-    values = _values(table["value"].combine_chunks())
-    cuts = np.flatnonzero(channels[1:] != channels[:-1]) + 1
-    bounds = zip(np.r_[0, cuts], np.r_[cuts, len(channels)], strict=True)
-    return {int(channels[a]): Series(timestamps[a:b], values[a:b]) for a, b in bounds}
-
-
-def _values(array: pa.Array) -> np.ndarray:
-    if pa.types.is_fixed_size_binary(array.type):
-        width = array.type.byte_width
-        data = array.buffers()[1]
-        raw = np.frombuffer(data, dtype=f"V{width}", count=len(array) + array.offset)
-        return raw[array.offset :]
-    values: np.ndarray = array.to_numpy(zero_copy_only=False)
-    return values

@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 
 from aiohttp import web
 
-from rtastream.decoding import DecodedItem
 from rtastream import chunks
 from rtastream.channels import Channels, parse_channels
+from rtastream.decoding import DecodedItem
 from rtastream.server.rest.context import SOURCES
 from rtastream.server.rest.sources import Kind
 

@@ -22,9 +22,9 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+from rtastream.channels import Channels
 from rtastream.decoding import DecodedItem
 from rtastream.reader.entries import CLOSED_STATES
-from rtastream.channels import Channels
 from rtastream.server.rest.sources import Kind, Listed, RedisSource
 from rtastream.server.rest.stored import StoreSource
 

@@ -15,13 +15,13 @@ from typing import Any, Literal, Protocol
 import redis.asyncio
 
 from rtastream import keys
+from rtastream.channels import Channels
 from rtastream.decoding import DecodedItem, EventItem, PeriodicItem, RowItem, TimestampedItem
 from rtastream.reader import SessionRecord, read_session, scan_sessions
 from rtastream.reader.aio import drive
 from rtastream.reader.flow import Cursor
 from rtastream.reader.plans import log_bad_entry
 from rtastream.server.hub import Hub
-from rtastream.channels import Channels
 
 Kind = Literal["timestamped", "periodic", "row", "events"]
 ITEM_TYPES: dict[Kind, type] = {
