@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote, unquote
 
 import pyarrow as pa
@@ -55,6 +57,10 @@ class Files:
         """Write `table` as one Parquet file (pyarrow's write_table options), straight
         into the file or object: no copy of it in memory."""
         self._write(relative, lambda sink: pq.write_table(table, sink, **options))
+
+    def write_with(self, relative: str, fill: Callable[[Any], None]) -> None:
+        """Write a file by `fill(sink)` (sink: a pyarrow output stream)."""
+        self._write(relative, fill)
 
     def _write(self, relative: str, fill: object) -> None:
         final = self.path(relative)

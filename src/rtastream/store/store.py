@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from rtastream.channels import Channels
 from rtastream.reader.entries import Entry, Series, decode_entry
 from rtastream.store.files import Files, name_of
 from rtastream.store.items import series_of
@@ -31,6 +32,11 @@ from rtastream.store.tables import (
     channel_dtypes,
     channel_names,
 )
+
+try:  # ready REST chunks need protobuf (rtastream[serve]); without, none are written
+    from rtastream.store import chunkfiles
+except ModuleNotFoundError:  # pragma: no cover - the test environment has protobuf
+    chunkfiles = None  # type: ignore[assignment]
 
 ROW_GROUP = 65_536
 """Rows per Parquet row group: sorted by channel and time, each group covers one stretch
@@ -139,6 +145,21 @@ class Store:
             if stem.split(".")[0] == kind:
                 found.update(series_of(self.table(identity, stem, wanted, start, end)))
         return dict(sorted(found.items()))
+
+    def ready_chunks(
+        self, record: dict[str, Any], kind: str, channels: Channels | None, start: int, end: int
+    ) -> list[bytes] | None:
+        """The REST response body to a request for a kind's `channels` (None: events) in
+        [start, end] from the chunks written at compaction (store/chunkfiles.py), in
+        blocks; None when there are none to serve it (an open session, one compacted
+        before chunks were kept, or rows the ready chunks do not fit: chunk the tables)."""
+        ready = record.get("chunks") if record.get("complete") else None
+        if ready is None or chunkfiles is None:
+            return None
+        if kind not in ready:
+            return []  # the session has no data of this kind
+        folder = f"sessions/{name_of(record['identity'])}"
+        return chunkfiles.read(self.files, folder, kind, channels, start, end)
 
     def _row_groups(
         self,
@@ -299,6 +320,8 @@ class Store:
             files={stem: {"rows": table.num_rows} for stem, table in built.items()},
             data_range=list(data_range) if data_range else None,
         )
+        if chunkfiles is not None:
+            final["chunks"] = chunkfiles.write(self.files, folder, built)
         if tables.time_range is not None:
             final["time_range"] = list(tables.time_range)
         self.write_record(final)

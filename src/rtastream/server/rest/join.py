@@ -73,6 +73,12 @@ class JoinedSource:
     async def config(self, identifier: str) -> bytes | None:
         return await self.redis.config(identifier) or await self.store.config(identifier)
 
+    async def ready(
+        self, identity: str, kind: Kind, channels: Channels | None, start: int, end: int
+    ) -> list[bytes] | None:
+        """Only a session the store has closed has ready chunks: its files alone serve it."""
+        return await self.store.ready(identity, kind, channels, start, end)
+
     async def read(
         self, identity: str, kind: Kind, channels: Channels | None, start: int, end: int
     ) -> Sequence[DecodedItem] | None:

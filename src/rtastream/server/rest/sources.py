@@ -65,6 +65,12 @@ class DataSource(Protocol):
         """Items of `kind` holding every sample of `channels` (None for events) timed in
         [start, end] (they may hold more: the caller cuts); None for an unknown session."""
 
+    async def ready(
+        self, identity: str, kind: Kind, channels: Channels | None, start: int, end: int
+    ) -> list[bytes] | None:
+        """The response body from chunks cut and compressed before (a closed session's, in
+        the store), in blocks; None when there are none: then read() and chunk."""
+
 
 @dataclass(frozen=True)
 class Sources:
@@ -125,6 +131,11 @@ class RedisSource:
         if record.location is None:
             return []
         return await self.edge(*record.location, record.stream_position, kind)
+
+    async def ready(
+        self, identity: str, kind: Kind, channels: Channels | None, start: int, end: int
+    ) -> list[bytes] | None:
+        return None  # Redis holds entries, not chunks
 
     async def edge(
         self, stream: str, stream_session_id: int, after: str, kind: Kind

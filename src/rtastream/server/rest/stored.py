@@ -107,6 +107,17 @@ class StoreSource:
         part = await self.part(identity, kind, channels, start, end)
         return None if part is None else part.items
 
+    async def ready(
+        self, identity: str, kind: Kind, channels: Channels | None, start: int, end: int
+    ) -> list[bytes] | None:
+        def read() -> list[bytes] | None:
+            record = self.store.session(identity)
+            if record is None or record_model(record) is None:
+                return None
+            return self.store.ready_chunks(record, kind, channels, start, end)
+
+        return await asyncio.to_thread(read)
+
     async def part(
         self, identity: str, kind: Kind, channels: Channels | None, start: int, end: int
     ) -> Part | None:
