@@ -195,9 +195,9 @@ def _framed(table: pa.Table, picked: np.ndarray) -> Iterator[bytes]:
     starts, ends = table["start"].to_numpy(), table["end"].to_numpy()
     unpacked = table["unpacked"].to_numpy()
     ids = table["channel_ids"].to_pylist()
-    bodies = table["body"].to_pylist()
+    bodies = _bodies(table["body"])
     framer = chunks.Framer()
-    parts: list[bytes] = []
+    parts: list[bytes | memoryview] = []
     size = 0
     for i in picked.tolist():
         body = bodies[i]
@@ -211,3 +211,14 @@ def _framed(table: pa.Table, picked: np.ndarray) -> Iterator[bytes]:
             parts, size = [], 0
     if parts:
         yield b"".join(parts)
+
+
+def _bodies(column: pa.ChunkedArray) -> list[memoryview]:
+    """Each body where pyarrow read it (no copy until the response's blocks are joined)."""
+    found = []
+    for array in column.chunks:
+        _, offsets, data = array.buffers()
+        ends = np.frombuffer(offsets, dtype=np.int32)[array.offset : array.offset + len(array) + 1]
+        view = memoryview(data if data is not None else b"")
+        found += [view[a:b] for a, b in zip(ends[:-1].tolist(), ends[1:].tolist(), strict=True)]
+    return found
