@@ -121,7 +121,9 @@ def closed_session(
         schema=sample_schema("float64"),
     )
     folder = f"sessions/{identity}"
-    store.files.write_table(f"{folder}/timestamped.float64.parquet", table, row_group_size=ROW_GROUP)
+    store.files.write_table(
+        f"{folder}/timestamped.float64.parquet", table, row_group_size=ROW_GROUP
+    )
     model = {"identity": identity, "state": "closed"}
     files = {"timestamped.float64": {"rows": table.num_rows}}
     record = {"identity": identity, "json": json.dumps(model), "complete": True, "files": files}
