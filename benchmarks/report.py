@@ -933,7 +933,8 @@ def rest_section(groups: dict) -> list[str]:
             "blocking HTTP client on loopback (`GET .../data/timestamped/{channels}`, the "
             "whole session), from the chunks compaction keeps and chunked per request "
             "(a session compacted before chunks were kept), beside reading the same values "
-            "from the store's file with pyarrow alone (the floor) and the pure-Python path (pyarrow, then re-chunked "
+            "from the store's file with pyarrow alone (the floor) and the pure-Python path "
+            "(pyarrow, then re-chunked "
             "and encoded with the protobuf classes and python-lz4). Server and client share "
             "one process and two cores.",
             "",
