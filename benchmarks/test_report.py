@@ -290,10 +290,15 @@ def test_the_configuration_row_is_the_median_of_paired_rounds_both_orders():
 
 def test_rest_section_sets_serving_beside_the_floor_and_the_list_latency():
     group = "rest: 1 channel of a 1-hour session"
-    runs = {"served over HTTP": 0.5, "pyarrow alone (floor)": 0.1, "pure Python": 2.0}
+    runs = {
+        "served from ready chunks": 0.5,
+        "served, chunked per request": 1.0,
+        "pyarrow alone (floor)": 0.1,
+        "pure Python": 2.0,
+    }
     groups = {group: {v: bench(group, v, t, samples=3_600_000) for v, t in runs.items()}}
     listing = dict(sessions=10_000, p50_s=0.05, p99_s=0.39, first_listing_s=0.72, refresh_s=0.09)
     groups["rest: session list"] = {"list": bench("rest: session list", "list", 0.05, **listing)}
     text = "\n".join(report.rest_section(groups))
-    assert "| 1 channel of a 1-hour session | 3,600,000 | 7.2 M | 36.0 M | 1.8 M |" in text
+    assert "| 1 channel of a 1-hour session | 3,600,000 | 7.2 M | 3.6 M | 36.0 M | 1.8 M |" in text
     assert "with 10,000 sessions in a local store (no Redis): p50 50 ms, p99 390 ms" in text

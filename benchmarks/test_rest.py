@@ -3,7 +3,9 @@ the session list's latency with 10 000 sessions in the store, and samples per se
 delivered to an HTTP client on loopback for one channel of a closed 1-hour 1 kHz session
 and all 64 channels of a 10-minute one, beside the same values read from the store's
 files with pyarrow alone (the floor) and the pure-Python path (decode the data list
-with the official protobuf classes, re-chunk, encode).
+with the official protobuf classes, re-chunk, encode). Served twice: from the chunks
+compaction keeps (store/chunkfiles.py: a copy), and from the tables, chunked per request
+(the path of a session compacted before chunks were kept).
 
 The server runs on a thread of its own (ServerThread: its own event loop); the client is a
 plain blocking HTTP client in the benchmark's thread. Both share this process, and the
@@ -23,9 +25,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from benchmarks import purepython
+from benchmarks.report_sections import CHUNKED, READY, REST_FLOOR, REST_PURE
 from rtastream.server.background import ServerThread
 from rtastream.server.rest.stored import Index
-from rtastream.store import Store
+from rtastream.store import Store, chunkfiles
 from rtastream.store.tables import sample_schema
 
 T0 = 1_767_225_600_000_000_000
@@ -103,8 +106,11 @@ WORKLOADS = {
 }
 
 
-def closed_session(store: Store, identity: str, channels: int, seconds: int) -> None:
-    """A closed session of `channels` float64 channels at 1 kHz, as compaction writes it."""
+def closed_session(
+    store: Store, identity: str, channels: int, seconds: int, ready: bool = False
+) -> None:
+    """A closed session of `channels` float64 channels at 1 kHz, as compaction writes it
+    (`ready`: with its chunk files; else as compacted before they were kept)."""
     t = T0 + np.arange(seconds * 1000, dtype=np.int64) * MS
     table = pa.table(
         [
@@ -115,11 +121,13 @@ def closed_session(store: Store, identity: str, channels: int, seconds: int) -> 
         schema=sample_schema("float64"),
     )
     store.write_session_table(identity, "timestamped.float64", table)
+    folder = f"sessions/{identity}"
     model = {"identity": identity, "state": "closed"}
     files = {"timestamped.float64": {"rows": table.num_rows}}
-    store.write_record(
-        {"identity": identity, "json": json.dumps(model), "complete": True, "files": files}
-    )
+    record = {"identity": identity, "json": json.dumps(model), "complete": True, "files": files}
+    if ready:
+        record["chunks"] = chunkfiles.write(store.files, folder, {"timestamped.float64": table})
+    store.write_record(record)
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +135,9 @@ def data_store(tmp_path_factory, smoke):
     url = str(tmp_path_factory.mktemp("rest-data") / "store")
     store = Store(url)
     for name, (channels, _, seconds, smoke_seconds) in WORKLOADS.items():
-        closed_session(store, name.replace(" ", "-"), channels, smoke_seconds if smoke else seconds)
+        seconds = smoke_seconds if smoke else seconds
+        closed_session(store, name.replace(" ", "-"), channels, seconds)
+        closed_session(store, f"{name.replace(' ', '-')}-ready", channels, seconds, ready=True)
     server = ServerThread(None, "127.0.0.1", 0, store=url)
     yield store, server
     server.close()
@@ -159,7 +169,10 @@ def served(url: str, identity: str, channels: int) -> int:
     return len(body)
 
 
-@pytest.mark.parametrize("path", ["served over HTTP", "pyarrow alone (floor)", "pure Python"])
+PATHS = (READY, CHUNKED, REST_FLOOR, REST_PURE)
+
+
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("workload", list(WORKLOADS))
 def test_serving_samples_from_the_store(benchmark, data_store, smoke, workload, path):
     benchmark.group = f"rest: {workload}"
@@ -167,9 +180,10 @@ def test_serving_samples_from_the_store(benchmark, data_store, smoke, workload, 
     _, asked, seconds, smoke_seconds = WORKLOADS[workload]
     identity = workload.replace(" ", "-")
     run = {
-        "served over HTTP": lambda: served(server.url, identity, asked),
-        "pyarrow alone (floor)": lambda: floor(store, identity, asked),
-        "pure Python": lambda: pure_python(store, identity, asked),
+        READY: lambda: served(server.url, f"{identity}-ready", asked),
+        CHUNKED: lambda: served(server.url, identity, asked),
+        REST_FLOOR: lambda: floor(store, identity, asked),
+        REST_PURE: lambda: pure_python(store, identity, asked),
     }[path]
     benchmark.pedantic(run, rounds=1 if smoke else 3, iterations=1, warmup_rounds=0)
     samples = asked * 1000 * (smoke_seconds if smoke else seconds)

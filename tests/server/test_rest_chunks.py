@@ -1,4 +1,4 @@
-"""Chunking and channel expressions without a server (rtastream.server.rest.chunks and
+"""Chunking and channel expressions without a server (rtastream.chunks and
 .channels): random items cut, framed, and read back by the tests' own chunk reader."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from rest_helpers import read_chunks, timestamps_of
 from rtastream import PeriodicItem, TimestampedItem
-from rtastream.server.rest.channels import MAX_CHANNEL, parse_channels
-from rtastream.server.rest.chunks import BUCKET_NS, frame, periodic_chunks, timestamped_chunks
+from rtastream.channels import MAX_CHANNEL, parse_channels
+from rtastream.chunks import BUCKET_NS, frame, periodic_chunks, timestamped_chunks
 
 ALL = parse_channels("-")
 T0 = 1_750_000_000_000_000_000

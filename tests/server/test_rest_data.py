@@ -11,7 +11,7 @@ import pytest
 
 from cli_helpers import T0
 from rest_helpers import ANALOG, MS, PERIODIC, SECONDS, read_chunks, timestamps_of, write, written
-from rtastream.server.rest.chunks import BUCKET_NS
+from rtastream.chunks import BUCKET_NS
 from serve_helpers import served
 
 

@@ -31,8 +31,8 @@ from rest_helpers import (
     timestamps_of,
 )
 from rtastream import RedisStreamBuffer, Session, keys
+from rtastream.channels import parse_channels
 from rtastream.server import SUBPROTOCOL
-from rtastream.server.rest.channels import parse_channels
 from rtastream.session import ConfigBinding
 from rtastream.store import Store
 from waiting import wait_until

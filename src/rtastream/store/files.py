@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 import pyarrow as pa
@@ -62,12 +64,12 @@ class Files:
         return f"{self.root}/{relative}"
 
     def write_bytes(self, relative: str, data: bytes) -> None:
-        self._write(relative, lambda sink: sink.write(data))
+        self.write_with(relative, lambda sink: sink.write(data))
 
     def write_table(self, relative: str, table: pa.Table, **options: object) -> None:
         """Write `table` as one Parquet file (pyarrow's write_table options), straight
         into the file or object: no copy of it in memory."""
-        self._write(relative, lambda sink: pq.write_table(table, sink, **options))
+        self.write_with(relative, lambda sink: pq.write_table(table, sink, **options))
 
     def write_arrow(self, relative: str, table: pa.Table) -> None:
         """Write `table` as one Arrow IPC file, uncompressed: its buffers as they are."""
@@ -76,19 +78,20 @@ class Files:
             with ipc.new_file(sink, table.schema) as writer:
                 writer.write_table(table)
 
-        self._write(relative, fill)
+        self.write_with(relative, fill)
 
-    def _write(self, relative: str, fill: object) -> None:
+    def write_with(self, relative: str, fill: Callable[[Any], None]) -> None:
+        """Write a file by `fill(sink)` (sink: a pyarrow output stream), all or nothing."""
         final = self.path(relative)
         parent = final.rsplit("/", 1)[0]
         self.fs.create_dir(parent, recursive=True)
         if not self.local:
             with self.fs.open_output_stream(final) as sink:
-                fill(sink)  # type: ignore[operator]
+                fill(sink)
             return
         temporary = f"{parent}/{TEMPORARY}{uuid.uuid4().hex}"
         with self.fs.open_output_stream(temporary) as sink:
-            fill(sink)  # type: ignore[operator]
+            fill(sink)
         self.fs.move(temporary, final)  # rename(2): atomic, replaces
 
     def read_bytes(self, relative: str) -> bytes | None:

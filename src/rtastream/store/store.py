@@ -12,8 +12,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from rtastream.channels import Channels
 from rtastream.reader.entries import Entry, Series, decode_entry
+from rtastream.store import chunkfiles
 from rtastream.store.files import Files, name_of
+from rtastream.store.items import series_of
 from rtastream.store.segments import (
     SegmentRow,
     entry_key,
@@ -135,8 +138,23 @@ class Store:
         found: dict[int, Series] = {}
         for stem in self.stems(identity):
             if stem.split(".")[0] == kind:
-                found.update(_series(self.table(identity, stem, wanted, start, end)))
+                found.update(series_of(self.table(identity, stem, wanted, start, end)))
         return dict(sorted(found.items()))
+
+    def ready_chunks(
+        self, record: dict[str, Any], kind: str, channels: Channels | None, start: int, end: int
+    ) -> list[bytes] | None:
+        """The REST response body to a request for a kind's `channels` (None: events) in
+        [start, end] from the chunks written at compaction (store/chunkfiles.py), in
+        blocks; None when there are none to serve it (an open session, one compacted
+        before chunks were kept, or rows the ready chunks do not fit: chunk the tables)."""
+        ready = record.get("chunks") if record.get("complete") else None
+        if ready is None:
+            return None
+        if kind not in ready:
+            return []  # the session has no data of this kind
+        folder = f"sessions/{name_of(record['identity'])}"
+        return chunkfiles.read(self.files, folder, kind, channels, start, end)
 
     def _row_groups(
         self,
@@ -300,6 +318,9 @@ class Store:
             files={stem: {"rows": table.num_rows} for stem, table in built.items()},
             data_range=list(data_range) if data_range else None,
         )
+        final["chunks"] = chunkfiles.write(
+            self.files, f"sessions/{name_of(record['identity'])}", built
+        )
         if tables.time_range is not None:
             final["time_range"] = list(tables.time_range)
         self.write_record(final)
@@ -368,25 +389,3 @@ def _condition(
     for part in parts:
         condition = part if condition is None else condition & part
     return condition
-
-
-def _series(table: pa.Table) -> dict[int, Series]:
-    """A sample table (sorted by channel, then time) split per channel."""
-    if table.num_rows == 0:
-        return {}
-    channels = table["channel"].to_numpy()
-    timestamps = table["timestamp"].to_numpy()
-    values = _values(table["value"].combine_chunks())
-    cuts = np.flatnonzero(channels[1:] != channels[:-1]) + 1
-    bounds = zip(np.r_[0, cuts], np.r_[cuts, len(channels)], strict=True)
-    return {int(channels[a]): Series(timestamps[a:b], values[a:b]) for a, b in bounds}
-
-
-def _values(array: pa.Array) -> np.ndarray:
-    if pa.types.is_fixed_size_binary(array.type):
-        width = array.type.byte_width
-        data = array.buffers()[1]
-        raw = np.frombuffer(data, dtype=f"V{width}", count=len(array) + array.offset)
-        return raw[array.offset :]
-    values: np.ndarray = array.to_numpy(zero_copy_only=False)
-    return values

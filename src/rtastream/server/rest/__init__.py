@@ -1,7 +1,8 @@
 """The RTA REST API under /rta/v2, one module per resource: sessions (list, query,
 folders, metamodel), configs, data (chunked samples and events), info, and the OpenAPI
-description of it all. The query dialect (query), channel expressions (channels) and
-chunking (chunks) are sans-I/O; sources says where resources come from.
+description of it all. The query dialect (query) is sans-I/O, as are channel expressions
+and chunking (rtastream.channels, rtastream.chunks: the store writes chunks too); sources
+says where resources come from.
 
     rest.add_routes(app, HUB, store)   # after the startup hook that sets app[HUB]
 

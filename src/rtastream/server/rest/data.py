@@ -8,11 +8,11 @@ from collections.abc import Callable, Sequence
 
 from aiohttp import web
 
+from rtastream import chunks
+from rtastream.channels import Channels, parse_channels
 from rtastream.decoding import DecodedItem
-from rtastream.server.rest import chunks
-from rtastream.server.rest.channels import Channels, parse_channels
 from rtastream.server.rest.context import SOURCES
-from rtastream.server.rest.sources import Kind
+from rtastream.server.rest.sources import DataSource, Kind
 
 CHUNKED = "application/vnd.mat.protobuf+chunked"
 LATEST = 2**63 - 1  # ns: the end of time as an int64
@@ -54,22 +54,38 @@ async def _send(
 ) -> web.StreamResponse:
     identity = request.match_info["identity"]
     start, end = _range(request)
-    lo, hi = chunks.widen(start, end)
-    items = await request.app[SOURCES].data.read(identity, kind, channels, lo, hi)
-    if items is None:
-        raise web.HTTPNotFound(text=f"no session {identity!r}")
-
-    def framed() -> list[bytes]:
-        return list(chunks.frame(cut(items, start, end)))
-
-    # Cutting and compressing is CPU work: off the event loop, so the live edge keeps up.
-    found = await asyncio.get_running_loop().run_in_executor(None, framed)
+    source = request.app[SOURCES].data
+    found = await source.ready(identity, kind, channels, start, end)
+    if found is None:
+        found = await _chunked(source, identity, kind, channels, start, end, cut)
     response = web.StreamResponse(headers={"Content-Type": CHUNKED})
     await response.prepare(request)
     for chunk in found:
         await response.write(chunk)
     await response.write_eof()
     return response
+
+
+async def _chunked(
+    source: DataSource,
+    identity: str,
+    kind: Kind,
+    channels: Channels | None,
+    start: int,
+    end: int,
+    cut: Callable[[Sequence[DecodedItem], int, int], list[chunks.Chunk]],
+) -> list[bytes]:
+    """The response body cut and compressed from the source's items."""
+    lo, hi = chunks.widen(start, end)
+    items = await source.read(identity, kind, channels, lo, hi)
+    if items is None:
+        raise web.HTTPNotFound(text=f"no session {identity!r}")
+
+    def framed() -> list[bytes]:
+        return [b"".join(chunks.frame(cut(items, start, end)))]
+
+    # Cutting and compressing is CPU work: off the event loop, so the live edge keeps up.
+    return await asyncio.get_running_loop().run_in_executor(None, framed)
 
 
 @routes.get(

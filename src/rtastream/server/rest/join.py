@@ -22,9 +22,9 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+from rtastream.channels import Channels
 from rtastream.decoding import DecodedItem
 from rtastream.reader.entries import CLOSED_STATES
-from rtastream.server.rest.channels import Channels
 from rtastream.server.rest.sources import Kind, Listed, RedisSource
 from rtastream.server.rest.stored import StoreSource
 
@@ -72,6 +72,12 @@ class JoinedSource:
 
     async def config(self, identifier: str) -> bytes | None:
         return await self.redis.config(identifier) or await self.store.config(identifier)
+
+    async def ready(
+        self, identity: str, kind: Kind, channels: Channels | None, start: int, end: int
+    ) -> list[bytes] | None:
+        """Only a session the store has closed has ready chunks: its files alone serve it."""
+        return await self.store.ready(identity, kind, channels, start, end)
 
     async def read(
         self, identity: str, kind: Kind, channels: Channels | None, start: int, end: int

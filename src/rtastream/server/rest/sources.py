@@ -15,13 +15,13 @@ from typing import Any, Literal, Protocol
 import redis.asyncio
 
 from rtastream import keys
+from rtastream.channels import Channels
 from rtastream.decoding import DecodedItem, EventItem, PeriodicItem, RowItem, TimestampedItem
 from rtastream.reader import SessionRecord, read_session, scan_sessions
 from rtastream.reader.aio import drive
 from rtastream.reader.flow import Cursor
 from rtastream.reader.plans import log_bad_entry
 from rtastream.server.hub import Hub
-from rtastream.server.rest.channels import Channels
 
 Kind = Literal["timestamped", "periodic", "row", "events"]
 ITEM_TYPES: dict[Kind, type] = {
@@ -64,6 +64,12 @@ class DataSource(Protocol):
     ) -> Sequence[DecodedItem] | None:
         """Items of `kind` holding every sample of `channels` (None for events) timed in
         [start, end] (they may hold more: the caller cuts); None for an unknown session."""
+
+    async def ready(
+        self, identity: str, kind: Kind, channels: Channels | None, start: int, end: int
+    ) -> list[bytes] | None:
+        """The response body from chunks cut and compressed before (a closed session's, in
+        the store), in blocks; None when there are none: then read() and chunk."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,11 @@ class RedisSource:
         if record.location is None:
             return []
         return await self.edge(*record.location, record.stream_position, kind)
+
+    async def ready(
+        self, identity: str, kind: Kind, channels: Channels | None, start: int, end: int
+    ) -> list[bytes] | None:
+        return None  # Redis holds entries, not chunks
 
     async def edge(
         self, stream: str, stream_session_id: int, after: str, kind: Kind

@@ -11,18 +11,15 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from rtastream import keys
-from rtastream.decoding import DecodedItem, EventItem, PeriodicItem, RowItem, TimestampedItem
-from rtastream.reader.entries import Series
-from rtastream.server.rest.channels import Channels
+from rtastream.channels import Channels
+from rtastream.decoding import DecodedItem
 from rtastream.server.rest.sources import ITEM_TYPES, Kind, Listed
 from rtastream.store import Store
+from rtastream.store.items import sample_items, table_items
 from rtastream.store.segments import segment_position
 
 REFRESH = 1.0
@@ -110,6 +107,17 @@ class StoreSource:
         part = await self.part(identity, kind, channels, start, end)
         return None if part is None else part.items
 
+    async def ready(
+        self, identity: str, kind: Kind, channels: Channels | None, start: int, end: int
+    ) -> list[bytes] | None:
+        def read() -> list[bytes] | None:
+            record = self.store.session(identity)
+            if record is None or record_model(record) is None:
+                return None
+            return self.store.ready_chunks(record, kind, channels, start, end)
+
+        return await asyncio.to_thread(read)
+
     async def part(
         self, identity: str, kind: Kind, channels: Channels | None, start: int, end: int
     ) -> Part | None:
@@ -132,11 +140,10 @@ class StoreSource:
         lo, hi = (start or None), (end if end <= INT64_MAX else None)  # int64 columns
         if kind == "events" or kind == "row":
             stem = "events" if kind == "events" else "rows"
-            return Part(list(_table_items(self.store.table(identity, stem, None, lo, hi))))
+            return Part(list(table_items(self.store.table(identity, stem, None, lo, hi))))
         assert channels is not None
         series = self.store.read(identity, kind, _ids(channels), lo, hi)
-        made = _periodic_items if kind == "periodic" else _timestamped_items
-        return Part([item for c, s in series.items() if c in channels for item in made(c, s)])
+        return Part(sample_items(kind, {c: s for c, s in series.items() if c in channels}))
 
     def _open_part(self, record: dict[str, Any], kind: Kind) -> Part:
         """The committed segments, as listed now: the last one's name is the stream
@@ -154,46 +161,3 @@ def _ids(channels: Channels) -> list[int] | None:
     if sum(hi - lo + 1 for lo, hi in channels.ranges) > LISTED_IDS:
         return None
     return sorted({c for lo, hi in channels.ranges for c in range(lo, hi + 1)})
-
-
-def _buffer(values: np.ndarray) -> memoryview:
-    """The samples' bytes as written: little-endian, no copy where they are already."""
-    if values.dtype.kind != "V":
-        values = values.astype(values.dtype.newbyteorder("<"), copy=False)
-    return np.ascontiguousarray(values).view(np.uint8).data
-
-
-def _timestamped_items(channel_id: int, series: Series) -> Iterator[DecodedItem]:
-    yield TimestampedItem(channel_id, series.timestamps, _buffer(series.values))
-
-
-def _periodic_items(channel_id: int, series: Series) -> Iterator[DecodedItem]:
-    """Runs at one interval: a run ends where the step between samples changes (the
-    store keeps each sample's time; any cut into runs gives the same times)."""
-    times, data = series.timestamps, _buffer(series.values)
-    width = len(data) // max(1, len(times))
-    steps = np.diff(times)
-    starts = [0, *(np.flatnonzero(steps[1:] != steps[:-1]) + 2).tolist()]
-    for a, b in zip(starts, [*starts[1:], len(times)], strict=True):
-        interval = int(steps[a]) if b - a > 1 else 0
-        yield PeriodicItem(channel_id, int(times[a]), interval, b - a, data[a * width : b * width])
-
-
-def _table_items(table: Any) -> Iterator[DecodedItem]:
-    """Rows or events, from their table in the store."""
-    columns = table.to_pydict()
-    if "channels" in columns:
-        for t, ids, data in zip(
-            columns["timestamp"], columns["channels"], columns["data"], strict=True
-        ):
-            yield RowItem(ids, t, data)
-        return
-    for t, definition, status, app, raw in zip(
-        columns.get("timestamp", ()),
-        columns.get("definition_id", ()),
-        columns.get("status_text", ()),
-        columns.get("app_name", ()),
-        columns.get("raw_data", ()),
-        strict=True,
-    ):
-        yield EventItem(definition, t, status, np.asarray(raw, dtype=np.float64), app)

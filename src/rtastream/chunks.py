@@ -20,8 +20,8 @@ import numpy as np
 from rtastream._native import Burst, compress
 from rtastream._proto import model_data_pb2 as model
 from rtastream._proto import net_chunks_pb2
+from rtastream.channels import Channels
 from rtastream.decoding import DecodedItem, EventItem, PeriodicItem, RowItem, TimestampedItem
-from rtastream.server.rest.channels import Channels
 
 BUCKET_NS = 10 * 10**9  # RTA asks for lists of 1 to 100 s
 SAMPLES_PER_RESULT = 128  # RTA: SHOULD be up to 128, MUST NOT exceed 10 000
@@ -41,21 +41,37 @@ class Chunk:
 
 def frame(chunks: Iterable[Chunk]) -> Iterator[bytes]:
     """Each chunk on the wire: a 4-byte little-endian header length, the
-    ChunkTransferHeader, the LZ4 raw block of the payload. Start, duration (end - start)
-    and compression are sent as differences from the previous chunk."""
-    start = duration = compression = 0
+    ChunkTransferHeader, the LZ4 raw block of the payload."""
+    framer = Framer()
     for chunk in chunks:
         packed = compress(chunk.payload)
-        header = net_chunks_pb2.ChunkTransferHeader(
-            chunk_start_time_delta=chunk.start - start,
-            chunk_duration_delta=(chunk.end - chunk.start) - duration,
-            channel_ids=chunk.channel_ids,
-            compression_delta=LZ4 - compression,
-            unpacked_length=len(chunk.payload),
-            packed_length=len(packed),
+        yield framer.head(
+            chunk.start, chunk.end, chunk.channel_ids, len(chunk.payload), len(packed)
+        )
+        yield packed
+
+
+class Framer:
+    """The headers of one response's chunks, in order. Start, duration (end - start) and
+    compression are sent as differences from the previous chunk's."""
+
+    def __init__(self) -> None:
+        self.start = self.duration = self.compression = 0
+
+    def head(
+        self, start: int, end: int, channel_ids: Sequence[int], unpacked: int, packed: int
+    ) -> bytes:
+        """What goes before a chunk's packed payload (`packed` bytes, `unpacked` before)."""
+        header: bytes = net_chunks_pb2.ChunkTransferHeader(
+            chunk_start_time_delta=start - self.start,
+            chunk_duration_delta=(end - start) - self.duration,
+            channel_ids=channel_ids,
+            compression_delta=LZ4 - self.compression,
+            unpacked_length=unpacked,
+            packed_length=packed,
         ).SerializeToString()
-        start, duration, compression = chunk.start, chunk.end - chunk.start, LZ4
-        yield struct.pack("<i", len(header)) + header + packed
+        self.start, self.duration, self.compression = start, end - start, LZ4
+        return struct.pack("<i", len(header)) + header
 
 
 def widen(start: int, end: int) -> tuple[int, int]:
