@@ -524,6 +524,29 @@ LIVE_TABLE = Table(
 LIVE = Section("The live edge: `rtastream serve` fanning out one stream", (live_prose, LIVE_TABLE))
 
 
+def freshness(groups: Groups) -> list[str]:
+    """How soon a live session's samples are readable in the store, as measured."""
+    lines = []
+    for bench in groups.get("recorder: freshness", {}).values():
+        got = bench["extra_info"]
+        lines += [
+            f"A live session's samples readable in the store after a writer's flush "
+            f"({got['measured']} bursts, a commit a second): median {got['median_s']:.2f} s, "
+            f"99th percentile {got['p99_s']:.2f} s, worst {got['worst_s']:.2f} s.",
+            "",
+        ]
+    read = groups.get("store: one channel of a closed 1 h, 1 kHz session", {})
+    if {"Store.read", "floor: pyarrow, a plain file"} <= read.keys():
+        store, floor = best(read["Store.read"]), best(read["floor: pyarrow, a plain file"])
+        lines += [
+            f"One channel of a closed 1-hour 1 kHz session read with `Store.read`: "
+            f"{fmt_time(store)}, {fmt_ratio(store / floor)} the time of reading the same "
+            f"values from a plain Parquet file (pyarrow's defaults) with pyarrow alone.",
+            "",
+        ]
+    return lines
+
+
 def session_list(groups: Groups) -> list[str]:
     """The session list's latency, as the benchmark recorded it."""
     lines = []
@@ -573,10 +596,40 @@ REST = Section(
     ),
 )
 
+RECORDER = Section(
+    "Recording: `rtastream record` beside the writer",
+    (
+        "A writer streams 20 s of 1 kHz float64 channels into Redis as fast as it can "
+        "(pre-packed bursts, or encoding as it goes) while a recorder follows the stream "
+        "into a local store: the recorder's samples per second as a share of the writer's "
+        "(goal: 1, never behind), and the CPU it spends per million samples following "
+        "(segments) and compacting (the session's files, at its end), in seconds per million "
+        "samples (s/M). Writer, recorder and "
+        "redis-server share two cores.",
+        Table(
+            (
+                Col("workload", name),
+                Col("written, samples/s", info("written_samples_per_s", "{:,.0f}")),
+                Col("recorded, samples/s", info("recorded_samples_per_s", "{:,.0f}")),
+                Col("recorded / written", info("ratio_to_writer", "{:.2f}")),
+                Col("CPU following, s/M", info("recorder_cpu_s_per_million_samples", "{:.3f}")),
+                Col(
+                    "CPU compacting, s per M",
+                    info("compaction_cpu_s_per_million_samples", "{:.3f}"),
+                ),
+            ),
+            "recorder: keeping up",
+            per_variant=True,
+        ),
+        freshness,
+    ),
+)
+
 # The page's sections after the sweeps, in order.
 AFTER_THE_SWEEPS = (
     *(s.render for s in (IDS, THREADS, DECODE, WRITE, CLUSTER_SECTION, REPLICAS, MEMORY)),
     queue_section,
     LIVE.render,
+    RECORDER.render,
     REST.render,
 )

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from benchmarks import report
+from benchmarks import report, report_sections
 from benchmarks.report_sections import BARE_INLINE, BARE_THREAD, CLUSTER, COPY, PER_ITEM, SINGLE
 
 
@@ -302,3 +302,28 @@ def test_rest_section_sets_serving_beside_the_floor_and_the_list_latency():
     text = "\n".join(report.rest_section(groups))
     assert "| 1 channel of a 1-hour session | 3,600,000 | 7.2 M | 3.6 M | 36.0 M | 1.8 M |" in text
     assert "with 10,000 sessions in a local store (no Redis): p50 50 ms, p99 390 ms" in text
+
+
+def test_recorder_section_gives_the_share_of_the_writer_its_cpu_and_freshness():
+    keeping = "recorder: keeping up"
+    figures = dict(
+        written_samples_per_s=80e6,
+        recorded_samples_per_s=32e6,
+        ratio_to_writer=0.4,
+        recorder_cpu_s_per_million_samples=0.02,
+        compaction_cpu_s_per_million_samples=0.145,
+    )
+    fresh = dict(measured=60, median_s=0.77, p99_s=1.12, worst_s=1.13)
+    read = "store: one channel of a closed 1 h, 1 kHz session"
+    groups = {
+        keeping: {"1000 channels": bench(keeping, "1000 channels", 5.0, **figures)},
+        "recorder: freshness": {"f": bench("recorder: freshness", "f", 60.0, **fresh)},
+        read: {
+            "Store.read": bench(read, "Store.read", 0.03),
+            "floor: pyarrow, a plain file": bench(read, "floor: pyarrow, a plain file", 0.04),
+        },
+    }
+    text = "\n".join(report_sections.RECORDER.render(groups))
+    assert "| 1000 channels | 80,000,000 | 32,000,000 | 0.40 | 0.020 | 0.145 |" in text
+    assert "median 0.77 s, 99th percentile 1.12 s, worst 1.13 s" in text
+    assert "30 ms, 0.75x the time" in text
