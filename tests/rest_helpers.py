@@ -5,6 +5,7 @@ session of every kind of data written with the writer."""
 from __future__ import annotations
 
 import contextlib
+import json
 import struct
 from dataclasses import dataclass
 
@@ -225,3 +226,25 @@ async def every_sample(redis_url: str | None, store: str, identity: str):
                 chunks = read_chunks(await reply.read(), kind)
             found |= {(kind, c): pairs for c, pairs in sample_bytes(chunks, kind).items()}
     return found
+
+
+async def atlas_history(http: aiohttp.ClientSession, base: str, found: dict, identity: str):
+    """ATLAS's steps after the session: each bound configuration (HEAD, then GET), then the
+    configured channels' timestamped history and the events, as chunks read back here.
+    (session channel ids, timestamped chunks, event chunks)."""
+    channels = []
+    for binding in found["configBindings"]:
+        name = binding["identifier"]
+        async with http.head(f"{base}/configs/{name}") as reply:
+            assert reply.status == 200
+        async with http.get(f"{base}/configs/{name}") as reply:
+            assert reply.headers["Content-Type"] == "application/vnd.mat.config+json"
+            config = json.loads(await reply.read())
+        for group in config.values():
+            channels += [c["id"] + binding["channelOffset"] for c in group["channels"]]
+    expression = ",".join(f"{c:X}" for c in channels)
+    async with http.get(f"{base}/sessions/{identity}/data/timestamped/{expression}") as reply:
+        history = read_chunks(await reply.read(), "timestamped")
+    async with http.get(f"{base}/sessions/{identity}/data/events") as reply:
+        events = read_chunks(await reply.read(), "events")
+    return channels, history, events

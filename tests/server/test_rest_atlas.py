@@ -12,7 +12,7 @@ import json
 import numpy as np
 
 from cli_helpers import T0
-from rest_helpers import read_chunks, timestamps_of
+from rest_helpers import atlas_history, timestamps_of
 from rtastream import Burst, RedisStreamBuffer, Session, keys
 from rtastream.session import ConfigBinding
 from serve_helpers import Received, receive_all, request, served
@@ -71,21 +71,7 @@ def test_atlas_flow_session_configs_data_then_websocket(redis_url, r):
             async with http.get(base + "/sessions/atlas-1") as reply:
                 found = await reply.json()
             assert found["state"] == "open"
-            channels = []
-            for binding in found["configBindings"]:
-                name = binding["identifier"]
-                async with http.head(f"{base}/configs/{name}") as reply:
-                    assert reply.status == 200
-                async with http.get(f"{base}/configs/{name}") as reply:
-                    assert reply.headers["Content-Type"] == "application/vnd.mat.config+json"
-                    config = json.loads(await reply.read())
-                for group in config.values():
-                    channels += [c["id"] + binding["channelOffset"] for c in group["channels"]]
-            expression = ",".join(f"{c:X}" for c in channels)
-            async with http.get(f"{base}/sessions/atlas-1/data/timestamped/{expression}") as reply:
-                history = read_chunks(await reply.read(), "timestamped")
-            async with http.get(f"{base}/sessions/atlas-1/data/events") as reply:
-                events = read_chunks(await reply.read(), "events")
+            channels, history, events = await atlas_history(http, base, found, "atlas-1")
             # REST showed it open: the live edge from here on.
             async with server.ws("atlas-1") as ws:
                 await ws.send_bytes(request(all_events=True, channels=channels))

@@ -22,6 +22,7 @@ from recorder_helpers import record_session, recording
 from rest_helpers import (
     MS,
     PATHS,
+    atlas_history,
     burst_of,
     contents,
     every_sample,
@@ -180,19 +181,7 @@ def test_atlas_flow_on_a_recorded_session_redis_forgot(redis_url, r, tmp_path):
         async with serving(redis_url, store_url) as (base, http, _):
             async with http.get(f"{base}/sessions/atlas-2") as reply:
                 found = await reply.json()
-            channels = []
-            for binding in found["configBindings"]:
-                async with http.head(f"{base}/configs/{binding['identifier']}") as reply:
-                    assert reply.status == 200
-                async with http.get(f"{base}/configs/{binding['identifier']}") as reply:
-                    config = json.loads(await reply.read())
-                for group in config.values():
-                    channels += [c["id"] + binding["channelOffset"] for c in group["channels"]]
-            expression = ",".join(f"{c:X}" for c in channels)
-            async with http.get(f"{base}/sessions/atlas-2/data/timestamped/{expression}") as reply:
-                history = read_chunks(await reply.read(), "timestamped")
-            async with http.get(f"{base}/sessions/atlas-2/data/events") as reply:
-                events = read_chunks(await reply.read(), "events")
+            channels, history, events = await atlas_history(http, base, found, "atlas-2")
             async with http.ws_connect(
                 f"{base}/sessions/atlas-2/stream", protocols=[SUBPROTOCOL]
             ) as ws:
