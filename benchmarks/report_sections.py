@@ -5,6 +5,7 @@ functions here."""
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 
 from benchmarks.report_tables import (
     BASELINE,
@@ -524,43 +525,50 @@ LIVE_TABLE = Table(
 LIVE = Section("The live edge: `rtastream serve` fanning out one stream", (live_prose, LIVE_TABLE))
 
 
-def freshness(groups: Groups) -> list[str]:
-    """How soon a live session's samples are readable in the store, as measured."""
-    lines = []
-    for bench in groups.get("recorder: freshness", {}).values():
-        got = bench["extra_info"]
-        lines += [
-            f"A live session's samples readable in the store after a writer's flush "
-            f"({got['measured']} bursts, a commit a second): median {got['median_s']:.2f} s, "
-            f"99th percentile {got['p99_s']:.2f} s, worst {got['worst_s']:.2f} s.",
-            "",
-        ]
+def recorded(group: str, sentence: Callable[[dict, dict], str]) -> Callable[[Groups], list[str]]:
+    """A paragraph per benchmark of `group`: sentence(its extra_info, the benchmark)."""
+
+    def part(groups: Groups) -> list[str]:
+        benches = groups.get(group, {}).values()
+        return [line for b in benches for line in (sentence(b["extra_info"], b), "")]
+
+    return part
+
+
+freshness = recorded(
+    "recorder: freshness",
+    lambda got, _: (
+        f"A live session's samples readable in the store after a writer's flush "
+        f"({got['measured']} bursts, a commit a second): median {got['median_s']:.2f} s, "
+        f"99th percentile {got['p99_s']:.2f} s, worst {got['worst_s']:.2f} s."
+    ),
+)
+
+
+def store_read(groups: Groups) -> list[str]:
+    """One channel read with Store.read beside pyarrow on a plain file."""
     read = groups.get("store: one channel of a closed 1 h, 1 kHz session", {})
-    if {"Store.read", "floor: pyarrow, a plain file"} <= read.keys():
-        store, floor = best(read["Store.read"]), best(read["floor: pyarrow, a plain file"])
-        lines += [
-            f"One channel of a closed 1-hour 1 kHz session read with `Store.read`: "
-            f"{fmt_time(store)}, {fmt_ratio(store / floor)} the time of reading the same "
-            f"values from a plain Parquet file (pyarrow's defaults) with pyarrow alone.",
-            "",
-        ]
-    return lines
+    if not {"Store.read", "floor: pyarrow, a plain file"} <= read.keys():
+        return []
+    store, floor = best(read["Store.read"]), best(read["floor: pyarrow, a plain file"])
+    return [
+        f"One channel of a closed 1-hour 1 kHz session read with `Store.read`: "
+        f"{fmt_time(store)}, {fmt_ratio(store / floor)} the time of reading the same "
+        f"values from a plain Parquet file (pyarrow's defaults) with pyarrow alone.",
+        "",
+    ]
 
 
-def session_list(groups: Groups) -> list[str]:
-    """The session list's latency, as the benchmark recorded it."""
-    lines = []
-    for bench in groups.get("rest: session list", {}).values():
-        got = bench["extra_info"]
-        lines += [
-            f"`GET /rta/v2/sessions?pageSize=100` with {got['sessions']:,} sessions in a local "
-            f"store (no Redis): p50 {got['p50_s'] * 1e3:.0f} ms, p99 {got['p99_s'] * 1e3:.0f} ms "
-            f"over {len(bench['stats']['data'])} requests; the store's index first read in "
-            f"{got['first_listing_s']:.2f} s, read again (a folder listing, closed sessions "
-            f"cached) in {got['refresh_s'] * 1e3:.0f} ms, at most once a second.",
-            "",
-        ]
-    return lines
+session_list = recorded(
+    "rest: session list",
+    lambda got, bench: (
+        f"`GET /rta/v2/sessions?pageSize=100` with {got['sessions']:,} sessions in a local "
+        f"store (no Redis): p50 {got['p50_s'] * 1e3:.0f} ms, p99 {got['p99_s'] * 1e3:.0f} ms "
+        f"over {len(bench['stats']['data'])} requests; the store's index first read in "
+        f"{got['first_listing_s']:.2f} s, read again (a folder listing, closed sessions "
+        f"cached) in {got['refresh_s'] * 1e3:.0f} ms, at most once a second."
+    ),
+)
 
 
 def samples_per_s(variant: str) -> Cell:
@@ -622,6 +630,7 @@ RECORDER = Section(
             per_variant=True,
         ),
         freshness,
+        store_read,
     ),
 )
 
