@@ -3,9 +3,12 @@ selenium (`make system` installs them). Tests skip when they are missing."""
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
+
+from waiting import wait_until
 
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 DRIVER = "chromedriver"
@@ -40,3 +43,13 @@ def chromium():
 
 def console_errors(driver) -> list[str]:
     return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def demo_page_url(demo, **wait) -> str:
+    """The page's URL that a running `rtastream demo --serve` prints."""
+    found = wait_until(
+        lambda: re.search(r"watch it live: (\S+)", demo.stderr.readline()),
+        what="the demo's URL",
+        **wait,
+    )
+    return found.group(1)

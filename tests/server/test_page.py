@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from browser import chromium, console_errors
+from browser import chromium, console_errors, demo_page_url
 from cli_helpers import T0, interrupt, start_cli
 from rtastream import (
     Burst,
@@ -50,11 +50,7 @@ PAGE_WAIT = dict(timeout=30, every=0.2)
 def test_the_page_draws_the_demo_live_waveforms(redis_url):
     demo = start_cli("demo", "--serve", "--port", "0", "--channels", "8", "--redis", redis_url)
     try:
-        url = wait_until(
-            lambda: re.search(r"watch it live: (\S+)", demo.stderr.readline()),
-            what="the demo's URL",
-            **PAGE_WAIT,
-        ).group(1)
+        url = demo_page_url(demo, **PAGE_WAIT)
         assert url.startswith("http://127.0.0.1:") and "/#demo-" in url
         driver = chromium()
         try:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import urllib.error
 import urllib.request
 
 import pytest
 
-from browser import chromium, console_errors
+from browser import chromium, console_errors, demo_page_url
 from cli_helpers import interrupt, start_cli
 from rtastream.configuration import Configuration
 from serve_helpers import served
@@ -28,10 +27,7 @@ return [...document.querySelectorAll('#plots .plot')].map((p) =>
 def test_the_page_labels_and_decodes_the_demo_channels_as_configured(redis_url, r):
     demo = start_cli("demo", "--serve", "--port", "0", "--channels", "8", "--redis", redis_url)
     try:
-        url = wait_until(
-            lambda: re.search(r"watch it live: (\S+)", demo.stderr.readline()),
-            what="the demo's URL",
-        ).group(1)
+        url = demo_page_url(demo)
         base, _ = url.split("/#")
         (key,) = wait_until(lambda: r.keys("configs:*"), what="the demo's configuration")
         identifier = key.decode().removeprefix("configs:")
