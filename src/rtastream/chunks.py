@@ -27,6 +27,9 @@ BUCKET_NS = 10 * 10**9  # RTA asks for lists of 1 to 100 s
 SAMPLES_PER_RESULT = 128  # RTA: SHOULD be up to 128, MUST NOT exceed 10 000
 LIST_BUDGET = 64 * 1024  # RTA: SHOULD be up to 64 KiB before compression
 LZ4 = 1  # the compression mode of every chunk
+BLOCK = 1 << 20
+"""Bytes of response gathered before they are handed on (one write per chunk costs more,
+and a response holds about two blocks at a time)."""
 
 
 @dataclass(frozen=True)

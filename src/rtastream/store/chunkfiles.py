@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from rtastream import chunks
@@ -39,8 +38,7 @@ LATEST = 2**63 - 1
 GROUP = 64
 """Chunks per Parquet row group (a few MiB): a request reads only groups its channels and
 range may be in, by their statistics."""
-BLOCK = 1 << 20
-"""Bytes of response gathered before they are handed on (one write per chunk costs more)."""
+BLOCK = chunks.BLOCK
 
 SCHEMA = pa.schema(
     [
@@ -147,38 +145,74 @@ def _write_file(files: Files, path: str, rows: Iterable[dict[str, Any]]) -> int:
 
 # --- serving ----------------------------------------------------------------------------
 
+HEADS = ["channel", "start", "end", "unpacked", "channel_ids"]
+"""The columns a request's selection and headers need: every picked row's, read first
+(small); the bodies are read after, a row group at a time."""
+
 
 def read(
     files: Files, folder: str, kind: str, channels: Channels | None, start: int, end: int
-) -> list[bytes] | None:
-    """The response body to a request for `channels` of a kind in [start, end], in blocks;
-    None where the ready chunks are not what the request gets (then the caller chunks the
-    tables): row chunks of a bucket some of whose rows hold none of the channels."""
+) -> Iterator[bytes] | None:
+    """The response body to a request for `channels` of a kind in [start, end], in blocks
+    made as they are asked for; None where the ready chunks are not what the request gets
+    (then the caller chunks the tables): row chunks of a bucket some of whose rows hold
+    none of the channels. Errors of the file's heads come now, before any block."""
     lo, hi = chunks.widen(start, end)
-    table = pq.read_table(
-        files.path(path_of(folder, kind)),
-        filesystem=files.fs,
-        filters=_condition(kind, channels, lo, min(hi, LATEST)),
-    )
+    path = files.path(path_of(folder, kind))
+    with files.fs.open_input_file(path) as source:
+        parquet = pq.ParquetFile(source)
+        groups = list(_groups(parquet.metadata, kind, channels, lo, min(hi, LATEST)))
+        names = HEADS + (["row_channels"] if kind == "row" else [])
+        table = parquet.read_row_groups(groups, columns=names, use_threads=False)
     if kind == "row" and not _rows_all_held(table, channels):
         return None
     starts, ends = table["start"].to_numpy(), table["end"].to_numpy()
-    picked = np.flatnonzero((starts <= end) & (ends >= start))
+    held = (starts <= end) & (ends >= start)
+    if kind in ("timestamped", "periodic"):
+        held &= _held(table["channel"].to_numpy(), channels)
+    picked = np.flatnonzero(held)
     if kind in ("timestamped", "periodic"):  # ascending time, channels interleaved
         picked = picked[np.lexsort((table["channel"].to_numpy()[picked], starts[picked]))]
-    return list(_framed(table, picked))
+    sizes = [parquet.metadata.row_group(g).num_rows for g in groups]
+    return _framed(files, path, groups, sizes, table, picked)
 
 
-def _condition(kind: str, channels: Channels | None, lo: int, hi: int) -> pc.Expression:
-    condition = (pc.field("start") <= hi) & (pc.field("end") >= lo)
-    if channels is None or kind not in ("timestamped", "periodic"):
-        return condition
-    held = None
+def _groups(
+    metadata: pq.FileMetaData, kind: str, channels: Channels | None, lo: int, hi: int
+) -> Iterator[int]:
+    """The row groups whose statistics say they may hold chunks of the request."""
+    sample = kind in ("timestamped", "periodic") and channels is not None
+    for g in range(metadata.num_row_groups):
+        group = metadata.row_group(g)
+        stats = {
+            group.column(j).path_in_schema: group.column(j).statistics
+            for j in range(group.num_columns)
+        }
+        if _outside(stats["start"], None, hi) or _outside(stats["end"], lo, None):
+            continue
+        if sample and channels is not None and stats["channel"] is not None:
+            found = stats["channel"]
+            if found.has_min_max and not any(
+                a <= found.max and b >= found.min for a, b in channels.ranges
+            ):
+                continue
+        yield g
+
+
+def _outside(stats: Any, lo: int | None, hi: int | None) -> bool:
+    if stats is None or not stats.has_min_max:
+        return False
+    return (hi is not None and stats.min > hi) or (lo is not None and stats.max < lo)
+
+
+def _held(channel: np.ndarray, channels: Channels | None) -> np.ndarray:
+    """Which rows' channels are of `channels` (each row's channel: a sample chunk's)."""
+    if channels is None:
+        return np.ones(len(channel), dtype=bool)
+    held = np.zeros(len(channel), dtype=bool)
     for a, b in channels.ranges:
-        term = (pc.field("channel") >= a) & (pc.field("channel") <= b)
-        held = term if held is None else held | term
-    assert held is not None  # parse_channels gives one range at least
-    return condition & held
+        held |= (channel >= a) & (channel <= b)
+    return held
 
 
 def _rows_all_held(table: pa.Table, channels: Channels | None) -> bool:
@@ -190,33 +224,53 @@ def _rows_all_held(table: pa.Table, channels: Channels | None) -> bool:
     return all(channels.any_of(ids) for ids in sets)
 
 
-def _framed(table: pa.Table, picked: np.ndarray) -> Iterator[bytes]:
-    """Header and body of each picked chunk, gathered into blocks of about BLOCK bytes."""
+def _framed(
+    files: Files,
+    path: str,
+    groups: list[int],
+    sizes: list[int],
+    table: pa.Table,
+    picked: np.ndarray,
+) -> Iterator[bytes]:
+    """Header and body of each picked chunk, gathered into blocks of about BLOCK bytes.
+    A row group's bodies are read when its first picked chunk is reached and let go after
+    its last: the file's order (by channel) holds one group per channel being sent."""
     starts, ends = table["start"].to_numpy(), table["end"].to_numpy()
     unpacked = table["unpacked"].to_numpy()
-    ids = table["channel_ids"].to_pylist()
-    bodies = _bodies(table["body"])
-    framer = chunks.Framer()
-    parts: list[bytes | memoryview] = []
-    size = 0
-    for i in picked.tolist():
-        body = bodies[i]
-        parts += (
-            framer.head(int(starts[i]), int(ends[i]), ids[i], int(unpacked[i]), len(body)),
-            body,
-        )
-        size += len(body)
-        if size >= BLOCK:
+    ids = table["channel_ids"].combine_chunks()
+    id_ends, id_values = ids.offsets.to_numpy(), ids.values.to_numpy()
+    first_row = np.cumsum([0, *sizes])
+    group_of = np.searchsorted(first_row, picked, side="right") - 1
+    last_use = {int(g): p for p, g in enumerate(group_of.tolist())}
+    with files.fs.open_input_file(path) as source:
+        parquet = pq.ParquetFile(source)
+        held: dict[int, list[memoryview]] = {}
+        framer = chunks.Framer()
+        parts: list[bytes | memoryview] = []
+        size = 0
+        for p, (i, g) in enumerate(zip(picked.tolist(), group_of.tolist(), strict=True)):
+            if g not in held:
+                held[g] = _bodies(parquet.read_row_group(groups[g], ["body"], use_threads=False))
+            body = held[g][i - first_row[g]]
+            channel_ids = id_values[id_ends[i] : id_ends[i + 1]].tolist()
+            head = framer.head(
+                int(starts[i]), int(ends[i]), channel_ids, int(unpacked[i]), len(body)
+            )
+            parts += (head, body)
+            size += len(head) + len(body)
+            if last_use[g] == p:
+                del held[g]
+            if size >= BLOCK:
+                yield b"".join(parts)
+                parts, size = [], 0
+        if parts:
             yield b"".join(parts)
-            parts, size = [], 0
-    if parts:
-        yield b"".join(parts)
 
 
-def _bodies(column: pa.ChunkedArray) -> list[memoryview]:
+def _bodies(table: pa.Table) -> list[memoryview]:
     """Each body where pyarrow read it (no copy until the response's blocks are joined)."""
     found = []
-    for array in column.chunks:
+    for array in table["body"].chunks:
         _, offsets, data = array.buffers()
         ends = np.frombuffer(offsets, dtype=np.int32)[array.offset : array.offset + len(array) + 1]
         view = memoryview(data if data is not None else b"")

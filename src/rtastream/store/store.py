@@ -4,7 +4,7 @@ read API the REST service and analysts use and the write steps the recorder take
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -143,16 +143,17 @@ class Store:
 
     def ready_chunks(
         self, record: dict[str, Any], kind: str, channels: Channels | None, start: int, end: int
-    ) -> list[bytes] | None:
+    ) -> Iterator[bytes] | None:
         """The REST response body to a request for a kind's `channels` (None: events) in
         [start, end] from the chunks written at compaction (store/chunkfiles.py), in
-        blocks; None when there are none to serve it (an open session, one compacted
-        before chunks were kept, or rows the ready chunks do not fit: chunk the tables)."""
+        blocks made as they are asked for; None when there are none to serve it (an open
+        session, one compacted before chunks were kept, or rows the ready chunks do not
+        fit: chunk the tables)."""
         ready = record.get("chunks") if record.get("complete") else None
         if ready is None:
             return None
         if kind not in ready:
-            return []  # the session has no data of this kind
+            return iter(())  # the session has no data of this kind
         folder = f"sessions/{name_of(record['identity'])}"
         return chunkfiles.read(self.files, folder, kind, channels, start, end)
 

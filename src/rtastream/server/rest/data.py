@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 
 from aiohttp import web
 
@@ -12,11 +13,12 @@ from rtastream import chunks
 from rtastream.channels import Channels, parse_channels
 from rtastream.decoding import DecodedItem
 from rtastream.server.rest.context import SOURCES
-from rtastream.server.rest.sources import DataSource, Kind
+from rtastream.server.rest.sources import Blocks, DataSource, Kind
 
 CHUNKED = "application/vnd.mat.protobuf+chunked"
 LATEST = 2**63 - 1  # ns: the end of time as an int64
 
+_log = logging.getLogger(__name__)
 _DECIMAL = re.compile(r"[0-9]{1,19}")  # ASCII digits only: str.isdigit() takes "²"
 
 routes = web.RouteTableDef()
@@ -60,10 +62,39 @@ async def _send(
         found = await _chunked(source, identity, kind, channels, start, end, cut)
     response = web.StreamResponse(headers={"Content-Type": CHUNKED})
     await response.prepare(request)
-    for chunk in found:
-        await response.write(chunk)
-    await response.write_eof()
+    await _stream(request, response, found)
     return response
+
+
+async def _stream(request: web.Request, response: web.StreamResponse, blocks: Blocks) -> None:
+    """Each block written as soon as it is made; the next one is made (on a worker thread:
+    reading and framing are blocking work) while this one is sent, and no more ahead, so a
+    response holds about two blocks however long it is. A client gone stops it quietly;
+    an error past the headers aborts the connection (the client sees a cut transfer, not
+    a body that looks whole: the status is sent already)."""
+    loop = asyncio.get_running_loop()
+    ahead = loop.run_in_executor(None, next, blocks, None)
+    try:
+        while (block := await ahead) is not None:
+            ahead = loop.run_in_executor(None, next, blocks, None)
+            await response.write(block)
+        await response.write_eof()
+    except ConnectionError:
+        pass  # the client went away
+    except Exception:
+        _log.exception("%s: the response was cut short", request.path)
+        if request.transport is not None:
+            request.transport.abort()
+    finally:
+        ahead.add_done_callback(lambda done: _closed(done, blocks))
+
+
+def _closed(done: asyncio.Future[bytes | None], blocks: Blocks) -> None:
+    """Let the body go once no thread is making a block of it."""
+    if not done.cancelled():
+        done.exception()  # retrieved: it was logged or is moot (the client left)
+    if isinstance(blocks, Generator):
+        blocks.close()
 
 
 async def _chunked(
@@ -74,18 +105,29 @@ async def _chunked(
     start: int,
     end: int,
     cut: Callable[[Sequence[DecodedItem], int, int], list[chunks.Chunk]],
-) -> list[bytes]:
-    """The response body cut and compressed from the source's items."""
+) -> Blocks:
+    """The response body cut and compressed from the source's items, as it is sent (the
+    cutting on the first block's thread: CPU work, off the event loop)."""
     lo, hi = chunks.widen(start, end)
     items = await source.read(identity, kind, channels, lo, hi)
     if items is None:
         raise web.HTTPNotFound(text=f"no session {identity!r}")
+    return _blocks(chunks.frame(cut(items, start, end)) for _ in (None,))
 
-    def framed() -> list[bytes]:
-        return [b"".join(chunks.frame(cut(items, start, end)))]
 
-    # Cutting and compressing is CPU work: off the event loop, so the live edge keeps up.
-    return await asyncio.get_running_loop().run_in_executor(None, framed)
+def _blocks(framed: Iterator[Iterator[bytes]]) -> Blocks:
+    """The framed pieces gathered into blocks of about BLOCK bytes."""
+    parts: list[bytes] = []
+    size = 0
+    for pieces in framed:
+        for piece in pieces:
+            parts.append(piece)
+            size += len(piece)
+            if size >= chunks.BLOCK:
+                yield b"".join(parts)
+                parts, size = [], 0
+    if parts:
+        yield b"".join(parts)
 
 
 @routes.get(

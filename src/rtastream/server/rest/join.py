@@ -25,7 +25,7 @@ from typing import Any
 from rtastream.channels import Channels
 from rtastream.decoding import DecodedItem
 from rtastream.reader.entries import CLOSED_STATES
-from rtastream.server.rest.sources import Kind, Listed, RedisSource
+from rtastream.server.rest.sources import Blocks, Kind, Listed, RedisSource
 from rtastream.server.rest.stored import StoreSource
 
 
@@ -75,7 +75,7 @@ class JoinedSource:
 
     async def ready(
         self, identity: str, kind: Kind, channels: Channels | None, start: int, end: int
-    ) -> list[bytes] | None:
+    ) -> Blocks | None:
         """Only a session the store has closed has ready chunks: its files alone serve it."""
         return await self.store.ready(identity, kind, channels, start, end)
 

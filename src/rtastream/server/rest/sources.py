@@ -8,7 +8,7 @@ store up to its committed position and from Redis after it.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -32,6 +32,8 @@ ITEM_TYPES: dict[Kind, type] = {
 }
 RedisClient = redis.asyncio.Redis | redis.asyncio.RedisCluster
 BATCH = 200  # stream entries a read asks for
+Blocks = Iterator[bytes]
+"""A response body made as it is sent: each next() (on a worker thread) makes a block."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ class DataSource(Protocol):
 
     async def ready(
         self, identity: str, kind: Kind, channels: Channels | None, start: int, end: int
-    ) -> list[bytes] | None:
+    ) -> Blocks | None:
         """The response body from chunks cut and compressed before (a closed session's, in
         the store), in blocks; None when there are none: then read() and chunk."""
 
@@ -134,7 +136,7 @@ class RedisSource:
 
     async def ready(
         self, identity: str, kind: Kind, channels: Channels | None, start: int, end: int
-    ) -> list[bytes] | None:
+    ) -> Blocks | None:
         return None  # Redis holds entries, not chunks
 
     async def edge(

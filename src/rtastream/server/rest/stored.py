@@ -17,7 +17,7 @@ from typing import Any
 from rtastream import keys
 from rtastream.channels import Channels
 from rtastream.decoding import DecodedItem
-from rtastream.server.rest.sources import ITEM_TYPES, Kind, Listed
+from rtastream.server.rest.sources import ITEM_TYPES, Blocks, Kind, Listed
 from rtastream.store import Store
 from rtastream.store.items import sample_items, table_items
 from rtastream.store.segments import segment_position
@@ -109,8 +109,8 @@ class StoreSource:
 
     async def ready(
         self, identity: str, kind: Kind, channels: Channels | None, start: int, end: int
-    ) -> list[bytes] | None:
-        def read() -> list[bytes] | None:
+    ) -> Blocks | None:
+        def read() -> Blocks | None:
             record = self.store.session(identity)
             if record is None or record_model(record) is None:
                 return None
