@@ -1,14 +1,16 @@
 """A Redis that stops answering but keeps its connections (SIGSTOP: the kernel still holds
 TCP up) is bounded by reconnect_timeout for the readers as for the writers: the sync and
 asyncio SessionReader, `rtastream tail` and serve's shared readers raise (or report)
-RedisUnavailable once no reply has come for that long (plus XREAD's block), and serve
-serves again once Redis does. Each test freezes a private redis-server of its own."""
+RedisUnavailable once no reply has come for that long (plus XREAD's block; for `serve`, the
+budget given by --reconnect-timeout), and serve serves again once Redis does. Each test
+freezes a private redis-server of its own."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 
+import aiohttp
 import pytest
 from aiohttp import WSMsgType
 
@@ -16,6 +18,7 @@ from cli_helpers import T0, open_session, send_data, send_json, start_cli
 from following import follow_async, follow_sync
 from freezing import frozen
 from rtastream import RedisUnavailable
+from rtastream.server import SUBPROTOCOL
 from serve_helpers import receive_all, request, served
 from waiting import wait_until
 
@@ -125,3 +128,40 @@ def test_serve_closes_the_clients_of_a_frozen_redis_with_1011_and_serves_again(o
     assert BUDGET <= took < BOUND
     assert after.close_code == 1000 and after.states[-1] == "closed"
     assert sorted(after.samples[0]) == [T0 + k * 1_000_000 for k in range(100)]
+
+
+@pytest.mark.subprocess
+def test_serve_command_uses_the_reconnect_timeout_it_is_given(own_server, own_r):
+    """`rtastream serve --reconnect-timeout 1`: a frozen Redis closes the live client with
+    1011 after 1 s, not the default 10, and REST answers 503 after 1 s too."""
+    open_session(own_r, "frozen-cli", "car-1")
+    args = ("serve", "--port", "0", "--reconnect-timeout", str(BUDGET), "--redis", own_server.url)
+    with start_cli(*args) as serve:
+        try:
+            line = serve.stderr.readline()
+            assert " at http://127.0.0.1:" in line, line
+            base = line.split(" at ")[1].split()[0].rstrip("/")
+
+            async def main():
+                async with aiohttp.ClientSession() as http:
+                    url = f"{base}/rta/v2/sessions/frozen-cli/stream"
+                    async with http.ws_connect(url, protocols=[SUBPROTOCOL]) as ws:
+                        await ws.receive(timeout=10)  # its Session JSON: the client is live
+                        with frozen(own_server):
+                            froze = time.monotonic()
+                            closed = await asyncio.wait_for(closing(ws), BOUND)
+                            took = time.monotonic() - froze
+                            asked = time.monotonic()
+                            async with http.get(f"{base}/rta/v2/sessions/frozen-cli") as reply:
+                                answer = reply.status, await reply.text()
+                            answered = time.monotonic() - asked
+                return closed, took, answer, answered
+
+            (code, reason), took, (status, text), answered = asyncio.run(main())
+        finally:
+            serve.kill()
+            serve.communicate(timeout=30)
+    assert code == 1011 and reason.startswith("reading stream:car-1 failed: cannot reach Redis")
+    assert BUDGET <= took < BOUND  # the default (10 s) would be far past BOUND
+    assert status == 503 and "Redis" in text, text
+    assert BUDGET <= answered < BOUND

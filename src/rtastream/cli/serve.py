@@ -7,12 +7,13 @@ import os
 import sys
 from typing import Any
 
-from rtastream.cli.arguments import port_number
+from rtastream.cli.arguments import port_number, positive_number
 from rtastream.cli.connection import CliError, connect, redact
 from rtastream.cli.record import STORE_HELP, store_of
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8180
+RECONNECT_TIMEOUT = 10.0  # seconds, as server.app.RECONNECT_TIMEOUT (not imported: aiohttp)
 
 
 def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
@@ -39,6 +40,15 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
         "--no-redis",
         action="store_true",
         help="serve the --store alone, with no Redis (no live WebSocket stream)",
+    )
+    parser.add_argument(
+        "--reconnect-timeout",
+        type=positive_number("seconds"),
+        default=RECONNECT_TIMEOUT,
+        metavar="SECONDS",
+        help="how long Redis may be away (lost, restarting, frozen: no reply) before serve "
+        "closes the WebSocket clients of its streams (1011) and answers REST with 503 "
+        f"(default: {RECONNECT_TIMEOUT:g})",
     )
     parser.set_defaults(run=run)
 
@@ -69,13 +79,19 @@ def server_module() -> Any:
     return rtastream.server
 
 
-def start(url: str | None, host: str, port: int, store: str | None = None) -> Any:
+def start(
+    url: str | None,
+    host: str,
+    port: int,
+    store: str | None = None,
+    reconnect_timeout: float = RECONNECT_TIMEOUT,
+) -> Any:
     """The server running on a thread of its own (`rtastream demo --serve`)."""
     server_module()
     from rtastream.server.background import ServerThread
 
     try:
-        return ServerThread(url, host, port, store)
+        return ServerThread(url, host, port, store, reconnect_timeout)
     except OSError as exc:
         raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
@@ -88,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         connect(redis_url).close()  # fail now, with one line, if Redis is not there
     if args.store is not None:
         _check_store(args.store)
-    server = start(redis_url, args.host, args.port, args.store)
+    server = start(redis_url, args.host, args.port, args.store, args.reconnect_timeout)
     print(
         f"serving {_what(redis_url, args.store)} at {server.url} (Ctrl+C to stop)",
         file=sys.stderr,

@@ -7,19 +7,25 @@ import threading
 
 from aiohttp import web
 
-from rtastream.server.app import make_app
+from rtastream.server.app import RECONNECT_TIMEOUT, make_app
 
 
 class ServerThread:
-    """Serves `redis_url` (and `store`, see make_app) at http://host:port/ from a daemon
-    thread until close()."""
+    """Serves `redis_url` (and `store`, with `reconnect_timeout`: see make_app) at
+    http://host:port/ from a daemon thread until close()."""
 
     def __init__(
-        self, redis_url: str | None, host: str, port: int, store: str | None = None
+        self,
+        redis_url: str | None,
+        host: str,
+        port: int,
+        store: str | None = None,
+        reconnect_timeout: float = RECONNECT_TIMEOUT,
     ) -> None:
         self.host, self.port = host, port
         self.loop = asyncio.new_event_loop()
-        self.runner = web.AppRunner(make_app(redis_url, store=store), handle_signals=False)
+        app = make_app(redis_url, store=store, reconnect_timeout=reconnect_timeout)
+        self.runner = web.AppRunner(app, handle_signals=False)
         started: asyncio.Future[None] = self.loop.create_future()
         self.thread = threading.Thread(
             target=self._run, args=(started,), daemon=True, name="rtastream-server"
