@@ -26,6 +26,9 @@ CHANNELS, SECONDS = 4, 2400  # at 1 kHz, random values (LZ4 keeps them near thei
 BOUND = 20 << 20  # the server's peak RSS may grow by this much for the whole response
 IDENTITY = "long-1"
 
+# A server process of its own (its memory is what is measured: not under the sanitizers).
+pytestmark = pytest.mark.subprocess
+
 
 def _free_port() -> int:
     with socket.socket() as probe:
