@@ -267,3 +267,52 @@ def test_typed_untyped_and_periodic_samples_of_a_closed_session_byte_for_byte(
     written = record_session(redis_url, r, store, "typed-1")
     r.flushall()
     assert asyncio.run(every_sample(None, store, "typed-1")) == written.samples
+
+
+def test_a_join_redis_trimmed_under_it_is_read_again_not_served_with_a_hole(redis_url, r, tmp_path):
+    """The race the join checks for: the store's part is read, then the recorder commits
+    past it and Redis trims what it committed, before Redis's edge is read. Served anyway,
+    seconds 5-8 would be missing; every sample is served once instead."""
+    store_url = str(tmp_path / "store")
+    store = Store(store_url)
+    with RedisStreamBuffer(redis_url) as buffer:
+        session = buffer.open_session("race-1", "cars", Session("race-1", identifier="race"))
+        for second in range(5):
+            session.write(burst_of(second))
+        session.flush()
+        with recording(redis_url, store_url):
+            wait_until(lambda: committed(store, r), what="seconds 0-4 committed")
+        for second in range(5, 10):
+            session.write(burst_of(second))
+        session.flush()
+
+        def commit_and_trim() -> None:
+            with recording(redis_url, store_url):
+                wait_until(lambda: committed(store, r), what="seconds 5-9 committed")
+            position = store.position("cars")
+            assert position is not None
+            r.xtrim(keys.stream_key("cars"), minid=position[0], approximate=False)
+
+        async def main():
+            async with serving(redis_url, store_url) as (base, http, sources):
+                part = sources.data.store.part
+                parts = []
+
+                async def racing_part(*args):
+                    found = await part(*args)
+                    if not parts:  # the first read of the store: the race, once
+                        await asyncio.to_thread(commit_and_trim)
+                    parts.append(found)
+                    return found
+
+                sources.data.store.part = racing_part
+                path = f"{base}/sessions/race-1/data/{PATHS['timestamped']}"
+                async with http.get(path) as reply:
+                    assert reply.status == 200, await reply.text()
+                    body = await reply.read()
+                return read_chunks(body, "timestamped"), len(parts)
+
+        chunks, reads = asyncio.run(main())
+        session.close()
+    assert sorted(contents({"timestamped": chunks})["timestamped"]) == expected(10)["timestamped"]
+    assert reads == 2, "the store's part was not read again"

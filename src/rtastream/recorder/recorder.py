@@ -18,6 +18,7 @@ from rtastream import keys
 from rtastream.connection import client_for
 from rtastream.decoding import SessionJsonItem
 from rtastream.reader.entries import text
+from rtastream.reader.trimming import COUNTS, removed
 from rtastream.recorder.abandon import abandoned
 from rtastream.recorder.follow import Followed, session_record
 from rtastream.recorder.lease import Lease
@@ -25,20 +26,6 @@ from rtastream.store import Store
 
 log = logging.getLogger("rtastream.recorder")
 
-# How many entries the stream was ever given (XINFO's entries-added, Redis 7.0 and later;
-# -1 before) and how many it holds. Run in one MULTI with the XRANGE that reads on, so that
-# nothing can be trimmed between the count and the read (the entries themselves are not
-# passed through the script: Lua would copy each one twice).
-_COUNTS = """
-if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('TYPE', KEYS[1]).ok ~= 'stream' then
-  return {-1, 0}
-end
-local info = redis.call('XINFO', 'STREAM', KEYS[1])
-for i = 1, #info, 2 do
-  if info[i] == 'entries-added' then return {info[i + 1], redis.call('XLEN', KEYS[1])} end
-end
-return {-1, 0}
-"""
 
 SEGMENT_BYTES = 32 << 20
 """Message bytes read after which a stream's segment is committed without waiting for the
@@ -209,7 +196,7 @@ class Recorder:
         for followed in streams:  # one MULTI each: on a cluster, streams live apart
             key = keys.stream_key(followed.stream)
             pipe = self.client.pipeline(transaction=True)
-            pipe.execute_command("EVAL", _COUNTS, 1, key)  # ClusterPipeline has no eval()
+            pipe.execute_command("EVAL", COUNTS, 1, key)  # ClusterPipeline has no eval()
             pipe.xrange(key, "(" + followed.position, "+", count=self.batch)
             (added, length), entries = pipe.execute()
             if added >= 0:
@@ -241,20 +228,20 @@ class Recorder:
         stream was given up to the position (`followed.before`). What went before a stream's first
         recording is not a gap; a stream created anew (Redis restarted empty) starts the
         count again."""
-        removed = added - length
+        gone = removed(added, length)
         if added < followed.before:  # the stream was created anew (Redis restarted empty)
-            followed.before = removed
-        if removed <= followed.before:
+            followed.before = gone
+        if gone <= followed.before:
             return
         if followed.position == keys.NO_STREAM_POSITION:
-            followed.before = removed
+            followed.before = gone
             return
         sessions = followed.open_sessions()
         gap = {
             "stream": followed.stream,
             "after": followed.position,
             "before": text(entries[0][0]) if entries else None,  # first entry after it
-            "entries": removed - followed.before,
+            "entries": gone - followed.before,
             "sessions": sessions,
             "detected_ms": int(time.time() * 1000),
         }
@@ -266,7 +253,7 @@ class Recorder:
             followed.position,
             ", ".join(sessions) or "none known",
         )
-        followed.before = removed
+        followed.before = gone
         self.store.report(gap)
         self.gaps.append(gap)
         if self.on_gap is not None:

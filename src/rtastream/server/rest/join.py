@@ -13,7 +13,12 @@ The rules, each the simplest that is exact:
   writes a segment and its position in one atomic step, and stream entry ids only grow, so
   each entry of the session is on exactly one side: no sample missing, none twice
   (deduplicating by channel and time would instead drop samples a channel legitimately
-  repeats). Of a session only Redis has: Redis alone.
+  repeats). One race is left: the recorder commits past the store's part and Redis trims
+  what it committed before the edge is read; the edge would then start later than the
+  part ends. So once the edge is read, Redis's counts are asked (rtastream.reader.
+  trimming): if nothing after the part's end was ever trimmed, every read of the edge saw
+  every entry there, and the join is whole; else both are read again (a 503 after
+  JOIN_TRIES). Of a session only Redis has: Redis alone.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from typing import Any
+
+from aiohttp import web
 
 from rtastream.channels import Channels
 from rtastream.decoding import DecodedItem
@@ -46,6 +53,10 @@ def merged(stored: list[Listed], live: list[Listed]) -> list[Listed]:
         if known is None or newer(known.model, entry.model) is entry.model:
             found[entry.model["identity"]] = entry
     return list(found.values())
+
+
+JOIN_TRIES = 3
+"""Reads of the store's part and Redis's edge before a request gives up (503)."""
 
 
 class JoinedSource:
@@ -82,9 +93,17 @@ class JoinedSource:
     async def read(
         self, identity: str, kind: Kind, channels: Channels | None, start: int, end: int
     ) -> Sequence[DecodedItem] | None:
-        part = await self.store.part(identity, kind, channels, start, end)
-        if part is None:
-            return await self.redis.read(identity, kind, channels, start, end)
-        if part.after is None:
-            return part.items
-        return [*part.items, *await self.redis.edge(*part.after, kind)]
+        for _ in range(JOIN_TRIES):
+            part = await self.store.part(identity, kind, channels, start, end)
+            if part is None:
+                return await self.redis.read(identity, kind, channels, start, end)
+            if part.after is None:
+                return part.items
+            stream, session_id, position, before = part.after
+            edge = await self.redis.edge(stream, session_id, position, kind)
+            if not await self.redis.trimmed_past(stream, before):
+                return [*part.items, *edge]
+        raise web.HTTPServiceUnavailable(
+            text=f"session {identity}: Redis trimmed stream {stream} past {position} while the "
+            f"store was read, {JOIN_TRIES} times; try again"
+        )

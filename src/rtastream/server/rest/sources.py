@@ -21,6 +21,7 @@ from rtastream.reader import SessionRecord, read_session, scan_sessions
 from rtastream.reader.aio import drive
 from rtastream.reader.flow import Cursor
 from rtastream.reader.plans import log_bad_entry
+from rtastream.reader.trimming import COUNTS, trimmed_past
 from rtastream.server.hub import Hub
 
 Kind = Literal["timestamped", "periodic", "row", "events"]
@@ -138,6 +139,13 @@ class RedisSource:
         self, identity: str, kind: Kind, channels: Channels | None, start: int, end: int
     ) -> Blocks | None:
         return None  # Redis holds entries, not chunks
+
+    async def trimmed_past(self, stream: str, before: int) -> bool:
+        """Whether Redis has trimmed entries of `stream` after the `before`-th it was given
+        (rtastream.reader.trimming)."""
+        key = keys.stream_key(stream)
+        added, length = await self.hub.query(lambda: self.client.eval(COUNTS, 1, key))
+        return trimmed_past(int(added), int(length), before)
 
     async def edge(
         self, stream: str, stream_session_id: int, after: str, kind: Kind

@@ -33,10 +33,11 @@ statistics then skip the rest); wider ones are read whole and filtered."""
 @dataclass(frozen=True)
 class Part:
     """What the store holds of a session's data. For an open session, `after` is where
-    its stream's committed part ends: (stream, stream session id, last entry id)."""
+    its stream's committed part ends: (stream, stream session id, last entry id, entries
+    the stream was given up to it)."""
 
     items: list[DecodedItem]
-    after: tuple[str, int, str] | None = None
+    after: tuple[str, int, str, int] | None = None
 
 
 def record_model(record: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -150,11 +151,11 @@ class StoreSource:
         position they reach, so what they hold and where Redis's part starts agree."""
         stream, session_id = record["stream"], int(record["stream_session_id"])
         names = self.store.segments(stream)
-        position = segment_position(names[-1])[0] if names else keys.NO_STREAM_POSITION
+        position, before = segment_position(names[-1]) if names else (keys.NO_STREAM_POSITION, 0)
         wanted = ITEM_TYPES[kind]
         entries = self.store.session_entries(stream, session_id, names, identity=record["identity"])
         items = [item for entry in entries for item in entry.items if isinstance(item, wanted)]
-        return Part(items, (stream, session_id, position))
+        return Part(items, (stream, session_id, position, before))
 
 
 def _ids(channels: Channels) -> list[int] | None:
