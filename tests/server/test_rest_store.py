@@ -11,6 +11,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 
 import aiohttp
 import numpy as np
@@ -31,11 +32,13 @@ from rest_helpers import (
     serving,
     timestamps_of,
 )
-from rtastream import RedisStreamBuffer, Session, keys
+from rtastream import Burst, RedisStreamBuffer, Session, keys
 from rtastream.channels import parse_channels
+from rtastream.recorder.follow import session_record
 from rtastream.server import SUBPROTOCOL
 from rtastream.session import ConfigBinding
 from rtastream.store import Store
+from rtastream.store.segments import SegmentRow
 from waiting import wait_until
 
 
@@ -316,3 +319,32 @@ def test_a_join_redis_trimmed_under_it_is_read_again_not_served_with_a_hole(redi
         session.close()
     assert sorted(contents({"timestamped": chunks})["timestamped"]) == expected(10)["timestamped"]
     assert reads == 2, "the store's part was not read again"
+
+
+def test_a_store_only_open_session_is_listed_stale_once_its_stream_is_silent(tmp_path):
+    """With no Redis, an open session in the store whose stream has had nothing recorded
+    for keys.STALE_AFTER s is listed stale (its writer or recorder is gone); one recorded
+    a moment ago is not."""
+    store_url = str(tmp_path / "store")
+    store = Store(store_url)
+    now_ms = int(time.time() * 1000)
+    ages = {"silent-1": 10 * keys.STALE_AFTER, "recent-1": 0.0}
+    for stream, (identity, age) in zip(("s1", "s2"), ages.items(), strict=True):
+        json_text = json.dumps({"identity": identity, "state": "open"})
+        burst = Burst()
+        burst.session_json(json_text)
+        entry_id = f"{now_ms - int(age * 1000)}-0"
+        row = SegmentRow(entry_id, 1, identity, burst.pack()[0], b"d" * 16, None)
+        store.commit_segment(stream, entry_id, 1, [row])
+        store.write_record(session_record(stream, 1, json_text))
+
+    async def main():
+        async with serving(None, store_url) as (base, http, _):
+            async with http.get(f"{base}/sessions") as reply:
+                assert reply.status == 200, await reply.text()
+                return await reply.json()
+
+    listing = asyncio.run(main())
+    assert sorted(m["identity"] for m in listing["sessions"]) == ["recent-1", "silent-1"]
+    assert {m["identity"]: m["state"] for m in listing["sessions"]}["silent-1"] == "open"
+    assert listing["stale"] == ["silent-1"]

@@ -75,10 +75,21 @@ class Index:
         model = record_model(record)
         if model is None or record is None:
             return None
-        listed = Listed(model)
         if record.get("complete"):
-            self.complete[name] = listed
-        return listed
+            listed = self.complete[name] = Listed(model)
+            return listed
+        return Listed(model, self._silent(record["stream"]))
+
+    def _silent(self, stream: str) -> bool:
+        """Whether nothing was recorded on an open session's stream for keys.STALE_AFTER s
+        (by the time in its newest segment's last entry id, Redis's clock): as far as the
+        store can tell, its writer or its recorder is gone. Listed as stale, as a session
+        whose heartbeat stopped is, so that ATLAS is not sent to a stream that is silent."""
+        names = self.store.segments(stream)
+        if not names:
+            return True
+        last_ms = int(segment_position(names[-1])[0].split("-")[0])
+        return time.time() * 1000 - last_ms > keys.STALE_AFTER * 1000
 
 
 class StoreSource:
