@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from typing import Any
+
+RECONNECT_TIMEOUT = 10.0
+"""Seconds Redis may be away, by default (the readers', writers' and server's default too)."""
 
 
 def positive_int(value: str) -> int:
@@ -54,3 +58,15 @@ def port_number(value: str) -> int:
     if not 0 <= number <= 65535:
         raise argparse.ArgumentTypeError(f"expected a TCP port from 0 to 65535, got {value!r}")
     return number
+
+
+def add_reconnect_timeout(parser: Any, then: str) -> None:
+    """The --reconnect-timeout option; `then`: what the command does once it has passed."""
+    parser.add_argument(
+        "--reconnect-timeout",
+        type=positive_number("seconds"),
+        default=RECONNECT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"how long Redis may be away (lost, restarting, frozen: no reply) before {then} "
+        f"(default: {RECONNECT_TIMEOUT:g})",
+    )

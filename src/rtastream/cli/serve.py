@@ -7,13 +7,12 @@ import os
 import sys
 from typing import Any
 
-from rtastream.cli.arguments import port_number, positive_number
+from rtastream.cli.arguments import RECONNECT_TIMEOUT, add_reconnect_timeout, port_number
 from rtastream.cli.connection import CliError, connect, redact
 from rtastream.cli.record import STORE_HELP, store_of
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8180
-RECONNECT_TIMEOUT = 10.0  # seconds, as server.app.RECONNECT_TIMEOUT (not imported: aiohttp)
 
 
 def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
@@ -41,14 +40,8 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
         action="store_true",
         help="serve the --store alone, with no Redis (no live WebSocket stream)",
     )
-    parser.add_argument(
-        "--reconnect-timeout",
-        type=positive_number("seconds"),
-        default=RECONNECT_TIMEOUT,
-        metavar="SECONDS",
-        help="how long Redis may be away (lost, restarting, frozen: no reply) before serve "
-        "closes the WebSocket clients of its streams (1011) and answers REST with 503 "
-        f"(default: {RECONNECT_TIMEOUT:g})",
+    add_reconnect_timeout(
+        parser, "serve closes the WebSocket clients of its streams (1011) and answers REST with 503"
     )
     parser.set_defaults(run=run)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from rtastream import SessionNotFound, SessionReader
 from rtastream.cli import format as fmt
-from rtastream.cli.arguments import natural_int, positive_int, positive_number
+from rtastream.cli.arguments import add_reconnect_timeout, natural_int, positive_int
 from rtastream.cli.connection import Client, CliError, connect
 from rtastream.cli.inspect import report_bad_entry
 from rtastream.cli.stats import MessageSummary, summarize
@@ -66,14 +66,7 @@ def add_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
         "(as --last N does), so it ends at once on a stream that has them",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object per message")
-    parser.add_argument(
-        "--reconnect-timeout",
-        type=positive_number("seconds"),
-        default=10.0,
-        metavar="SECONDS",
-        help="how long Redis may be away (lost, restarting, frozen: no reply) before tail "
-        "gives up with an error (default: 10)",
-    )
+    add_reconnect_timeout(parser, "tail gives up with an error")
     parser.set_defaults(run=run_command)
 
 
