@@ -629,6 +629,40 @@ RECORDER = Section(
             "recorder: keeping up",
             per_variant=True,
         ),
+        "The same writer for seconds on end, into a stream trimmed to about 10 000 "
+        "entries as the Stream Service trims it, paced at 10 and 30 times real time and "
+        "unpaced: how far the store's position lags the stream's newest entry (sampled "
+        "every 20 ms; Redis's clock) and the entries the trimming took before the "
+        "recorder read them (reported as gaps, never silently lost).",
+        Table(
+            (
+                Col("workload", name),
+                Col("written, samples/s", info("written_samples_per_s", "{:,.0f}")),
+                Col("recorded / written", info("ratio_to_writer", "{:.2f}")),
+                Col("lag, median s", info("lag_median_s", "{:.2f}")),
+                Col("lag, max s", info("lag_max_s", "{:.2f}")),
+                Col("entries lost to trimming", info("entries_lost_to_trimming", "{:,}")),
+                Col("CPU following, s/M", info("recorder_cpu_s_per_million_samples", "{:.3f}")),
+            ),
+            "recorder: sustained",
+            per_variant=True,
+        ),
+        "Capacity: the recorder stopped (SIGSTOP) while the writer alone fills the stream "
+        "with 20 s of data, then draining it alone. Recorded / written compares the "
+        "recorder's drain with the writer's rate, overall and steady (between its first "
+        "commit and its last but one: without the commit interval's wait at the end).",
+        Table(
+            (
+                Col("workload", name),
+                Col("written, samples/s", info("written_samples_per_s", "{:,.0f}")),
+                Col("drained, samples/s", info("drained_samples_per_s", "{:,.0f}")),
+                Col("recorded / written", info("ratio_to_writer", "{:.2f}")),
+                Col("steady, recorded / written", info("steady_ratio_to_writer", "{:.2f}")),
+                Col("CPU draining, s/M", info("recorder_cpu_s_per_million_samples", "{:.3f}")),
+            ),
+            "recorder: capacity",
+            per_variant=True,
+        ),
         freshness,
         store_read,
     ),
