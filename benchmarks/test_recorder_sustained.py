@@ -190,8 +190,14 @@ def backlog_run(redis_url: str, store_url: str, seconds: int) -> dict:
         os.kill(recorder.pid, signal.SIGCONT)
         recorder.terminate()
         recorder.wait(timeout=60)
-    return {"samples": CHANNELS * 1000 * seconds, "written_s": written_s,
-            "drained_s": drained_s, "cpu_s": cpu_s, "entries": entries, "steady": steady_rate(commits)}  # fmt: skip
+    return {
+        "samples": CHANNELS * 1000 * seconds,
+        "entries": entries,
+        "written_s": written_s,
+        "drained_s": drained_s,
+        "cpu_s": cpu_s,
+        "steady": steady_rate(commits),
+    }
 
 
 def steady_rate(commits: list[tuple[float, int]]) -> float | None:
