@@ -631,8 +631,8 @@ RECORDER = Section(
         ),
         "The same writer for seconds on end, into a stream trimmed to about 10 000 "
         "entries as the Stream Service trims it, paced at 10 and 30 times real time and "
-        "unpaced: how far the store's position lags the stream's newest entry (sampled "
-        "every 20 ms; Redis's clock) and the entries the trimming took before the "
+        "unpaced: the lag (how long the oldest entry the store lacks has been in the stream, "
+        "sampled every 20 ms) and the entries the trimming took before the "
         "recorder read them (reported as gaps, never silently lost).",
         Table(
             (

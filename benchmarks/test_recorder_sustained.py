@@ -2,10 +2,10 @@
 
 A writer streams 1000 float64 channels at 1 kHz into a stream trimmed as the Stream
 Service trims it (MAXLEN ~ 10 000 entries), paced at 10 and 30 times real time and as fast
-as it goes, while a recorder follows the stream. Every 20 ms the benchmark reads how far
-the store's position is behind the stream's newest entry (both entry ids: Redis's clock),
-so a recorder falling behind shows as a lag that grows, and one that falls 10 000 entries
-behind loses entries to the trimming (reported as gaps: counted here). A fourth run
+as it goes, while a recorder follows the stream. Every 20 ms the benchmark reads the lag:
+how long the oldest entry the store lacks has been in the stream (entry ids carry Redis's
+clock). A recorder falling behind shows as a lag that grows, and one that falls 10 000
+entries behind loses entries to the trimming (reported as gaps: counted here). A fourth run
 measures capacity: the recorder, stopped while the writer fills the stream, drains the
 backlog alone; its rate beside the writer's alone says whether it keeps up when each has
 its own core.
@@ -41,8 +41,9 @@ def stream_ms(entry_id: str) -> int:
 
 
 class LagProbe(threading.Thread):
-    """Samples, every 20 ms, the stream's newest entry time minus the store's position
-    time (ms, both from entry ids)."""
+    """Samples, every 20 ms, how long the oldest entry the store does not have yet has
+    been in the stream (ms; 0 when the store has every entry): entry ids carry Redis's
+    clock, this machine's."""
 
     def __init__(self, redis_url: str, store: Store) -> None:
         super().__init__(daemon=True)
@@ -53,10 +54,12 @@ class LagProbe(threading.Thread):
 
     def run(self) -> None:
         while not self.done.wait(0.02):
-            newest = self.client.xrevrange("stream:bench", count=1)
             position = self.store.position("bench")
-            if newest and position:
-                self.lags.append(max(0, stream_ms(newest[0][0].decode()) - stream_ms(position[0])))
+            if position is None:
+                continue
+            waiting = self.client.xrange("stream:bench", "(" + position[0], "+", count=1)
+            oldest = stream_ms(waiting[0][0].decode()) if waiting else None
+            self.lags.append(0 if oldest is None else max(0, int(time.time() * 1000) - oldest))
 
     def stop(self) -> None:
         self.done.set()
