@@ -58,6 +58,7 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.files = Files(url)
+        self._scratch = bytearray()  # a segment's messages joined (segment_table), reused
 
     # --- reading ---------------------------------------------------------------------
 
@@ -234,7 +235,10 @@ class Store:
     ) -> None:
         """Write the entries read up to `last_id` (and so the stream's new position)."""
         path = f"live/{name_of(stream)}/{segment_name(last_id, before)}"
-        self.files.write_arrow(path, segment_table(rows))
+        size = sum(len(row.data) for row in rows)
+        if len(self._scratch) < size:  # a new one: the old may still be viewed (an error's)
+            self._scratch = bytearray(size)
+        self.files.write_arrow(path, segment_table(rows, self._scratch))
 
     def segment_columns(self, stream: str, columns: list[str]) -> Iterable[pa.Table]:
         for name in self.segments(stream):
