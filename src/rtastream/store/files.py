@@ -83,20 +83,14 @@ class Files:
             with ipc.new_file(sink, table.schema) as writer:
                 writer.write_table(table)
 
-        if not self.local:
-            self.write_with(relative, fill)
-            return
-        final = self.path(relative)
-        parent = final.rsplit("/", 1)[0]
-        self.fs.create_dir(parent, recursive=True)
-        temporary = f"{parent}/{TEMPORARY}{uuid.uuid4().hex}"
-        if not self.direct.write(temporary, fill, ipc_size(table)):
-            with self.fs.open_output_stream(temporary) as sink:
-                fill(sink)
-        self.fs.move(temporary, final)  # rename(2): atomic, replaces
+        self.write_with(relative, fill, direct_size=ipc_size(table))
 
-    def write_with(self, relative: str, fill: Callable[[Any], None]) -> None:
-        """Write a file by `fill(sink)` (sink: a pyarrow output stream), all or nothing."""
+    def write_with(
+        self, relative: str, fill: Callable[[Any], None], direct_size: int | None = None
+    ) -> None:
+        """Write a file by `fill(sink)` (sink: a pyarrow output stream), all or nothing.
+        With `direct_size` (no fewer than the file's bytes), a local file is written past the
+        page cache where the file system allows it (direct.py)."""
         final = self.path(relative)
         parent = final.rsplit("/", 1)[0]
         self.fs.create_dir(parent, recursive=True)
@@ -105,8 +99,9 @@ class Files:
                 fill(sink)
             return
         temporary = f"{parent}/{TEMPORARY}{uuid.uuid4().hex}"
-        with self.fs.open_output_stream(temporary) as sink:
-            fill(sink)
+        if direct_size is None or not self.direct.write(temporary, fill, direct_size):
+            with self.fs.open_output_stream(temporary) as sink:
+                fill(sink)
         self.fs.move(temporary, final)  # rename(2): atomic, replaces
 
     def read_bytes(self, relative: str) -> bytes | None:
