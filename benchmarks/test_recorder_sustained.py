@@ -17,12 +17,14 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import redis
 
 from benchmarks.test_live_edge import cpu_seconds
-from benchmarks.test_recorder import second_of_data, start_recorder, wait_for
+from benchmarks.test_recorder import buffer_last_id, second_of_data, start_recorder, wait_for
 from rtastream import RedisStreamBuffer
 from rtastream.store import Store
 from rtastream.store.segments import entry_key
@@ -71,40 +73,50 @@ def stored_entries(store: Store) -> int:
     return sum(t.num_rows for t in store.segment_columns("bench", ["entry_id"]))
 
 
+@contextmanager
+def following(redis_url: str, store_url: str, **writer_options: object) -> Iterator[tuple]:
+    """(recorder process, store, session): a recorder following stream `bench` and a
+    session "bench" opened on it, in the store already; the session closed and the
+    recorder stopped afterwards."""
+    recorder = start_recorder(redis_url, store_url)
+    store = Store(store_url)
+    try:
+        with RedisStreamBuffer(redis_url, **writer_options) as buffer:
+            session = buffer.open_session("bench", "bench")
+            session.flush()
+            wait_for(lambda: store.session("bench") is not None, 60)
+            yield recorder, store, session
+            session.close()
+    finally:
+        os.kill(recorder.pid, signal.SIGCONT)  # were it left stopped (backlog_run)
+        recorder.terminate()
+        recorder.wait(timeout=60)
+
+
 def sustained_run(redis_url: str, store_url: str, seconds: int, pace: float | None) -> dict:
     """A recorder follows while `seconds` of data are written at `pace` times real time
     (None: no pause), a second of data at a time, into a trimmed stream."""
     messages = [second_of_data(CHANNELS, s) for s in range(seconds)]
-    recorder = start_recorder(redis_url, store_url)
-    store = Store(store_url)
-    probe = LagProbe(redis_url, store)
-    try:
-        with RedisStreamBuffer(redis_url, maxlen=TRIMMED_TO) as buffer:
-            session = buffer.open_session("bench", "bench")
+    with following(redis_url, store_url, maxlen=TRIMMED_TO) as (recorder, store, session):
+        probe = LagProbe(redis_url, store)
+        before = stored_entries(store)
+        cpu0 = cpu_seconds(recorder.pid)
+        probe.start()
+        began = time.perf_counter()
+        for s, second in enumerate(messages):
+            session.write_messages(second)
             session.flush()
-            wait_for(lambda: store.session("bench") is not None, 60)
-            before = stored_entries(store)
-            cpu0 = cpu_seconds(recorder.pid)
-            probe.start()
-            began = time.perf_counter()
-            for s, second in enumerate(messages):
-                session.write_messages(second)
-                session.flush()
-                if pace is not None:
-                    time.sleep(max(0.0, began + (s + 1) / pace - time.perf_counter()))
-            written_s = time.perf_counter() - began
-            last = entry_key(buffer_newest(redis_url))
-            wait_for(lambda: entry_key(store.position("bench")[0]) >= last, 300)
-            recorded_s = time.perf_counter() - began
-            cpu_s = cpu_seconds(recorder.pid) - cpu0
-            probe.stop()
-            written = sum(len(second) for second in messages)
-            lost = sum(gap["entries"] for gap in store.reports())
-            stored = stored_entries(store) - before
-            session.close()
-    finally:
-        recorder.terminate()
-        recorder.wait(timeout=60)
+            if pace is not None:
+                time.sleep(max(0.0, began + (s + 1) / pace - time.perf_counter()))
+        written_s = time.perf_counter() - began
+        last = entry_key(buffer_last_id(redis_url))
+        wait_for(lambda: entry_key(store.position("bench")[0]) >= last, 300)
+        recorded_s = time.perf_counter() - began
+        cpu_s = cpu_seconds(recorder.pid) - cpu0
+        probe.stop()
+        written = sum(len(second) for second in messages)
+        lost = sum(gap["entries"] for gap in store.reports())
+        stored = stored_entries(store) - before
     return {
         "samples": CHANNELS * 1000 * seconds,
         "written_s": written_s,
@@ -117,14 +129,6 @@ def sustained_run(redis_url: str, store_url: str, seconds: int, pace: float | No
     }
 
 
-def buffer_newest(redis_url: str) -> str:
-    client = redis.Redis.from_url(redis_url)
-    try:
-        return client.xrevrange("stream:bench", count=1)[0][0].decode()
-    finally:
-        client.close()
-
-
 @pytest.mark.parametrize("pace_name", list(PACES))
 def test_recorder_sustained(benchmark, redis_url, tmp_path, smoke, pace_name):
     benchmark.group = "recorder: sustained"
@@ -135,7 +139,7 @@ def test_recorder_sustained(benchmark, redis_url, tmp_path, smoke, pace_name):
     benchmark.pedantic(
         lambda: result.update(
             sustained_run(redis_url, str(tmp_path / "store"), seconds, PACES[pace_name])
-        ),  # fmt: skip
+        ),
         rounds=1,
     )
     assert (
@@ -159,40 +163,29 @@ def backlog_run(redis_url: str, store_url: str, seconds: int) -> dict:
     """The writer alone fills the stream (untrimmed) while the recorder is stopped
     (SIGSTOP); then the recorder alone drains it."""
     messages = [m for s in range(seconds) for m in second_of_data(CHANNELS, s)]
-    recorder = start_recorder(redis_url, store_url)
     entries = len(messages)
-    store = Store(store_url)
-    try:
-        with RedisStreamBuffer(redis_url) as buffer:
-            session = buffer.open_session("bench", "bench")
-            session.flush()
-            wait_for(lambda: store.session("bench") is not None, 60)
-            time.sleep(0.5)  # past the commit of the session's first entry
-            os.kill(recorder.pid, signal.SIGSTOP)
-            began = time.perf_counter()
-            session.write_messages(messages)
-            session.flush()
-            written_s = time.perf_counter() - began
-            last = entry_key(buffer_newest(redis_url))
-            cpu0 = cpu_seconds(recorder.pid)
-            began = time.perf_counter()
-            os.kill(recorder.pid, signal.SIGCONT)
-            commits = []  # (when, entries up to the store's position) of each commit seen
-
-            def drained() -> bool:
-                position = store.position("bench")
-                if not commits or commits[-1][1] != position[1]:
-                    commits.append((time.perf_counter(), position[1]))
-                return entry_key(position[0]) >= last
-
-            wait_for(drained, 300)
-            drained_s = time.perf_counter() - began
-            cpu_s = cpu_seconds(recorder.pid) - cpu0
-            session.close()
-    finally:
+    with following(redis_url, store_url) as (recorder, store, session):
+        time.sleep(0.5)  # past the commit of the session's first entry
+        os.kill(recorder.pid, signal.SIGSTOP)
+        began = time.perf_counter()
+        session.write_messages(messages)
+        session.flush()
+        written_s = time.perf_counter() - began
+        last = entry_key(buffer_last_id(redis_url))
+        cpu0 = cpu_seconds(recorder.pid)
+        began = time.perf_counter()
         os.kill(recorder.pid, signal.SIGCONT)
-        recorder.terminate()
-        recorder.wait(timeout=60)
+        commits = []  # (when, entries up to the store's position) of each commit seen
+
+        def drained() -> bool:
+            position = store.position("bench")
+            if not commits or commits[-1][1] != position[1]:
+                commits.append((time.perf_counter(), position[1]))
+            return entry_key(position[0]) >= last
+
+        wait_for(drained, 300)
+        drained_s = time.perf_counter() - began
+        cpu_s = cpu_seconds(recorder.pid) - cpu0
     return {
         "samples": CHANNELS * 1000 * seconds,
         "entries": entries,
