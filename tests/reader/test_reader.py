@@ -274,8 +274,10 @@ def test_after_following_a_session_to_its_end_its_record_says_so_too(redis_url, 
     send_data(r, session, bursts=1, events=0)
     with rtastream.SessionReader(redis_url, "followed", block=0.2) as reader:
         assert reader.session.state == reader.state == "open"
-        threading.Timer(0.3, send_json, (r, session, "closed")).start()
+        closing = threading.Timer(0.3, send_json, (r, session, "closed"))
+        closing.start()
         list(reader.entries())
+        closing.join()  # the reader may end on the entry before the hash is written
         assert reader.state == "closed" and reader.session.state == "closed"
         assert reader.session.model["state"] == "closed"
 
