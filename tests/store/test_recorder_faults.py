@@ -218,3 +218,35 @@ def test_a_master_behind_sentinel_is_recorded(sentinel_group, tmp_path):
         write_bursts_on(sentinel_group.url, "sentinel-run", "car-s", written)
         wait_for(lambda: complete(store, "sentinel-run"), what="the session compacted")
     assert stored_samples(store, "sentinel-run") == written.samples
+
+
+def test_a_recorder_killed_mid_compaction_compacts_the_session_again(redis_url, tmp_path):
+    """Killed while its runs are in scratch files: restarted, it compacts the session
+    from its segments again, every sample once, and leaves no scratch file behind."""
+    store = str(tmp_path / "store")
+    written = Written()
+    with rtastream.RedisStreamBuffer(redis_url) as buffer:
+        with buffer.open_session("spill-1", "car") as session:
+            for k in range(40):
+                t = T0 + (k * 2000 + np.arange(2000)) * MS
+                values = np.random.default_rng(k).random((16, 2000))
+                session.timestamped(list(range(16)), t, values)
+                for channel in range(16):
+                    written.add("timestamped", channel, t, values[channel])
+    command = record_command(redis_url, store, "--name", "rec-A", "--compaction-memory", "1")
+    scratch = tmp_path / "store/compacting/car"
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: list(scratch.glob("*/*.arrow")), what="runs in scratch files")
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert not complete(store, "spill-1"), "compacted before it could be killed"
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: complete(store, "spill-1"), timeout=60, what="the session compacted")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    assert stored_samples(store, "spill-1") == written.samples
+    assert list(scratch.glob("*")) == []

@@ -3,6 +3,7 @@ session holds, checked with pyarrow against the arrays encoded."""
 
 from __future__ import annotations
 
+import lz4.block
 import numpy as np
 import pyarrow as pa
 import pyarrow.feather as feather
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rtastream import Burst
+from rtastream._proto import model_data_pb2 as model
 from rtastream.recorder.follow import digest_of
 from rtastream.store import Store
 from rtastream.store.segments import SegmentRow
@@ -122,3 +124,37 @@ def test_compaction_keeps_every_sample_whatever_the_segment_cuts(tmp_path_factor
     )
     assert got == sorted(expected, key=lambda pair: pair[0])
     assert record["files"]["timestamped.bytes2"]["rows"] == len(expected)
+
+
+def test_a_lone_periodic_sample_and_a_repeated_time_are_compacted_and_chunked(tmp_path):
+    """Periodic samples at 0, 10, 20 ns, again at 10 (re-sent with another value) and at
+    40 (after a gap): the file keeps all five; the ready chunks, decoded with python-lz4
+    and the protobuf classes, give each time once (the first value sent) with intervals
+    > 0 (a lone sample has none of its own)."""
+    store = Store(str(tmp_path))
+    parts = [(0, [1.0, 2.0, 3.0]), (10, [9.0]), (40, [5.0])]
+    messages = []
+    for k, (start, values) in enumerate(parts):
+        burst = Burst()
+        if k == 0:
+            burst.session_json('{"identity": "seg-1", "state": "open"}')
+        burst.periodic(4, T0 + start, 10, np.array(values))
+        messages.extend(burst.pack())
+    store.commit_segment(
+        "s", f"{len(messages)}-0", len(messages), [row(k, m) for k, m in enumerate(messages)]
+    )
+    final = compact(store)
+    assert final["files"]["periodic.bytes8"] == {"rows": 5}
+    table = pq.read_table(tmp_path / "sessions/seg-1/periodic.bytes8.parquet")
+    assert [t - T0 for t in table["timestamp"].to_pylist()] == [0, 10, 10, 20, 40]
+    chunks = pq.read_table(tmp_path / "sessions/seg-1/chunks-periodic.parquet").to_pylist()
+    got = []
+    for chunk in chunks:
+        payload = lz4.block.decompress(chunk["body"], uncompressed_size=chunk["unpacked"])
+        for result in model.PeriodicDataList.FromString(payload).periodic_data:
+            assert result.interval > 0
+            values = np.frombuffer(result.buffer, "<f8").tolist()
+            got += [
+                (result.start_timestamp - T0 + i * result.interval, v) for i, v in enumerate(values)
+            ]
+    assert got == [(0, 1.0), (10, 2.0), (20, 3.0), (40, 5.0)]

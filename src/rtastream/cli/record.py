@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from rtastream import keys
+from rtastream.cli.arguments import positive_int
 from rtastream.cli.connection import CliError, connect, redact
 
 STORE_HELP = "the store: a directory, or s3://BUCKET/PREFIX[?endpoint_override=HOST:PORT&...]"
@@ -24,13 +25,13 @@ def need_store_extra() -> None:
         raise CliError(f"{exc}: pip install 'rtastream[store]'") from None
 
 
-def store_of(url: str) -> Any:
+def store_of(url: str, **options: Any) -> Any:
     """The Store at `url`, or CliError naming the extra to install or what is wrong."""
     need_store_extra()
     from rtastream.store import Store
 
     try:
-        return Store(url)
+        return Store(url, **options)
     except (OSError, ValueError) as exc:
         raise CliError(f"cannot open the store {url!r}: {exc}", code=2) from None
 
@@ -90,6 +91,14 @@ def add_record_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
         help="this recorder's name in its leases (default: host, process id and a random "
         "part); a recorder restarted under its old name takes its streams back at once",
     )
+    record.add_argument(
+        "--compaction-memory",
+        type=positive_int,
+        default=256,
+        metavar="MIB",
+        help="MiB of decoded samples an ended session's compaction holds in memory; past "
+        "that it sorts them into scratch files beside the store (default 256)",
+    )
     record.set_defaults(run=run_record)
 
 
@@ -143,7 +152,7 @@ def session_parser(
 
 
 def run_record(args: argparse.Namespace) -> int:
-    store = store_of(args.store)
+    store = store_of(args.store, compaction_memory=args.compaction_memory << 20)
     from rtastream.recorder import Recorder
 
     try:

@@ -79,6 +79,7 @@ class Followed:
         """Where the store says the stream stands: its position, the sessions it has
         compacted, and the digests and names of the others (from their segments)."""
         position, before = store.position(stream) or (keys.NO_STREAM_POSITION, 0)
+        store.remove_scratch(stream)  # its sessions not compacted yet will be again
         followed = cls(stream, position, position, before)
         compacted = [r for r in store.sessions() if r.get("stream") == stream and r.get("complete")]
         for record in sorted(compacted, key=lambda r: entry_key(r.get("last_entry") or "0-0")):

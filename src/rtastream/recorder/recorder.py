@@ -16,7 +16,6 @@ from redis.cluster import RedisCluster
 
 from rtastream import keys
 from rtastream.connection import client_for
-from rtastream.decoding import SessionJsonItem
 from rtastream.reader.entries import text
 from rtastream.reader.trimming import COUNTS, removed
 from rtastream.recorder.abandon import abandoned
@@ -298,29 +297,25 @@ class Recorder:
         """Write the session's files; `why`, if given, says why its writer is taken for gone
         (it is then stored as `abandoned`, its Session JSON as last streamed)."""
         identity = followed.names.get(session_id)
-        entries = self.store.session_entries(followed.stream, session_id, identity=identity)
-        history = [
-            item.text
-            for entry in entries
-            for item in entry.items
-            if isinstance(item, SessionJsonItem)
-        ]
-        if not history:
-            log.warning(
-                "stream session %d of %s ended with no Session JSON", session_id, followed.stream
-            )
-            followed.done[session_id] = identity
-            return
-        record = session_record(followed.stream, session_id, history[-1])
-        record["first_entry"], record["last_entry"] = entries[0].id, entries[-1].id
-        if why is not None:
-            record["state"], record["abandoned_by_recorder"] = "abandoned", why
-            log.warning("session %s abandoned: %s", record["identity"], why)
-        record["gaps"] = [
-            gap for gap in self.store.reports() if record["identity"] in gap["sessions"]
-        ]
-        self._keep_configs(record)
-        self.store.compact(record, entries)
+        with self.store.compaction(followed.stream, session_id, identity) as gathered:
+            if not gathered.history:
+                log.warning(
+                    "stream session %d of %s ended with no Session JSON",
+                    session_id,
+                    followed.stream,
+                )
+                followed.done[session_id] = identity
+                return
+            record = session_record(followed.stream, session_id, gathered.history[-1])
+            record["first_entry"], record["last_entry"] = gathered.first_entry, gathered.last_entry
+            if why is not None:
+                record["state"], record["abandoned_by_recorder"] = "abandoned", why
+                log.warning("session %s abandoned: %s", record["identity"], why)
+            record["gaps"] = [
+                gap for gap in self.store.reports() if record["identity"] in gap["sessions"]
+            ]
+            self._keep_configs(record)
+            self.store.compact(record, gathered)
         followed.done[session_id] = record["identity"]
         followed.digests.pop(session_id, None)
         log.info("session %s compacted (%s)", record["identity"], record["state"])

@@ -64,30 +64,44 @@ def path_of(folder: str, kind: str) -> str:
 
 
 def write(files: Files, folder: str, tables: Mapping[str, pa.Table]) -> dict[str, dict[str, int]]:
-    """Write the chunk file of each kind the session has; {kind: {"chunks": count}}."""
+    """Write the chunk file of each kind a session's tables have; {kind: {"chunks": count}}."""
     written = {}
     for kind in KINDS:
-        found = _kind_chunks(kind, tables)
-        count = _write_file(files, path_of(folder, kind), found)
+        count = write_kind(files, folder, kind, _source(kind, tables))
         if count:
             written[kind] = {"chunks": count}
     return written
 
 
-def _kind_chunks(kind: str, tables: Mapping[str, pa.Table]) -> Iterator[dict[str, Any]]:
-    """The rows of a kind's chunk file, in file order (empty when the session has none)."""
+def write_kind(files: Files, folder: str, kind: str, source: Iterable[Any]) -> int:
+    """Write a kind's chunk file from `source`: for samples, (channel, Series) pairs in
+    channel order, each channel's whole; for rows and events, their items in time order.
+    No file when there are no chunks; returns how many."""
+    return _write_file(files, path_of(folder, kind), _kind_chunks(kind, source))
+
+
+def _source(kind: str, tables: Mapping[str, pa.Table]) -> Iterable[Any]:
     if kind == "row":
-        for chunk in chunks.row_chunks(_items(tables, ROWS), EVERY, 0, LATEST):
+        return _items(tables, ROWS)
+    if kind == "events":
+        return _items(tables, EVENTS)
+    return _series(kind, tables).items()
+
+
+def _kind_chunks(kind: str, source: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    """The rows of a kind's chunk file, in file order."""
+    if kind == "row":
+        for chunk in chunks.row_chunks(source, EVERY, 0, LATEST):
             listed = model.RowDataList.FromString(chunk.payload).row_data
             sets = sorted({tuple(row.channel_ids) for row in listed})
             yield _row(chunk, [list(ids) for ids in sets])
         return
     if kind == "events":
-        for chunk in chunks.event_chunks(_items(tables, EVENTS), 0, LATEST):
+        for chunk in chunks.event_chunks(source, 0, LATEST):
             yield _row(chunk)
         return
     cut = chunks.periodic_chunks if kind == "periodic" else chunks.timestamped_chunks
-    for channel_id, series in _series(kind, tables).items():  # one channel at a time
+    for channel_id, series in source:  # one channel at a time
         for chunk in cut(sample_items(kind, {channel_id: series}), EVERY, 0, LATEST):
             yield _row(chunk)
 

@@ -4,10 +4,11 @@ temporary name and renamed; an S3 object appears only once its upload completes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -91,18 +92,38 @@ class Files:
         """Write a file by `fill(sink)` (sink: a pyarrow output stream), all or nothing.
         With `direct_size` (no fewer than the file's bytes), a local file is written past the
         page cache where the file system allows it (direct.py)."""
-        final = self.path(relative)
-        parent = final.rsplit("/", 1)[0]
-        self.fs.create_dir(parent, recursive=True)
+        if direct_size is not None and self.local:
+            temporary = self._temporary(relative)
+            if self.direct.write(temporary, fill, direct_size):
+                self.fs.move(temporary, self.path(relative))  # rename(2): atomic, replaces
+                return
+        with self.sink(relative) as sink:
+            fill(sink)
+
+    @contextlib.contextmanager
+    def sink(self, relative: str) -> Iterator[pa.NativeFile]:
+        """An output stream for a file, all or nothing: a local file is written under a
+        temporary name, renamed when the block ends and removed if it raises."""
         if not self.local:
-            with self.fs.open_output_stream(final) as sink:
-                fill(sink)
+            final = self.path(relative)
+            self.fs.create_dir(final.rsplit("/", 1)[0], recursive=True)
+            with self.fs.open_output_stream(final) as stream:
+                yield stream
             return
-        temporary = f"{parent}/{TEMPORARY}{uuid.uuid4().hex}"
-        if direct_size is None or not self.direct.write(temporary, fill, direct_size):
-            with self.fs.open_output_stream(temporary) as sink:
-                fill(sink)
-        self.fs.move(temporary, final)  # rename(2): atomic, replaces
+        temporary = self._temporary(relative)
+        try:
+            with self.fs.open_output_stream(temporary) as stream:
+                yield stream
+        except BaseException:
+            self.delete_absolute(temporary)
+            raise
+        self.fs.move(temporary, self.path(relative))  # rename(2): atomic, replaces
+
+    def _temporary(self, relative: str) -> str:
+        """A temporary path beside a local file about to be written (its folder made)."""
+        parent = self.path(relative).rsplit("/", 1)[0]
+        self.fs.create_dir(parent, recursive=True)
+        return f"{parent}/{TEMPORARY}{uuid.uuid4().hex}"
 
     def read_bytes(self, relative: str) -> bytes | None:
         try:
@@ -136,8 +157,11 @@ class Files:
         return found
 
     def delete(self, relative: str) -> None:
+        self.delete_absolute(self.path(relative))
+
+    def delete_absolute(self, path: str) -> None:
         try:
-            self.fs.delete_file(self.path(relative))
+            self.fs.delete_file(path)
         except FileNotFoundError:
             pass
 

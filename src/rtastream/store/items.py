@@ -49,13 +49,20 @@ def timestamped_items(channel_id: int, series: Series) -> Iterator[DecodedItem]:
 
 def periodic_items(channel_id: int, series: Series) -> Iterator[DecodedItem]:
     """Runs at one interval: a run ends where the step between samples changes (the
-    store keeps each sample's time; any cut into runs gives the same times)."""
+    store keeps each sample's time; any cut into runs gives the same times). A lone
+    sample, and one at the time of the sample before it, is a run of its own at the
+    channel's smallest step: an interval must be > 0, and any gives it the same time."""
     times, data = series.timestamps, buffer_of(series.values)
     width = len(data) // max(1, len(times))
     steps = np.diff(times)
-    starts = [0, *(np.flatnonzero(steps[1:] != steps[:-1]) + 2).tolist()]
+    positive = steps[steps > 0]
+    lone = int(positive.min()) if len(positive) else 1
+    repeated = np.flatnonzero(steps == 0) + 1
+    cuts = np.flatnonzero(steps[1:] != steps[:-1]) + 2
+    starts = sorted({0, *cuts.tolist(), *repeated.tolist(), *(repeated + 1).tolist()})
+    starts = [a for a in starts if a < len(times)]
     for a, b in zip(starts, [*starts[1:], len(times)], strict=True):
-        interval = int(steps[a]) if b - a > 1 else 0
+        interval = int(steps[a]) if b - a > 1 else lone
         yield PeriodicItem(channel_id, int(times[a]), interval, b - a, data[a * width : b * width])
 
 

@@ -3,7 +3,12 @@ read API the REST service and analysts use and the write steps the recorder take
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import itertools
 import json
+import shutil
+import tempfile
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -15,6 +20,7 @@ import pyarrow.parquet as pq
 from rtastream.channels import Channels
 from rtastream.reader.entries import Entry, Series, decode_entry
 from rtastream.store import chunkfiles
+from rtastream.store.compaction import COMPACTION_MEMORY, Compaction, write_session_file
 from rtastream.store.files import Files, name_of
 from rtastream.store.items import series_of
 from rtastream.store.segments import (
@@ -33,31 +39,19 @@ from rtastream.store.tables import (
     channel_names,
 )
 
-ROW_GROUP = 65_536
-"""Rows per Parquet row group: sorted by channel and time, each group covers one stretch
-of time of one channel (or a few short ones), which its statistics let a reader skip."""
-
 INDEX = "session.json"
-
-SESSION_OPTIONS = {
-    "compression": "snappy",
-    # A dictionary pays for channel ids (few, repeated), not for timestamps or values,
-    # where pyarrow would try one, then give up.
-    "use_dictionary": ["channel", "definition_id", "status_text", "app_name"],
-    "write_statistics": True,
-}
-"""pyarrow.parquet.write_table options of a session's files."""
-
-TIMESTAMPS = {"timestamp": "DELTA_BINARY_PACKED"}
-"""Timestamps sorted within a channel differ by about one sampling interval: stored as
-deltas they take next to nothing (half of a float64 sample file's size otherwise)."""
+SCRATCH = "compacting"
+"""Where a local store's compactions keep their runs while they work (compaction.py)."""
+_SELECTING = ["entry_id", "stream_session_id", "identity"]
+_AFTER_ALL = (2**64, 0)
 
 
 class Store:
     """A store at `url`: a directory, file://PATH, or s3://BUCKET/PREFIX[?options]."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, compaction_memory: int = COMPACTION_MEMORY) -> None:
         self.files = Files(url)
+        self.compaction_memory = compaction_memory
         self._scratch = bytearray()  # a segment's messages joined (segment_table), reused
 
     # --- reading ---------------------------------------------------------------------
@@ -251,28 +245,51 @@ class Store:
         names: list[str] | None = None,
         identity: str | None = None,
     ) -> list[Entry]:
-        """The stored entries of one stream session, in stream order, decoded; an entry
-        in two segments (two recorders that both believed they held the lease) once.
-        `names`: only those segments (a listing taken before, see position()), else all.
-        With `identity`, entries kept under another identity are left out: those of an
-        earlier session under the same id (Redis started anew numbers from 1 again)."""
-        found: dict[str, Entry] = {}
+        """The stored entries of one stream session, in stream order (see entries())."""
+        return list(self.entries(stream, stream_session_id, names, identity))
+
+    def entries(
+        self,
+        stream: str,
+        stream_session_id: int,
+        names: list[str] | None = None,
+        identity: str | None = None,
+    ) -> Iterator[Entry]:
+        """The stored entries of one stream session, in stream order, decoded as they are
+        reached; an entry in two segments (two recorders that both believed they held the
+        lease) once. Segments are held in memory only while their entry ranges overlap
+        (most never do). `names`: only those segments (a listing taken before, see
+        position()), else all. With `identity`, entries kept under another identity are
+        left out: those of an earlier session under the same id (Redis started anew
+        numbers from 1 again)."""
         key = f"stream:{stream}"
         condition = pc.field("stream_session_id") == stream_session_id
         if identity is not None:
             named = pc.field("identity")
             condition = condition & (named.is_null() | (named == identity))
+        folder = f"live/{name_of(stream)}"
+        firsts = []  # (first entry of the session in the segment, segment)
         for name in self.segments(stream) if names is None else names:
-            path = f"live/{name_of(stream)}/{name}"
-            columns = ["entry_id", "data", "stream_session_id", "identity"]
-            table = self.files.read_segment(path, columns).filter(condition)
-            for entry_id, data in zip(
-                table["entry_id"].to_pylist(), table["data"].to_pylist(), strict=True
-            ):
-                entry = decode_entry(key, entry_id, stream_session_id, data)
-                if isinstance(entry, Entry):  # stored entries were decoded once already
-                    found.setdefault(entry_id, entry)
-        return sorted(found.values(), key=lambda entry: entry_key(entry.id))
+            found = self.files.read_segment(f"{folder}/{name}", _SELECTING).filter(condition)
+            if found.num_rows:
+                firsts.append((min(map(entry_key, found["entry_id"].to_pylist())), name))
+        held: list[tuple[tuple[int, int], int, str, bytes]] = []  # a heap, by entry id
+        last, loaded = None, itertools.count()  # (a copy loaded first is taken first)
+        for first, name in [*sorted(firsts), (_AFTER_ALL, "")]:
+            while held and held[0][0] < first:  # no segment left holds an earlier entry
+                _, _, entry_id, data = heapq.heappop(held)
+                if entry_id != last:
+                    entry = decode_entry(key, entry_id, stream_session_id, data)
+                    if isinstance(entry, Entry):  # stored entries were decoded once already
+                        last = entry_id
+                        yield entry
+            if name:
+                table = self.files.read_segment(f"{folder}/{name}", _SELECTING + ["data"])
+                table = table.filter(condition)
+                for entry_id, data in zip(
+                    table["entry_id"].to_pylist(), table["data"].to_pylist(), strict=True
+                ):
+                    heapq.heappush(held, (entry_key(entry_id), next(loaded), entry_id, data))
 
     def prune(self, stream: str, done: set[int]) -> None:
         """Delete the segments whose every entry belongs to a compacted session, except the
@@ -293,41 +310,51 @@ class Store:
 
     def write_session_table(self, identity: str, stem: str, table: pa.Table) -> None:
         """One of a closed session's files (`stem`: "timestamped.float64", "rows", ...)."""
-        encoding = TIMESTAMPS if "timestamp" in table.column_names else None
-        self.files.write_table(
-            f"sessions/{name_of(identity)}/{stem}.parquet",
-            table,
-            row_group_size=ROW_GROUP,
-            column_encoding=encoding,
-            **SESSION_OPTIONS,
-        )
+        write_session_file(self.files, f"sessions/{name_of(identity)}/{stem}.parquet", table)
 
-    def compact(self, record: dict[str, Any], entries: list[Entry] | None = None) -> dict[str, Any]:
-        """Write an ended session's files from its segments (or their `entries`, read
-        already), then its final record (last: a record marked complete means every file
-        it names is whole). Returns the record."""
-        tables = SessionTables(self.dtypes(record))
-        if entries is None:
-            entries = self.session_entries(
-                record["stream"], record["stream_session_id"], identity=record["identity"]
-            )
-        for entry in entries:
-            tables.add(entry.id, entry.items)
-        built = tables.tables()
-        for stem, table in built.items():
-            self.write_session_table(record["identity"], stem, table)
-        data_range = tables.sample_range()
+    @contextlib.contextmanager
+    def compaction(
+        self, stream: str, stream_session_id: int, identity: str | None
+    ) -> Iterator[Compaction]:
+        """An ended session's entries gathered from its segments (compaction.py): in memory
+        up to `compaction_memory` bytes of samples, in scratch files past it, which are
+        removed when the block ends. compact() writes its files from it."""
+        if self.files.local:
+            scratch = self.files.path(f"{SCRATCH}/{name_of(stream)}/{stream_session_id}")
+        else:
+            scratch = tempfile.mkdtemp(prefix="rtastream-compacting-")
+        shutil.rmtree(scratch, ignore_errors=True)  # what a compaction killed left
+        try:
+            gathered = Compaction(scratch, self.compaction_memory)
+            gathered.gather(self.entries(stream, stream_session_id, identity=identity))
+            yield gathered
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def remove_scratch(self, stream: str) -> None:
+        """Remove what compactions of a stream's sessions killed midway left (local)."""
+        if self.files.local:
+            shutil.rmtree(self.files.path(f"{SCRATCH}/{name_of(stream)}"), ignore_errors=True)
+
+    def compact(self, record: dict[str, Any], gathered: Compaction | None = None) -> dict[str, Any]:
+        """Write an ended session's files from its segments (or from their entries
+        `gathered` already), then its final record (last: a record marked complete means
+        every file it names is whole). Returns the record."""
+        if gathered is None:
+            where = record["stream"], record["stream_session_id"], record["identity"]
+            with self.compaction(*where) as gathered:
+                return self.compact(record, gathered)
+        folder = f"sessions/{name_of(record['identity'])}"
+        written = gathered.write(self.files, folder, self.dtypes(record))
         final = dict(
             record,
             complete=True,
-            files={stem: {"rows": table.num_rows} for stem, table in built.items()},
-            data_range=list(data_range) if data_range else None,
+            files={stem: {"rows": rows} for stem, rows in written.files.items()},
+            data_range=list(written.data_range) if written.data_range else None,
+            chunks=written.chunks,
         )
-        final["chunks"] = chunkfiles.write(
-            self.files, f"sessions/{name_of(record['identity'])}", built
-        )
-        if tables.time_range is not None:
-            final["time_range"] = list(tables.time_range)
+        if gathered.tables.time_range is not None:
+            final["time_range"] = list(gathered.tables.time_range)
         self.write_record(final)
         return final
 

@@ -72,28 +72,49 @@ def sample_schema(name: str) -> pa.Schema:
     )
 
 
-@dataclass
-class _Samples:
-    """Samples of one kind and value type, item by item as they came (in stream order)."""
+def stem_of(kind: str, dtype: np.dtype | None, width: int) -> str:
+    """The file stem of a channel's samples of one kind and width: in its configured
+    dtype, or as bytes when no configuration gives one or its size is not the width."""
+    if dtype is not None and dtype.itemsize != width:
+        dtype = None  # the configuration disagrees with the message: keep the bytes
+    return f"{kind}.{type_name(dtype, width)}"
 
+
+def typed(table: pa.Table, name: str) -> pa.Table:
+    """A sample table whose values are bytes (fixed_size_binary) in value type `name`:
+    the same buffer read as that type (samples are little-endian, as the messages carry
+    them)."""
+    if name.startswith("bytes"):
+        return table
+    raw = table["value"].combine_chunks()
+    width = raw.type.byte_width
+    data = np.frombuffer(raw.buffers()[1], dtype=np.uint8, count=(raw.offset + len(raw)) * width)
+    values = data[raw.offset * width :].view(np.dtype(name).newbyteorder("<"))
+    columns = [table["channel"], table["timestamp"], pa.array(values)]
+    return pa.table(columns, schema=sample_schema(name))
+
+
+@dataclass
+class Samples:
+    """Samples of one kind and width, item by item as they came (in stream order)."""
+
+    width: int
     channels: list[int] = field(default_factory=list)
     timestamps: list[np.ndarray] = field(default_factory=list)
     values: list[bytes] = field(default_factory=list)
 
-    def table(self, name: str) -> pa.Table:
-        """The samples sorted by channel, then time (stable). Items are put in channel order
-        (a stable sort of the items, not of the samples); only when some channel's
-        samples then go back in time are the samples themselves sorted."""
+    def table(self) -> pa.Table:
+        """The samples sorted by channel, then time (stable), their values as bytes.
+        Items are put in channel order (a stable sort of the items, not of the samples);
+        only when some channel's samples then go back in time are the samples themselves
+        sorted."""
         order = sorted(range(len(self.channels)), key=self.channels.__getitem__)
         counts = np.array([len(self.timestamps[i]) for i in order], dtype=np.int64)
         channels = np.repeat(np.array([self.channels[i] for i in order], dtype=np.uint32), counts)
         timestamps = np.concatenate([self.timestamps[i] for i in order])
-        data = b"".join([self.values[i] for i in order])
-        kind = arrow_type(name)
-        if name.startswith("bytes"):
-            values = pa.Array.from_buffers(kind, len(timestamps), [None, pa.py_buffer(data)])
-        else:
-            values = pa.array(np.frombuffer(data, dtype=np.dtype(name).newbyteorder("<")))
+        data = pa.py_buffer(b"".join([self.values[i] for i in order]))
+        values = pa.Array.from_buffers(pa.binary(self.width), len(timestamps), [None, data])
+        name = type_name(None, self.width)
         table = pa.table(
             [pa.array(channels), pa.array(timestamps), values], schema=sample_schema(name)
         )
@@ -108,7 +129,8 @@ class SessionTables:
     """Everything a session's items say, gathered as they come (in stream order)."""
 
     dtypes: Mapping[int, np.dtype | None]
-    samples: dict[tuple[str, str], _Samples] = field(default_factory=dict)
+    samples: dict[tuple[str, int], Samples] = field(default_factory=dict)
+    held: int = 0  # bytes of the samples gathered
     rows: list[tuple[int, tuple[int, ...], bytes]] = field(default_factory=list)
     events: list[EventItem] = field(default_factory=list)
     history: list[tuple[str, str]] = field(default_factory=list)
@@ -133,21 +155,33 @@ class SessionTables:
             return
         data = bytes(item.buffer)
         width = len(data) // len(timestamps)
-        dtype = self.dtypes.get(item.channel_id)
-        if dtype is not None and dtype.itemsize != width:
-            dtype = None  # the configuration disagrees with the message: keep the bytes
         kind = "timestamped" if isinstance(item, TimestampedItem) else "periodic"
-        samples = self.samples.setdefault((kind, type_name(dtype, width)), _Samples())
+        samples = self.samples.get((kind, width))
+        if samples is None:
+            samples = self.samples[kind, width] = Samples(width)
         samples.channels.append(item.channel_id)
         samples.timestamps.append(timestamps)
         samples.values.append(data)
+        self.held += len(data) + timestamps.nbytes
+
+    def take_samples(self) -> dict[tuple[str, int], Samples]:
+        """The samples gathered so far, let go of here."""
+        taken, self.samples, self.held = self.samples, {}, 0
+        return taken
 
     def tables(self) -> dict[str, pa.Table]:
         """The session's tables by file stem: `<kind>.<type>`, rows, events, history."""
-        found = {
-            f"{kind}.{name}": samples.table(name)
-            for (kind, name), samples in sorted(self.samples.items())
-        }
+        found: dict[str, pa.Table] = {}
+        for (kind, width), samples in sorted(self.samples.items()):
+            table = samples.table()
+            channels = table["channel"].to_numpy()
+            present = np.unique(channels).tolist()
+            stems = [stem_of(kind, self.dtypes.get(c), width) for c in present]
+            for stem in sorted(set(stems)):
+                mine = [c for c, s in zip(present, stems, strict=True) if s == stem]
+                whole = len(mine) == len(present)
+                part = table if whole else table.filter(np.isin(channels, mine))
+                found[stem] = typed(part, stem.split(".", 1)[1])
         if self.rows:
             self.rows.sort(key=lambda row: row[0])  # stable: rows at one instant keep order
             timestamps, channels, data = zip(*self.rows, strict=True)
@@ -170,15 +204,6 @@ class SessionTables:
             ids, texts = zip(*self.history, strict=True)
             found[HISTORY] = pa.table([pa.array(ids), pa.array(texts)], schema=HISTORY_SCHEMA)
         return found
-
-    def sample_range(self) -> tuple[int, int] | None:
-        """(first, last) timestamp of every sample, row and event."""
-        ends = [(int(t.min()), int(t.max())) for s in self.samples.values() for t in s.timestamps]
-        ends += [(row[0], row[0]) for row in self.rows]
-        ends += [(e.timestamp, e.timestamp) for e in self.events]
-        if not ends:
-            return None
-        return min(start for start, _ in ends), max(end for _, end in ends)
 
 
 # --- channel types from configurations -----------------------------------------------
