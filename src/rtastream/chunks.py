@@ -190,9 +190,10 @@ def _timestamped_list(channel_id: int, column: _Column, i: int, j: int) -> bytes
 def _periodic_list(channel_id: int, column: _Column, i: int, j: int) -> bytes:
     burst = Burst()
     for a, b in _runs(column, i, j):
-        burst.periodic(
-            channel_id, int(column.times[a]), int(column.intervals[a]), column.values[a:b]
-        )
+        # An interval of 0 (another writer's) is a lone sample here (its repeats were
+        # dropped): any interval > 0 gives it its time, and the encoder refuses 0.
+        interval = max(1, int(column.intervals[a]))
+        burst.periodic(channel_id, int(column.times[a]), interval, column.values[a:b])
     return _as_list(burst.encode())
 
 

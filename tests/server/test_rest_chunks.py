@@ -127,6 +127,16 @@ def test_a_message_at_another_rate_one_interval_after_the_last_starts_a_result()
     assert runs == [(T0, 10, 5), (T0 + 50, 3, 4)]
 
 
+def test_a_periodic_item_of_interval_0_from_another_writer_gives_its_first_sample():
+    """Interval 0 puts every sample at the start: the first sent is kept, as for any
+    repeated time, in a result of one sample at an interval > 0 (the encoder refuses 0)."""
+    items = [PeriodicItem(3, T0, 0, 3, bytes([7, 8, 9])), PeriodicItem(3, T0 + 5, 0, 1, b"\x01")]
+    (chunk,) = read_chunks(b"".join(frame(periodic_chunks(items, ALL, 0, 2**62))), "periodic")
+    runs = [(d.start_timestamp, d.samples, d.buffer) for d in chunk.payload.periodic_data]
+    assert runs == [(T0, 1, b"\x07"), (T0 + 5, 1, b"\x01")]
+    assert all(d.interval > 0 for d in chunk.payload.periodic_data)
+
+
 @st.composite
 def expressions(draw):
     """A channel expression and the (lo, hi) ranges it means, written independently."""
