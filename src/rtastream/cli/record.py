@@ -96,8 +96,9 @@ def add_record_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=256,
         metavar="MIB",
-        help="MiB of decoded samples an ended session's compaction holds in memory; past "
-        "that it sorts them into scratch files beside the store (default 256)",
+        help="MiB of decoded samples an ended session's compaction gathers in memory "
+        "before it sorts them into scratch files beside the store (default 256; its peak "
+        "memory is about three times this)",
     )
     record.set_defaults(run=run_record)
 

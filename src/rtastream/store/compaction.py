@@ -11,7 +11,8 @@ gives what one sort of the whole session would. It types them by the configurati
 (known only once the last Session JSON has been read), and writes them to the session's
 files and to its ready chunks as it goes.
 
-Memory: the budget, one channel's samples of one kind, and the session's rows, events
+Memory: the budget about three times over (the samples gathered, their sorted copy, the
+allocator's idle pages), one channel's samples of one kind, and the session's rows, events
 and Session JSON history.
 """
 
