@@ -187,6 +187,6 @@ def test_compaction_memory_stays_near_its_budget_whatever_the_session_size(tmp_p
     assert size_mib == 96
     bounded, whole = peak_mib(8 << 20), peak_mib(1 << 30)
     assert whole > size_mib, f"in memory it held {whole:.0f} MiB of the {size_mib:.0f} MiB"
-    # Measured here: 89 MiB (288 in memory); 86 MiB (561) for twice the session.
+    # Measured here: 79 MiB (256 in memory); 76 MiB (426) for twice the session.
     assert bounded < 128, f"with a budget of 8 MiB it held {bounded:.0f} MiB more at its peak"
     assert os.listdir(tmp_path / "compacting/s") == []

@@ -98,7 +98,7 @@ def add_record_parser(commands: Any, parent: argparse.ArgumentParser) -> None:
         metavar="MIB",
         help="MiB of decoded samples an ended session's compaction gathers in memory "
         "before it sorts them into scratch files beside the store (default 256; its peak "
-        "memory is about three times this)",
+        "memory is about 1.5 times this)",
     )
     record.set_defaults(run=run_record)
 

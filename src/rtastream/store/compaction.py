@@ -11,9 +11,9 @@ gives what one sort of the whole session would. It types them by the configurati
 (known only once the last Session JSON has been read), and writes them to the session's
 files and to its ready chunks as it goes.
 
-Memory: the budget about three times over (the samples gathered, their sorted copy, the
-allocator's idle pages), one channel's samples of one kind, and the session's rows, events
-and Session JSON history.
+Memory: the budget and about half as much again (a channel's samples are let go of as
+their sorted copy is written; the allocator keeps idle pages), one channel's samples of
+one kind, and the session's rows, events and Session JSON history.
 """
 
 from __future__ import annotations
@@ -34,7 +34,17 @@ from rtastream.reader.entries import Entry, Series
 from rtastream.store import chunkfiles
 from rtastream.store.files import Files
 from rtastream.store.items import series_of, table_items
-from rtastream.store.tables import EVENTS, ROWS, SAMPLE_KINDS, SessionTables, stem_of, typed
+from rtastream.store.tables import (
+    EVENTS,
+    ROWS,
+    SAMPLE_KINDS,
+    Samples,
+    SessionTables,
+    sample_schema,
+    stem_of,
+    type_name,
+    typed,
+)
 
 COMPACTION_MEMORY = 256 << 20
 """Bytes of decoded samples a compaction holds before it spills them to scratch files."""
@@ -68,29 +78,34 @@ def write_session_file(files: Files, path: str, table: pa.Table) -> None:
 
 
 class Run:
-    """Samples of one kind and width from one stretch of the session, sorted by channel,
-    then time: held in memory, or in a scratch file when `path` is given."""
+    """Samples of one kind and width from one stretch of the session, each channel's
+    sorted by time: held in memory, or in a scratch file when `path` is given (one record
+    batch per channel, written as each channel's samples are sorted)."""
 
-    def __init__(self, table: pa.Table, path: str | None) -> None:
-        channels = table["channel"].to_numpy()
-        cuts = (np.flatnonzero(channels[1:] != channels[:-1]) + 1).tolist()
-        starts, ends = [0, *cuts], [*cuts, len(channels)]
-        self.bounds = {int(channels[a]): (a, b) for a, b in zip(starts, ends, strict=True)}
-        self.table: pa.Table | None = table
+    def __init__(self, samples: Samples, path: str | None) -> None:
         self.path = path
-        if path is not None:
-            with pa.OSFile(path, "wb") as sink, ipc.new_file(sink, table.schema) as writer:
-                for a, b in self.bounds.values():
-                    writer.write_batch(table.slice(a, b - a).combine_chunks().to_batches()[0])
-            self.table = None
-            self.batches = {channel: i for i, channel in enumerate(self.bounds)}
+        self.held: dict[int, pa.Table] = {}
+        self.batches: dict[int, int] = {}
+        if path is None:
+            self.held = dict(samples.channel_tables())
+            return
+        schema = sample_schema(type_name(None, samples.width))
+        with pa.OSFile(path, "wb") as sink, ipc.new_file(sink, schema) as writer:
+            for i, (channel, table) in enumerate(samples.channel_tables()):
+                writer.write_batch(table.combine_chunks().to_batches()[0])
+                self.batches[channel] = i
+
+    def __contains__(self, channel: int) -> bool:
+        return channel in self.held or channel in self.batches
+
+    @property
+    def channels(self) -> Iterable[int]:
+        return self.held.keys() | self.batches.keys()
 
     def piece(self, channel: int) -> pa.Table:
         """The channel's samples (it must have some here)."""
-        if self.table is not None:
-            a, b = self.bounds[channel]
-            return self.table.slice(a, b - a)
-        assert self.path is not None
+        if self.path is None:
+            return self.held[channel]
         with pa.OSFile(self.path) as source:  # read, not mapped: mapped pages count as held
             return pa.Table.from_batches([ipc.open_file(source).get_batch(self.batches[channel])])
 
@@ -139,7 +154,7 @@ class Compaction:
             if spill:
                 os.makedirs(self.scratch, exist_ok=True)
                 path = os.path.join(self.scratch, f"{next(self._spilled)}.arrow")
-            self.runs.setdefault(key, []).append(Run(samples.table(), path))
+            self.runs.setdefault(key, []).append(Run(samples, path))
 
     def write(self, files: Files, folder: str, dtypes: Mapping[int, np.dtype | None]) -> Written:
         """Write the session's files and ready chunks into `folder`, channels typed by
@@ -180,12 +195,12 @@ class Compaction:
         channel's samples for its chunks (those of the file sorting last when it has
         samples of two widths, as Store.read gives them)."""
         widths = sorted(width for k, width in self.runs if k == kind)
-        channels = sorted({c for w in widths for run in self.runs[kind, w] for c in run.bounds})
+        channels = sorted({c for w in widths for run in self.runs[kind, w] for c in run.channels})
         for channel in channels:
             made: list[tuple[str, pa.Table]] = []
             for width in widths:
                 runs = self.runs[kind, width]
-                pieces = [run.piece(channel) for run in runs if channel in run.bounds]
+                pieces = [run.piece(channel) for run in runs if channel in run]
                 if not pieces:
                     continue
                 table = pa.concat_tables(pieces)

@@ -104,24 +104,32 @@ class Samples:
     values: list[bytes] = field(default_factory=list)
 
     def table(self) -> pa.Table:
-        """The samples sorted by channel, then time (stable), their values as bytes.
-        Items are put in channel order (a stable sort of the items, not of the samples);
-        only when some channel's samples then go back in time are the samples themselves
-        sorted."""
-        order = sorted(range(len(self.channels)), key=self.channels.__getitem__)
-        counts = np.array([len(self.timestamps[i]) for i in order], dtype=np.int64)
-        channels = np.repeat(np.array([self.channels[i] for i in order], dtype=np.uint32), counts)
-        timestamps = np.concatenate([self.timestamps[i] for i in order])
-        data = pa.py_buffer(b"".join([self.values[i] for i in order]))
-        values = pa.Array.from_buffers(pa.binary(self.width), len(timestamps), [None, data])
-        name = type_name(None, self.width)
-        table = pa.table(
-            [pa.array(channels), pa.array(timestamps), values], schema=sample_schema(name)
-        )
-        back = (np.diff(timestamps) < 0) & (channels[1:] == channels[:-1])
-        if back.any():
-            table = table.take(pa.array(np.lexsort((timestamps, channels))))
-        return table
+        """The samples sorted by channel, then time (stable), their values as bytes
+        (taken: see channel_tables)."""
+        return pa.concat_tables([table for _, table in self.channel_tables()])
+
+    def channel_tables(self) -> Iterator[tuple[int, pa.Table]]:
+        """Each channel's samples sorted by time (stable), their values as bytes, in
+        channel order. The samples are taken: each channel's are let go of once its table
+        is made, so that the samples and their sorted copy are not all held at once."""
+        items: dict[int, list[int]] = {}
+        for i, channel in enumerate(self.channels):
+            items.setdefault(channel, []).append(i)
+        schema = sample_schema(type_name(None, self.width))
+        for channel, found in sorted(items.items()):
+            timestamps = np.concatenate([self.timestamps[i] for i in found])
+            data = pa.py_buffer(b"".join([self.values[i] for i in found]))
+            for i in found:
+                self.timestamps[i], self.values[i] = _TAKEN, b""
+            values = pa.Array.from_buffers(pa.binary(self.width), len(timestamps), [None, data])
+            channels = pa.array(np.full(len(timestamps), channel, dtype=np.uint32))
+            table = pa.table([channels, pa.array(timestamps), values], schema=schema)
+            if (np.diff(timestamps) < 0).any():  # rare: the samples themselves are sorted
+                table = table.take(pa.array(np.argsort(timestamps, kind="stable")))
+            yield channel, table
+
+
+_TAKEN = np.empty(0, dtype=np.int64)
 
 
 @dataclass
