@@ -9,6 +9,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import redis
@@ -100,6 +101,8 @@ class Recorder:
         self._draining = False
         self._listed = 0.0
         self._committed = time.monotonic()
+        self._reading = ThreadPoolExecutor(1, thread_name_prefix="rtastream-recorder-read")
+        self._ahead: dict[str, tuple[str, Future[tuple[tuple[int, int], list[Any]]]]] = {}
 
     # --- the loop --------------------------------------------------------------------
 
@@ -158,6 +161,8 @@ class Recorder:
         except CONNECTION_ERRORS as exc:
             log.warning("could not commit or give the leases back at the end: %s", exc)
         finally:
+            self._reading.shutdown(cancel_futures=True)
+            self._ahead = {}
             if self._owned:
                 self.client.close()
 
@@ -183,6 +188,7 @@ class Recorder:
         to it (it reads on from the store's position)."""
         log.warning("lost the lease of stream %s to another recorder", stream)
         del self.followed[stream]
+        self._ahead.pop(stream, None)
 
     # --- reading ---------------------------------------------------------------------
 
@@ -192,12 +198,8 @@ class Recorder:
         if not streams:
             return False
         found = False
-        for followed in streams:  # one MULTI each: on a cluster, streams live apart
-            key = keys.stream_key(followed.stream)
-            pipe = self.client.pipeline(transaction=True)
-            pipe.execute_command("EVAL", COUNTS, 1, key)  # ClusterPipeline has no eval()
-            pipe.xrange(key, "(" + followed.position, "+", count=self.batch)
-            (added, length), entries = pipe.execute()
+        for followed in streams:
+            (added, length), entries = self._reply(followed)
             if added >= 0:
                 self._check_gap(followed, added, length, entries)
             for entry_id, fields in entries:
@@ -207,6 +209,32 @@ class Recorder:
             followed.before += len(entries)
             found = found or bool(entries)
         return found
+
+    def _reply(self, followed: Followed) -> tuple[tuple[int, int], list[Any]]:
+        """The stream's counts and its entries after the position: those asked for while
+        the last were being taken when that was from this position, else asked now. After
+        a full batch, the next is asked for at once, on the reading thread, so that Redis
+        sends it while these are taken and committed."""
+        ahead = self._ahead.pop(followed.stream, None)
+        if ahead is not None and ahead[0] == followed.position:
+            reply = ahead[1].result()  # an error of Redis's is raised here, as in read()
+        else:
+            reply = self._fetch(followed.stream, followed.position)
+        entries = reply[1]
+        if len(entries) == self.batch and not self._stopping:
+            after = text(entries[-1][0])
+            asked = self._reading.submit(self._fetch, followed.stream, after)
+            self._ahead[followed.stream] = (after, asked)
+        return reply
+
+    def _fetch(self, stream: str, position: str) -> tuple[tuple[int, int], list[Any]]:
+        """One MULTI a stream (on a cluster, streams live apart): counts, then entries."""
+        key = keys.stream_key(stream)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.execute_command("EVAL", COUNTS, 1, key)  # ClusterPipeline has no eval()
+        pipe.xrange(key, "(" + position, "+", count=self.batch)
+        counts, entries = pipe.execute()
+        return (int(counts[0]), int(counts[1])), entries
 
     def _wait(self) -> None:
         """Wait for a new entry (XREAD BLOCK; a short sleep on a cluster, whose streams
