@@ -92,7 +92,7 @@ def test_parquet_segments_of_an_earlier_store_are_read_on(tmp_path):
     assert store.position("s") == ("2-0", 2)
     store.commit_segment("s", "3-0", 3, [row(2, messages[2])])
     assert store.position("s") == ("3-0", 3)
-    assert [e.data for e in store.session_entries("s", 7, identity="seg-1")] == messages
+    assert [e.data for e in store.entries("s", 7, identity="seg-1")] == messages
     compact(store)
     table = pq.read_table(tmp_path / "sessions/seg-1/timestamped.bytes4.parquet")
     assert [v.as_py() for v in table["value"]] == [

@@ -207,7 +207,7 @@ class Store:
     def live_tables(self, record: dict[str, Any]) -> dict[str, pa.Table]:
         """An open session's tables, decoded from its stream's segments."""
         tables = SessionTables(self.dtypes(record))
-        for entry in self.session_entries(
+        for entry in self.entries(
             record["stream"], record["stream_session_id"], identity=record["identity"]
         ):
             tables.add(entry.id, entry.items)
@@ -237,16 +237,6 @@ class Store:
     def segment_columns(self, stream: str, columns: list[str]) -> Iterable[pa.Table]:
         for name in self.segments(stream):
             yield self.files.read_segment(f"live/{name_of(stream)}/{name}", columns)
-
-    def session_entries(
-        self,
-        stream: str,
-        stream_session_id: int,
-        names: list[str] | None = None,
-        identity: str | None = None,
-    ) -> list[Entry]:
-        """The stored entries of one stream session, in stream order (see entries())."""
-        return list(self.entries(stream, stream_session_id, names, identity))
 
     def entries(
         self,
@@ -321,9 +311,9 @@ class Store:
         removed when the block ends. compact() writes its files from it."""
         if self.files.local:
             scratch = self.files.path(f"{SCRATCH}/{name_of(stream)}/{stream_session_id}")
+            shutil.rmtree(scratch, ignore_errors=True)  # what a compaction killed left
         else:
             scratch = tempfile.mkdtemp(prefix="rtastream-compacting-")
-        shutil.rmtree(scratch, ignore_errors=True)  # what a compaction killed left
         try:
             gathered = Compaction(scratch, self.compaction_memory)
             gathered.gather(self.entries(stream, stream_session_id, identity=identity))

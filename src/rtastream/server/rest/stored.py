@@ -164,7 +164,7 @@ class StoreSource:
         names = self.store.segments(stream)
         position, before = segment_position(names[-1]) if names else (keys.NO_STREAM_POSITION, 0)
         wanted = ITEM_TYPES[kind]
-        entries = self.store.session_entries(stream, session_id, names, identity=record["identity"])
+        entries = self.store.entries(stream, session_id, names, identity=record["identity"])
         items = [item for entry in entries for item in entry.items if isinstance(item, wanted)]
         return Part(items, (stream, session_id, position, before))
 
